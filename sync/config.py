@@ -1,0 +1,300 @@
+"""The config file's schema (PRODUCT.md §3) as strict pydantic models.
+
+Every model forbids unknown keys: a typo such as `labelz` must fail loudly,
+not silently match nothing.  Loading, `${ENV}` interpolation and the error
+report live in `sync.configfile`.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field,
+                      field_validator, model_validator)
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(str(value))
+    if not match or isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 30s, 15m, 2h or 7d, got {value!r}")
+    return timedelta(seconds=int(match[1]) * _UNITS[match[2]])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _listify(value: Any) -> Any:
+    # "one value or a list (any of them)": normalise to a list of strings.
+    if value is None:
+        return value
+    items = value if isinstance(value, list) else [value]
+    return [str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+            for v in items]
+
+
+Values = Annotated[list[str], BeforeValidator(_listify), Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+GLOB_FIELDS = ("labels", "components", "project", "board", "list", "epic",
+               "type", "status", "assignee")
+REGEX_FIELDS = ("title", "text")
+
+
+class MatchBlock(Strict):
+    labels: Values | None = None
+    components: Values | None = None
+    project: Values | None = None
+    board: Values | None = None
+    list: Values | None = None
+    epic: Values | None = None
+    type: Values | None = None
+    status: Values | None = None
+    assignee: Values | None = None
+    title: Values | None = None
+    text: Values | None = None
+
+    @field_validator("title", "text")
+    @classmethod
+    def _regex_compiles(cls, patterns: list[str] | None) -> list[str] | None:
+        for pattern in patterns or []:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"expected a Python regular expression, got {pattern!r} ({exc})")
+        return patterns
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "MatchBlock":
+        if not self.conditions():
+            raise ValueError("a match block needs at least one condition "
+                             f"({', '.join(GLOB_FIELDS + REGEX_FIELDS)})")
+        return self
+
+    def conditions(self) -> list[tuple[str, list[str]]]:
+        return [(name, getattr(self, name)) for name in GLOB_FIELDS + REGEX_FIELDS
+                if getattr(self, name) is not None]
+
+
+def _blocks(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+Blocks = Annotated[list[MatchBlock], BeforeValidator(_blocks)]
+
+
+class Lever(Strict):
+    id: str
+    name: str
+    impact: float | None = Field(default=None, ge=1, le=10)
+    effort: float | None = Field(default=None, ge=1, le=10)
+    confidence: float = Field(default=1.0, ge=0, le=1)
+    owner: str | None = None
+    match: Blocks = Field(default_factory=list)
+
+
+class Guardrail(Strict):
+    metric: str
+    max: float | None = None
+    min: float | None = None
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> "Guardrail":
+        if self.max is None and self.min is None:
+            raise ValueError("a guardrail needs `max` or `min`")
+        return self
+
+
+class Outcome(Strict):
+    id: str
+    name: str
+    metric: str
+    unit: str = ""
+    baseline: float
+    target: float
+    start: date
+    deadline: date
+    owner: str | None = None
+    guardrails: list[Guardrail] = Field(default_factory=list)
+    levers: list[Lever] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sane(self) -> "Outcome":
+        if self.target == self.baseline:
+            raise ValueError("`target` must differ from `baseline`")
+        if self.deadline <= self.start:
+            raise ValueError("`deadline` must be after `start`")
+        return self
+
+
+class JiraAuth(Strict):
+    email: str | None = None
+    token: str
+
+
+class JiraFields(Strict):
+    estimate: str | None = None
+    acceptance: str | None = None
+
+
+class JiraSourceConfig(Strict):
+    type: Literal["jira"]
+    name: str | None = None
+    url: str
+    auth: JiraAuth
+    jql: str
+    fields: JiraFields = Field(default_factory=JiraFields)
+    full_refresh: Duration = timedelta(hours=24)
+
+
+class TrelloAuth(Strict):
+    key: str
+    token: str
+
+
+class TrelloSourceConfig(Strict):
+    type: Literal["trello"]
+    name: str | None = None
+    auth: TrelloAuth
+    boards: Values
+    done_lists: list[str] = Field(default_factory=lambda: ["Done"])
+    estimate_field: str | None = None
+
+
+class FileSourceConfig(Strict):
+    type: Literal["file"]
+    name: str | None = None
+    path: str
+    url: str | None = None        # Jira base URL, to link keys of a CSV export
+    fields: JiraFields = Field(default_factory=JiraFields)
+    done_lists: list[str] = Field(default_factory=lambda: ["Done"])
+    estimate_field: str | None = None
+
+
+SourceConfig = Annotated[Union[JiraSourceConfig, TrelloSourceConfig, FileSourceConfig],
+                         Field(discriminator="type")]
+
+
+class SheetsSinkConfig(Strict):
+    type: Literal["google_sheets"]
+    spreadsheet: str
+    credentials: str
+    owners_tab: bool = True
+
+
+class XlsxSinkConfig(Strict):
+    type: Literal["xlsx"]
+    path: str
+    owners_tab: bool = True
+
+
+SinkConfig = Annotated[Union[SheetsSinkConfig, XlsxSinkConfig], Field(discriminator="type")]
+
+
+class Schedule(Strict):
+    every: Duration | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "Schedule":
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give `every` or `cron`, not both")
+        return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo
+        try:
+            ZoneInfo(name)
+        except Exception:
+            raise ValueError(f"expected an IANA time zone such as UTC or Europe/Berlin, got {name!r}")
+        return name
+
+
+class TagPrefixes(Strict):
+    lever: str = "lever:"
+    outcome: str = "outcome:"
+
+
+DEFAULT_ACCEPTANCE = r"(?im)^\s*(acceptance|success metric|metric)\b[^:\n]*:"
+
+
+class Review(Strict):
+    cadence: Duration = timedelta(days=7)
+    max_goals_per_person: int = Field(default=5, ge=1)
+    levers_per_outcome: tuple[int, int] = (3, 6)
+    acceptance_pattern: str = DEFAULT_ACCEPTANCE
+    default_estimate: float = Field(default=1, ge=0)
+    tag_prefixes: TagPrefixes = Field(default_factory=TagPrefixes)
+    history_every: Duration = timedelta(days=1)
+
+    @field_validator("acceptance_pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"expected a Python regular expression ({exc})")
+        return pattern
+
+    @field_validator("levers_per_outcome")
+    @classmethod
+    def _ordered(cls, pair: tuple[int, int]) -> tuple[int, int]:
+        if pair[0] > pair[1]:
+            raise ValueError("expected [min, max] with min <= max")
+        return pair
+
+
+class Config(Strict):
+    source: SourceConfig | None = None
+    sources: list[SourceConfig] | None = None
+    sink: SinkConfig
+    schedule: Schedule = Field(default_factory=Schedule)
+    state: str = ".align-sync/state.db"
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    review: Review = Field(default_factory=Review)
+    outcomes: list[Outcome] = Field(min_length=1)
+    ignore: Blocks = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Config":
+        if (self.source is None) == (self.sources is None):
+            raise ValueError("give exactly one of `source` (one tracker) or `sources` (a list)")
+        if self.sources is not None:
+            if not self.sources:
+                raise ValueError("`sources` needs at least one source")
+            names = [s.name for s in self.sources]
+            if any(n is None for n in names):
+                raise ValueError("every entry of `sources` needs a `name`")
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        seen: dict[str, str] = {}
+        for outcome in self.outcomes:
+            for ident, what in [(outcome.id, "outcome")] + [(lv.id, "lever") for lv in outcome.levers]:
+                if ident in seen:
+                    raise ValueError(f"id {ident!r} is used twice ({seen[ident]} and {what}); "
+                                     "ids must be unique because tags name them")
+                seen[ident] = what
+        return self
+
+    def source_list(self) -> list[SourceConfig]:
+        """Sources with their display names filled in (§6: name, or type when alone)."""
+        if self.sources is not None:
+            return list(self.sources)
+        src = self.source
+        return [src if src.name else src.model_copy(update={"name": src.type})]
+
+    def levers(self) -> list[tuple[Outcome, Lever]]:
+        return [(o, lv) for o in self.outcomes for lv in o.levers]

@@ -1,0 +1,95 @@
+"""The domain records every other module speaks in.
+
+A `Ticket` is built once, at a connector's boundary, and never changes; the
+core (rules, scoring, report) only reads it.  Keeping tracker specifics out of
+it is what lets one rule set serve Jira and Trello side by side.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    key: str                      # Jira key (GROW-12) or Trello short link
+    source: str                   # the source's name (or its type when alone)
+    title: str
+    url: str = ""
+    type: str = ""
+    status: str = ""
+    done: bool = False
+    owner: str | None = None
+    estimate: float | None = None
+    labels: tuple[str, ...] = ()
+    components: tuple[str, ...] = ()
+    project: str | None = None    # Jira project key and name both match `project`
+    project_name: str | None = None
+    board: str | None = None      # Trello board name
+    list: str | None = None       # Trello list name
+    epic: tuple[str, ...] = ()    # parent / epic keys and names
+    description: str = ""
+    acceptance: str = ""          # text of the configured acceptance field
+    updated: datetime | None = None
+    done_at: datetime | None = None  # resolution date, when the tracker knows it
+
+    @property
+    def uid(self) -> str:
+        return f"{self.source}:{self.key}"
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """Where one ticket landed and why."""
+    state: str                    # "mapped" | "ignored" | "unmapped"
+    outcome_id: str | None = None
+    lever_id: str | None = None
+    matched_by: str = ""
+    ambiguous_with: tuple[str, ...] = ()   # outcome ids of other matching levers
+    unknown_tags: tuple[str, ...] = ()
+
+    @property
+    def mapped(self) -> bool:
+        return self.state == "mapped"
+
+    @property
+    def in_scope(self) -> bool:
+        return self.state != "ignored"
+
+
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Warning:
+    severity: str                 # high | medium | low
+    kind: str
+    message: str
+    key: str = ""                 # blank for outcome- and lever-level warnings
+    owner: str = ""
+    outcome_id: str = ""
+    lever_id: str = ""
+
+    def sort_key(self) -> tuple:
+        return (SEVERITY_ORDER[self.severity], self.kind, self.outcome_id,
+                self.lever_id, self.key, self.owner)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One row of the team's Metrics tab."""
+    date: datetime
+    metric: str
+    value: float
+    note: str = ""
+
+
+@dataclass(slots=True)
+class SheetInputs:
+    """What the sink reads back before a write: the team's own data."""
+    readings: list[Reading] = field(default_factory=list)
+    # Columns people added right of the Tickets table: header row, and the
+    # extra cells of each ticket key.
+    extra_headers: list[str] = field(default_factory=list)
+    extra_cells: dict[str, list] = field(default_factory=dict)
+    last_history: datetime | None = None

@@ -195,6 +195,7 @@ class XlsxSinkConfig(Strict):
     type: Literal["xlsx"]
     path: str
     owners_tab: bool = True
+    metrics_seed: str | None = None   # CSV (Date,Metric,Value,Note) for a new workbook's Metrics
 
 
 SinkConfig = Annotated[Union[SheetsSinkConfig, XlsxSinkConfig], Field(discriminator="type")]

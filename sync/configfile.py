@@ -117,10 +117,13 @@ def _describe(exc: ValidationError, data: Any) -> list[str]:
                 text += f" (did you mean {hint}?)"
         elif kind == "missing":
             text = "required key is missing"
-        elif kind == "union_tag_invalid" or kind == "union_tag_not_found":
-            expected = err.get("ctx", {}).get("expected_tags", "")
-            text = f"unknown type {err.get('input')!r}; expected one of {expected}" \
-                if kind == "union_tag_invalid" else f"`type` is missing; expected one of: {err.get('ctx', {}).get('discriminator', 'type')}"
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            ctx = err.get("ctx", {})
+            given = err.get("input")
+            where = f"{where}.{ctx.get('discriminator', 'type').strip(chr(39))}"
+            tag = given.get("type") if isinstance(given, dict) else given
+            text = (f"unknown type {tag!r}; expected one of {ctx.get('expected_tags', '')}"
+                    if kind == "union_tag_invalid" else "required key is missing")
         else:
             msg = err["msg"].removeprefix("Value error, ")
             got = err.get("input")

@@ -1,0 +1,68 @@
+"""Shared test helpers: a fixed `now`, a small config, a ticket factory."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from sync.config import Config
+from sync.model import Reading, Ticket
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+
+
+def fixture(name: str):
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def base_config(**overrides) -> dict:
+    data = {
+        "source": {"type": "file", "path": "x.json"},
+        "sink": {"type": "xlsx", "path": "out.xlsx"},
+        "review": {"cadence": "7d", "max_goals_per_person": 2, "levers_per_outcome": [1, 3]},
+        "outcomes": [
+            {"id": "conv", "name": "Conversion", "metric": "conv_rate", "baseline": 6, "target": 8,
+             "start": "2026-10-01", "deadline": "2026-12-31", "owner": "Dana",
+             "guardrails": [{"metric": "churn", "max": 3}],
+             "levers": [
+                 {"id": "emails", "name": "Emails", "impact": 8, "effort": 4, "confidence": 0.5,
+                  "match": {"labels": ["onboarding-email", "lifecycle*"]}},
+                 {"id": "pricing", "name": "Pricing", "impact": 6, "effort": 3,
+                  "match": [{"components": ["Pricing"]}, {"title": "(?i)price test"}]},
+             ]},
+            {"id": "act", "name": "Activation", "metric": "act_rate", "baseline": 35, "target": 45,
+             "start": "2026-10-01", "deadline": "2026-12-31", "owner": "Priya",
+             "levers": [
+                 {"id": "wizard", "name": "Wizard", "match": {"components": ["Setup wizard"]}},
+                 {"id": "docs", "name": "Docs", "match": {"text": "(?i)tutorial", "type": ["Story"]}},
+             ]},
+        ],
+        "ignore": [{"type": ["Sub-task"]}, {"labels": ["ktlo"]}],
+    }
+    data.update(overrides)
+    return data
+
+
+def make_config(**overrides) -> Config:
+    return Config.model_validate(base_config(**overrides))
+
+
+def ticket(key: str = "T-1", **kw) -> Ticket:
+    defaults = dict(source="jira", title=f"ticket {key}", type="Task", status="In Progress",
+                    owner="Ann", estimate=2.0, updated=NOW - timedelta(days=1),
+                    acceptance="metric: +5%")
+    defaults.update(kw)
+    return Ticket(key=key, **defaults)
+
+
+def reading(day: str, metric: str, value: float) -> Reading:
+    return Reading(datetime.fromisoformat(day).replace(tzinfo=timezone.utc), metric, value)
+
+
+@pytest.fixture
+def config() -> Config:
+    return make_config()

@@ -1,0 +1,117 @@
+"""Config loading: every problem reported at once, with file, key path and expectation."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from sync import configfile
+from sync.errors import ConfigError
+
+GOOD = """
+source:
+  type: jira
+  url: https://acme.atlassian.net
+  auth:
+    email: ${JIRA_EMAIL}
+    token: ${JIRA_API_TOKEN}
+  jql: project = GROW
+  fields: {estimate: Story point estimate}
+  full_refresh: 24h
+sink: {type: xlsx, path: out/a.xlsx}
+schedule: {every: 15m}
+outcomes:
+  - id: conversion
+    name: Trial-to-paid
+    metric: trial_to_paid_rate
+    baseline: 6
+    target: 8
+    start: 2026-07-01
+    deadline: 2026-09-30
+    levers:
+      - id: emails
+        name: Emails
+        match: {labels: [onboarding-email, lifecycle*]}
+      - id: pricing
+        name: Pricing
+        match: {components: [Pricing]}
+"""
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "align-sync.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems(tmp_path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        configfile.load(write(tmp_path, text))
+    assert err.value.exit_code == 2
+    return err.value.problems or [err.value.message]
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch):
+    monkeypatch.setenv("JIRA_EMAIL", "ops@acme.test")
+    monkeypatch.setenv("JIRA_API_TOKEN", "tok-secret-123")
+
+
+def test_good_config_loads_and_collects_secrets(tmp_path):
+    config, secrets = configfile.load(write(tmp_path, GOOD))
+    assert config.source.auth.email == "ops@acme.test"
+    assert config.schedule.every.total_seconds() == 900
+    assert config.source.full_refresh.total_seconds() == 86400
+    assert secrets == {"tok-secret-123"}
+    assert config.outcomes[0].levers[0].match[0].labels == ["onboarding-email", "lifecycle*"]
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("match: {components: [Pricing]}", "match: {labelz: [x]}",
+     "outcomes[0].levers[1].match.labelz: unknown key (did you mean `labels`?)"),
+    ("every: 15m", "every: 15 minutes", "schedule.every: expected a duration such as 30s, 15m, 2h or 7d"),
+    ("type: xlsx", "type: excel", "sink.type: unknown type 'excel'"),
+    ("baseline: 6", "baseline: six", "outcomes[0].baseline: "),
+    ("    name: Trial-to-paid\n", "", "outcomes[0].name: required key is missing"),
+    ("match: {labels: [onboarding-email, lifecycle*]}", "match: {title: '(unclosed'}",
+     "outcomes[0].levers[0].match.title: expected a Python regular expression"),
+])
+def test_one_problem_named_precisely(tmp_path, old, new, expected):
+    assert old in GOOD
+    found = problems(tmp_path, GOOD.replace(old, new))
+    path = str(tmp_path / "align-sync.yaml")
+    assert any(p.startswith(f"{path}: {expected}") for p in found), found
+
+
+def test_every_problem_at_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("JIRA_API_TOKEN")
+    text = GOOD.replace("every: 15m", "every: soon").replace("{components: [Pricing]}", "{labelz: [x]}")
+    found = problems(tmp_path, text)
+    joined = "\n".join(found)
+    assert "environment variable JIRA_API_TOKEN is not set" in joined
+    assert "source.auth.token" in joined
+    assert "schedule.every" in joined and "labelz: unknown key" in joined
+    assert len(found) >= 3
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        configfile.load(tmp_path / "nope.yaml")
+    assert "not valid YAML (line" in problems(tmp_path, "source: [unclosed\n")[0]
+
+
+def test_both_source_and_sources_is_an_error(tmp_path):
+    text = GOOD + "sources:\n  - {name: a, type: file, path: x.json}\n"
+    assert any("exactly one of `source`" in p for p in problems(tmp_path, text))
+
+
+def test_sources_need_unique_names(tmp_path):
+    text = GOOD.replace("source:\n  type: jira", "old:\n  type: jira").split("old:")[0] + \
+        "sources:\n  - {name: a, type: file, path: x.json}\n  - {name: a, type: file, path: y.json}\n" + \
+        GOOD[GOOD.index("sink:"):]
+    assert any("repeated: a" in p for p in problems(tmp_path, text))
+
+
+def test_duplicate_ids_rejected(tmp_path):
+    text = GOOD.replace("id: pricing", "id: emails")
+    assert any("used twice" in p for p in problems(tmp_path, text))

@@ -43,6 +43,18 @@ def _redact_processor(_, __, event: dict) -> dict:
     return {k: _scrub(v) for k, v in event.items()} if _secrets else event
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is now (tests and daemons swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def configure(json_lines: bool | None = None, level: int = logging.INFO) -> None:
     if json_lines is None:
         json_lines = not sys.stdout.isatty()
@@ -53,10 +65,10 @@ def configure(json_lines: bool | None = None, level: int = logging.INFO) -> None
     structlog.configure(
         processors=shared + [structlog.processors.format_exc_info, _redact_processor, final],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(),   # sys.stdout at call time
         cache_logger_on_first_use=False)
     # The client libraries log through stdlib logging; render them the same way.
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     _redact_processor, final],

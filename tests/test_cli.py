@@ -1,0 +1,80 @@
+"""The command line: exit codes, messages without tracebacks, the demo."""
+from __future__ import annotations
+
+import shutil
+
+import openpyxl
+import pytest
+
+from sync.cli import main
+
+from .conftest import ROOT
+
+
+@pytest.fixture
+def demo(tmp_path, monkeypatch):
+    """The demo config and data copied into a scratch working directory."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_run_once_writes_the_workbook(demo, capsys):
+    assert main(["run", "--once", "--config", "config/demo.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "synced 80 tickets" in out and "out/demo.xlsx" in out
+    assert '"event": "sink.written"' in out
+    assert "Scorecard" in openpyxl.load_workbook(demo / "out/demo.xlsx").sheetnames
+
+
+def test_dry_run_prints_a_summary_and_writes_nothing(demo, capsys):
+    assert main(["run", "--once", "--dry-run", "--config", "config/demo.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing was written" in out and "Scorecard" in out and "goal_overload" in out
+    assert not (demo / "out").exists()
+
+
+def test_explain(demo, capsys):
+    assert main(["explain", "GROW-128", "--config", "config/demo.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "Mapped to lever onboarding-emails (outcome conversion)" in out
+    assert "also matched levers of: activation" in out
+    assert "Task score" in out
+
+
+def test_explain_unmapped_says_why(demo, capsys):
+    assert main(["explain", "GROW-143", "--config", "config/demo.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "Unmapped" in out and "lever pricing-test: components=Pricing did not hold" in out
+
+
+def test_explain_unknown_key_is_usage_error(demo, capsys):
+    assert main(["explain", "NOPE-1", "--config", "config/demo.yaml"]) == 2
+    assert "no ticket 'NOPE-1'" in capsys.readouterr().err
+
+
+def test_check(demo, capsys):
+    assert main(["check", "--config", "config/demo.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "ok    source file: 80 tickets" in out and "ok    sink xlsx" in out
+
+
+def test_bad_config_exit_2_no_traceback(demo, capsys):
+    text = (demo / "config/demo.yaml").read_text().replace("labels: [sample-data]", "labelz: [sample-data]")
+    (demo / "bad.yaml").write_text(text)
+    assert main(["run", "--once", "--config", "bad.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml: outcomes[1].levers[1].match.labelz: unknown key" in err
+    assert "Traceback" not in err
+
+
+def test_missing_config_uses_env_default(demo, capsys, monkeypatch):
+    monkeypatch.setenv("ALIGN_SYNC_CONFIG", "missing.yaml")
+    assert main(["check"]) == 2
+    assert "missing.yaml: config file not found" in capsys.readouterr().err
+
+
+def test_missing_source_file_fails_cleanly(demo, capsys):
+    (demo / "config/demo/jira-search.json").unlink()
+    assert main(["run", "--once", "--config", "config/demo.yaml"]) == 2
+    assert "file not found" in capsys.readouterr().err

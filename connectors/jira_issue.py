@@ -7,7 +7,7 @@ text; both become plain text here so the acceptance pattern can scan it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sync.model import Ticket
@@ -46,19 +46,22 @@ def adf_text(node: Any) -> str:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """Jira's `2024-12-13T22:51:23.858+0200` (and variants without millis)."""
+    """Jira's `2024-12-13T22:51:23.858+0200` (and variants), as UTC."""
     if not value or not isinstance(value, str):
         return None
+    parsed = None
     for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
         try:
-            return datetime.strptime(value, fmt)
+            parsed = datetime.strptime(value, fmt)
+            break
         except ValueError:
             continue
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
 
 
 def number(value: Any) -> float | None:

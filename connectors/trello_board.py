@@ -8,7 +8,7 @@ estimates, unnamed labels.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sync.errors import ConfigError
@@ -21,9 +21,10 @@ def parse_time(value: Any) -> datetime | None:
     if not value or not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
 
 
 def _number(text: Any) -> float | None:

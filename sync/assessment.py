@@ -22,7 +22,7 @@ NO_OWNER = "(unassigned)"
 class TicketResult:
     ticket: Ticket
     mapping: Mapping
-    breakdown: list[tuple[str, int, bool]]
+    held: tuple[bool, ...]       # the task score's checks, in scoring.POINTS order
     score: int | None            # None for out-of-scope (ignored) tickets
     active: bool                 # in scope and not done
     effort: float
@@ -108,8 +108,8 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     results = []
     for t in ordered:
         m = mappings[t.uid]
-        breakdown = scoring.task_score(t, m, review, pattern, now)
-        results.append(TicketResult(t, m, breakdown, scoring.total(breakdown) if m.in_scope else None,
+        held = scoring.task_score(t, m, review, pattern, now)
+        results.append(TicketResult(t, m, held, scoring.total(held) if m.in_scope else None,
                                     m.in_scope and not t.done, scoring.effort(t, review)))
 
     active = [r for r in results if r.active]

@@ -15,35 +15,34 @@ from .model import Reading, Warning
 def _ticket_warnings(a, config: Config) -> list[Warning]:
     out = []
     review = config.review
+    stale_after = _days(review.cadence)
+    default = f"{review.default_estimate:g}"
     for r in a.tickets:
         t, m = r.ticket, r.mapping
-        base = dict(key=t.key, owner=t.owner or "", outcome_id=m.outcome_id or "",
-                    lever_id=m.lever_id or "")
+        if not m.in_scope and not m.unknown_tags:
+            continue
+        kinds: list[tuple[str, str, str]] = []
         for tag in m.unknown_tags:
-            out.append(Warning("medium", "unknown_tag",
-                               f"tag {tag!r} names no configured lever or outcome id", **base))
-        if not m.in_scope:
-            continue
-        if m.ambiguous_with:
-            out.append(Warning("low", "ambiguous",
-                               f"also matches levers of outcome(s) {', '.join(m.ambiguous_with)}; "
-                               f"kept {m.matched_by}", **base))
-        if not r.active:
-            continue
-        if m.state == "unmapped":
-            out.append(Warning("medium", "unmapped", f"{t.title!r} serves no lever or outcome", **base))
-        if not t.owner:
-            out.append(Warning("medium", "unowned", "active ticket has no owner", **base))
-        if t.estimate is None:
-            out.append(Warning("low", "no_estimate",
-                               f"no estimate (counted as {review.default_estimate:g})", **base))
-        if m.mapped and not r.breakdown[3][2]:
-            out.append(Warning("low", "no_acceptance",
-                               "no acceptance metric (field empty, pattern not found)", **base))
-        if not scoring.is_fresh(t, review, a.now):
-            when = t.updated.date().isoformat() if t.updated else "never"
-            out.append(Warning("low", "stale",
-                               f"not updated within {_days(review.cadence)} (last: {when})", **base))
+            kinds.append(("medium", "unknown_tag", f"tag {tag!r} names no configured lever or outcome id"))
+        if m.in_scope:
+            if m.ambiguous_with:
+                kinds.append(("low", "ambiguous", f"also matches levers of outcome(s) "
+                              f"{', '.join(m.ambiguous_with)}; kept {m.matched_by}"))
+            if r.active:
+                if m.state == "unmapped":
+                    kinds.append(("medium", "unmapped", f"{t.title!r} serves no lever or outcome"))
+                if not t.owner:
+                    kinds.append(("medium", "unowned", "active ticket has no owner"))
+                if t.estimate is None:
+                    kinds.append(("low", "no_estimate", f"no estimate (counted as {default})"))
+                if m.mapped and not r.held[3]:
+                    kinds.append(("low", "no_acceptance",
+                                  "no acceptance metric (field empty, pattern not found)"))
+                if not r.held[4]:
+                    when = t.updated.date().isoformat() if t.updated else "never"
+                    kinds.append(("low", "stale", f"not updated within {stale_after} (last: {when})"))
+        out.extend(Warning(sev, kind, msg, t.key, t.owner or "", m.outcome_id or "", m.lever_id or "")
+                   for sev, kind, msg in kinds)
     return out
 
 
@@ -74,6 +73,10 @@ def _outcome_warnings(a, config: Config, readings: list[Reading]) -> list[Warnin
     out = []
     low, high = config.review.levers_per_outcome
     cadence = config.review.cadence
+    done: dict[str, list] = defaultdict(list)
+    for r in a.tickets:
+        if r.mapping.mapped and r.ticket.done:
+            done[r.mapping.outcome_id].append(r.ticket)
     for res in a.outcomes:
         o = res.outcome
         base = dict(owner=o.owner or "", outcome_id=o.id)
@@ -102,9 +105,7 @@ def _outcome_warnings(a, config: Config, readings: list[Reading]) -> list[Warnin
             out.append(Warning("medium", "metric_stale",
                                f"no {o.metric} value dated within {_days(cadence)} (latest: {when})",
                                **base))
-        done = [r.ticket for r in a.tickets if r.mapping.outcome_id == o.id and r.ticket.done
-                and r.mapping.in_scope]
-        mv = scoring.movement(o, done, readings, cadence, a.now)
+        mv = scoring.movement(o, done.get(o.id, []), readings, cadence, a.now)
         if mv.done_in_window >= 3 and not mv.moved_toward_target:
             out.append(Warning("medium", "activity_bias",
                                f"{mv.done_in_window} tickets done in the last {_days(2 * cadence)} "

@@ -1,6 +1,7 @@
 """What a person reads in the terminal: the dry-run summary and `explain`."""
 from __future__ import annotations
 
+from . import scoring
 from .assessment import Assessment, TicketResult
 from .report import Report
 
@@ -72,7 +73,7 @@ def explain(a: Assessment, r: TicketResult) -> str:
     else:
         lines.append(f"Task score {r.score}/100")
         lines += [f"  {'+' if ok else ' '}{points:>3}  {label}{'' if ok else '  (missing)'}"
-                  for label, points, ok in r.breakdown]
+                  for label, points, ok in scoring.breakdown(r.held)]
     mine = [w for w in a.warnings if w.key == t.key]
     lines += ["", f"Warnings ({len(mine)})"] + [f"  {w.severity:<6} {w.kind}: {w.message}" for w in mine]
     return "\n".join(lines)

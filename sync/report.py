@@ -46,7 +46,10 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # isoformat is several times faster than strftime, and this runs per ticket.
+        if value.utcoffset():
+            value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
     return value.isoformat()
 
 

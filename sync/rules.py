@@ -78,7 +78,7 @@ def _regex_condition(name: str, patterns: list[str]) -> Condition:
     return Condition(name, tuple(patterns), test)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)   # identity hash: rules are compiled once
 class Rule:
     """One compiled match block of a lever (or of `ignore`)."""
     index: int                 # position among all blocks, for the Rules tab
@@ -106,30 +106,62 @@ def _compile(block: MatchBlock, index: int, outcome_id: str | None, lever_id: st
     return Rule(index, outcome_id, lever_id, tuple(conds))
 
 
+def _prefix(pattern: str) -> str:
+    """The literal text a glob starts with (`lifecycle*` → `lifecycle`)."""
+    match = _GLOB_CHARS.search(pattern)
+    return pattern[:match.start()].lower() if match else pattern.lower()
+
+
 class _Index:
-    """Blocks keyed by one exact value they require; the rest are scanned."""
+    """Blocks keyed by a value they require: an exact value, or the literal
+    prefix of every glob of one condition.  Blocks with neither (regex only,
+    or a glob starting with `*`) are checked against every ticket."""
 
     def __init__(self, rules: list[Rule]):
-        self.by_value: dict[tuple[str, str], list[Rule]] = {}
+        self.exact: dict[tuple[str, str], list[Rule]] = {}
+        self.prefixed: dict[tuple[str, int, str], list[Rule]] = {}
+        self.lengths: dict[str, set[int]] = {}
         self.scan: list[Rule] = []
         for rule in rules:
-            anchor = next((c for c in rule.conditions if c.field in GLOB_FIELDS
-                           and not any(_GLOB_CHARS.search(p) for p in c.patterns)), None)
-            if anchor is None:
+            globs = [c for c in rule.conditions if c.field in GLOB_FIELDS]
+            exact = next((c for c in globs if not any(_GLOB_CHARS.search(p) for p in c.patterns)), None)
+            prefixed = next((c for c in globs if all(_prefix(p) for p in c.patterns)), None)
+            if exact is not None:
+                for value in {p.lower() for p in exact.patterns}:
+                    self.exact.setdefault((exact.field, value), []).append(rule)
+            elif prefixed is not None:
+                for pre in {_prefix(p) for p in prefixed.patterns}:
+                    self.prefixed.setdefault((prefixed.field, len(pre), pre), []).append(rule)
+                    self.lengths.setdefault(prefixed.field, set()).add(len(pre))
+            else:
                 self.scan.append(rule)
-                continue
-            for pattern in {p.lower() for p in anchor.patterns}:
-                self.by_value.setdefault((anchor.field, pattern), []).append(rule)
-        self.fields = sorted({f for f, _ in self.by_value})
+        self.exact_fields = sorted({f for f, _ in self.exact})
+        self.prefix_fields = sorted(self.lengths.items())
 
     def candidates(self, ticket: Ticket) -> list[Rule]:
+        """Rules that may hold, unordered and possibly repeated (callers sort hits)."""
         found = list(self.scan)
-        for name in self.fields:
+        for name in self.exact_fields:
             for value in _values(ticket, name):
-                found.extend(self.by_value.get((name, value.lower()), ()))
-        if len(found) > 1:
-            found = sorted({r.index: r for r in found}.values(), key=lambda r: r.index)
+                found.extend(self.exact.get((name, value.lower()), ()))
+        for name, lengths in self.prefix_fields:
+            for value in _values(ticket, name):
+                low = value.lower()
+                for n in lengths:
+                    found.extend(self.prefixed.get((name, n, low[:n]), ()))
         return found
+
+    def matches(self, ticket: Ticket) -> list[tuple[Rule, str]]:
+        """Every rule that holds, in file order, with what held."""
+        held: dict[int, tuple[Rule, str]] = {}
+        for rule in self.candidates(ticket):
+            if rule.index not in held:
+                why = rule.holds(ticket)
+                if why is not None:
+                    held[rule.index] = (rule, why)
+        if len(held) > 1:
+            return [held[i] for i in sorted(held)]
+        return list(held.values())
 
 
 @dataclass
@@ -195,18 +227,15 @@ class RuleSet:
         tagged, unknown = self._tags(ticket)
         if tagged is not None:
             return tagged if not unknown else replace(tagged, unknown_tags=unknown)
-        for rule in self._ignore_index.candidates(ticket):
-            why = rule.holds(ticket)
-            if why is not None:
-                if hits is not None:
-                    hits.setdefault(rule.index, []).append(ticket)
-                return Mapping("ignored", matched_by=f"ignore: {why}", unknown_tags=unknown)
+        ignored = self._ignore_index.matches(ticket)
+        if ignored:
+            rule, why = ignored[0]
+            if hits is not None:
+                hits.setdefault(rule.index, []).append(ticket)
+            return Mapping("ignored", matched_by=f"ignore: {why}", unknown_tags=unknown)
         first: tuple[Rule, str] | None = None
         others: list[str] = []
-        for rule in self._levers_index.candidates(ticket):
-            why = rule.holds(ticket)
-            if why is None:
-                continue
+        for rule, why in self._levers_index.matches(ticket):
             if hits is not None:
                 hits.setdefault(rule.index, []).append(ticket)
             if first is None:

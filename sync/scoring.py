@@ -35,15 +35,19 @@ def has_acceptance(ticket: Ticket, pattern: re.Pattern) -> bool:
 
 
 def task_score(ticket: Ticket, mapping: Mapping, review: Review, pattern: re.Pattern,
-               now: datetime) -> list[tuple[str, int, bool]]:
-    """The checks of the task score with their points and whether each held."""
-    held = (mapping.mapped, bool(ticket.owner), ticket.estimate is not None,
+               now: datetime) -> tuple[bool, ...]:
+    """Which checks of the task score held, in the order of POINTS."""
+    return (mapping.mapped, bool(ticket.owner), ticket.estimate is not None,
             has_acceptance(ticket, pattern), is_fresh(ticket, review, now))
+
+
+def total(held: tuple[bool, ...]) -> int:
+    return sum(points for (_, points), ok in zip(POINTS, held) if ok)
+
+
+def breakdown(held: tuple[bool, ...]) -> list[tuple[str, int, bool]]:
+    """For a person: each check, its points, and whether it held."""
     return [(label, points, ok) for (label, points), ok in zip(POINTS, held)]
-
-
-def total(breakdown: list[tuple[str, int, bool]]) -> int:
-    return sum(points for _, points, ok in breakdown if ok)
 
 
 def percent(part: float, whole: float) -> float | None:

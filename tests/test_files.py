@@ -29,7 +29,7 @@ def test_enhanced_search_pages_as_a_list(tmp_path):
     assert t.epic == ("SCRUM-2", "epic issue")
     assert t.url == "https://acme.atlassian.net/browse/SCRUM-4"
     assert "Success metric: zero redirect loops" in t.description
-    assert t.updated.isoformat() == "2024-12-13T22:51:23.858000+02:00"
+    assert t.updated.isoformat() == "2024-12-13T20:51:23.858000+00:00"   # +0200 → UTC
     assert tickets["SCRUM-5"].done and tickets["SCRUM-5"].owner is None
     assert tickets["SCRUM-5"].estimate is None
     assert tickets["SCRUM-6"].estimate == 3.0                  # numeric text

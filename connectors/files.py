@@ -47,7 +47,7 @@ class FileSource:
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{self._where()}: cannot read: {exc}")
 
-    def fetch(self) -> list[Ticket]:
+    def fetch(self, state=None, now=None) -> list[Ticket]:
         text = self.read_text()
         if self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
             return self._csv(text)

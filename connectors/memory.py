@@ -15,7 +15,7 @@ class MemorySource:
         self.error = error
         self.calls = 0
 
-    def fetch(self) -> list[Ticket]:
+    def fetch(self, state=None, now=None) -> list[Ticket]:
         self.calls += 1
         if self.error is not None:
             raise self.error

@@ -85,7 +85,8 @@ def cmd_check(args, path: str) -> int:
     for target in list(sources) + [sink]:
         label = f"source {target.name}" if hasattr(target, "name") else f"sink {config.sink.type}"
         try:
-            what = target.check() if hasattr(target, "check") else f"{len(list(target.fetch()))} tickets"
+            what = target.check() if hasattr(target, "check") else \
+                f"{len(list(target.fetch(None, _now())))} tickets"
             print(f"ok    {label}: {what}")
         except AlignSyncError as exc:
             failed += 1
@@ -96,9 +97,14 @@ def cmd_check(args, path: str) -> int:
 def cmd_explain(args, path: str) -> int:
     from .assessment import assess
     from .engine import fetch_all
+    from .state import State
     config = load(path)
     sources, sink = _wiring(config, path)
-    tickets, _ = fetch_all(sources)
+    state = State(config.state, readonly=True)
+    try:
+        tickets, _ = fetch_all(sources, state, _now())
+    finally:
+        state.close()
     a = assess(tickets, config, sink.read().readings, _now())
     found = a.find(args.key)
     if found is None:

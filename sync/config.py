@@ -20,6 +20,13 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 def parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
+    if isinstance(value, str) and value.startswith("P"):
+        # ISO 8601 (`P1D`), as a dumped config writes durations back.
+        from pydantic import TypeAdapter, ValidationError
+        try:
+            return TypeAdapter(timedelta).validate_python(value)
+        except ValidationError:
+            pass
     match = _DURATION.match(str(value))
     if not match or isinstance(value, bool):
         raise ValueError(f"expected a duration such as 30s, 15m, 2h or 7d, got {value!r}")

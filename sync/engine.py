@@ -36,14 +36,15 @@ class RunResult:
     per_source: dict[str, int] = field(default_factory=dict)
 
 
-def fetch_all(sources: Sequence[Source]) -> tuple[list[Ticket], dict[str, int]]:
+def fetch_all(sources: Sequence[Source], state: State,
+              now: datetime) -> tuple[list[Ticket], dict[str, int]]:
     """Every source's tickets; one failing source fails the whole fetch, named."""
     tickets: list[Ticket] = []
     counts: dict[str, int] = {}
     for source in sources:
         started = time.monotonic()
         try:
-            got = list(source.fetch())
+            got = list(source.fetch(state, now))
         except AlignSyncError as exc:
             exc.source = exc.source or source.name
             log.error("source.failed", source=source.name, error=describe(exc))
@@ -73,7 +74,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
              next_sync: datetime | None = None, rules: RuleSet | None = None) -> RunResult:
     started = time.monotonic()
     try:
-        tickets, counts = fetch_all(sources)
+        tickets, counts = fetch_all(sources, state, now)
         inputs = sink.read()
         log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
                  history_rows=len(inputs.history))

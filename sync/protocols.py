@@ -13,13 +13,17 @@ from .model import SheetInputs, Ticket
 
 if TYPE_CHECKING:
     from .report import Report
+    from .state import State
 
 
 class Source(Protocol):
     name: str
 
-    def fetch(self) -> Iterable[Ticket]:
-        """Every ticket of the source's query, now. Raise an AlignSyncError on failure."""
+    def fetch(self, state: "State", now: datetime) -> Iterable[Ticket]:
+        """Every ticket of the source's query, now. Raise an AlignSyncError on failure.
+
+        A source may read its cursor and cache from `state` and stage new
+        ones there; the engine commits them only after the sink wrote."""
 
 
 class Sink(Protocol):

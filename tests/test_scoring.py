@@ -129,9 +129,6 @@ def _config(change: dict):
         cfg["outcomes"].append(change["outcomes+"])
     if change.get("no_owner"):
         cfg["outcomes"][0]["owner"] = None
-    # Dumped durations come back as ISO strings; the schema takes `7d` style.
-    cfg["review"]["cadence"] = "7d"
-    cfg["review"]["history_every"] = "1d"
     return make_config(**{k: cfg[k] for k in ("review", "outcomes")})
 
 

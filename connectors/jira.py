@@ -1,0 +1,178 @@
+"""Jira source: Cloud (email + API token) and Server/Data Center (personal
+access token), on the `jira` library, with incremental syncs.
+
+Cloud pages `/rest/api/3/search/jql` by `nextPageToken` (the old `/search`
+answers 410 there since 2025, CHANGE-2046); Data Center pages
+`/rest/api/2/search` by `startAt`/`total`.  Every request goes through
+`retry.call` one at a time; the library's own retries are off.  Between full
+re-fetches only issues updated since the cursor are read, and an ids-only
+census of the JQL drops issues that were deleted or left the query.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterator, TypeVar
+
+from sync.config import JiraSourceConfig
+from sync.errors import RemoteError
+from sync.model import Ticket
+from sync.state import State
+
+from . import retry
+from .jira_issue import parse_time, to_ticket
+from .jira_meta import JiraMeta, translate
+
+T = TypeVar("T")
+FIELDS = ("summary", "issuetype", "status", "assignee", "labels", "components", "project",
+          "parent", "updated", "resolutiondate", "description")
+PAGE = 100              # Cloud returns at most 100 issues with fields per page
+CENSUS_PAGE = 5000      # ids-only pages hold up to 5000 on Cloud (DC caps lower; we read it back)
+OVERLAP = timedelta(hours=1)   # index lag, minute-granular JQL dates, DST folds
+TIMEOUT = (5, 60)
+_ORDER_BY = re.compile(r"\s+order\s+by\s+.*$", re.IGNORECASE | re.DOTALL)
+
+
+def base_jql(jql: str) -> str:
+    """The user's JQL without its ORDER BY, so it can be and-ed with a cursor."""
+    return _ORDER_BY.sub("", jql.strip())
+
+
+class JiraSource:
+    def __init__(self, config: JiraSourceConfig, name: str,
+                 connect: Callable[..., object] | None = None):
+        self.config = config
+        self.name = name
+        self._connect_fn = connect
+        self.client = None
+        self.cloud = False
+
+    # -- plumbing ---------------------------------------------------------
+
+    def request(self, what: str, fn: Callable[[], T]) -> T:
+        def once() -> T:
+            try:
+                return fn()
+            except Exception as exc:
+                raise translate(exc, what, self.config) from None
+        return retry.call("jira", once)
+
+    def _connect(self, state: State, now: datetime):
+        from jira import JIRA
+        auth = self.config.auth
+        kwargs = dict(server=self.config.url.rstrip("/"), max_retries=0, timeout=TIMEOUT,
+                      get_server_info=False, options={"check_update": False})
+        # Cloud: email + API token (basic); Server/DC: personal access token (bearer).
+        if auth.email:
+            kwargs["basic_auth"] = (auth.email, auth.token)
+        else:
+            kwargs["token_auth"] = auth.token
+        client = (self._connect_fn or JIRA)(**kwargs)
+        self.client = client
+        self.meta = JiraMeta(self, state, now)
+        info = self.meta.server_info()
+        client.deploymentType = info.get("deploymentType")
+        client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
+        self.cloud = client.deploymentType == "Cloud"
+        if self.cloud:
+            # v3 on Cloud: ADF descriptions and /rest/api/3/search/jql.
+            client._options["rest_api_version"] = "3"
+        return client
+
+    # -- searching --------------------------------------------------------
+
+    def pages(self, jql: str, fields: list[str], size: int) -> Iterator[list[dict]]:
+        """Every page of a search; never stops early on a short page."""
+        client = self.client
+        if self.cloud:
+            token = None
+            while True:
+                page = self.request("search", lambda: client.enhanced_search_issues(
+                    jql, nextPageToken=token, maxResults=size, fields=list(fields),
+                    json_result=True))
+                yield page.get("issues") or []
+                token = page.get("nextPageToken")
+                if page.get("isLast") is True or (page.get("isLast") is None and not token):
+                    return
+                if not token:
+                    raise RemoteError("Jira said more results follow but sent no nextPageToken; "
+                                      "refusing to sync a partial list")
+        else:
+            start = 0
+            while True:
+                page = self.request("search", lambda: client.search_issues(
+                    jql, startAt=start, maxResults=size, fields=list(fields),
+                    json_result=True, validate_query=True))
+                issues = page.get("issues") or []
+                yield issues
+                start += len(issues)
+                total = int(page.get("total") or 0)
+                if start >= total:
+                    return
+                if not issues:
+                    raise RemoteError(f"Jira returned an empty page at {start} of {total} "
+                                      "issues; refusing to sync a partial list")
+
+    def _all(self, jql: str, fields: list[str], size: int = PAGE) -> dict[str, dict]:
+        return {issue["id"]: issue for page in self.pages(jql, fields, size) for issue in page}
+
+    # -- the source protocol ----------------------------------------------
+
+    def fetch(self, state: State, now: datetime) -> list[Ticket]:
+        self._connect(state, now)
+        ids = self.meta.field_ids()
+        fields = list(FIELDS) + [f for f in (ids.estimate, ids.acceptance, ids.epic_link) if f]
+        signature = ",".join(fields)
+        jql = base_jql(self.config.jql)
+        cursor = state.get(self.name, "cursor")
+        last_full = state.get(self.name, "last_full")
+        cached = state.cached_tickets(self.name)
+        full = (not cursor or not last_full or state.get(self.name, "fields") != signature
+                or now - datetime.fromisoformat(last_full) >= self.config.full_refresh)
+        if full:
+            issues = self._all(self.config.jql, fields)
+            state.stage(self.name, "last_full", now.isoformat())
+            state.stage(self.name, "fields", signature)
+        else:
+            issues = {k: json.loads(v) for k, v in cached.items()}
+            since = datetime.fromisoformat(cursor) - OVERLAP
+            local = since.astimezone(self.meta.user_zone()).strftime("%Y/%m/%d %H:%M")
+            issues.update(self._all(f'({jql}) AND updated >= "{local}" ORDER BY updated ASC, key ASC',
+                                    fields))
+            census = set(self._all(jql, ["id"], CENSUS_PAGE))
+            issues = {k: v for k, v in issues.items() if k in census}
+            missing = sorted(census - set(issues), key=int)
+            # Issues that entered the query without an update (a sprint or
+            # filter change) are fetched by id, 100 at a time.
+            for i in range(0, len(missing), PAGE):
+                chunk = ", ".join(missing[i:i + PAGE])
+                issues.update(self._all(f"id in ({chunk})", fields))
+        stamps = [parse_time((i.get("fields") or {}).get("updated")) for i in issues.values()]
+        newest = max((s for s in stamps if s), default=None)
+        state.stage(self.name, "cursor", (newest or now).isoformat())
+        state.stage_tickets(self.name, {k: json.dumps(v, separators=(",", ":"))
+                                        for k, v in issues.items()})
+        url = self.config.url.rstrip("/")
+        return [to_ticket(issue, self.name, ids, url) for issue in issues.values()]
+
+    def check(self) -> str:
+        state = State(":memory:", readonly=True)
+        now = datetime.now(timezone.utc)
+        self._connect(state, now)
+        me = self.meta.myself()
+        ids = self.meta.field_ids()
+        client = self.client
+        jql = self.config.jql
+        if self.cloud:
+            self.request("search", lambda: client.enhanced_search_issues(
+                jql, maxResults=1, fields=["id"], json_result=True))
+        else:
+            self.request("search", lambda: client.search_issues(
+                jql, maxResults=1, fields=["id"], json_result=True))
+        kind = "Cloud" if self.cloud else (client.deploymentType or "Server")
+        found = ", ".join(f"{k}={v}" for k, v in (("estimate", ids.estimate),
+                                                  ("acceptance", ids.acceptance)) if v)
+        return (f"Jira {kind} at {self.config.url} as {me.get('displayName') or me.get('name')}; "
+                f"JQL valid; fields {found or 'none configured'}")
+

@@ -1,0 +1,78 @@
+"""Retrying one remote request: the policy every connector shares.
+
+Only `TransientError` is retried (429, 5xx, timeouts, dropped connections),
+one request at a time, never a paginating loop; a `Retry-After` from the
+server sets the wait, otherwise exponential backoff with jitter.  Attempts
+and total time are capped so one sync stays bounded.  The client libraries'
+own retries are switched off where they are built.
+"""
+from __future__ import annotations
+
+import email.utils
+import time
+from datetime import datetime, timezone
+from typing import Callable, TypeVar
+
+import structlog
+from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt,
+                      stop_after_delay, wait_exponential_jitter)
+
+from sync.errors import TransientError
+
+log = structlog.get_logger("align_sync.retry")
+T = TypeVar("T")
+
+ATTEMPTS = 5
+MAX_SECONDS = 300.0          # one request's retries never outlast this
+MAX_WAIT = 120.0             # a Retry-After beyond this is capped
+# Tests replace this to run retries without sleeping.
+sleep: Callable[[float], None] = time.sleep
+_backoff = wait_exponential_jitter(initial=1, max=30, jitter=1)
+_listeners: list[Callable[[str, TransientError], None]] = []
+
+
+def on_retry(listener: Callable[[str, TransientError], None]) -> None:
+    """Register a callback (service, error) run before each retry (metrics)."""
+    _listeners.append(listener)
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """`Retry-After` as seconds: a number, or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, TransientError) and exc.retry_after is not None:
+        return min(exc.retry_after, MAX_WAIT)
+    return _backoff(state)
+
+
+def call(service: str, request: Callable[[], T], *, attempts: int = ATTEMPTS,
+         max_seconds: float = MAX_SECONDS) -> T:
+    """Run one request, retrying it on TransientError within the caps."""
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception()
+        log.warning("http.retry", service=service, attempt=state.attempt_number,
+                    wait=round(state.upcoming_sleep, 2), error=exc.message)
+        for listener in _listeners:
+            listener(service, exc)
+
+    retrying = Retrying(retry=retry_if_exception_type(TransientError),
+                        stop=stop_after_attempt(attempts) | stop_after_delay(max_seconds),
+                        wait=_wait, sleep=lambda s: sleep(s), before_sleep=before_sleep,
+                        reraise=True)
+    return retrying(request)

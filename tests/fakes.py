@@ -1,0 +1,153 @@
+"""Stateful HTTP fakes for the real client libraries, on `responses`.
+
+FakeJira serves serverInfo, field, myself and search (Cloud `/search/jql`
+by nextPageToken, Data Center `/search` by startAt/total) from a list of
+issues built on the realistic Cloud issue of tests/fixtures/, and filters
+the JQL forms align-sync sends (`updated >= "..."` in the user's zone,
+`id in (...)`).  Tests change `issues` between syncs and read `calls`.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
+
+import responses
+
+from .conftest import fixture
+
+URL = "https://acme.atlassian.net"
+DC_URL = "https://jira.example.com"
+FIELDS = [
+    {"id": "summary", "key": "summary", "name": "Summary", "custom": False, "clauseNames": ["summary"],
+     "schema": {"type": "string", "system": "summary"}},
+    {"id": "customfield_10016", "key": "customfield_10016", "name": "Story point estimate",
+     "untranslatedName": "Story point estimate", "custom": True,
+     "clauseNames": ["cf[10016]", "Story point estimate"],
+     "schema": {"type": "number", "custom": "com.pyxis.greenhopper.jira:jsw-story-points", "customId": 10016}},
+    {"id": "customfield_10050", "key": "customfield_10050", "name": "Acceptance criteria", "custom": True,
+     "clauseNames": ["cf[10050]", "Acceptance criteria"], "schema": {"type": "string"}},
+    {"id": "customfield_10014", "key": "customfield_10014", "name": "Epic Link", "custom": True,
+     "clauseNames": ["cf[10014]", "Epic Link"], "schema": {"type": "any"}},
+]
+REMOVED = {"errorMessages": ["The requested API has been removed. Please migrate to the "
+                             "/rest/api/3/search/jql API. A full migration guideline is available at "
+                             "https://developer.atlassian.com/changelog/#CHANGE-2046"], "errors": {}}
+
+
+def make_issues(n: int, start: datetime, url: str = URL, v3: bool = True) -> list[dict]:
+    """n issues shaped like the realistic Cloud issue, one minute apart."""
+    template = fixture("jira_search_jql_page1.json")["issues"][0]
+    out = []
+    for i in range(n):
+        issue = copy.deepcopy(template)
+        number = 100 + i
+        issue["id"] = str(20000 + i)
+        issue["key"] = f"GROW-{number}"
+        issue["self"] = f"{url}/rest/api/{3 if v3 else 2}/issue/{20000 + i}"
+        f = issue["fields"]
+        f["summary"] = f"Work item {number}"
+        f["labels"] = ["onboarding-email"] if i % 2 else ["seo"]
+        f["customfield_10016"] = float(i % 5) or None
+        if not v3:
+            f["description"] = "h3. Context\nSuccess metric: +5% CTR"
+        stamp = (start + timedelta(minutes=i)).astimezone(timezone(timedelta(hours=2)))
+        f["updated"] = stamp.strftime("%Y-%m-%dT%H:%M:%S.000+0200")
+        out.append(issue)
+    return out
+
+
+def _updated(issue: dict) -> datetime:
+    return datetime.strptime(issue["fields"]["updated"], "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+class FakeJira:
+    def __init__(self, rsps: responses.RequestsMock, issues: list[dict], *, cloud: bool = True,
+                 user_zone: str = "Europe/Berlin", url: str | None = None):
+        self.rsps = rsps
+        self.issues = issues
+        self.cloud = cloud
+        self.user_zone = user_zone
+        self.url = url or (URL if cloud else DC_URL)
+        self.jqls: list[str] = []
+        self.failures: list[tuple[int, dict, dict]] = []    # (status, headers, body) served first
+        api = "3" if cloud else "2"
+        info = {"baseUrl": self.url, "version": "1001.0.0-SNAPSHOT" if cloud else "9.12.2",
+                "versionNumbers": [1001, 0, 0] if cloud else [9, 12, 2],
+                "deploymentType": "Cloud" if cloud else "DataCenter", "buildNumber": 100282,
+                "serverTitle": "Jira", "serverTimeZone": "Etc/UTC"}
+        rsps.add(responses.GET, f"{self.url}/rest/api/2/serverInfo", json=info)
+        rsps.add(responses.GET, f"{self.url}/rest/api/{api}/field", json=FIELDS)
+        rsps.add_callback(responses.GET, f"{self.url}/rest/api/{api}/myself", callback=self._myself)
+        if cloud:
+            rsps.add_callback(responses.GET, f"{self.url}/rest/api/3/search/jql", callback=self._jql)
+            for v in ("2", "3"):
+                rsps.add(responses.GET, f"{self.url}/rest/api/{v}/search", status=410, json=REMOVED)
+        else:
+            rsps.add_callback(responses.GET, f"{self.url}/rest/api/2/search", callback=self._legacy)
+
+    def calls(self) -> Counter:
+        return Counter(urlparse(c.request.url).path.split("/rest/api/")[-1] for c in self.rsps.calls)
+
+    def _myself(self, request):
+        return 200, {}, json.dumps({"accountId": "712020:abc", "displayName": "Sync Bot",
+                                    "timeZone": self.user_zone, "active": True})
+
+    def _select(self, jql: str) -> list[dict]:
+        self.jqls.append(jql)
+        found = self.issues
+        since = re.search(r'updated >= "(\d{4}/\d\d/\d\d \d\d:\d\d)"', jql)
+        if since:
+            local = datetime.strptime(since[1], "%Y/%m/%d %H:%M").replace(tzinfo=ZoneInfo(self.user_zone))
+            found = [i for i in found if _updated(i) >= local]
+            found.sort(key=lambda i: (_updated(i), i["key"]))
+        ids = re.search(r"id in \(([^)]*)\)", jql)
+        if ids:
+            wanted = {x.strip() for x in ids[1].split(",")}
+            found = [i for i in found if i["id"] in wanted]
+        return found
+
+    def _shape(self, issue: dict, fields: list[str]) -> dict:
+        if fields == ["id"]:
+            return {"id": issue["id"]}
+        keep = {k: v for k, v in issue["fields"].items() if k in fields}
+        return {**{k: issue[k] for k in ("expand", "id", "self", "key")}, "fields": keep}
+
+    def _fail(self):
+        if self.failures:
+            status, headers, body = self.failures.pop(0)
+            return status, headers, json.dumps(body)
+        return None
+
+    def _jql(self, request):
+        failed = self._fail()
+        if failed:
+            return failed
+        q = parse_qs(urlparse(request.url).query)
+        fields = [f for v in q.get("fields", []) for f in v.split(",")]
+        found = self._select(q["jql"][0])
+        limit = min(int(q.get("maxResults", ["50"])[0]), 5000 if fields == ["id"] else 100)
+        offset = int(q.get("nextPageToken", ["0"])[0])
+        page = found[offset:offset + limit]
+        more = offset + limit < len(found)
+        body = {"issues": [self._shape(i, fields) for i in page], "isLast": not more}
+        if more:
+            body["nextPageToken"] = str(offset + limit)
+        return 200, {}, json.dumps(body)
+
+    def _legacy(self, request):
+        failed = self._fail()
+        if failed:
+            return failed
+        q = parse_qs(urlparse(request.url).query)
+        fields = [f for v in q.get("fields", []) for f in v.split(",")]
+        found = self._select(q["jql"][0])
+        limit = min(int(q.get("maxResults", ["50"])[0]), 1000 if fields == ["id"] else 50)
+        start = int(q.get("startAt", ["0"])[0])
+        body = {"expand": "schema,names", "startAt": start, "maxResults": limit, "total": len(found),
+                "issues": [self._shape(i, fields) for i in found[start:start + limit]]}
+        return 200, {}, json.dumps(body)

@@ -21,6 +21,7 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python tests/bench/bench_core.py
+	$(BIN)/python tests/bench/bench_jira.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -23,7 +23,7 @@ from sync.config import XlsxSinkConfig
 from sync.errors import ConfigError, RemoteError
 from sync.inputs import gather, parse_number
 from sync.model import SheetInputs
-from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, iso
+from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, column_widths, iso
 
 MAX_TEXT = 32_767        # Excel's limit for one cell
 MAX_LINKS = 65_530       # Excel refuses more hyperlinks than this on one sheet
@@ -120,7 +120,6 @@ class XlsxSink:
 
     def _fill(self, ws, table: Table) -> None:
         ws.append(table.headers)
-        widths = [len(str(h)) for h in table.headers]
         for r, row in enumerate(table.rows, start=2):
             for c, value in enumerate(row, start=1):
                 if value is None:
@@ -135,12 +134,10 @@ class XlsxSink:
                         cell.data_type = "s"
                 else:
                     cell.value = value
-                if c <= len(widths):
-                    widths[c - 1] = max(widths[c - 1], min(len(str(value)), 60))
         for c, cell in enumerate(ws[1], start=1):
             cell.font = _BOLD
         ws.freeze_panes = "A2"
-        for c, width in enumerate(widths, start=1):
+        for c, width in enumerate(column_widths(table), start=1):
             ws.column_dimensions[get_column_letter(c)].width = width + 2
         self._decorate(ws, table)
 

@@ -18,6 +18,7 @@ from . import report as report_mod
 from .assessment import Assessment, assess
 from .config import Config
 from .errors import AlignSyncError, GuardError, describe
+from .log import redact
 from .model import Ticket
 from .protocols import Sink, Source
 from .rules import RuleSet
@@ -98,7 +99,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
 
 
 def _report_failure(sink: Sink, state: State, exc: AlignSyncError, now: datetime) -> None:
-    message = describe(exc)
+    message = redact(describe(exc))     # the sheet is shared: no secret may reach it
     try:
         sink.write_error(message, now)
     except Exception as inner:  # the sheet may be the thing that is down

@@ -75,6 +75,19 @@ class Report:
         return next(t for t in self.tables if t.name == name)
 
 
+def column_widths(table: Table, cap: int = 60) -> list[int]:
+    """Characters each column needs (header or longest value, capped): both sinks size by it."""
+    widths = [len(str(h)) for h in table.headers]
+    n = len(widths)
+    for row in table.rows:
+        for i, value in enumerate(row[:n]):
+            if value is not None:
+                size = len(value) if isinstance(value, str) else len(str(value))
+                if size > widths[i]:
+                    widths[i] = min(size, cap)
+    return widths
+
+
 def top_labels(a: Assessment, n: int = 5) -> str:
     counts = Counter(label for r in a.unmapped_active() for label in r.ticket.labels)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].lower()))[:n]

@@ -1,0 +1,232 @@
+"""Google Sheets sink on gspread + a service account: three requests a sync.
+
+1. metadata (tabs, grid sizes, our charts), 2. one `values:batchGet` (Metrics,
+people's columns of Tickets, History, the owned header rows), 3. one
+`spreadsheets:batchUpdate` with everything (see `sheets_layout`).  A failed
+sync costs at most one more small batchUpdate: Summary's `Last error`.
+gspread's BackOffHTTPClient is not used (6.2.1 never gives up on a 429);
+retries are ours, per request.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime, timedelta, timezone
+
+import structlog
+
+from sync.config import SheetsSinkConfig
+from sync.errors import AlignSyncError, ConfigError, RemoteError, TransientError
+from sync.inputs import gather
+from sync.log import add_secrets
+from sync.model import SheetInputs
+from sync.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, iso
+
+from . import retry
+from .sheets_layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata
+
+log = structlog.get_logger("align_sync.sheets")
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+TIMEOUT = (10, 120)        # under the API's own 180 s processing limit
+_ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
+_META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,gridProperties),"
+                "charts(chartId,spec(title)))")
+_REQUIRED = ("type", "client_email", "private_key", "token_uri")
+_OWNED_COLS = len(HEADERS["Tickets"])
+_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)     # Sheets' serial day 0
+
+
+def spreadsheet_id(value: str) -> str:
+    found = _ID.search(value)
+    return found[1] if found else value.strip()
+
+
+def _column(n: int) -> str:
+    name = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def load_key(config: SheetsSinkConfig) -> dict:
+    """The service-account key: a file path, or the JSON itself (from an env var)."""
+    raw = config.credentials.strip()
+    where = "sink.credentials"
+    if not raw.startswith("{"):
+        where = f"sink.credentials ({raw})"
+        try:
+            with open(os.path.expanduser(raw), encoding="utf-8") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read the service-account key file ({exc.strerror})")
+    try:
+        info = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: not JSON (line {exc.lineno}); expected a service-account key "
+                          "file downloaded from Google Cloud → IAM → Service accounts → Keys")
+    if not isinstance(info, dict):
+        raise ConfigError(f"{where}: expected a JSON object")
+    add_secrets([info.get("private_key") or "", info.get("private_key_id") or ""])
+    missing = [k for k in _REQUIRED if not info.get(k)]
+    if missing:
+        raise ConfigError(f"{where}: the key has no {', '.join(missing)}",
+                          hint="download a new JSON key for the service account")
+    if info["type"] != "service_account":
+        raise ConfigError(f"{where}: `type` is {info['type']!r}; expected 'service_account' "
+                          "(an OAuth client or user credential will not work)")
+    if "BEGIN PRIVATE KEY" not in info["private_key"]:
+        raise ConfigError(f"{where}: `private_key` is not a PEM private key")
+    return info
+
+
+class SheetsSink:
+    def __init__(self, config: SheetsSinkConfig, session=None):
+        self.config = config
+        self.id = spreadsheet_id(config.spreadsheet)
+        self.url = f"https://docs.google.com/spreadsheets/d/{self.id}"
+        self._session = session
+        self._http = None
+        self._email = ""
+        self._sheets: dict[str, SheetInfo] | None = None
+        self._title = ""
+
+    # -- plumbing ---------------------------------------------------------
+
+    def http(self):
+        if self._http is None:
+            import gspread
+            from google.oauth2.service_account import Credentials
+            info = load_key(self.config)
+            self._email = info["client_email"]
+            try:
+                creds = Credentials.from_service_account_info(info, scopes=SCOPES)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"sink.credentials: the service-account key does not load "
+                                  f"({str(exc).splitlines()[0][:200]})")
+            client = gspread.Client(auth=creds, session=self._session)
+            client.set_timeout(TIMEOUT)
+            self._http = client.http_client
+        return self._http
+
+    def request(self, what: str, fn):
+        def once():
+            try:
+                return fn()
+            except Exception as exc:
+                raise self._translate(exc, what) from None
+        return retry.call("sheets", once)
+
+    def _translate(self, exc: Exception, what: str) -> AlignSyncError:
+        import requests
+        from google.auth import exceptions as gexc
+        from gspread.exceptions import APIError
+        if isinstance(exc, AlignSyncError):
+            return exc
+        if isinstance(exc, (gexc.TransportError, requests.ConnectionError, requests.Timeout)):
+            return TransientError(f"Google Sheets {what}: {type(exc).__name__}")
+        if isinstance(exc, gexc.RefreshError):
+            text = str(exc)
+            if "invalid_grant" in text or "invalid_client" in text or "unauthorized_client" in text:
+                return RemoteError("Google refused the service-account key (token request: "
+                                   f"{text.split(',')[0][:120]})",
+                                   hint="the key was deleted or disabled; create a new key")
+            return TransientError(f"Google Sheets {what}: token refresh failed")
+        if not isinstance(exc, APIError):
+            return RemoteError(f"Google Sheets {what}: unexpected {type(exc).__name__}")
+        status = exc.response.status_code
+        message = str((exc.error or {}).get("message", ""))[:300]
+        if status == 429 or status >= 500:
+            return TransientError(f"Google Sheets {what}: HTTP {status} {message}".strip(),
+                                  retry_after=retry.retry_after(exc.response.headers.get("Retry-After")))
+        if status == 403:
+            return RemoteError(f"Google Sheets refused {what} (HTTP 403: {message})",
+                               hint=f"share the spreadsheet with {self._email or 'the service account'}"
+                                    " as Editor")
+        if status == 404:
+            return RemoteError(f"Google Sheets: no spreadsheet with id {self.id} (HTTP 404)",
+                               hint="check sink.spreadsheet (the URL or the id between /d/ and /edit)")
+        return RemoteError(f"Google Sheets {what}: HTTP {status}: {message}")
+
+    def _metadata(self) -> dict[str, SheetInfo]:
+        http = self.http()
+        meta = self.request("metadata read", lambda: http.fetch_sheet_metadata(
+            self.id, params={"includeGridData": "false", "fields": _META_FIELDS}))
+        self._sheets = parse_metadata(meta)
+        self._title = (meta.get("properties") or {}).get("title", "")
+        return self._sheets
+
+    # -- the sink protocol ------------------------------------------------
+
+    def read(self) -> SheetInputs:
+        sheets = self._metadata()
+        ranges: list[str] = []
+        if "Metrics" in sheets:
+            ranges.append("'Metrics'!A:D")
+        tickets = sheets.get("Tickets")
+        if tickets and tickets.cols > _OWNED_COLS:
+            ranges += ["'Tickets'!A:A", f"'Tickets'!{_column(_OWNED_COLS + 1)}:{_column(tickets.cols)}"]
+        if "History" in sheets:
+            ranges.append("'History'!A:F")
+        headers = [name for name in OWNED + ["History"] if name in sheets and name in HEADERS]
+        ranges += [f"'{name}'!1:1" for name in headers]
+        got: dict[str, list] = {}
+        if ranges:
+            http = self.http()
+            body = self.request("read", lambda: http.values_batch_get(self.id, ranges, params={
+                "valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER"}))
+            for name, vr in zip(ranges, body.get("valueRanges") or []):
+                got[name] = vr.get("values") or []
+        for name in headers:
+            row = (got.get(f"'{name}'!1:1") or [[]])[0]
+            if [str(v) for v in row[:len(HEADERS[name])]] != HEADERS[name]:
+                log.warning("sheet.header_restored", tab=name, found=row[:len(HEADERS[name])])
+        metrics = [[_serial_date(r[0]) if r else None] + list(r[1:])
+                   for r in got.get("'Metrics'!A:D", [])[1:]]
+        keys = got.get("'Tickets'!A:A", [])
+        extra = got.get(f"'Tickets'!{_column(_OWNED_COLS + 1)}:{_column(tickets.cols)}", []) \
+            if tickets else []
+        rows = [(keys[i] if i < len(keys) else [None])[:1] + [None] * (_OWNED_COLS - 1)
+                + (extra[i] if i < len(extra) else []) for i in range(max(len(keys), len(extra)))]
+        return gather(metrics, rows, got.get("'History'!A:F", [])[1:])
+
+    def write(self, report: Report) -> None:
+        sheets = dict(self._sheets if self._sheets is not None else self._metadata())
+        body, cells = build(report, sheets)
+        size = len(json.dumps(body, separators=(",", ":")))
+        if cells > 0.8 * CELL_LIMIT:
+            log.warning("sheet.cells_high", cells=cells, limit=CELL_LIMIT)
+        http = self.http()
+        self.request("write", lambda: http.batch_update(self.id, body))
+        log.info("sheet.written", requests=len(body["requests"]), bytes=size, cells=cells)
+        self._sheets = None      # grid sizes changed: read them again next sync
+
+    def write_error(self, message: str, when: datetime) -> None:
+        sheets = self._sheets if self._sheets is not None else self._metadata()
+        summary = sheets.get("Summary")
+        if summary is None:
+            return
+        row = SUMMARY_FIELDS.index("Last error") + 1
+        body = {"requests": [{"updateCells": {
+            "range": {"sheetId": summary.sheet_id, "startRowIndex": row, "endRowIndex": row + 1,
+                      "startColumnIndex": 1, "endColumnIndex": 2},
+            "rows": [{"values": [cell(f"{iso(when)}: {message}")]}], "fields": "userEnteredValue"}}]}
+        http = self.http()
+        self.request("error note", lambda: http.batch_update(self.id, body))
+
+    def check(self) -> str:
+        sheets = self._metadata()
+        # A write that changes nothing proves Editor access: set the title to itself.
+        body = {"requests": [{"updateSpreadsheetProperties": {
+            "properties": {"title": self._title}, "fields": "title"}}]}
+        http = self.http()
+        self.request("write check", lambda: http.batch_update(self.id, body))
+        return f"spreadsheet {self._title!r} opens ({len(sheets)} tabs) and {self._email} can write to it"
+
+
+def _serial_date(value):
+    """Sheets returns date cells as serial days (SERIAL_NUMBER); typed text stays text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _EPOCH + timedelta(days=value)
+    return value

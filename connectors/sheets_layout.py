@@ -1,0 +1,184 @@
+"""A Report → the body of one `spreadsheets:batchUpdate` (pure, no I/O).
+
+Every owned tab is sized to its data and rewritten with typed cells
+(`stringValue`/`numberValue`/`boolValue`: ticket text can never become a
+formula), with its formatting in the same cells; History rows are appended;
+missing tabs (and Metrics, header only) are added; the two charts are added
+once and re-pointed at the data afterwards.  One request, so the sheet
+changes all at once or not at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, column_widths
+
+MAX_CELL = 50_000                 # Sheets' limit on one cell's text
+CELL_LIMIT = 10_000_000           # cells per spreadsheet, empty grid cells included
+CHART_TITLES = {"Scorecard": "Progress vs time elapsed",
+                "Trend": "History: progress and aligned effort"}
+_HEADER_BG = {"red": 0.91, "green": 0.93, "blue": 0.96}
+_SEVERITY = {"high": "F4C7C3", "medium": "FCE8B2"}
+
+
+@dataclass
+class SheetInfo:
+    sheet_id: int
+    title: str
+    rows: int
+    cols: int
+    charts: dict[str, int] = field(default_factory=dict)   # our chart title → chartId
+
+
+def parse_metadata(meta: dict) -> dict[str, SheetInfo]:
+    out = {}
+    for sheet in meta.get("sheets") or ():
+        p = sheet.get("properties") or {}
+        grid = p.get("gridProperties") or {}
+        charts = {(c.get("spec") or {}).get("title"): c["chartId"] for c in sheet.get("charts") or ()
+                  if "chartId" in c}
+        out[p.get("title", "")] = SheetInfo(p.get("sheetId", 0), p.get("title", ""),
+                                            grid.get("rowCount", 0), grid.get("columnCount", 0), charts)
+    return out
+
+
+def _rgb(hex_colour: str) -> dict:
+    return {k: int(hex_colour[i:i + 2], 16) / 255 for k, i in (("red", 0), ("green", 2), ("blue", 4))}
+
+
+def cell(value, *, formula_ok: bool = False, fmt: dict | None = None) -> dict:
+    """One CellData.  Only people's own columns may carry formulas back."""
+    out: dict = {}
+    if isinstance(value, bool):
+        out["userEnteredValue"] = {"boolValue": value}
+    elif isinstance(value, (int, float)):
+        out["userEnteredValue"] = {"numberValue": value}
+    elif value is not None:
+        text = str(value)
+        if len(text) > MAX_CELL:
+            text = text[:MAX_CELL - 1] + "…"
+        kind = "formulaValue" if formula_ok and text.startswith("=") else "stringValue"
+        out["userEnteredValue"] = {kind: text}
+    if fmt:
+        out["userEnteredFormat"] = fmt
+    return out
+
+
+def _rows(table: Table) -> list[dict]:
+    header = [cell(h, fmt={"textFormat": {"bold": True}, "backgroundColor": _HEADER_BG})
+              for h in table.headers]
+    status = table.headers.index("Status") if table.name == "Scorecard" else -1
+    severity = 0 if table.name == "Warnings" else -1
+    owned = table.owned_columns
+    rows = [{"values": header}]
+    for r, row in enumerate(table.rows):
+        values = []
+        for c, value in enumerate(row):
+            fmt = None
+            if c == 0 and table.links and table.links[r]:
+                fmt = {"textFormat": {"link": {"uri": table.links[r]}}}
+            elif c == status and value in STATUS_COLOURS:
+                fmt = {"backgroundColor": _rgb(STATUS_COLOURS[value])}
+            elif c == severity and value in _SEVERITY:
+                fmt = {"backgroundColor": _rgb(_SEVERITY[value])}
+            values.append(cell(value, formula_ok=c >= owned, fmt=fmt))
+        rows.append({"values": values})
+    return rows
+
+
+def _grid(sheet_id: int, rows: int, cols: int) -> dict:
+    return {"updateSheetProperties": {
+        "properties": {"sheetId": sheet_id, "gridProperties": {
+            "rowCount": max(rows, 2), "columnCount": max(cols, 1), "frozenRowCount": 1}},
+        "fields": "gridProperties(rowCount,columnCount,frozenRowCount)"}}
+
+
+def _widths(sheet_id: int, table: Table) -> list[dict]:
+    return [{"updateDimensionProperties": {
+        "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
+        "properties": {"pixelSize": 24 + 7 * w}, "fields": "pixelSize"}}
+        for i, w in enumerate(column_widths(table))]
+
+
+def _source(sheet_id: int, rows: int, col: int) -> dict:
+    return {"sourceRange": {"sources": [{"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": rows,
+                                         "startColumnIndex": col, "endColumnIndex": col + 1}]}}
+
+
+def _chart_spec(table: Table, sheet_id: int) -> dict:
+    rows = len(table.rows) + 1
+    if table.name == "Scorecard":
+        kind, cols = "COLUMN", [table.headers.index("Progress %"), table.headers.index("Time elapsed %")]
+    else:
+        kind, cols = "LINE", list(range(1, len(table.headers)))
+    return {"title": CHART_TITLES[table.name], "basicChart": {
+        "chartType": kind, "legendPosition": "BOTTOM_LEGEND", "headerCount": 1,
+        "axis": [{"position": "LEFT_AXIS", "title": "%"}],
+        "domains": [{"domain": _source(sheet_id, rows, 0)}],
+        "series": [{"series": _source(sheet_id, rows, c), "targetAxis": "LEFT_AXIS"} for c in cols]}}
+
+
+def _chart(table: Table, info: SheetInfo) -> dict:
+    spec = _chart_spec(table, info.sheet_id)
+    chart_id = info.charts.get(CHART_TITLES[table.name])
+    if chart_id is not None:
+        return {"updateChartSpec": {"chartId": chart_id, "spec": spec}}
+    anchor = {"sheetId": info.sheet_id, "rowIndex": 1, "columnIndex": len(table.headers) + 1}
+    return {"addChart": {"chart": {"spec": spec, "position": {"overlayPosition": {
+        "anchorCell": anchor, "widthPixels": 640, "heightPixels": 320}}}}}
+
+
+def build(report: Report, sheets: dict[str, SheetInfo]) -> tuple[dict, int]:
+    """The batchUpdate body, and the spreadsheet's cell count after it."""
+    requests: list[dict] = []
+    taken = {s.sheet_id for s in sheets.values()}
+    next_id = [1000]
+
+    def ensure(title: str, index: int) -> SheetInfo:
+        if title in sheets:
+            return sheets[title]
+        while next_id[0] in taken:
+            next_id[0] += 1
+        info = SheetInfo(next_id[0], title, 0, 0)
+        taken.add(info.sheet_id)
+        sheets[title] = info
+        requests.append({"addSheet": {"properties": {"sheetId": info.sheet_id, "title": title,
+                                                     "index": index}}})
+        return info
+
+    order = OWNED + ["History", "Metrics"]
+    tables = {t.name: t for t in report.tables}
+    for index, name in enumerate(order):
+        if name in ("History", "Metrics"):
+            fresh = name not in sheets
+            info = ensure(name, index)
+            if fresh:   # a new History or Metrics tab: header row only
+                requests.append(_grid(info.sheet_id, 2, len(HEADERS[name])))
+                requests.append({"updateCells": {"range": {"sheetId": info.sheet_id, "startRowIndex": 0,
+                                                           "endRowIndex": 1},
+                                                 "rows": _rows(Table(name, HEADERS[name], []))[:1],
+                                                 "fields": "userEnteredValue,userEnteredFormat"}})
+                info.rows, info.cols = 2, len(HEADERS[name])
+            if name == "History" and report.history:
+                requests.append({"appendCells": {"sheetId": info.sheet_id, "fields": "userEnteredValue",
+                                                 "rows": [{"values": [cell(v) for v in row]}
+                                                          for row in report.history]}})
+                info.rows += len(report.history)
+            continue
+        table = tables.get(name)
+        if table is None:
+            # A tab switched off (owners_tab: false) goes: a stale per-person
+            # breakdown is what the switch exists to avoid.
+            if name in sheets:
+                requests.append({"deleteSheet": {"sheetId": sheets.pop(name).sheet_id}})
+            continue
+        info = ensure(name, index)
+        info.rows, info.cols = max(len(table.rows) + 1, 2), max(len(table.headers), 1)
+        requests.append(_grid(info.sheet_id, info.rows, info.cols))
+        requests.append({"updateCells": {"range": {"sheetId": info.sheet_id}, "rows": _rows(table),
+                                         "fields": "userEnteredValue,userEnteredFormat"}})
+        requests += _widths(info.sheet_id, table)
+        if name in CHART_TITLES:
+            requests.append(_chart(table, info))
+    cells = sum(s.rows * s.cols for s in sheets.values())
+    return {"requests": requests}, cells

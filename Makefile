@@ -22,6 +22,7 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python tests/bench/bench_core.py
 	$(BIN)/python tests/bench/bench_jira.py
+	$(BIN)/python tests/bench/bench_sheets.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

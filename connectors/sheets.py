@@ -149,6 +149,13 @@ class SheetsSink:
                                hint="check sink.spreadsheet (the URL or the id between /d/ and /edit)")
         return RemoteError(f"Google Sheets {what}: HTTP {status}: {message}")
 
+    def _post_batch(self, what: str, data: bytes) -> None:
+        from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
+        http = self.http()
+        self.request(what, lambda: http.request(
+            "post", SPREADSHEET_BATCH_UPDATE_URL % self.id, data=data,
+            headers={"Content-Type": "application/json; charset=utf-8"}))
+
     def _metadata(self) -> dict[str, SheetInfo]:
         http = self.http()
         meta = self.request("metadata read", lambda: http.fetch_sheet_metadata(
@@ -194,12 +201,12 @@ class SheetsSink:
     def write(self, report: Report) -> None:
         sheets = dict(self._sheets if self._sheets is not None else self._metadata())
         body, cells = build(report, sheets)
-        size = len(json.dumps(body, separators=(",", ":")))
+        # Sent pre-encoded without spaces: about a tenth smaller than gspread's json=.
+        data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         if cells > 0.8 * CELL_LIMIT:
             log.warning("sheet.cells_high", cells=cells, limit=CELL_LIMIT)
-        http = self.http()
-        self.request("write", lambda: http.batch_update(self.id, body))
-        log.info("sheet.written", requests=len(body["requests"]), bytes=size, cells=cells)
+        self._post_batch("write", data)
+        log.info("sheet.written", requests=len(body["requests"]), bytes=len(data), cells=cells)
         self._sheets = None      # grid sizes changed: read them again next sync
 
     def write_error(self, message: str, when: datetime) -> None:

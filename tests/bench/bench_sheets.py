@@ -1,0 +1,67 @@
+"""Benchmark of the Google Sheets sink: N tickets (default 10k) written by
+the real gspread + google-auth clients to a mocked Sheets API (responses).
+Two syncs (a new spreadsheet, then an update).  Prints requests, payload
+bytes, wall time and peak RSS.
+
+    python tests/bench/bench_sheets.py [N]
+"""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import responses  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+
+from connectors.memory import MemorySource  # noqa: E402
+from connectors.sheets import SheetsSink  # noqa: E402
+from sync.engine import run_once  # noqa: E402
+from sync.log import configure  # noqa: E402
+from sync.state import State  # noqa: E402
+from tests.bench.bench_core import NOW, make_config, make_tickets  # noqa: E402
+from tests.fakes_sheets import FakeSheets  # noqa: E402
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    configure(level=30)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    with tempfile.TemporaryDirectory() as tmp, \
+            responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FakeSheets(rsps)
+        key_file = Path(tmp) / "sa.json"
+        key_file.write_text(json.dumps({"type": "service_account", "private_key": key,
+                                        "client_email": "bench@p.iam.gserviceaccount.com",
+                                        "token_uri": "https://oauth2.googleapis.com/token"}))
+        base = make_config().model_dump(mode="json")
+        base["sink"] = {"type": "google_sheets", "spreadsheet": fake.id, "credentials": str(key_file)}
+        config = type(make_config()).model_validate(base)
+        tickets = make_tickets(n)
+        state = State(Path(tmp) / "state.db")
+        for label, now in (("new spreadsheet", NOW), ("update", NOW + timedelta(minutes=15))):
+            rsps.calls.reset()
+            t0 = time.perf_counter()
+            run_once(config, [MemorySource("jira", tickets)], SheetsSink(config.sink), state, now)
+            seconds = time.perf_counter() - t0
+            sent = sum(len(c.request.body or b"") for c in rsps.calls)
+            received = sum(len(c.response.content or b"") for c in rsps.calls)
+            calls = fake.sheet_calls()
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"{label:>16}: {n} tickets, {len(calls)} Sheets requests {calls} (+{fake.tokens} token), "
+                  f"sent {sent / 1e6:.2f} MB, received {received / 1e6:.2f} MB, {seconds:.2f}s, "
+                  f"peak RSS {rss:.0f} MB, sheet cells {fake.cells_total()}")
+        state.close()
+
+
+if __name__ == "__main__":
+    main()

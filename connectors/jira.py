@@ -15,6 +15,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, TypeVar
 
+from sync import telemetry
 from sync.config import JiraSourceConfig
 from sync.errors import RemoteError
 from sync.model import Ticket
@@ -69,6 +70,7 @@ class JiraSource:
         else:
             kwargs["token_auth"] = auth.token
         client = (self._connect_fn or JIRA)(**kwargs)
+        client._session.hooks["response"].append(telemetry.response_hook("jira"))
         self.client = client
         self.meta = JiraMeta(self, state, now)
         info = self.meta.server_info()

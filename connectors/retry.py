@@ -17,6 +17,7 @@ import structlog
 from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt,
                       stop_after_delay, wait_exponential_jitter)
 
+from sync import telemetry
 from sync.errors import TransientError
 
 log = structlog.get_logger("align_sync.retry")
@@ -28,14 +29,6 @@ MAX_WAIT = 120.0             # a Retry-After beyond this is capped
 # Tests replace this to run retries without sleeping.
 sleep: Callable[[float], None] = time.sleep
 _backoff = wait_exponential_jitter(initial=1, max=30, jitter=1)
-_listeners: list[Callable[[str, TransientError], None]] = []
-
-
-def on_retry(listener: Callable[[str, TransientError], None]) -> None:
-    """Register a callback (service, error) run before each retry (metrics)."""
-    _listeners.append(listener)
-
-
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """`Retry-After` as seconds: a number, or an HTTP date (RFC 9110)."""
     if not value:
@@ -68,8 +61,7 @@ def call(service: str, request: Callable[[], T], *, attempts: int = ATTEMPTS,
         exc = state.outcome.exception()
         log.warning("http.retry", service=service, attempt=state.attempt_number,
                     wait=round(state.upcoming_sleep, 2), error=exc.message)
-        for listener in _listeners:
-            listener(service, exc)
+        telemetry.count_retry(service, exc)
 
     retrying = Retrying(retry=retry_if_exception_type(TransientError),
                         stop=stop_after_attempt(attempts) | stop_after_delay(max_seconds),

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import structlog
 
+from sync import telemetry
 from sync.config import SheetsSinkConfig
 from sync.errors import AlignSyncError, ConfigError, RemoteError, TransientError
 from sync.inputs import gather
@@ -107,6 +108,7 @@ class SheetsSink:
                                   f"({str(exc).splitlines()[0][:200]})")
             client = gspread.Client(auth=creds, session=self._session)
             client.set_timeout(TIMEOUT)
+            client.http_client.session.hooks["response"].append(telemetry.response_hook("sheets"))
             self._http = client.http_client
         return self._http
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
+from sync import telemetry
 from sync.config import TrelloSourceConfig
 from sync.errors import AlignSyncError, ConfigError, RemoteError, TransientError
 from sync.model import Ticket
@@ -46,8 +47,10 @@ class TrelloSource:
         from trello import TrelloClient
         self.config = config
         self.name = name
+        session = _TimeoutSession()
+        session.hooks["response"].append(telemetry.response_hook("trello"))
         self.client = TrelloClient(api_key=config.auth.key, token=config.auth.token,
-                                   http_service=_TimeoutSession())
+                                   http_service=session)
         self.limiter = ratelimit.for_token(config.auth.token)
 
     def get(self, what: str, path: str, **params):

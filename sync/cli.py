@@ -10,12 +10,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import structlog
-
 from . import configfile, console, log as logsetup
 from .errors import AlignSyncError, ConfigError, describe
-
-logger = structlog.get_logger("align_sync.cli")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,12 +55,13 @@ def cmd_run(args, path: str) -> int:
     if not args.once:
         from .daemon import serve
         return serve(config, path, health_port=args.health_port, force=args.force)
-    from .engine import run_once
+    from .service import observed_sync
     from .state import State
     sources, sink = _wiring(config, path)
     state = State(config.state, readonly=args.dry_run)
     try:
-        result = run_once(config, sources, sink, state, _now(), dry_run=args.dry_run, force=args.force)
+        result = observed_sync(config, sources, sink, state, _now(), dry_run=args.dry_run,
+                               force=args.force)
     finally:
         state.close()
     if args.dry_run:
@@ -125,14 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args, path)
     except AlignSyncError as exc:
-        if not quiet:
-            logger.error("failed", error=describe(exc), kind=type(exc).__name__)
         print(f"align-sync: {logsetup.redact(describe(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a bug: say so in one line, keep the trace in the log
-        logger.exception("crashed", error=describe(exc))
+    except Exception as exc:  # a bug: say so in one line (the trace is in the log)
         print(f"align-sync: {logsetup.redact(describe(exc))}", file=sys.stderr)
         return 1
 

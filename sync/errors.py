@@ -4,6 +4,7 @@
 - TransientError: nobody, yet; the call is retried, then the sync fails (exit 1).
 - RemoteError: whoever owns the remote side: a token, a permission, a share (exit 1).
 - GuardError: the sync refused to write because the data looks wrong (exit 1).
+- AlreadyRunning: ops: another worker holds the same state file (exit 1).
 
 `describe()` is the one place that turns any of them into the text a person
 reads; the CLI and the sheet's `Last error` both use it.
@@ -44,6 +45,10 @@ class RemoteError(AlignSyncError):
 
 class GuardError(AlignSyncError):
     """A safety guard stopped the write (zero tickets, a sudden drop)."""
+
+
+class AlreadyRunning(AlignSyncError):
+    """A second worker was started on a state file another one holds."""
 
 
 def describe(exc: BaseException) -> str:

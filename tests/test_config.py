@@ -115,3 +115,18 @@ def test_sources_need_unique_names(tmp_path):
 def test_duplicate_ids_rejected(tmp_path):
     text = GOOD.replace("id: pricing", "id: emails")
     assert any("used twice" in p for p in problems(tmp_path, text))
+
+
+def test_the_documented_example_loads_for_cloud_and_data_center(tmp_path, monkeypatch):
+    from .conftest import ROOT
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/etc/align-sync/sa.json")
+    text = (ROOT / "config" / "example.yaml").read_text()
+    config, secrets = configfile.load(write(tmp_path, text))
+    assert config.source.type == "jira" and config.source.auth.email == "ops@acme.test"
+    assert config.sink.type == "google_sheets" and config.schedule.every.total_seconds() == 900
+    assert [lv.id for lv in config.outcomes[0].levers] == ["onboarding-emails", "pricing-test",
+                                                            "upgrade-prompts"]
+    assert len(config.ignore) == 2 and "tok-secret-123" in secrets
+    # Data Center: the same file without `email` means a personal access token.
+    dc, _ = configfile.load(write(tmp_path, text.replace("    email: ${JIRA_EMAIL}", "")))
+    assert dc.source.auth.email is None and dc.source.auth.token == "tok-secret-123"

@@ -1,0 +1,149 @@
+"""`align-sync run`: sync now, then on the schedule, until SIGTERM/SIGINT.
+
+Runs never overlap (one loop, one sync at a time); a run that is late
+starts as soon as the previous one ends, and missed runs coalesce into one.
+A lock file beside the state refuses a second worker on the same state.
+First SIGTERM/SIGINT: the current sync finishes, then exit 0; a second one
+exits at once.  A failed sync is logged and the next one runs on time.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import structlog
+
+from .errors import AlignSyncError, AlreadyRunning, describe
+from .report import iso
+from .schedule import Timetable
+from .service import observed_sync
+
+log = structlog.get_logger("align_sync.daemon")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class StateLock:
+    """An exclusive, non-blocking flock on `<state>.lock`; released on exit."""
+
+    def __init__(self, state_path: str):
+        self.path = Path(f"{state_path}.lock")
+
+    def acquire(self) -> "StateLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(self.fd)
+            raise AlreadyRunning(f"another align-sync (pid {holder}) is already running on state "
+                                 f"{self.path.with_suffix('')}; refusing to start a second one",
+                                 hint="stop it first, or give this one its own `state:` path")
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, str(os.getpid()).encode(), 0)
+        return self
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+class Daemon:
+    def __init__(self, config, sources, sink, state, *, force: bool = False,
+                 clock: Callable[[], datetime] = _utcnow,
+                 wait: Callable[[float], bool] | None = None):
+        self.config = config
+        self.sources, self.sink, self.state = sources, sink, state
+        self.force = force
+        self.clock = clock
+        self.timetable = Timetable(config.schedule)
+        self.stop = threading.Event()
+        # Waits until the timeout or a stop; True when stopped.  Tests pass a
+        # fake that moves their clock instead of sleeping.
+        self.wait = wait or self.stop.wait
+        self.started = clock()
+        self.last_success: datetime | None = None
+        self.last_error = ""
+        self.next_due: datetime | None = None
+        self.syncs = 0
+
+    def request_stop(self, signum: int | None = None, _frame=None) -> None:
+        if self.stop.is_set():
+            log.warning("daemon.killed", signal=signum)
+            os._exit(1)                       # the second signal: no more waiting
+        log.info("daemon.stopping", signal=signum, note="finishing the current sync first")
+        self.stop.set()
+
+    def health(self) -> tuple[bool, dict]:
+        now = self.clock()
+        window = 2 * self.timetable.interval(now)
+        reference = self.last_success or self.started
+        healthy = now - reference <= window
+        state = "ok" if self.last_success and healthy else ("starting" if healthy else "stale")
+        return healthy, {"status": state, "last_success": iso(self.last_success),
+                         "last_error": self.last_error or None, "next_sync": iso(self.next_due),
+                         "syncs": self.syncs}
+
+    def run_one(self) -> None:
+        started = self.clock()
+        self.next_due = self.timetable.next_after(started)
+        try:
+            observed_sync(self.config, self.sources, self.sink, self.state, started,
+                          force=self.force, next_sync=self.next_due)
+            self.last_success, self.last_error = self.clock(), ""
+        except AlignSyncError as exc:
+            self.last_error = describe(exc)   # logged by observed_sync; carry on
+        except Exception as exc:              # a bug must not stop the schedule either
+            self.last_error = describe(exc)
+        self.syncs += 1
+
+    def loop(self, max_syncs: int | None = None) -> None:
+        due = self.clock()
+        while not self.stop.is_set():
+            wait = (due - self.clock()).total_seconds()
+            if wait > 0:
+                log.info("daemon.waiting", next_sync=iso(due), seconds=round(wait, 1))
+                if self.wait(wait):
+                    break
+            self.run_one()
+            if max_syncs is not None and self.syncs >= max_syncs:
+                break
+            due = self.next_due
+            late = self.clock() - due
+            if late > timedelta(0):
+                # Missed runs coalesce: one sync now, not one per missed slot.
+                log.warning("daemon.late", behind_seconds=round(late.total_seconds(), 1))
+                due = self.clock()
+        log.info("daemon.stopped", syncs=self.syncs)
+
+
+def serve(config, path: str, *, health_port: int | None = None, force: bool = False) -> int:
+    from connectors import build_sink, build_sources
+
+    from . import health
+    from .state import State
+    lock = StateLock(config.state).acquire()
+    state = State(config.state)
+    try:
+        sources = build_sources(config, Path(path).resolve().parent)
+        daemon = Daemon(config, sources, build_sink(config), state, force=force)
+        signal.signal(signal.SIGTERM, daemon.request_stop)
+        signal.signal(signal.SIGINT, daemon.request_stop)
+        port = health_port or config.health_port
+        if port:
+            health.serve(port, daemon.health)
+        log.info("daemon.started", config=path, pid=os.getpid(), health_port=port,
+                 schedule=config.schedule.cron or f"every {daemon.timetable.every.total_seconds():g}s")
+        daemon.loop()
+    finally:
+        state.close()
+        lock.release()
+    return 0

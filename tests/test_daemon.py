@@ -1,0 +1,306 @@
+"""The daemon as ops use it: schedule, overlap, health, metrics, locks,
+signals (in a real process), and no secret in any output."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+import pytest
+import responses
+
+from connectors import retry
+from connectors.memory import MemorySink, MemorySource
+from sync import health, telemetry
+from sync.cli import main
+from sync.daemon import Daemon, StateLock
+from sync.errors import AlreadyRunning, TransientError
+from sync.state import State
+
+from .conftest import NOW, ROOT, make_config, ticket
+from .fakes import FakeJira, make_issues
+
+
+class Clock:
+    """A fake clock; `wait` moves it instead of sleeping."""
+
+    def __init__(self):
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.now += timedelta(seconds=seconds)
+        return False
+
+
+class SlowSource(MemorySource):
+    """A source whose fetch takes `took` of fake time, and may start failing."""
+
+    def __init__(self, clock, took=timedelta(0), fail_after=None):
+        super().__init__("jira", [ticket("A-1", labels=("onboarding-email",))])
+        self.clock, self.took, self.fail_after = clock, took, fail_after
+        self.starts = []
+
+    def fetch(self, state=None, now=None):
+        self.starts.append(self.clock.now)
+        self.clock.now += self.took
+        if self.fail_after is not None and len(self.starts) > self.fail_after:
+            raise TransientError("HTTP 503 from Jira")
+        return super().fetch()
+
+
+@pytest.fixture
+def state(tmp_path):
+    s = State(tmp_path / "s.db")
+    yield s
+    s.close()
+
+
+def daemon(state, source, clock, every="10m"):
+    config = make_config(schedule={"every": every})
+    return Daemon(config, [source], MemorySink(), state, clock=clock, wait=clock.wait)
+
+
+def test_syncs_on_schedule_without_sleeping(state):
+    clock = Clock()
+    source = SlowSource(clock, took=timedelta(seconds=30))
+    d = daemon(state, source, clock)
+    d.loop(max_syncs=3)
+    assert source.starts == [NOW, NOW + timedelta(minutes=10), NOW + timedelta(minutes=20)]
+    assert d.sink.reports[-1].table("Summary").rows[9] == ["Next sync", "2026-11-26T09:30:00Z"]
+
+
+def test_late_runs_are_delayed_and_coalesce(state):
+    clock = Clock()
+    source = SlowSource(clock, took=timedelta(minutes=35))      # longer than three intervals
+    d = daemon(state, source, clock)
+    d.loop(max_syncs=3)
+    # No overlap, no burst of three catch-up runs: each starts when the last ended.
+    assert source.starts == [NOW, NOW + timedelta(minutes=35), NOW + timedelta(minutes=70)]
+
+
+def test_cron_schedule(state):
+    clock = Clock()
+    source = SlowSource(clock)
+    config = make_config(schedule={"cron": "0 7-19 * * 1-5", "timezone": "Europe/Berlin"})
+    d = Daemon(config, [source], MemorySink(), state, clock=clock, wait=clock.wait)
+    d.loop(max_syncs=3)
+    # Thursday 09:00Z = 10:00 Berlin: then 11:00 and 12:00 Berlin.
+    assert source.starts[1:] == [NOW + timedelta(hours=1), NOW + timedelta(hours=2)]
+
+
+def test_failed_syncs_are_survived_and_turn_health_red(state):
+    clock = Clock()
+    source = SlowSource(clock, fail_after=1)
+    d = daemon(state, source, clock)
+    d.loop(max_syncs=3)                      # ok, then two failures: the loop carries on
+    assert d.syncs == 3 and "HTTP 503" in d.last_error
+    assert source.starts[-1] == NOW + timedelta(minutes=20)
+    assert d.health()[0] is True             # last success 20 minutes ago: two intervals
+    clock.now += timedelta(minutes=1)
+    healthy, details = d.health()
+    assert healthy is False and details["status"] == "stale"
+    assert details["last_error"] == "source jira: HTTP 503 from Jira"
+
+
+def test_health_and_metrics_endpoints(state):
+    clock = Clock()
+    source = SlowSource(clock, fail_after=1)
+    d = daemon(state, source, clock)
+    server = health.serve(0, d.health, host="127.0.0.1")
+    port = server.server_address[1]
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
+
+    def counter(text, name):
+        line = next((x for x in text.splitlines() if x.startswith(name)), f"{name} 0")
+        return float(line.split()[-1])
+    try:
+        before = get("/metrics")[1]
+        d.loop(max_syncs=1)
+        code, body = get("/healthz")
+        assert code == 200 and json.loads(body)["status"] == "ok"
+        after = get("/metrics")[1]
+        assert counter(after, 'align_sync_syncs_total{result="ok"}') == \
+            counter(before, 'align_sync_syncs_total{result="ok"}') + 1
+        assert 'align_sync_tickets{scope="active"} 1.0' in after
+        assert 'align_sync_warnings{kind=' in after
+        d.loop(max_syncs=4)
+        clock.now += timedelta(minutes=15)
+        code, body = get("/healthz")
+        assert code == 503 and json.loads(body)["status"] == "stale"
+        assert counter(get("/metrics")[1], 'align_sync_syncs_total{result="failed"}') >= 3
+        assert get("/nope")[0] == 404
+    finally:
+        server.shutdown()
+
+
+def test_http_requests_and_retries_are_counted(tmp_path, monkeypatch):
+    monkeypatch.setattr(retry, "sleep", lambda s: None)
+    from connectors.jira import JiraSource
+    from sync.config import JiraSourceConfig
+    status = lambda code: telemetry.HTTP.labels("jira", code)._value.get()  # noqa: E731
+    ok, busy, retried = status("200"), status("503"), telemetry.RETRIES.labels("jira")._value.get()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FakeJira(rsps, make_issues(3, NOW))
+        fake.failures.append((503, {}, {}))
+        cfg = JiraSourceConfig.model_validate(dict(type="jira", url="https://acme.atlassian.net",
+                                                   auth={"email": "a@b.c", "token": "t"}, jql="project = X"))
+        state = State(tmp_path / "s.db")
+        JiraSource(cfg, "jira").fetch(state, NOW)
+        state.close()
+    assert status("200") - ok == 3 and status("503") - busy == 1
+    assert telemetry.RETRIES.labels("jira")._value.get() - retried == 1
+
+
+def test_a_second_worker_on_the_same_state_refuses(tmp_path):
+    first = StateLock(str(tmp_path / "state.db")).acquire()
+    try:
+        with pytest.raises(AlreadyRunning) as err:
+            StateLock(str(tmp_path / "state.db")).acquire()
+        assert f"another align-sync (pid {os.getpid()}) is already running" in err.value.message
+    finally:
+        first.release()
+    StateLock(str(tmp_path / "state.db")).acquire().release()      # free again
+
+
+# -- a real process, real signals ------------------------------------------
+
+def _fifo_config(tmp_path):
+    """A demo config whose source file is a FIFO: the first sync blocks reading
+    it until the test writes the data, so a signal can land mid-sync."""
+    fifo = tmp_path / "tickets.json"
+    os.mkfifo(fifo)
+    text = (ROOT / "config/demo.yaml").read_text()
+    text = text.replace("path: config/demo/jira-search.json", f"path: {fifo}")
+    text = text.replace("path: out/demo.xlsx", f"path: {tmp_path / 'out.xlsx'}")
+    text = text.replace("metrics_seed: config/demo/metrics.csv",
+                        f"metrics_seed: {ROOT / 'config/demo/metrics.csv'}")
+    text = text.replace("state: out/demo-state.db", f"state: {tmp_path / 'state.db'}")
+    text = text.replace("every: 15m", "every: 1h")
+    (tmp_path / "align-sync.yaml").write_text(text)
+    return fifo, tmp_path / "align-sync.yaml"
+
+
+def _start(config):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "sync", "run", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            cwd=ROOT)
+
+
+def _wait_for(proc, event: str, lines: list, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if f'"event": "{event}"' in line:
+            return
+    raise AssertionError(f"no {event} within {timeout}s: {''.join(lines)}")
+
+
+def test_sigterm_mid_sync_finishes_the_sync_and_exits_0(tmp_path):
+    fifo, config = _fifo_config(tmp_path)
+    proc = _start(config)
+    lines: list[str] = []
+    try:
+        _wait_for(proc, "sync.start", lines)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert proc.poll() is None                      # still finishing its sync
+        with open(fifo, "w") as fh:
+            fh.write((ROOT / "config/demo/jira-search.json").read_text())
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    events = [json.loads(x)["event"] for x in (lines + out.splitlines()) if x.startswith("{")]
+    assert proc.returncode == 0
+    assert events.index("daemon.stopping") < events.index("sync.done") < events.index("daemon.stopped")
+    assert (tmp_path / "out.xlsx").exists()
+
+
+def test_second_sigterm_exits_at_once(tmp_path):
+    fifo, config = _fifo_config(tmp_path)
+    proc = _start(config)
+    lines: list[str] = []
+    try:
+        _wait_for(proc, "sync.start", lines)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 1
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_lock_conflict_between_processes(tmp_path):
+    fifo, config = _fifo_config(tmp_path)
+    proc = _start(config)
+    lines: list[str] = []
+    try:
+        _wait_for(proc, "sync.start", lines)
+        second = subprocess.run([sys.executable, "-m", "sync", "run", "--config", str(config)],
+                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert second.returncode == 1
+        assert "is already running on state" in second.stderr
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+
+
+# -- secrets ----------------------------------------------------------------
+
+def test_no_secret_in_any_output(tmp_path, monkeypatch, capsys):
+    """A Jira → Sheets sync with retries and a failing write: every line of
+    stdout and stderr, and the sheet, are searched for every secret."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from .fakes_sheets import FakeSheets
+    monkeypatch.setattr(retry, "sleep", lambda s: None)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    jira_token = "ATATT3xFfGF0-jira-secret-9f8e7d"
+    (tmp_path / "sa.json").write_text(json.dumps({
+        "type": "service_account", "private_key": key, "private_key_id": "kid-5ecret-77",
+        "client_email": "bot@p.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token"}))
+    monkeypatch.setenv("JIRA_API_TOKEN", jira_token)
+    config = (ROOT / "config/example.yaml").read_text()
+    config = config.replace("${JIRA_EMAIL}", "ops@acme.test").replace(
+        "${GOOGLE_APPLICATION_CREDENTIALS}", str(tmp_path / "sa.json")).replace(
+        "https://docs.google.com/spreadsheets/d/SPREADSHEET_ID/edit", "1sheetFAKEid").replace(
+        "state: .align-sync/state.db", f"state: {tmp_path / 'state.db'}")
+    (tmp_path / "c.yaml").write_text(config)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        jira = FakeJira(rsps, make_issues(5, NOW))
+        jira.failures.append((429, {"Retry-After": "1"}, {"errorMessages": ["Rate limit exceeded."]}))
+        sheets = FakeSheets(rsps)
+        assert main(["run", "--once", "--config", str(tmp_path / "c.yaml")]) == 0
+        sheets.failures["update"] += [(500, {"error": {"code": 500, "message": "boom"}})] * 5
+        jira.failures.append((401, {}, {"errorMessages": [f"token {jira_token} rejected"]}))
+        assert main(["run", "--once", "--config", str(tmp_path / "c.yaml")]) == 1
+        sheet_text = json.dumps(sheets.batches)
+    out = capsys.readouterr()
+    text = out.out + out.err + sheet_text
+    assert '"event": "http.retry"' in out.out and '"run_id"' in out.out
+    for secret in (jira_token, "kid-5ecret-77", key.splitlines()[1], "ya29.fake-access-token"):
+        assert secret not in text, secret

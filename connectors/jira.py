@@ -90,7 +90,7 @@ class JiraSource:
         if self.cloud:
             token = None
             while True:
-                page = self.request("search", lambda: client.enhanced_search_issues(
+                page = self.request("search", lambda token=token: client.enhanced_search_issues(
                     jql, nextPageToken=token, maxResults=size, fields=list(fields),
                     json_result=True))
                 yield page.get("issues") or []
@@ -103,7 +103,7 @@ class JiraSource:
         else:
             start = 0
             while True:
-                page = self.request("search", lambda: client.search_issues(
+                page = self.request("search", lambda start=start: client.search_issues(
                     jql, startAt=start, maxResults=size, fields=list(fields),
                     json_result=True, validate_query=True))
                 issues = page.get("issues") or []

@@ -8,23 +8,13 @@ estimates, unnamed labels.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Any
 
 from sync.errors import ConfigError
+from sync.inputs import parse_date
 from sync.model import Ticket
 
 _TITLE_ESTIMATE = re.compile(r"^\s*\((\d+(?:\.\d+)?)\)")
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
 
 
 def _number(text: Any) -> float | None:
@@ -101,6 +91,6 @@ def board_tickets(board: dict, source: str, done_lists: list[str],
             owner=owner, estimate=estimate, labels=tuple(x for x in labels if x),
             board=board.get("name"), list=list_name or None,
             description=card.get("desc") or "",
-            updated=parse_time(card.get("dateLastActivity")),
+            updated=parse_date(card.get("dateLastActivity")),   # UTC, `Z`
         ))
     return tickets

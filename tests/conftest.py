@@ -66,3 +66,12 @@ def reading(day: str, metric: str, value: float) -> Reading:
 @pytest.fixture
 def config() -> Config:
     return make_config()
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    """Retries run at once; the waits they asked for are recorded."""
+    from connectors import retry
+    slept: list[float] = []
+    monkeypatch.setattr(retry, "sleep", slept.append)
+    return slept

@@ -23,10 +23,8 @@ TOKEN = "ATATT3xFfGF0-secret-token"
 
 
 @pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr(retry, "sleep", slept.append)
-    return slept
+def _no_sleep(no_sleep):
+    return no_sleep
 
 
 @pytest.fixture

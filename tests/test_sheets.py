@@ -44,10 +44,8 @@ def key_file(tmp_path, private_key):
 
 
 @pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr(retry, "sleep", slept.append)
-    return slept
+def _no_sleep(no_sleep):
+    return no_sleep
 
 
 @pytest.fixture

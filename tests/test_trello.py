@@ -8,12 +8,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 
-from connectors import ratelimit, retry
+from connectors import build_sources, ratelimit
 from connectors.memory import MemorySink
 from connectors.trello import TrelloSource
 from sync.config import TrelloSourceConfig
 from sync.engine import run_once
-from sync.errors import ConfigError, RemoteError
+from sync.errors import ConfigError, RemoteError, TransientError
 from sync.state import State
 
 from .conftest import FIXTURES, NOW, make_config
@@ -26,11 +26,9 @@ TOKEN = "ATTAa1b2c3d4e5-trello-token-secret"
 
 
 @pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr(retry, "sleep", slept.append)
+def _fresh(no_sleep, monkeypatch):
     monkeypatch.setattr(ratelimit, "_limiters", {})
-    return slept
+    return no_sleep
 
 
 @pytest.fixture
@@ -166,13 +164,16 @@ def test_limiter_waits_past_the_window():
     assert window.wait(sleep) == 6.0 and clock[0] == 10.0
 
 
-def test_jira_and_trello_in_one_sync(rsps, tmp_path):
-    FakeJira(rsps, make_issues(6, NOW - timedelta(days=2)))
-    cfg = make_config(source=None, sources=[
+def mixed_config():
+    return make_config(source=None, sources=[
         {"name": "eng", "type": "jira", "url": "https://acme.atlassian.net",
          "auth": {"email": "ops@acme.test", "token": "jira-token-123"}, "jql": "project = GROW"},
         {"name": "marketing", **config().model_dump(mode="json", exclude={"name"})}])
-    from connectors import build_sources
+
+
+def test_jira_and_trello_in_one_sync(rsps, tmp_path):
+    FakeJira(rsps, make_issues(6, NOW - timedelta(days=2)))
+    cfg = mixed_config()
     state = State(tmp_path / "s.db")
     sink = MemorySink()
     result = run_once(cfg, build_sources(cfg), sink, state, NOW)
@@ -186,14 +187,10 @@ def test_jira_and_trello_in_one_sync(rsps, tmp_path):
 def test_a_failing_trello_source_fails_the_mixed_sync(rsps, tmp_path, no_sleep):
     FakeJira(rsps, make_issues(6, NOW - timedelta(days=2)))
     rsps.replace(responses.GET, f"{API}/boards/{BOARD_ID}", status=503, body="down")
-    cfg = make_config(source=None, sources=[
-        {"name": "eng", "type": "jira", "url": "https://acme.atlassian.net",
-         "auth": {"email": "ops@acme.test", "token": "jira-token-123"}, "jql": "project = GROW"},
-        {"name": "marketing", **config().model_dump(mode="json", exclude={"name"})}])
-    from connectors import build_sources
+    cfg = mixed_config()
     state = State(tmp_path / "s.db")
     sink = MemorySink()
-    with pytest.raises(Exception):
+    with pytest.raises(TransientError):
         run_once(cfg, build_sources(cfg), sink, state, NOW)
     assert sink.reports == [] and sink.errors[0].startswith("source marketing: Trello board: HTTP 503")
     state.close()

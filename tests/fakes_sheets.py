@@ -1,8 +1,9 @@
 """A stateful Google Sheets fake on `responses`, for the real gspread and
 google-auth clients.
 
-It serves the service-account token endpoint, spreadsheet metadata,
-`values:batchGet` and `spreadsheets:batchUpdate`, keeping cells per tab.
+It serves the service-account token endpoint, spreadsheet metadata, cell
+reads (`spreadsheets.get` with ranges) and `spreadsheets:batchUpdate`,
+keeping cells per tab.
 A batchUpdate is applied to a copy and committed only if every request in
 it is valid, as the real API does; `failures` makes the next calls fail.
 Response shapes follow the recorded gspread cassettes in tests/fixtures/.
@@ -49,7 +50,6 @@ class FakeSheets:
         self.tokens = 0
         rsps.add_callback(responses.POST, TOKEN_URL, callback=self._token)
         rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}", callback=self._meta)
-        rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}/values:batchGet", callback=self._batch_get)
         rsps.add_callback(responses.POST, f"{BASE}/{sheet_id}:batchUpdate", callback=self._batch_update)
 
     @staticmethod
@@ -106,6 +106,9 @@ class FakeSheets:
         if request.headers.get("Authorization") != "Bearer ya29.fake-access-token":
             return 401, {}, json.dumps({"error": {"code": 401, "message": "no token",
                                                   "status": "UNAUTHENTICATED"}})
+        q = parse_qs(urlparse(request.url).query)
+        if q.get("includeGridData") == ["true"]:
+            return self._grid_get(q)
         failed = self._fail("meta")
         if failed:
             return failed
@@ -141,18 +144,40 @@ class FakeSheets:
             rows.pop()
         return [[("" if v is None else v) for v in row] for row in rows]
 
-    def _batch_get(self, request):
+    def _grid_get(self, q: dict):
+        """spreadsheets.get with ranges: per range, CellData as entered and as computed."""
         failed = self._fail("get")
         if failed:
             return failed
-        q = parse_qs(urlparse(request.url).query)
+        out: dict[str, list] = {}
         try:
-            ranges = [{"range": unquote(r), "majorDimension": "ROWS", **(
-                {"values": v} if (v := self._range(unquote(r))) else {})} for r in q.get("ranges", [])]
+            for a1 in q.get("ranges", []):
+                m = _A1.match(a1)
+                rows = self._range(a1)                       # validates the range like the API
+                tab = self.tabs[m["tab"]]
+                c0 = _col(m["a"]) - 1 if m["a"] else 0
+                r0 = int(m["ra"]) - 1 if m["ra"] else 0
+                data = {"rowData": []}
+                if c0:
+                    data["startColumn"] = c0
+                if r0:
+                    data["startRow"] = r0
+                for i, row in enumerate(rows):
+                    cells = []
+                    for j in range(len(row)):
+                        cell = tab["cells"].get((r0 + i, c0 + j), {})
+                        entered = cell.get("userEnteredValue")
+                        effective = cell.get("effectiveValue") or (
+                            entered if entered and "formulaValue" not in entered else None)
+                        cells.append({k: v for k, v in (("userEnteredValue", entered),
+                                                        ("effectiveValue", effective)) if v})
+                    data["rowData"].append({"values": cells} if cells else {})
+                out.setdefault(m["tab"], []).append(data)
         except BadRequest as exc:
             return 400, {}, json.dumps({"error": {"code": 400, "message": str(exc),
                                                   "status": "INVALID_ARGUMENT"}})
-        return 200, {}, json.dumps({"spreadsheetId": self.id, "valueRanges": ranges})
+        return 200, {}, json.dumps({"sheets": [{"properties": {"title": t}, "data": d}
+                                               for t, d in out.items()]})
 
     def _batch_update(self, request):
         failed = self._fail("update")

@@ -100,8 +100,10 @@ def test_every_later_sync_costs_three_requests(env):
     env.sync(tickets("A-1", "A-2"))
     env.fake.rsps.calls.reset()
     env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(minutes=15))
-    assert env.fake.sheet_calls() == ["GET 1sheetFAKEid", "GET values:batchGet",
+    assert env.fake.sheet_calls() == ["GET 1sheetFAKEid", "GET 1sheetFAKEid",
                                       "POST 1sheetFAKEid:batchUpdate"]
+    read = [c.request.url for c in env.fake.rsps.calls if "includeGridData=true" in c.request.url][0]
+    assert "fields=sheets" in read and "ranges=%27Metrics%27%21A%3AD" in read
 
 
 def test_cells_are_typed_and_ticket_text_never_a_formula(env):
@@ -156,12 +158,21 @@ def test_metrics_are_read_and_never_written(env):
         (1, 2): {"userEnteredValue": {"numberValue": 7.5}},
         (2, 0): {"userEnteredValue": {"stringValue": "2026-10-01"}},
         (2, 1): {"userEnteredValue": {"stringValue": "conv_rate"}},
-        (2, 2): {"userEnteredValue": {"stringValue": "6.5%"}}})
+        (2, 2): {"userEnteredValue": {"stringValue": "6.5%"}},
+        # a value people compute: Sheets returns the formula and its result
+        (3, 0): {"userEnteredValue": {"stringValue": "2026-11-10"}},
+        (3, 1): {"userEnteredValue": {"stringValue": "churn"}},
+        (3, 2): {"userEnteredValue": {"formulaValue": "=12/400*100"}, "effectiveValue": {"numberValue": 3.0}}})
     before = copy.deepcopy(metrics)
     env.sync(tickets("A-1"), now=NOW + timedelta(minutes=15))
     assert env.fake.tabs["Metrics"] == before
     scorecard = {r[0]: r for r in env.fake.values("Scorecard")[1:]}
     assert scorecard["conv"][6] == 7.5 and scorecard["conv"][7] == 75.0
+    warnings = env.fake.values("Warnings")
+    assert not any(r[1] == "guardrail_breach" for r in warnings[1:])      # churn 3.0 is not > 3
+    env.fake.tabs["Metrics"]["cells"][(3, 2)]["effectiveValue"] = {"numberValue": 3.5}
+    env.sync(tickets("A-1"), now=NOW + timedelta(minutes=30))
+    assert any(r[1] == "guardrail_breach" for r in env.fake.values("Warnings")[1:])
 
 
 def test_history_appended_once_per_period_and_charts_made_once(env):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import responses
 

@@ -99,6 +99,8 @@ class Daemon:
             observed_sync(self.config, self.sources, self.sink, self.state, started,
                           force=self.force, next_sync=self.next_due)
             self.last_success, self.last_error = self.clock(), ""
+            # --force answers one refusal; later syncs are guarded again.
+            self.force = False
         except AlignSyncError as exc:
             self.last_error = describe(exc)   # logged by observed_sync; carry on
         except Exception as exc:              # a bug must not stop the schedule either

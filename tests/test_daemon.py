@@ -303,3 +303,17 @@ def test_no_secret_in_any_output(tmp_path, monkeypatch, capsys):
     assert '"event": "http.retry"' in out.out and '"run_id"' in out.out
     for secret in (jira_token, "kid-5ecret-77", key.splitlines()[1], "ya29.fake-access-token"):
         assert secret not in text, secret
+
+
+def test_force_covers_only_until_the_first_good_sync(state):
+    clock = Clock()
+    source = SlowSource(clock)
+    config = make_config(schedule={"every": "10m"})
+    state.commit(NOW, NOW, 10)                      # the last good sync had 10 tickets
+    d = Daemon(config, [source], MemorySink(), state, clock=clock, wait=clock.wait, force=True)
+    d.loop(max_syncs=2)
+    assert d.syncs == 2 and state.last_count() == 1
+    assert "under half" not in d.last_error         # 1 of 1 is no drop any more
+    source.tickets = []
+    d.loop(max_syncs=3)
+    assert "no tickets" in d.last_error

@@ -55,15 +55,20 @@ def cmd_run(args, path: str) -> int:
     if not args.once:
         from .daemon import serve
         return serve(config, path, health_port=args.health_port, force=args.force)
+    from .daemon import StateLock
     from .service import observed_sync
     from .state import State
     sources, sink = _wiring(config, path)
+    # A one-off sync must not race a daemon (or a timer run) on the same state.
+    lock = None if args.dry_run else StateLock(config.state).acquire()
     state = State(config.state, readonly=args.dry_run)
     try:
         result = observed_sync(config, sources, sink, state, _now(), dry_run=args.dry_run,
                                force=args.force)
     finally:
         state.close()
+        if lock:
+            lock.release()
     if args.dry_run:
         print(console.summary(result.assessment, result.report))
     else:

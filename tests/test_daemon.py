@@ -256,10 +256,11 @@ def test_lock_conflict_between_processes(tmp_path):
     lines: list[str] = []
     try:
         _wait_for(proc, "sync.start", lines)
-        second = subprocess.run([sys.executable, "-m", "sync", "run", "--config", str(config)],
-                                capture_output=True, text=True, timeout=60, cwd=ROOT)
-        assert second.returncode == 1
-        assert "is already running on state" in second.stderr
+        for once in ([], ["--once"]):
+            second = subprocess.run([sys.executable, "-m", "sync", "run", *once, "--config", str(config)],
+                                    capture_output=True, text=True, timeout=60, cwd=ROOT)
+            assert second.returncode == 1
+            assert "is already running on state" in second.stderr
     finally:
         proc.kill()
         proc.communicate(timeout=10)

@@ -55,6 +55,12 @@ class XlsxSink:
             return gather(self._seed_rows(), [], [])
         get = lambda name: wb[name] if name in wb.sheetnames else None  # noqa: E731
         metrics = _rows(get("Metrics"))[1:] if "Metrics" in wb.sheetnames else self._seed_rows()
+        if any(isinstance(v, str) and v.startswith("=") for r in metrics for v in r[:3]):
+            # A computed metric: take the value Excel cached when it last saved
+            # the file (openpyxl cannot compute formulas).
+            cached = load_workbook(self.path, data_only=True, read_only=True)
+            metrics = _rows(cached["Metrics"])[1:]
+            cached.close()
         return gather(metrics, _rows(get("Tickets")), _rows(get("History"))[1:])
 
     def _seed_rows(self) -> list[list]:

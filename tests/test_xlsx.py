@@ -124,3 +124,23 @@ def test_damaged_workbook_is_a_clear_error(tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(Exception, match="cannot open as a workbook"):
         XlsxSink(XlsxSinkConfig(type="xlsx", path=str(path))).read()
+
+
+def test_metric_formulas_are_read_as_excel_computed_them(env):
+    path = env[0]
+    sync(env, [ticket("A-1")])
+    wb = openpyxl.load_workbook(path)
+    wb["Metrics"].append(["2026-11-25", "conv_rate", "=15/2"])
+    wb.save(path)
+    # Excel would cache the result when saving; write that cache as Excel does.
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    name = next(n for n in parts if n.startswith("xl/worksheets/") and b"15/2" in parts[n])
+    parts[name] = parts[name].replace(b"<f>15/2</f><v />", b"<f>15/2</f><v>7.5</v>")
+    assert b"<v>7.5</v>" in parts[name]
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    sink = XlsxSink(env[1].sink)
+    assert [(r.metric, r.value) for r in sink.read().readings] == [("conv_rate", 7.5)]

@@ -123,14 +123,18 @@ class FakeJira:
             return status, headers, json.dumps(body)
         return None
 
+    def _search(self, request, cap: int, ids_cap: int):
+        """The query of a search call: (params, fields, matching issues, page size)."""
+        q = parse_qs(urlparse(request.url).query)
+        fields = [f for v in q.get("fields", []) for f in v.split(",")]
+        limit = min(int(q.get("maxResults", ["50"])[0]), ids_cap if fields == ["id"] else cap)
+        return q, fields, self._select(q["jql"][0]), limit
+
     def _jql(self, request):
         failed = self._fail()
         if failed:
             return failed
-        q = parse_qs(urlparse(request.url).query)
-        fields = [f for v in q.get("fields", []) for f in v.split(",")]
-        found = self._select(q["jql"][0])
-        limit = min(int(q.get("maxResults", ["50"])[0]), 5000 if fields == ["id"] else 100)
+        q, fields, found, limit = self._search(request, 100, 5000)
         offset = int(q.get("nextPageToken", ["0"])[0])
         page = found[offset:offset + limit]
         more = offset + limit < len(found)
@@ -143,10 +147,7 @@ class FakeJira:
         failed = self._fail()
         if failed:
             return failed
-        q = parse_qs(urlparse(request.url).query)
-        fields = [f for v in q.get("fields", []) for f in v.split(",")]
-        found = self._select(q["jql"][0])
-        limit = min(int(q.get("maxResults", ["50"])[0]), 1000 if fields == ["id"] else 50)
+        q, fields, found, limit = self._search(request, 50, 1000)   # DC caps pages below our 100
         start = int(q.get("startAt", ["0"])[0])
         body = {"expand": "schema,names", "startAt": start, "maxResults": limit, "total": len(found),
                 "issues": [self._shape(i, fields) for i in found[start:start + limit]]}

@@ -214,12 +214,18 @@ def _wait_for(proc, event: str, lines: list, timeout=30.0):
     raise AssertionError(f"no {event} within {timeout}s: {''.join(lines)}")
 
 
-def test_sigterm_mid_sync_finishes_the_sync_and_exits_0(tmp_path):
+def _mid_sync(tmp_path):
+    """A daemon process blocked in its first sync (reading the FIFO)."""
     fifo, config = _fifo_config(tmp_path)
     proc = _start(config)
     lines: list[str] = []
+    _wait_for(proc, "sync.start", lines)
+    return fifo, config, proc, lines
+
+
+def test_sigterm_mid_sync_finishes_the_sync_and_exits_0(tmp_path):
+    fifo, config, proc, lines = _mid_sync(tmp_path)
     try:
-        _wait_for(proc, "sync.start", lines)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         assert proc.poll() is None                      # still finishing its sync
@@ -235,11 +241,8 @@ def test_sigterm_mid_sync_finishes_the_sync_and_exits_0(tmp_path):
 
 
 def test_second_sigterm_exits_at_once(tmp_path):
-    fifo, config = _fifo_config(tmp_path)
-    proc = _start(config)
-    lines: list[str] = []
+    fifo, config, proc, lines = _mid_sync(tmp_path)
     try:
-        _wait_for(proc, "sync.start", lines)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         proc.send_signal(signal.SIGTERM)
@@ -251,11 +254,8 @@ def test_second_sigterm_exits_at_once(tmp_path):
 
 
 def test_lock_conflict_between_processes(tmp_path):
-    fifo, config = _fifo_config(tmp_path)
-    proc = _start(config)
-    lines: list[str] = []
+    fifo, config, proc, lines = _mid_sync(tmp_path)
     try:
-        _wait_for(proc, "sync.start", lines)
         for once in ([], ["--once"]):
             second = subprocess.run([sys.executable, "-m", "sync", "run", *once, "--config", str(config)],
                                     capture_output=True, text=True, timeout=60, cwd=ROOT)

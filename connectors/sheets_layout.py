@@ -123,9 +123,13 @@ def _chart(table: Table, info: SheetInfo) -> dict:
     chart_id = info.charts.get(CHART_TITLES[table.name])
     if chart_id is not None:
         return {"updateChartSpec": {"chartId": chart_id, "spec": spec}}
-    anchor = {"sheetId": info.sheet_id, "rowIndex": 1, "columnIndex": len(table.headers) + 1}
+    # The anchor must be a cell of the grid, which is sized to the data: the
+    # last column's header, shifted right past it.
+    last = len(table.headers) - 1
+    anchor = {"sheetId": info.sheet_id, "rowIndex": 0, "columnIndex": last}
+    offset = 24 + 7 * column_widths(table)[last] + 24
     return {"addChart": {"chart": {"spec": spec, "position": {"overlayPosition": {
-        "anchorCell": anchor, "widthPixels": 640, "heightPixels": 320}}}}}
+        "anchorCell": anchor, "offsetXPixels": offset, "widthPixels": 640, "heightPixels": 320}}}}}
 
 
 def build(report: Report, sheets: dict[str, SheetInfo]) -> tuple[dict, int]:

@@ -261,7 +261,10 @@ class FakeSheets:
         elif kind == "updateDimensionProperties":
             self._by_id(tabs, arg["range"]["sheetId"])
         elif kind == "addChart":
-            tab = self._by_id(tabs, arg["chart"]["position"]["overlayPosition"]["anchorCell"]["sheetId"])
+            anchor = arg["chart"]["position"]["overlayPosition"]["anchorCell"]
+            tab = self._by_id(tabs, anchor["sheetId"])
+            if anchor.get("rowIndex", 0) >= tab["rows"] or anchor.get("columnIndex", 0) >= tab["cols"]:
+                raise BadRequest("Invalid anchor cell: outside the grid")
             chart_id = 5000 + sum(len(t["charts"]) for t in tabs.values())
             tab["charts"].append({"chartId": chart_id, "spec": arg["chart"]["spec"]})
             reply = {"addChart": {"chart": {"chartId": chart_id}}}

@@ -97,7 +97,7 @@ def _widths(sheet_id: int, table: Table) -> list[dict]:
     return [{"updateDimensionProperties": {
         "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
         "properties": {"pixelSize": 24 + 7 * w}, "fields": "pixelSize"}}
-        for i, w in enumerate(column_widths(table))]
+        for i, w in enumerate(column_widths(table)[:table.owned_columns])]   # people size theirs
 
 
 def _source(sheet_id: int, rows: int, col: int) -> dict:

@@ -77,10 +77,17 @@ class JiraSource:
         client.deploymentType = info.get("deploymentType")
         client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
         self.cloud = client.deploymentType == "Cloud"
-        if self.cloud:
-            # v3 on Cloud: ADF descriptions and /rest/api/3/search/jql.
-            client._options["rest_api_version"] = "3"
         return client
+
+    def cloud_search(self, jql: str, **kwargs) -> dict:
+        """One `/rest/api/3/search/jql` page (v3: ADF descriptions).  Metadata
+        calls stay on v2, which Cloud and Data Center both serve."""
+        client = self.client
+        client._options["rest_api_version"] = "3"
+        try:
+            return client.enhanced_search_issues(jql, json_result=True, **kwargs)
+        finally:
+            client._options["rest_api_version"] = "2"
 
     # -- searching --------------------------------------------------------
 
@@ -90,9 +97,8 @@ class JiraSource:
         if self.cloud:
             token = None
             while True:
-                page = self.request("search", lambda token=token: client.enhanced_search_issues(
-                    jql, nextPageToken=token, maxResults=size, fields=list(fields),
-                    json_result=True))
+                page = self.request("search", lambda token=token: self.cloud_search(
+                    jql, nextPageToken=token, maxResults=size, fields=list(fields)))
                 yield page.get("issues") or []
                 token = page.get("nextPageToken")
                 if page.get("isLast") is True or (page.get("isLast") is None and not token):
@@ -167,8 +173,7 @@ class JiraSource:
         client = self.client
         jql = self.config.jql
         if self.cloud:
-            self.request("search", lambda: client.enhanced_search_issues(
-                jql, maxResults=1, fields=["id"], json_result=True))
+            self.request("search", lambda: self.cloud_search(jql, maxResults=1, fields=["id"]))
         else:
             self.request("search", lambda: client.search_issues(
                 jql, maxResults=1, fields=["id"], json_result=True))

@@ -75,14 +75,13 @@ class FakeJira:
         self.url = url or (URL if cloud else DC_URL)
         self.jqls: list[str] = []
         self.failures: list[tuple[int, dict, dict]] = []    # (status, headers, body) served first
-        api = "3" if cloud else "2"
         info = {"baseUrl": self.url, "version": "1001.0.0-SNAPSHOT" if cloud else "9.12.2",
                 "versionNumbers": [1001, 0, 0] if cloud else [9, 12, 2],
                 "deploymentType": "Cloud" if cloud else "DataCenter", "buildNumber": 100282,
                 "serverTitle": "Jira", "serverTimeZone": "Etc/UTC"}
         rsps.add(responses.GET, f"{self.url}/rest/api/2/serverInfo", json=info)
-        rsps.add(responses.GET, f"{self.url}/rest/api/{api}/field", json=FIELDS)
-        rsps.add_callback(responses.GET, f"{self.url}/rest/api/{api}/myself", callback=self._myself)
+        rsps.add(responses.GET, f"{self.url}/rest/api/2/field", json=FIELDS)
+        rsps.add_callback(responses.GET, f"{self.url}/rest/api/2/myself", callback=self._myself)
         if cloud:
             rsps.add_callback(responses.GET, f"{self.url}/rest/api/3/search/jql", callback=self._jql)
             for v in ("2", "3"):

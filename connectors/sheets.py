@@ -1,11 +1,10 @@
 """Google Sheets sink on gspread + a service account: three requests a sync.
 
-1. metadata (tabs, grid sizes, our charts), 2. one read of the cells the
-sync builds on (Metrics, people's columns of Tickets, History, the owned
-header rows) as `spreadsheets.get` with ranges and a field mask, which gives
-each cell as entered (people's formulas) and as computed (a Metrics value
-may be a formula), where `values:batchGet` gives only one of the two,
-3. one `spreadsheets:batchUpdate` with everything (see `sheets_layout`).  A failed
+1. metadata (tabs, grid sizes, our charts), 2. one `values:batchGet`
+(Metrics, people's columns of Tickets, History, the owned header rows) with
+formulas as written, so people's formulas go back as formulas (a Metrics
+value that is itself a formula costs one more read, for its result), 3. one
+`spreadsheets:batchUpdate` with everything (see `sheets_layout`).  A failed
 sync costs at most one more small batchUpdate: Summary's `Last error`.
 gspread's BackOffHTTPClient is not used (6.2.1 never gives up on a 429);
 retries are ours, per request.
@@ -36,8 +35,6 @@ TIMEOUT = (10, 120)        # under the API's own 180 s processing limit
 _ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,gridProperties),"
                 "charts(chartId,spec(title)))")
-_GRID_FIELDS = ("sheets(properties(title),data(startRow,startColumn,"
-                "rowData(values(userEnteredValue,effectiveValue))))")
 _REQUIRED = ("type", "client_email", "private_key", "token_uri")
 _OWNED_COLS = len(HEADERS["Tickets"])
 _EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)     # Sheets' serial day 0
@@ -174,50 +171,43 @@ class SheetsSink:
     # -- the sink protocol ------------------------------------------------
 
     def read(self) -> SheetInputs:
-        """One read for everything: each cell's typed value as entered (people's
-        formulas, to write back) and as computed (a Metrics value may be a formula)."""
         sheets = self._metadata()
         ranges: list[str] = []
         for name in ("Metrics", "History"):
             if name in sheets:
                 ranges.append(f"'{name}'!A:{_column(len(HEADERS[name]))}")
         tickets = sheets.get("Tickets")
-        if tickets and tickets.cols > _OWNED_COLS:
-            # Keys, the rest of the header, people's columns: told apart by start column.
-            ranges += ["'Tickets'!A:A", f"'Tickets'!B1:{_column(_OWNED_COLS)}1",
-                       f"'Tickets'!{_column(_OWNED_COLS + 1)}:{_column(tickets.cols)}"]
-        headers = [name for name in OWNED if name in sheets and name in HEADERS
-                   and not (name == "Tickets" and tickets.cols > _OWNED_COLS)]
+        people = tickets is not None and tickets.cols > _OWNED_COLS
+        if people:
+            ranges += ["'Tickets'!A:A", f"'Tickets'!{_column(_OWNED_COLS + 1)}:{_column(tickets.cols)}"]
+        headers = [name for name in OWNED if name in sheets and name in HEADERS]
         ranges += [f"'{name}'!1:1" for name in headers]
-        grids = self._grids(ranges) if ranges else {}
-
-        def rows(name: str, col: int = 0, entered: bool = False) -> list[list]:
-            return [[_plain(c, "userEnteredValue" if entered else "effectiveValue") for c in row]
-                    for row in grids.get((name, col), [])]
-        found = {name: (rows(name) or [[]])[0] for name in headers + ["History"]}
-        if tickets and tickets.cols > _OWNED_COLS:
-            found["Tickets"] = (rows("Tickets") or [[None]])[0][:1] + (rows("Tickets", 1) or [[]])[0]
-        for name, row in found.items():
-            if name in sheets and [str(v) for v in row[:len(HEADERS[name])]] != HEADERS[name]:
+        # FORMULA: people's formulas come back as formulas, to be written back.
+        got = self._values(ranges, "FORMULA")
+        metrics = got.get("'Metrics'!A:D", [])
+        if any(isinstance(v, str) and v.startswith("=") for row in metrics for v in row[2:3]):
+            # A computed metric: its result needs one more read (only then).
+            metrics = self._values(["'Metrics'!A:D"], "UNFORMATTED_VALUE")["'Metrics'!A:D"]
+        for name in headers + (["History"] if "History" in sheets else []):
+            row = (got.get(f"'{name}'!1:1") or got.get(f"'{name}'!A:F") or [[]])[0]
+            if [str(v) for v in row[:len(HEADERS[name])]] != HEADERS[name]:
                 log.warning("sheet.header_restored", tab=name, found=row[:len(HEADERS[name])])
-        metrics = [[_serial_date(r[0]) if r else None] + r[1:] for r in rows("Metrics")[1:]]
-        keys, extra = rows("Tickets"), rows("Tickets", _OWNED_COLS, entered=True)
+        keys = got.get("'Tickets'!A:A", [])
+        extra = got.get(f"'Tickets'!{_column(_OWNED_COLS + 1)}:{_column(tickets.cols)}", []) if people else []
         table = [(keys[i] if i < len(keys) else [None])[:1] + [None] * (_OWNED_COLS - 1)
                  + (extra[i] if i < len(extra) else []) for i in range(max(len(keys), len(extra)))]
-        return gather(metrics, table, rows("History")[1:])
+        return gather([[_serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],
+                      table, got.get("'History'!A:F", [])[1:])
 
-    def _grids(self, ranges: list[str]) -> dict[tuple[str, int], list[list[dict]]]:
-        """Cells of each range, keyed by (tab, start column)."""
+    def _values(self, ranges: list[str], render: str) -> dict[str, list]:
+        """One `values:batchGet`; dates as serial numbers, rows by range."""
+        if not ranges:
+            return {}
         http = self.http()
-        params = [("includeGridData", "true"), ("fields", _GRID_FIELDS)] + [("ranges", r) for r in ranges]
-        body = self.request("read", lambda: http.fetch_sheet_metadata(self.id, params=params))
-        grids = {}
-        for sheet in body.get("sheets") or ():
-            title = (sheet.get("properties") or {}).get("title", "")
-            for data in sheet.get("data") or ():
-                grids[(title, data.get("startColumn", 0))] = [
-                    row.get("values") or [] for row in data.get("rowData") or ()]
-        return grids
+        body = self.request("read", lambda: http.values_batch_get(self.id, ranges, params={
+            "valueRenderOption": render, "dateTimeRenderOption": "SERIAL_NUMBER"}))
+        return {name: vr.get("values") or []
+                for name, vr in zip(ranges, body.get("valueRanges") or [])}
 
     def write(self, report: Report) -> None:
         sheets = dict(self._sheets if self._sheets is not None else self._metadata())
@@ -251,14 +241,6 @@ class SheetsSink:
         http = self.http()
         self.request("write check", lambda: http.batch_update(self.id, body))
         return f"spreadsheet {self._title!r} opens ({len(sheets)} tabs) and {self._email} can write to it"
-
-
-def _plain(cell: dict, key: str):
-    """A CellData's value as Python: formulas as their `=...` text, errors as None."""
-    value = cell.get(key) or {}
-    if not value or "errorValue" in value:
-        return None
-    return next(iter(value.values()))
 
 
 def _serial_date(value):

@@ -1,8 +1,8 @@
 """A stateful Google Sheets fake on `responses`, for the real gspread and
 google-auth clients.
 
-It serves the service-account token endpoint, spreadsheet metadata, cell
-reads (`spreadsheets.get` with ranges) and `spreadsheets:batchUpdate`,
+It serves the service-account token endpoint, spreadsheet metadata,
+`values:batchGet` (FORMULA or UNFORMATTED_VALUE) and `spreadsheets:batchUpdate`,
 keeping cells per tab.
 A batchUpdate is applied to a copy and committed only if every request in
 it is valid, as the real API does; `failures` makes the next calls fail.
@@ -50,6 +50,7 @@ class FakeSheets:
         self.tokens = 0
         rsps.add_callback(responses.POST, TOKEN_URL, callback=self._token)
         rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}", callback=self._meta)
+        rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}/values:batchGet", callback=self._batch_get)
         rsps.add_callback(responses.POST, f"{BASE}/{sheet_id}:batchUpdate", callback=self._batch_update)
 
     @staticmethod
@@ -63,12 +64,15 @@ class FakeSheets:
         return [f"{c.request.method} {urlparse(c.request.url).path.rsplit('/', 1)[-1]}"
                 for c in self.rsps.calls if c.request.url.startswith(BASE)]
 
-    def values(self, title: str) -> list[list]:
-        """The tab as Python values (formulas as their text), trailing blanks trimmed."""
+    def values(self, title: str, computed: bool = False) -> list[list]:
+        """The tab as Python values, trailing blanks trimmed: formulas as their
+        text, or (computed) as the result a test gave in `effectiveValue`."""
         tab = self.tabs[title]
         grid = [[None] * tab["cols"] for _ in range(tab["rows"])]
         for (r, c), data in tab["cells"].items():
             v = data.get("userEnteredValue")
+            if computed and v and "formulaValue" in v:
+                v = data.get("effectiveValue")
             if v:
                 grid[r][c] = next(iter(v.values()))
         rows = [self._trim(row) for row in grid]
@@ -106,9 +110,6 @@ class FakeSheets:
         if request.headers.get("Authorization") != "Bearer ya29.fake-access-token":
             return 401, {}, json.dumps({"error": {"code": 401, "message": "no token",
                                                   "status": "UNAUTHENTICATED"}})
-        q = parse_qs(urlparse(request.url).query)
-        if q.get("includeGridData") == ["true"]:
-            return self._grid_get(q)
         failed = self._fail("meta")
         if failed:
             return failed
@@ -126,7 +127,7 @@ class FakeSheets:
                                     "sheets": sheets,
                                     "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{self.id}/edit"})
 
-    def _range(self, a1: str) -> list[list]:
+    def _range(self, a1: str, computed: bool = False) -> list[list]:
         m = _A1.match(a1)
         if not m or m["tab"] not in self.tabs:
             raise BadRequest(f"Unable to parse range: {a1}")
@@ -138,46 +139,26 @@ class FakeSheets:
         if c1 > tab["cols"] or r1 > tab["rows"]:
             raise BadRequest(f"Range ({a1}) exceeds grid limits. Max rows: {tab['rows']}, "
                              f"max columns: {tab['cols']}")
-        full = self.values(m["tab"])
+        full = self.values(m["tab"], computed)
         rows = [self._trim((row + [None] * c1)[c0:c1]) for row in full[r0:r1]]
         while rows and not rows[-1]:
             rows.pop()
         return [[("" if v is None else v) for v in row] for row in rows]
 
-    def _grid_get(self, q: dict):
-        """spreadsheets.get with ranges: per range, CellData as entered and as computed."""
+    def _batch_get(self, request):
         failed = self._fail("get")
         if failed:
             return failed
-        out: dict[str, list] = {}
+        q = parse_qs(urlparse(request.url).query)
+        computed = q.get("valueRenderOption") == ["UNFORMATTED_VALUE"]
         try:
-            for a1 in q.get("ranges", []):
-                m = _A1.match(a1)
-                rows = self._range(a1)                       # validates the range like the API
-                tab = self.tabs[m["tab"]]
-                c0 = _col(m["a"]) - 1 if m["a"] else 0
-                r0 = int(m["ra"]) - 1 if m["ra"] else 0
-                data = {"rowData": []}
-                if c0:
-                    data["startColumn"] = c0
-                if r0:
-                    data["startRow"] = r0
-                for i, row in enumerate(rows):
-                    cells = []
-                    for j in range(len(row)):
-                        cell = tab["cells"].get((r0 + i, c0 + j), {})
-                        entered = cell.get("userEnteredValue")
-                        effective = cell.get("effectiveValue") or (
-                            entered if entered and "formulaValue" not in entered else None)
-                        cells.append({k: v for k, v in (("userEnteredValue", entered),
-                                                        ("effectiveValue", effective)) if v})
-                    data["rowData"].append({"values": cells} if cells else {})
-                out.setdefault(m["tab"], []).append(data)
+            ranges = [{"range": r, "majorDimension": "ROWS",
+                       **({"values": v} if (v := self._range(r, computed)) else {})}
+                      for r in q.get("ranges", [])]
         except BadRequest as exc:
             return 400, {}, json.dumps({"error": {"code": 400, "message": str(exc),
                                                   "status": "INVALID_ARGUMENT"}})
-        return 200, {}, json.dumps({"sheets": [{"properties": {"title": t}, "data": d}
-                                               for t, d in out.items()]})
+        return 200, {}, json.dumps({"spreadsheetId": self.id, "valueRanges": ranges})
 
     def _batch_update(self, request):
         failed = self._fail("update")

@@ -100,10 +100,10 @@ def test_every_later_sync_costs_three_requests(env):
     env.sync(tickets("A-1", "A-2"))
     env.fake.rsps.calls.reset()
     env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(minutes=15))
-    assert env.fake.sheet_calls() == ["GET 1sheetFAKEid", "GET 1sheetFAKEid",
+    assert env.fake.sheet_calls() == ["GET 1sheetFAKEid", "GET values:batchGet",
                                       "POST 1sheetFAKEid:batchUpdate"]
-    read = [c.request.url for c in env.fake.rsps.calls if "includeGridData=true" in c.request.url][0]
-    assert "fields=sheets" in read and "ranges=%27Metrics%27%21A%3AD" in read
+    read = [c.request.url for c in env.fake.rsps.calls if "values:batchGet" in c.request.url][0]
+    assert "valueRenderOption=FORMULA" in read and "ranges=%27Metrics%27%21A%3AD" in read
 
 
 def test_cells_are_typed_and_ticket_text_never_a_formula(env):
@@ -164,8 +164,12 @@ def test_metrics_are_read_and_never_written(env):
         (3, 1): {"userEnteredValue": {"stringValue": "churn"}},
         (3, 2): {"userEnteredValue": {"formulaValue": "=12/400*100"}, "effectiveValue": {"numberValue": 3.0}}})
     before = copy.deepcopy(metrics)
+    env.fake.rsps.calls.reset()
     env.sync(tickets("A-1"), now=NOW + timedelta(minutes=15))
     assert env.fake.tabs["Metrics"] == before
+    # The formula in Metrics costs one more read, for its result: 4 requests here.
+    assert env.fake.sheet_calls() == ["GET 1sheetFAKEid", "GET values:batchGet",
+                                      "GET values:batchGet", "POST 1sheetFAKEid:batchUpdate"]
     scorecard = {r[0]: r for r in env.fake.values("Scorecard")[1:]}
     assert scorecard["conv"][6] == 7.5 and scorecard["conv"][7] == 75.0
     warnings = env.fake.values("Warnings")

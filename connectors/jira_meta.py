@@ -38,7 +38,8 @@ def translate(exc: Exception, what: str, config: JiraSourceConfig) -> AlignSyncE
     if isinstance(exc, AlignSyncError):
         return exc
     if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
-        return TransientError(f"Jira {what}: {type(exc).__name__} talking to {config.url}")
+        return TransientError(f"Jira {what}: {type(exc).__name__} talking to {config.url}",
+                              hint="check source.url and that this host can reach it")
     if not isinstance(exc, JIRAError):
         return RemoteError(f"Jira {what}: unexpected {type(exc).__name__}")
     status = exc.status_code or 0

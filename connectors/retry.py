@@ -23,7 +23,7 @@ from sync.errors import TransientError
 log = structlog.get_logger("align_sync.retry")
 T = TypeVar("T")
 
-ATTEMPTS = 5
+ATTEMPTS = 5              # `align-sync check` uses 2: a probe should answer fast
 MAX_SECONDS = 300.0          # one request's retries never outlast this
 MAX_WAIT = 120.0             # a Retry-After beyond this is capped
 # Tests replace this to run retries without sleeping.
@@ -54,9 +54,11 @@ def _wait(state: RetryCallState) -> float:
     return _backoff(state)
 
 
-def call(service: str, request: Callable[[], T], *, attempts: int = ATTEMPTS,
-         max_seconds: float = MAX_SECONDS) -> T:
+def call(service: str, request: Callable[[], T], *, attempts: int | None = None,
+         max_seconds: float | None = None) -> T:
     """Run one request, retrying it on TransientError within the caps."""
+    attempts = attempts or ATTEMPTS          # read now: `check` lowers them
+    max_seconds = max_seconds or MAX_SECONDS
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception()
         log.warning("http.retry", service=service, attempt=state.attempt_number,

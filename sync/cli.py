@@ -80,6 +80,16 @@ def cmd_run(args, path: str) -> int:
 
 
 def cmd_check(args, path: str) -> int:
+    from connectors import retry
+    saved = retry.ATTEMPTS, retry.MAX_SECONDS
+    retry.ATTEMPTS, retry.MAX_SECONDS = 2, 30.0     # a probe should answer fast
+    try:
+        return _check(path)
+    finally:
+        retry.ATTEMPTS, retry.MAX_SECONDS = saved
+
+
+def _check(path: str) -> int:
     config = load(path)
     print(f"ok    config {path}: {len(config.outcomes)} outcomes, {len(config.levers())} levers")
     sources, sink = _wiring(config, path)

@@ -41,23 +41,16 @@ def base_jql(jql: str) -> str:
 
 
 class JiraSource:
-    def __init__(self, config: JiraSourceConfig, name: str,
-                 connect: Callable[..., object] | None = None):
+    def __init__(self, config: JiraSourceConfig, name: str):
         self.config = config
         self.name = name
-        self._connect_fn = connect
         self.client = None
         self.cloud = False
 
     # -- plumbing ---------------------------------------------------------
 
     def request(self, what: str, fn: Callable[[], T]) -> T:
-        def once() -> T:
-            try:
-                return fn()
-            except Exception as exc:
-                raise translate(exc, what, self.config) from None
-        return retry.call("jira", once)
+        return retry.call("jira", fn, translate=lambda exc: translate(exc, what, self.config))
 
     def _connect(self, state: State, now: datetime):
         from jira import JIRA
@@ -69,7 +62,7 @@ class JiraSource:
             kwargs["basic_auth"] = (auth.email, auth.token)
         else:
             kwargs["token_auth"] = auth.token
-        client = (self._connect_fn or JIRA)(**kwargs)
+        client = JIRA(**kwargs)
         client._session.hooks["response"].append(telemetry.response_hook("jira"))
         self.client = client
         self.meta = JiraMeta(self, state, now)

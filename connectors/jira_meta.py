@@ -35,8 +35,6 @@ def _messages(exc) -> str:
 
 def translate(exc: Exception, what: str, config: JiraSourceConfig) -> AlignSyncError:
     from jira.exceptions import JIRAError
-    if isinstance(exc, AlignSyncError):
-        return exc
     if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
         return TransientError(f"Jira {what}: {type(exc).__name__} talking to {config.url}",
                               hint="check source.url and that this host can reach it")

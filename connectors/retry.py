@@ -18,7 +18,7 @@ from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_af
                       stop_after_delay, wait_exponential_jitter)
 
 from sync import telemetry
-from sync.errors import TransientError
+from sync.errors import AlignSyncError, TransientError
 
 log = structlog.get_logger("align_sync.retry")
 T = TypeVar("T")
@@ -54,9 +54,13 @@ def _wait(state: RetryCallState) -> float:
     return _backoff(state)
 
 
-def call(service: str, request: Callable[[], T], *, attempts: int | None = None,
-         max_seconds: float | None = None) -> T:
-    """Run one request, retrying it on TransientError within the caps."""
+def call(service: str, request: Callable[[], T], *,
+         translate: Callable[[Exception], Exception] | None = None,
+         attempts: int | None = None, max_seconds: float | None = None) -> T:
+    """Run one request, retrying it on TransientError within the caps.
+
+    `translate` turns a client library's exception into an align-sync error
+    (which decides whether it is retried); it sees every failure."""
     attempts = attempts or ATTEMPTS          # read now: `check` lowers them
     max_seconds = max_seconds or MAX_SECONDS
     def before_sleep(state: RetryCallState) -> None:
@@ -69,4 +73,12 @@ def call(service: str, request: Callable[[], T], *, attempts: int | None = None,
                         stop=stop_after_attempt(attempts) | stop_after_delay(max_seconds),
                         wait=_wait, sleep=lambda s: sleep(s), before_sleep=before_sleep,
                         reraise=True)
-    return retrying(request)
+    def once() -> T:
+        try:
+            return request()
+        except Exception as exc:
+            if translate is None or isinstance(exc, AlignSyncError):
+                raise
+            raise translate(exc) from None
+
+    return retrying(once)

@@ -85,11 +85,10 @@ def load_key(config: SheetsSinkConfig) -> dict:
 
 
 class SheetsSink:
-    def __init__(self, config: SheetsSinkConfig, session=None):
+    def __init__(self, config: SheetsSinkConfig):
         self.config = config
         self.id = spreadsheet_id(config.spreadsheet)
         self.url = f"https://docs.google.com/spreadsheets/d/{self.id}"
-        self._session = session
         self._http = None
         self._email = ""
         self._sheets: dict[str, SheetInfo] | None = None
@@ -108,26 +107,19 @@ class SheetsSink:
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"sink.credentials: the service-account key does not load "
                                   f"({str(exc).splitlines()[0][:200]})")
-            client = gspread.Client(auth=creds, session=self._session)
+            client = gspread.Client(auth=creds)
             client.set_timeout(TIMEOUT)
             client.http_client.session.hooks["response"].append(telemetry.response_hook("sheets"))
             self._http = client.http_client
         return self._http
 
     def request(self, what: str, fn):
-        def once():
-            try:
-                return fn()
-            except Exception as exc:
-                raise self._translate(exc, what) from None
-        return retry.call("sheets", once)
+        return retry.call("sheets", fn, translate=lambda exc: self._translate(exc, what))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
         import requests
         from google.auth import exceptions as gexc
         from gspread.exceptions import APIError
-        if isinstance(exc, AlignSyncError):
-            return exc
         if isinstance(exc, (gexc.TransportError, requests.ConnectionError, requests.Timeout)):
             return TransientError(f"Google Sheets {what}: {type(exc).__name__}")
         if isinstance(exc, gexc.RefreshError):

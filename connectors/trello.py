@@ -23,7 +23,7 @@ from sync.model import Ticket
 from sync.state import State
 
 from . import ratelimit, retry
-from .trello_board import board_tickets, estimate_field_id, require_estimate_field
+from .trello_board import board_tickets, require_estimate_field
 
 TIMEOUT = (5, 30)
 NESTED_CARDS = 1000           # a nested cards list stops here; page beyond it
@@ -55,12 +55,9 @@ class TrelloSource:
 
     def get(self, what: str, path: str, **params):
         def once():
-            self.limiter.wait(retry.sleep)
-            try:
-                return self.client.fetch_json(path, query_params=dict(params))
-            except Exception as exc:
-                raise self._translate(exc, what) from None
-        return retry.call("trello", once)
+            self.limiter.wait(retry.sleep)      # every attempt counts against the token's limit
+            return self.client.fetch_json(path, query_params=dict(params))
+        return retry.call("trello", once, translate=lambda exc: self._translate(exc, what))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
         from trello.exceptions import ResourceUnavailable, Unauthorized
@@ -162,7 +159,6 @@ class TrelloSource:
         found = []
         for board_id in self.board_ids(None, now):
             board = self.get("board", f"/boards/{board_id}", fields="name", customFields="true")
-            if self.config.estimate_field and estimate_field_id(board, self.config.estimate_field) is None:
-                require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
+            require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
             found.append(board.get("name", board_id))
         return f"Trello as {me.get('fullName') or me.get('username')}; boards {', '.join(found)} found"

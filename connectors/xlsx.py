@@ -148,7 +148,7 @@ class XlsxSink:
         self._decorate(ws, table)
 
     def _decorate(self, ws, table: Table) -> None:
-        if table.name in ("Scorecard",):
+        if table.name == "Scorecard":
             col = table.headers.index("Status") + 1
             for r in range(2, len(table.rows) + 2):
                 colour = STATUS_COLOURS.get(ws.cell(row=r, column=col).value)

@@ -78,7 +78,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
         tickets, counts = fetch_all(sources, state, now)
         inputs = sink.read()
         log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
-                 history_rows=len(inputs.history))
+                 history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
         assessment = assess(tickets, config, inputs.readings, now, rules)
         log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
                  active=len(assessment.active), unmapped=len(assessment.unmapped_active()),

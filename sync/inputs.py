@@ -82,8 +82,8 @@ def history(rows: list[list]) -> list[list]:
 
 
 def gather(metrics: list[list], tickets: list[list], history_rows: list[list]) -> SheetInputs:
-    found, _ = readings(metrics)
+    found, bad = readings(metrics)
     headers, cells = extra_columns(tickets)
     past = history(history_rows)
     last = max((parse_date(r[0]) for r in past), default=None)
-    return SheetInputs(found, headers, cells, last, past)
+    return SheetInputs(found, headers, cells, last, past, bad)

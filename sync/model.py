@@ -94,3 +94,4 @@ class SheetInputs:
     extra_cells: dict[str, list] = field(default_factory=dict)
     last_history: datetime | None = None
     history: list[list] = field(default_factory=list)   # History rows already in the sheet
+    unreadable_metrics: int = 0   # Metrics rows skipped: no date, metric or number

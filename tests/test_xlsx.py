@@ -144,3 +144,15 @@ def test_metric_formulas_are_read_as_excel_computed_them(env):
             z.writestr(n, data)
     sink = XlsxSink(env[1].sink)
     assert [(r.metric, r.value) for r in sink.read().readings] == [("conv_rate", 7.5)]
+
+
+def test_unreadable_metrics_rows_are_counted_not_fatal(env):
+    path = env[0]
+    sync(env, [ticket("A-1")])
+    wb = openpyxl.load_workbook(path)
+    wb["Metrics"].append(["not a date", "conv_rate", 7])
+    wb["Metrics"].append(["2026-11-20", "conv_rate", "n/a"])
+    wb["Metrics"].append(["2026-11-21", "conv_rate", 7.2])
+    wb.save(path)
+    inputs = XlsxSink(env[1].sink).read()
+    assert [r.value for r in inputs.readings] == [7.2] and inputs.unreadable_metrics == 2

@@ -1,10 +1,11 @@
 """Google Sheets sink on gspread + a service account: three requests a sync.
 
 1. metadata (tabs, grid sizes, our charts), 2. one `values:batchGet`
-(Metrics, people's columns of Tickets, History, the owned header rows) with
-formulas as written, so people's formulas go back as formulas (a Metrics
-value that is itself a formula costs one more read, for its result), 3. one
-`spreadsheets:batchUpdate` with everything (see `sheets_layout`).  A failed
+(Metrics, History, Tickets with people's columns and Warnings whole, the
+other owned header rows) with formulas as written, so people's formulas go
+back as formulas (a Metrics value that is itself a formula costs one more
+read, for its result), 3. one `spreadsheets:batchUpdate` with everything,
+Tickets and Warnings by changed rows (see `sheets_layout`, `sheets_diff`).  A failed
 sync costs at most one more small batchUpdate: Summary's `Last error`.
 gspread's BackOffHTTPClient is not used (6.2.1 never gives up on a 429);
 retries are ours, per request.
@@ -36,7 +37,7 @@ _ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,gridProperties),"
                 "charts(chartId,spec(title)))")
 _REQUIRED = ("type", "client_email", "private_key", "token_uri")
-_OWNED_COLS = len(HEADERS["Tickets"])
+DIFFED = ("Tickets", "Warnings")       # the big tabs: read back whole, written by changed rows
 _EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)     # Sheets' serial day 0
 
 
@@ -92,6 +93,7 @@ class SheetsSink:
         self._http = None
         self._email = ""
         self._sheets: dict[str, SheetInfo] | None = None
+        self._previous: dict[str, list[list]] | None = None   # DIFFED tabs as read this sync
         self._title = ""
 
     # -- plumbing ---------------------------------------------------------
@@ -168,26 +170,26 @@ class SheetsSink:
         for name in ("Metrics", "History"):
             if name in sheets:
                 ranges.append(f"'{name}'!A:{_column(len(HEADERS[name]))}")
-        tickets = sheets.get("Tickets")
-        people = tickets is not None and tickets.cols > _OWNED_COLS
-        if people:
-            ranges += ["'Tickets'!A:A", f"'Tickets'!{_column(_OWNED_COLS + 1)}:{_column(tickets.cols)}"]
+        # Tickets (with people's columns) and Warnings whole: people's cells go
+        # back on their ticket's row, and only rows that changed are written.
+        whole = {name: f"'{name}'!A:{_column(sheets[name].cols)}"
+                 for name in DIFFED if name in sheets and sheets[name].cols}
+        ranges += whole.values()
         headers = [name for name in OWNED if name in sheets and name in HEADERS]
-        ranges += [f"'{name}'!1:1" for name in headers]
+        ranges += [f"'{name}'!1:1" for name in headers if name not in whole]
         # FORMULA: people's formulas come back as formulas, to be written back.
         got = self._values(ranges, "FORMULA")
         metrics = got.get("'Metrics'!A:D", [])
         if any(isinstance(v, str) and v.startswith("=") for row in metrics for v in row[2:3]):
             # A computed metric: its result needs one more read (only then).
             metrics = self._values(["'Metrics'!A:D"], "UNFORMATTED_VALUE")["'Metrics'!A:D"]
+        self._previous = {name: got.get(a1, []) for name, a1 in whole.items()}
         for name in headers + (["History"] if "History" in sheets else []):
-            row = (got.get(f"'{name}'!1:1") or got.get(f"'{name}'!A:F") or [[]])[0]
+            row = (self._previous.get(name) or got.get(f"'{name}'!1:1") or got.get(f"'{name}'!A:F")
+                   or [[]])[0]
             if [str(v) for v in row[:len(HEADERS[name])]] != HEADERS[name]:
                 log.warning("sheet.header_restored", tab=name, found=row[:len(HEADERS[name])])
-        keys = got.get("'Tickets'!A:A", [])
-        extra = got.get(f"'Tickets'!{_column(_OWNED_COLS + 1)}:{_column(tickets.cols)}", []) if people else []
-        table = [(keys[i] if i < len(keys) else [None])[:1] + [None] * (_OWNED_COLS - 1)
-                 + (extra[i] if i < len(extra) else []) for i in range(max(len(keys), len(extra)))]
+        table = self._previous.get("Tickets", [])
         return gather([[_serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],
                       table, got.get("'History'!A:F", [])[1:])
 
@@ -203,14 +205,14 @@ class SheetsSink:
 
     def write(self, report: Report) -> None:
         sheets = dict(self._sheets if self._sheets is not None else self._metadata())
-        body, cells = build(report, sheets)
+        body, cells = build(report, sheets, self._previous)
         # Sent pre-encoded without spaces: about a tenth smaller than gspread's json=.
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         if cells > 0.8 * CELL_LIMIT:
             log.warning("sheet.cells_high", cells=cells, limit=CELL_LIMIT)
         self._post_batch("write", data)
         log.info("sheet.written", requests=len(body["requests"]), bytes=len(data), cells=cells)
-        self._sheets = None      # grid sizes changed: read them again next sync
+        self._sheets = self._previous = None   # the tabs changed: read them again next sync
 
     def write_error(self, message: str, when: datetime) -> None:
         sheets = self._sheets if self._sheets is not None else self._metadata()

@@ -2,7 +2,8 @@
 
 Every owned tab is sized to its data and rewritten with typed cells
 (`stringValue`/`numberValue`/`boolValue`: ticket text can never become a
-formula), with its formatting in the same cells; History rows are appended;
+formula), with its formatting in the same cells — Tickets and Warnings only
+in the rows that changed since the read; History rows are appended;
 missing tabs (and Metrics, header only) are added; the two charts are added
 once and re-pointed at the data afterwards.  One request, so the sheet
 changes all at once or not at all.
@@ -13,11 +14,12 @@ from dataclasses import dataclass, field
 
 from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, column_widths
 
-MAX_CELL = 50_000                 # Sheets' limit on one cell's text
+from .sheets_diff import MAX_CELL, changed_rows
+
 CELL_LIMIT = 10_000_000           # cells per spreadsheet, empty grid cells included
 CHART_TITLES = {"Scorecard": "Progress vs time elapsed",
                 "Trend": "History: progress and aligned effort"}
-_HEADER_BG = {"red": 0.91, "green": 0.93, "blue": 0.96}
+_HEADER_FMT = {"textFormat": {"bold": True}, "backgroundColor": {"red": 0.91, "green": 0.93, "blue": 0.96}}
 _SEVERITY = {"high": "F4C7C3", "medium": "FCE8B2"}
 
 
@@ -43,7 +45,8 @@ def parse_metadata(meta: dict) -> dict[str, SheetInfo]:
 
 
 def _rgb(hex_colour: str) -> dict:
-    return {k: int(hex_colour[i:i + 2], 16) / 255 for k, i in (("red", 0), ("green", 2), ("blue", 4))}
+    # Three decimals are finer than 8-bit colour, and a third the bytes per coloured cell.
+    return {k: round(int(hex_colour[i:i + 2], 16) / 255, 3) for k, i in (("red", 0), ("green", 2), ("blue", 4))}
 
 
 def cell(value, *, formula_ok: bool = False, fmt: dict | None = None) -> dict:
@@ -52,6 +55,8 @@ def cell(value, *, formula_ok: bool = False, fmt: dict | None = None) -> dict:
     if isinstance(value, bool):
         out["userEnteredValue"] = {"boolValue": value}
     elif isinstance(value, (int, float)):
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+            value = int(value)          # "2" rather than "2.0": the same number, fewer bytes
         out["userEnteredValue"] = {"numberValue": value}
     elif value is not None:
         text = str(value)
@@ -64,26 +69,50 @@ def cell(value, *, formula_ok: bool = False, fmt: dict | None = None) -> dict:
     return out
 
 
-def _rows(table: Table) -> list[dict]:
-    header = [cell(h, fmt={"textFormat": {"bold": True}, "backgroundColor": _HEADER_BG})
-              for h in table.headers]
+def _header(table: Table) -> dict:
+    return {"values": [cell(h, fmt=_HEADER_FMT) for h in table.headers]}
+
+
+def _row(table: Table, r: int, status: int, severity: int) -> dict:
+    values = []
+    for c, value in enumerate(table.rows[r]):
+        fmt = None
+        if c == 0 and table.links and table.links[r]:
+            fmt = {"textFormat": {"link": {"uri": table.links[r]}}}
+        elif c == status and value in STATUS_COLOURS:
+            fmt = {"backgroundColor": _rgb(STATUS_COLOURS[value])}
+        elif c == severity and value in _SEVERITY:
+            fmt = {"backgroundColor": _rgb(_SEVERITY[value])}
+        values.append(cell(value, formula_ok=c >= table.owned_columns, fmt=fmt))
+    return {"values": values}
+
+
+def _rows(table: Table, indexes=None) -> list[dict]:
+    """CellData rows for `indexes` of the table (all of them, header first, by default)."""
     status = table.headers.index("Status") if table.name == "Scorecard" else -1
     severity = 0 if table.name == "Warnings" else -1
-    owned = table.owned_columns
-    rows = [{"values": header}]
-    for r, row in enumerate(table.rows):
-        values = []
-        for c, value in enumerate(row):
-            fmt = None
-            if c == 0 and table.links and table.links[r]:
-                fmt = {"textFormat": {"link": {"uri": table.links[r]}}}
-            elif c == status and value in STATUS_COLOURS:
-                fmt = {"backgroundColor": _rgb(STATUS_COLOURS[value])}
-            elif c == severity and value in _SEVERITY:
-                fmt = {"backgroundColor": _rgb(_SEVERITY[value])}
-            values.append(cell(value, formula_ok=c >= owned, fmt=fmt))
-        rows.append({"values": values})
-    return rows
+    if indexes is None:
+        return [_header(table)] + [_row(table, r, status, severity) for r in range(len(table.rows))]
+    return [_row(table, r, status, severity) for r in indexes]
+
+
+def _cells(info: SheetInfo, table: Table, before: list[list] | None) -> list[dict]:
+    """Size the grid and write the table: whole, or — when we read what the
+    tab holds this sync — its header and the rows that changed (`sheets_diff`)."""
+    fields = "userEnteredValue,userEnteredFormat"
+    grid = _grid(info.sheet_id, info.rows, info.cols)
+    runs = changed_rows(before, table.rows) if before else None
+    if runs is None or sum(b - a for a, b in runs) > len(table.rows) // 2:
+        # Most rows changed (or nothing to compare with): the whole tab is as small.
+        return [grid, {"updateCells": {"range": {"sheetId": info.sheet_id}, "rows": _rows(table),
+                                       "fields": fields}}]
+    out = [grid, {"updateCells": {"range": {"sheetId": info.sheet_id, "startRowIndex": 0, "endRowIndex": 1},
+                                  "rows": [_header(table)], "fields": fields}}]
+    for a, b in runs:
+        out.append({"updateCells": {"range": {"sheetId": info.sheet_id, "startRowIndex": a + 1,
+                                              "endRowIndex": b + 1},
+                                    "rows": _rows(table, range(a, b)), "fields": fields}})
+    return out
 
 
 def _grid(sheet_id: int, rows: int, cols: int) -> dict:
@@ -132,8 +161,10 @@ def _chart(table: Table, info: SheetInfo) -> dict:
         "anchorCell": anchor, "offsetXPixels": offset, "widthPixels": 640, "heightPixels": 320}}}}}
 
 
-def build(report: Report, sheets: dict[str, SheetInfo]) -> tuple[dict, int]:
-    """The batchUpdate body, and the spreadsheet's cell count after it."""
+def build(report: Report, sheets: dict[str, SheetInfo],
+          previous: dict[str, list[list]] | None = None) -> tuple[dict, int]:
+    """The batchUpdate body, and the spreadsheet's cell count after it.
+    `previous`: tabs as read this sync (header row first), to send only changed rows."""
     requests: list[dict] = []
     taken = {s.sheet_id for s in sheets.values()}
     next_id = [1000]
@@ -160,7 +191,7 @@ def build(report: Report, sheets: dict[str, SheetInfo]) -> tuple[dict, int]:
                 requests.append(_grid(info.sheet_id, 2, len(HEADERS[name])))
                 requests.append({"updateCells": {"range": {"sheetId": info.sheet_id, "startRowIndex": 0,
                                                            "endRowIndex": 1},
-                                                 "rows": _rows(Table(name, HEADERS[name], []))[:1],
+                                                 "rows": [_header(Table(name, HEADERS[name], []))],
                                                  "fields": "userEnteredValue,userEnteredFormat"}})
                 info.rows, info.cols = 2, len(HEADERS[name])
             if name == "History" and report.history:
@@ -178,9 +209,7 @@ def build(report: Report, sheets: dict[str, SheetInfo]) -> tuple[dict, int]:
             continue
         info = ensure(name, index)
         info.rows, info.cols = max(len(table.rows) + 1, 2), max(len(table.headers), 1)
-        requests.append(_grid(info.sheet_id, info.rows, info.cols))
-        requests.append({"updateCells": {"range": {"sheetId": info.sheet_id}, "rows": _rows(table),
-                                         "fields": "userEnteredValue,userEnteredFormat"}})
+        requests += _cells(info, table, (previous or {}).get(name))
         requests += _widths(info.sheet_id, table)
         if name in CHART_TITLES:
             requests.append(_chart(table, info))

@@ -12,7 +12,7 @@ from typing import Iterable
 
 from . import scoring
 from .config import Config, Lever, Outcome
-from .model import Mapping, Reading, Ticket, Warning
+from .model import Mapping, Reading, Ticket, Warning, natural
 from .rules import RuleHits, RuleSet
 
 NO_OWNER = "(unassigned)"
@@ -103,7 +103,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     rules = rules or RuleSet.compile(config)
     review = config.review
     pattern = re.compile(review.acceptance_pattern)
-    ordered = sorted(tickets, key=lambda t: (t.source, t.key))
+    ordered = sorted(tickets, key=lambda t: (t.source, natural(t.key)))
     mappings, hits = rules.map_all(ordered)
     results = []
     for t in ordered:

@@ -6,8 +6,20 @@ it is what lets one rule set serve Jira and Trello side by side.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural(key: str) -> tuple:
+    """Sort key that puts PROJ-9 before PROJ-10, as Jira lists them.  New
+    tickets then land at the end of the table, so the sheet's rows stay put
+    and a sync rewrites only the rows that changed."""
+    parts = _DIGITS.split(key)
+    parts[1::2] = [int(p) for p in parts[1::2]]   # split alternates text, digits, text, ...
+    return tuple(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +84,7 @@ class Warning:
 
     def sort_key(self) -> tuple:
         return (SEVERITY_ORDER[self.severity], self.kind, self.outcome_id,
-                self.lever_id, self.key, self.owner)
+                self.lever_id, natural(self.key), self.owner)
 
 
 @dataclass(frozen=True, slots=True)

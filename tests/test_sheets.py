@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from connectors import retry
 from connectors.memory import MemorySource
 from connectors.sheets import SheetsSink, spreadsheet_id
+from connectors.sheets_diff import norm
 from sync.config import SheetsSinkConfig
 from sync.engine import run_once
 from sync.errors import ConfigError, GuardError, RemoteError, TransientError
@@ -304,3 +305,71 @@ def test_check(key_file, fake):
 def test_spreadsheet_id_from_url_or_id():
     assert spreadsheet_id("https://docs.google.com/spreadsheets/d/1AbC-_x9/edit#gid=0") == "1AbC-_x9"
     assert spreadsheet_id("1AbC-_x9") == "1AbC-_x9"
+
+
+# -- only changed rows are written ---------------------------------------------
+
+def _cells(fake, tab) -> dict:
+    t = fake.tabs[tab]
+    return {"grid": (t["rows"], t["cols"]),
+            "cells": {k: v for k, v in t["cells"].items() if v.get("userEnteredValue") or
+                      v.get("userEnteredFormat")}}
+
+
+def _data_writes(fake, tab) -> list[tuple]:
+    """(start, end) rows of each updateCells on `tab` in the last batch: None for the whole tab."""
+    sid = fake.tabs[tab]["sheetId"]
+    return [(u["range"].get("startRowIndex"), u["range"].get("endRowIndex"))
+            for r in fake.batches[-1]["requests"] if (u := r.get("updateCells"))
+            and u["range"]["sheetId"] == sid]
+
+
+def test_a_sync_writes_only_changed_rows_and_ends_as_a_full_rewrite(env, fake):
+    keys = [f"A-{i}" for i in range(1, 41)]
+    env.sync(tickets(*keys))
+    later = [t if t.key != "A-3" else ticket("A-3", labels=("onboarding-email",), status="Done", done=True,
+                                             url="https://acme.atlassian.net/browse/A-3")
+             for t in tickets(*keys) if t.key != "A-35"]
+    later[6] = ticket("A-7", title='=HYPERLINK("https://evil.example","x")', labels=("onboarding-email",),
+                      url="https://acme.atlassian.net/browse/A-7")
+    later += tickets("A-41", "A-42")
+    env.sync(later, now=NOW + timedelta(minutes=15))
+    # The header, A-3, A-7, and the rows from A-35's old place down (they moved up).
+    assert _data_writes(fake, "Tickets") == [(0, 1), (3, 4), (7, 8), (35, 42)]
+    # What a sync onto a new spreadsheet writes, cell for cell.
+    fresh = FakeSheets(fake.rsps, sheet_id="2freshSHEETid")
+    Env(env.state.path.parent / "fresh", env.config.sink.credentials, fresh).sync(
+        later, now=NOW + timedelta(minutes=15))
+    for tab in ("Tickets", "Warnings"):
+        assert _cells(fake, tab) == _cells(fresh, tab), tab
+    assert fake.cell("Tickets", 7, 2)["userEnteredValue"] == {
+        "stringValue": '=HYPERLINK("https://evil.example","x")'}
+
+
+def test_an_unchanged_sync_writes_headers_only_and_an_edited_cell_is_restored(env, fake):
+    env.sync(tickets("A-1", "A-2", "A-3"))
+    env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(minutes=1))
+    assert _data_writes(fake, "Tickets") == [(0, 1)]
+    fake.tabs["Tickets"]["cells"][(2, 2)] = {"userEnteredValue": {"stringValue": "someone typed here"}}
+    env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(minutes=2))
+    assert _data_writes(fake, "Tickets") == [(0, 1), (2, 3)]
+    assert fake.values("Tickets")[2][2] == "ticket A-2"
+    assert fake.cell("Tickets", 2, 0)["userEnteredFormat"]["textFormat"]["link"] == {
+        "uri": "https://acme.atlassian.net/browse/A-2"}
+
+
+def test_keys_sort_naturally(env, fake):
+    env.sync(tickets("A-10", "A-9", "B-1", "A-100"))
+    assert [r[0] for r in fake.values("Tickets")[1:]] == ["A-9", "A-10", "A-100", "B-1"]
+
+
+@pytest.mark.parametrize("read, written, same", [
+    ([1, "x"], [1.0, "x", None], True),          # Sheets returns 1 for 1.0; blanks trail
+    (["", 2], [None, 2], True),
+    ([True], [1], False),                        # a checkbox is not the number 1
+    (["5"], [5], False),                         # text "5" is not the number 5
+    ([0.30000000000000004], [0.3], True),        # what Sheets keeps of a double
+    (["x" * 49_999 + "…"], ["x" * 60_000], True),  # text as capped when written
+])
+def test_rows_compare_as_the_sheet_holds_them(read, written, same):
+    assert (norm(read) == norm(written)) is same

@@ -1,17 +1,21 @@
 """Benchmark of the Google Sheets sink: N tickets (default 10k) written by
 the real gspread + google-auth clients to a mocked Sheets API (responses).
-Two syncs (a new spreadsheet, then an update).  Prints requests, payload
-bytes, wall time and peak RSS.
+Four syncs: a new spreadsheet; 15 minutes later with no ticket changed; 1%
+of tickets done and 20 new; 20 tickets gone from the top of the table (the
+worst case: every row below moves).  Prints requests, payload bytes, wall time and
+peak RSS.
 
     python tests/bench/bench_sheets.py [N]
 """
 from __future__ import annotations
 
 import json
+import random
 import resource
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,20 +50,33 @@ def main() -> None:
         base = make_config().model_dump(mode="json")
         base["sink"] = {"type": "google_sheets", "spreadsheet": fake.id, "credentials": str(key_file)}
         config = type(make_config()).model_validate(base)
-        tickets = make_tickets(n)
+        # Real tickets link to themselves (the URL column and the key's link),
+        # and were updated at any minute, not all on the hour.
+        rnd = random.Random(7)
+        tickets = [replace(t, url=f"https://acme.atlassian.net/browse/{t.key}",
+                           updated=t.updated - timedelta(minutes=rnd.randrange(1440)))
+                   for t in make_tickets(n)]
+        moved = [replace(t, status="Done", done=True) if i % 100 == 7 else t for i, t in enumerate(tickets)]
+        moved += [replace(t, key=f"P-{n + i}", url=f"https://acme.atlassian.net/browse/P-{n + i}")
+                  for i, t in enumerate(tickets[:20])]
         state = State(Path(tmp) / "state.db")
-        for label, now in (("new spreadsheet", NOW), ("update", NOW + timedelta(minutes=15))):
+        tokens = 0
+        for label, now, batch in (("new spreadsheet", NOW, tickets),
+                                  ("15 min later", NOW + timedelta(minutes=15), tickets),
+                                  ("1% done, 20 new", NOW + timedelta(minutes=30), moved),
+                                  ("20 left the top", NOW + timedelta(minutes=45), moved[20:])):
             rsps.calls.reset()
             t0 = time.perf_counter()
-            run_once(config, [MemorySource("jira", tickets)], SheetsSink(config.sink), state, now)
+            run_once(config, [MemorySource("jira", batch)], SheetsSink(config.sink), state, now)
             seconds = time.perf_counter() - t0
             sent = sum(len(c.request.body or b"") for c in rsps.calls)
             received = sum(len(c.response.content or b"") for c in rsps.calls)
             calls = fake.sheet_calls()
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"{label:>16}: {n} tickets, {len(calls)} Sheets requests {calls} (+{fake.tokens} token), "
+            print(f"{label:>16}: {len(batch)} tickets, {len(calls)} Sheets requests {calls} (+{fake.tokens - tokens} token), "
                   f"sent {sent / 1e6:.2f} MB, received {received / 1e6:.2f} MB, {seconds:.2f}s, "
                   f"peak RSS {rss:.0f} MB, sheet cells {fake.cells_total()}")
+            tokens = fake.tokens
         state.close()
 
 

@@ -1,0 +1,51 @@
+"""Which rows of a big tab to write: the tab as read this sync against the
+table about to be written (pure, no I/O).
+
+A steady sync of 10k tickets changes a handful of rows.  Rewriting all of
+them sends ~12 MB of typed cells every 15 minutes; writing only the rows
+that changed sends kilobytes.  Rows are compared by position: new tickets
+land at the end (keys sort naturally), and rows past the end are added or
+dropped by the grid resize.  A ticket that leaves from the middle shifts the
+rows below it, and those are rewritten.  Rows are not moved with
+insertDimension/deleteDimension: that would save bytes in that case, but a
+move computed from a read that someone's edit has since made stale would
+put cells on the wrong rows, where a rewrite is right by construction.
+"""
+from __future__ import annotations
+
+MAX_CELL = 50_000                 # Sheets' limit on one cell's text
+
+
+def norm(row) -> tuple:
+    """A row as the sheet holds it, so a row read back compares equal to the
+    same row about to be written: blanks alike, numbers by value (not int vs
+    float), booleans apart from numbers, text as capped."""
+    out: list = []
+    for v in row:
+        if v is None or v == "":
+            out.append("")
+        elif isinstance(v, bool):
+            out.append(("bool", v))
+        elif isinstance(v, (int, float)):
+            out.append(("number", float(f"{v:.15g}")))
+        else:
+            text = str(v)
+            out.append(text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…")
+    while out and out[-1] == "":
+        out.pop()
+    return tuple(out)
+
+
+def changed_rows(before: list[list], rows: list[list]) -> list[tuple[int, int]]:
+    """[start, end) runs of data rows of `rows` that differ from `before`
+    (the tab as read, header first)."""
+    old = before[1:]
+    runs: list[tuple[int, int]] = []
+    for i, row in enumerate(rows):
+        if i < len(old) and norm(old[i]) == norm(row):
+            continue
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs

@@ -26,8 +26,13 @@ T = TypeVar("T")
 ATTEMPTS = 5              # `align-sync check` uses 2: a probe should answer fast
 MAX_SECONDS = 300.0          # one request's retries never outlast this
 MAX_WAIT = 120.0             # a Retry-After beyond this is capped
-# Tests replace this to run retries without sleeping.
-sleep: Callable[[float], None] = time.sleep
+
+
+def sleep(seconds: float) -> None:
+    """Tests replace this (or time.sleep) to run retries without waiting."""
+    time.sleep(seconds)
+
+
 _backoff = wait_exponential_jitter(initial=1, max=30, jitter=1)
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """`Retry-After` as seconds: a number, or an HTTP date (RFC 9110)."""

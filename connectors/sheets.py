@@ -33,6 +33,7 @@ from .sheets_layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata
 log = structlog.get_logger("align_sync.sheets")
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 TIMEOUT = (10, 120)        # under the API's own 180 s processing limit
+QUOTA_WAIT = 20.0          # seconds after a 429 (Google's buckets are per minute)
 _ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,gridProperties),"
                 "charts(chartId,spec(title)))")
@@ -115,8 +116,9 @@ class SheetsSink:
             self._http = client.http_client
         return self._http
 
-    def request(self, what: str, fn):
-        return retry.call("sheets", fn, translate=lambda exc: self._translate(exc, what))
+    def request(self, what: str, fn, attempts: int | None = None):
+        return retry.call("sheets", fn, translate=lambda exc: self._translate(exc, what),
+                          attempts=attempts)
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
         import requests
@@ -136,8 +138,13 @@ class SheetsSink:
         status = exc.response.status_code
         message = str((exc.error or {}).get("message", ""))[:300]
         if status == 429 or status >= 500:
+            wait = retry.retry_after(exc.response.headers.get("Retry-After"))
+            if status == 429 and wait is None:
+                # Sheets sends no Retry-After; its quotas refill per minute, so
+                # four waits of QUOTA_WAIT span a whole window.
+                wait = QUOTA_WAIT
             return TransientError(f"Google Sheets {what}: HTTP {status} {message}".strip(),
-                                  retry_after=retry.retry_after(exc.response.headers.get("Retry-After")))
+                                  retry_after=wait)
         if status == 403:
             return RemoteError(f"Google Sheets refused {what} (HTTP 403: {message})",
                                hint=f"share the spreadsheet with {self._email or 'the service account'}"
@@ -225,7 +232,8 @@ class SheetsSink:
                       "startColumnIndex": 1, "endColumnIndex": 2},
             "rows": [{"values": [cell(f"{iso(when)}: {message}")]}], "fields": "userEnteredValue"}}]}
         http = self.http()
-        self.request("error note", lambda: http.batch_update(self.id, body))
+        # Best effort, after a sync that already failed: one retry, not five.
+        self.request("error note", lambda: http.batch_update(self.id, body), attempts=2)
 
     def check(self) -> str:
         sheets = self._metadata()

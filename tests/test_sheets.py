@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors import retry
 from connectors.memory import MemorySource
-from connectors.sheets import SheetsSink, spreadsheet_id
+from connectors.sheets import QUOTA_WAIT, SheetsSink, spreadsheet_id
 from connectors.sheets_diff import norm
 from sync.config import SheetsSinkConfig
 from sync.engine import run_once
@@ -25,6 +25,7 @@ from .conftest import NOW, fixture, make_config, ticket
 from .fakes_sheets import FakeSheets
 
 SA_EMAIL = "align-sync@growth-ops.iam.gserviceaccount.com"
+_RETRY_SLEEP = retry.sleep
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +216,19 @@ def test_persistent_500_leaves_the_sheet_as_it_was(env, no_sleep):
     assert len(no_sleep) == retry.ATTEMPTS - 1
 
 
+def test_a_sheet_that_keeps_failing_is_left_whole_and_the_sync_ends(env, no_sleep):
+    env.sync(tickets("A-1", "A-2"))
+    before = copy.deepcopy(env.fake.tabs)
+    env.fake.failures["update"] += [(500, {"error": {"code": 500, "message": "Internal error",
+                                                     "status": "INTERNAL"}})] * 20
+    env.fake.rsps.calls.reset()
+    with pytest.raises(TransientError):
+        env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(days=1))
+    assert env.fake.tabs == before
+    # The write's five attempts, then the Last error note's two.
+    assert env.fake.sheet_calls().count("POST 1sheetFAKEid:batchUpdate") == retry.ATTEMPTS + 2
+
+
 def test_guard_failure_writes_only_last_error(env):
     env.sync(tickets(*[f"A-{i}" for i in range(10)]))
     before = {tab: env.fake.values(tab) for tab in env.fake.tabs}
@@ -234,6 +248,26 @@ def test_429_with_retry_after_then_success(env, no_sleep):
     env.sync(tickets("A-1"))
     assert no_sleep == [7.0]
     assert "Summary" in env.fake.tabs
+
+
+def test_quota_429_without_retry_after_waits_for_the_minute_bucket(env, no_sleep):
+    quota = {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message":
+                       "Quota exceeded for quota metric 'Write requests' and limit 'Write requests "
+                       "per minute per user' of service 'sheets.googleapis.com'"}}
+    env.fake.failures["update"] += [(429, copy.deepcopy(quota)), (429, copy.deepcopy(quota))]
+    env.sync(tickets("A-1"))
+    assert no_sleep == [QUOTA_WAIT, QUOTA_WAIT]
+    assert summary(env.fake)["Tickets in scope"] == 1
+
+
+def test_patching_time_sleep_is_enough_to_skip_the_waits(env, monkeypatch):
+    slept = []
+    monkeypatch.setattr(retry, "sleep", _RETRY_SLEEP)      # undo the autouse no_sleep
+    monkeypatch.setattr("time.sleep", slept.append)
+    env.fake.failures["meta"].append((503, {"error": {"code": 503, "message": "unavailable",
+                                                      "status": "UNAVAILABLE"}}))
+    env.sync(tickets("A-1"))
+    assert len(slept) == 1 and 1 <= slept[0] <= 2
 
 
 def test_403_says_whom_to_share_with(env):

@@ -307,11 +307,16 @@ def test_key_json_from_an_environment_variable(key_file, fake):
     assert sink.read().readings == []
 
 
-def test_edited_header_is_restored(env):
+def test_edited_header_is_restored_and_logged(env):
+    from structlog.testing import capture_logs
     env.sync(tickets("A-1"))
     env.fake.tabs["Levers"]["cells"][(0, 2)] = {"userEnteredValue": {"stringValue": "Lever name!"}}
-    env.sync(tickets("A-1"), now=NOW + timedelta(minutes=5))
+    env.fake.tabs["Tickets"]["cells"][(0, 2)] = {"userEnteredValue": {"stringValue": "Summary"}}
+    with capture_logs() as logs:
+        env.sync(tickets("A-1"), now=NOW + timedelta(minutes=5))
     assert env.fake.values("Levers")[0] == HEADERS["Levers"]
+    assert env.fake.values("Tickets")[0] == HEADERS["Tickets"]
+    assert sorted(e["tab"] for e in logs if e["event"] == "sheet.header_restored") == ["Levers", "Tickets"]
 
 
 def test_long_text_is_capped(env):
@@ -407,3 +412,14 @@ def test_keys_sort_naturally(env, fake):
 ])
 def test_rows_compare_as_the_sheet_holds_them(read, written, same):
     assert (norm(read) == norm(written)) is same
+
+
+def test_a_spreadsheet_near_the_cell_limit_is_logged(env, fake):
+    from structlog.testing import capture_logs
+    env.sync(tickets("A-1"))
+    fake.tabs["Raw export"] = fake._tab(77, "Raw export", 20, 400_000, 21)     # 8.4M cells, not ours
+    with capture_logs() as logs:
+        env.sync(tickets("A-1"), now=NOW + timedelta(minutes=5))
+    high = [e for e in logs if e["event"] == "sheet.cells_high"]
+    assert len(high) == 1 and high[0]["cells"] > 8_400_000 and high[0]["limit"] == 10_000_000
+    assert fake.tabs["Raw export"]["rows"] == 400_000        # left alone

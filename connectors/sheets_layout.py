@@ -96,22 +96,36 @@ def _rows(table: Table, indexes=None) -> list[dict]:
     return [_row(table, r, status, severity) for r in indexes]
 
 
+def _update(sheet_id: int, table: Table, rows: list[dict], start: int | None = None) -> list[dict]:
+    """updateCells for `rows` from grid row `start` (None: the whole tab).
+    People's columns get values only: their date formats, colours and
+    checkboxes stay as they made them."""
+    span = {} if start is None else {"startRowIndex": start, "endRowIndex": start + len(rows)}
+    owned = table.owned_columns
+    if owned >= len(table.headers):
+        return [{"updateCells": {"range": {"sheetId": sheet_id, **span}, "rows": rows,
+                                 "fields": "userEnteredValue,userEnteredFormat"}}]
+    return [{"updateCells": {"range": {"sheetId": sheet_id, **span, "startColumnIndex": 0,
+                                       "endColumnIndex": owned},
+                             "rows": [{"values": r["values"][:owned]} for r in rows],
+                             "fields": "userEnteredValue,userEnteredFormat"}},
+            {"updateCells": {"range": {"sheetId": sheet_id, **span, "startColumnIndex": owned,
+                                       "endColumnIndex": len(table.headers)},
+                             "rows": [{"values": r["values"][owned:]} for r in rows],
+                             "fields": "userEnteredValue"}}]
+
+
 def _cells(info: SheetInfo, table: Table, before: list[list] | None) -> list[dict]:
     """Size the grid and write the table: whole, or — when we read what the
     tab holds this sync — its header and the rows that changed (`sheets_diff`)."""
-    fields = "userEnteredValue,userEnteredFormat"
     grid = _grid(info.sheet_id, info.rows, info.cols)
     runs = changed_rows(before, table.rows) if before else None
     if runs is None or sum(b - a for a, b in runs) > len(table.rows) // 2:
         # Most rows changed (or nothing to compare with): the whole tab is as small.
-        return [grid, {"updateCells": {"range": {"sheetId": info.sheet_id}, "rows": _rows(table),
-                                       "fields": fields}}]
-    out = [grid, {"updateCells": {"range": {"sheetId": info.sheet_id, "startRowIndex": 0, "endRowIndex": 1},
-                                  "rows": [_header(table)], "fields": fields}}]
+        return [grid] + _update(info.sheet_id, table, _rows(table))
+    out = [grid] + _update(info.sheet_id, table, [_header(table)], 0)
     for a, b in runs:
-        out.append({"updateCells": {"range": {"sheetId": info.sheet_id, "startRowIndex": a + 1,
-                                              "endRowIndex": b + 1},
-                                    "rows": _rows(table, range(a, b)), "fields": fields}})
+        out += _update(info.sheet_id, table, _rows(table, range(a, b)), a + 1)
     return out
 
 

@@ -423,3 +423,23 @@ def test_a_spreadsheet_near_the_cell_limit_is_logged(env, fake):
     high = [e for e in logs if e["event"] == "sheet.cells_high"]
     assert len(high) == 1 and high[0]["cells"] > 8_400_000 and high[0]["limit"] == 10_000_000
     assert fake.tabs["Raw export"]["rows"] == 400_000        # left alone
+
+
+def test_people_columns_keep_their_formats_and_values_follow_the_key(env, fake):
+    env.sync(tickets("A-1", "A-2", "A-3"))
+    tab = fake.tabs["Tickets"]
+    tab["cols"] = 16
+    date = {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}
+    tab["cells"][(0, 15)] = {"userEnteredValue": {"stringValue": "Due"},
+                             "userEnteredFormat": {"textFormat": {"italic": True}}}
+    for r in (1, 2, 3):
+        tab["cells"][(r, 15)] = {"userEnteredFormat": date}
+    tab["cells"][(2, 15)]["userEnteredValue"] = {"numberValue": 46380}          # A-2 due 2026-12-23
+    env.sync(tickets("A-2", "A-3"), now=NOW + timedelta(minutes=15))            # A-1 gone: rows move up
+    assert [r[0] for r in fake.values("Tickets")[1:]] == ["A-2", "A-3"]
+    assert fake.cell("Tickets", 1, 15) == {"userEnteredValue": {"numberValue": 46380},
+                                           "userEnteredFormat": date}
+    assert fake.cell("Tickets", 2, 15).get("userEnteredValue") is None
+    assert fake.cell("Tickets", 2, 15)["userEnteredFormat"] == date
+    assert fake.cell("Tickets", 0, 15)["userEnteredFormat"] == {"textFormat": {"italic": True}}
+    assert fake.cell("Tickets", 1, 0)["userEnteredFormat"]["textFormat"]["link"]["uri"].endswith("A-2")

@@ -17,7 +17,11 @@ import os
 import re
 from datetime import datetime, timedelta, timezone
 
+import requests
 import structlog
+from google.auth.exceptions import TransportError
+from google.auth.transport import DEFAULT_RETRYABLE_STATUS_CODES as RETRYABLE
+from google.auth.transport.requests import AuthorizedSession, Request
 
 from sync import telemetry
 from sync.config import SheetsSinkConfig
@@ -110,7 +114,11 @@ class SheetsSink:
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"sink.credentials: the service-account key does not load "
                                   f"({str(exc).splitlines()[0][:200]})")
-            client = gspread.Client(auth=creds)
+            # Our own token transport: tried once per call (see _TokenRequest),
+            # on a plain session (google-auth's default mounts 3 connection retries).
+            session = AuthorizedSession(creds, auth_request=_TokenRequest(requests.Session()))
+            client = gspread.Client(auth=creds, session=session)
+            client.http_client.auth = creds
             client.set_timeout(TIMEOUT)
             client.http_client.session.hooks["response"].append(telemetry.response_hook("sheets"))
             self._http = client.http_client
@@ -121,11 +129,10 @@ class SheetsSink:
                           attempts=attempts)
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
-        import requests
         from google.auth import exceptions as gexc
         from gspread.exceptions import APIError
         if isinstance(exc, (gexc.TransportError, requests.ConnectionError, requests.Timeout)):
-            return TransientError(f"Google Sheets {what}: {type(exc).__name__}")
+            return TransientError(f"Google Sheets {what}: {type(exc).__name__} {str(exc)[:200]}".strip())
         if isinstance(exc, gexc.RefreshError):
             text = str(exc)
             if "invalid_grant" in text or "invalid_client" in text or "unauthorized_client" in text:
@@ -243,6 +250,19 @@ class SheetsSink:
         http = self.http()
         self.request("write check", lambda: http.batch_update(self.id, body))
         return f"spreadsheet {self._title!r} opens ({len(sheets)} tabs) and {self._email} can write to it"
+
+
+class _TokenRequest(Request):
+    """The service-account token request, tried once.  google-auth would
+    retry a 429/5xx from the token endpoint three times with its own sleeps,
+    under our five: such an answer becomes a TransportError instead, which
+    `retry` waits on and counts like any other failure."""
+
+    def __call__(self, *args, **kwargs):
+        response = super().__call__(*args, **kwargs)
+        if response.status in RETRYABLE:
+            raise TransportError(f"token endpoint answered HTTP {response.status}")
+        return response
 
 
 def _serial_date(value):

@@ -44,8 +44,8 @@ class FakeSheets:
         self.properties = meta["properties"]
         self.properties["title"] = "Growth alignment"
         self.tabs: dict[str, dict] = {"Sheet1": self._tab(0, "Sheet1", 0, 1000, 26)}
-        # (status, body) served instead of the next calls, per endpoint: meta, get, update
-        self.failures: dict[str, list[tuple[int, dict]]] = {"meta": [], "get": [], "update": []}
+        # (status, body) served instead of the next calls, per endpoint: token, meta, get, update
+        self.failures: dict[str, list[tuple[int, dict]]] = {"token": [], "meta": [], "get": [], "update": []}
         self.batches: list[dict] = []                  # bodies of batchUpdates that were applied
         self.tokens = 0
         rsps.add_callback(responses.POST, TOKEN_URL, callback=self._token)
@@ -103,6 +103,9 @@ class FakeSheets:
 
     def _token(self, request):
         self.tokens += 1
+        failed = self._fail("token")
+        if failed:
+            return failed
         return 200, {}, json.dumps({"access_token": "ya29.fake-access-token", "expires_in": 3599,
                                     "token_type": "Bearer"})
 

@@ -443,3 +443,22 @@ def test_people_columns_keep_their_formats_and_values_follow_the_key(env, fake):
     assert fake.cell("Tickets", 2, 15)["userEnteredFormat"] == date
     assert fake.cell("Tickets", 0, 15)["userEnteredFormat"] == {"textFormat": {"italic": True}}
     assert fake.cell("Tickets", 1, 0)["userEnteredFormat"]["textFormat"]["link"]["uri"].endswith("A-2")
+
+
+def test_token_endpoint_failures_are_retried_by_us_alone(env, fake, no_sleep):
+    # google-auth would retry a 503 from the token endpoint three times with
+    # its own sleeps; here each failure is one request and one wait of ours.
+    fake.failures["token"] += [(503, {"error": "temporarily_unavailable"})] * 2
+    env.sync(tickets("A-1"))
+    assert fake.tokens == 3 and len(no_sleep) == 2
+    assert summary(fake)["Tickets in scope"] == 1
+
+
+def test_a_revoked_key_is_not_retried(env, fake, no_sleep):
+    fake.failures["token"] += [(400, {"error": "invalid_grant",
+                                      "error_description": "Invalid JWT Signature."})] * 3
+    with pytest.raises(RemoteError) as err:
+        env.sync(tickets("A-1"))
+    # One try for the sync, one for the Last error note; no waits.
+    assert fake.tokens == 2 and no_sleep == []
+    assert "create a new key" in err.value.hint

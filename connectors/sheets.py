@@ -180,32 +180,33 @@ class SheetsSink:
 
     def read(self) -> SheetInputs:
         sheets = self._metadata()
-        ranges: list[str] = []
-        for name in ("Metrics", "History"):
-            if name in sheets:
-                ranges.append(f"'{name}'!A:{_column(len(HEADERS[name]))}")
-        # Tickets (with people's columns) and Warnings whole: people's cells go
-        # back on their ticket's row, and only rows that changed are written.
-        whole = {name: f"'{name}'!A:{_column(sheets[name].cols)}"
-                 for name in DIFFED if name in sheets and sheets[name].cols}
-        ranges += whole.values()
-        headers = [name for name in OWNED if name in sheets and name in HEADERS]
-        ranges += [f"'{name}'!1:1" for name in headers if name not in whole]
+        # Metrics and History whole; Tickets (with people's columns) and
+        # Warnings whole too: people's cells go back on their ticket's row,
+        # and only rows that changed are written.  Other owned tabs: the
+        # header row.  Each range is clipped to its grid: one past a grid's
+        # edge (someone deleted a column) is a 400 for the whole read.
+        widths = {name: len(HEADERS[name]) for name in ("Metrics", "History")}
+        widths.update({name: sheets[name].cols for name in DIFFED if name in sheets})
+        ranges = {name: f"'{name}'!A:{_column(min(width, sheets[name].cols))}"
+                  for name, width in widths.items() if name in sheets and sheets[name].cols}
+        heads = [name for name in OWNED if name in sheets and name in HEADERS and name not in ranges
+                 and sheets[name].cols]
+        ranges.update({name: f"'{name}'!A1:{_column(min(len(HEADERS[name]), sheets[name].cols))}1"
+                       for name in heads})
         # FORMULA: people's formulas come back as formulas, to be written back.
-        got = self._values(ranges, "FORMULA")
-        metrics = got.get("'Metrics'!A:D", [])
+        got = self._values(list(ranges.values()), "FORMULA")
+        tabs = {name: got.get(a1, []) for name, a1 in ranges.items()}
+        metrics = tabs.get("Metrics", [])
         if any(isinstance(v, str) and v.startswith("=") for row in metrics for v in row[2:3]):
             # A computed metric: its result needs one more read (only then).
-            metrics = self._values(["'Metrics'!A:D"], "UNFORMATTED_VALUE")["'Metrics'!A:D"]
-        self._previous = {name: got.get(a1, []) for name, a1 in whole.items()}
-        for name in headers + (["History"] if "History" in sheets else []):
-            row = (self._previous.get(name) or got.get(f"'{name}'!1:1") or got.get(f"'{name}'!A:F")
-                   or [[]])[0]
+            metrics = self._values([ranges["Metrics"]], "UNFORMATTED_VALUE")[ranges["Metrics"]]
+        for name in heads + [n for n in (*DIFFED, "History") if n in tabs]:
+            row = (tabs[name] or [[]])[0]
             if [str(v) for v in row[:len(HEADERS[name])]] != HEADERS[name]:
                 log.warning("sheet.header_restored", tab=name, found=row[:len(HEADERS[name])])
-        table = self._previous.get("Tickets", [])
+        self._previous = {name: tabs[name] for name in (*DIFFED, "History") if name in tabs}
         return gather([[_serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],
-                      table, got.get("'History'!A:F", [])[1:])
+                      tabs.get("Tickets", []), tabs.get("History", [])[1:])
 
     def _values(self, ranges: list[str], render: str) -> dict[str, list]:
         """One `values:batchGet`; dates as serial numbers, rows by range."""

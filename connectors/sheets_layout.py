@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, column_widths
 
-from .sheets_diff import MAX_CELL, changed_rows
+from .sheets_diff import MAX_CELL, changed_rows, norm
 
 CELL_LIMIT = 10_000_000           # cells per spreadsheet, empty grid cells included
 CHART_TITLES = {"Scorecard": "Progress vs time elapsed",
@@ -97,14 +97,19 @@ def _rows(table: Table, indexes=None) -> list[dict]:
 
 
 def _update(sheet_id: int, table: Table, rows: list[dict], start: int | None = None) -> list[dict]:
-    """updateCells for `rows` from grid row `start` (None: the whole tab).
+    """updateCells for `rows` from grid row `start` (None: the whole tab, header first).
     People's columns get values only: their date formats, colours and
     checkboxes stay as they made them."""
-    span = {} if start is None else {"startRowIndex": start, "endRowIndex": start + len(rows)}
+    # Bounds always given (the grid is sized to the table just before), so
+    # the range is the table and nothing else.
+    first = start or 0
+    # A table with no rows still has a grid row under its header: clear it.
+    span = {"startRowIndex": first, "endRowIndex": max(first + len(rows), 2 if start is None else 0)}
     owned = table.owned_columns
     if owned >= len(table.headers):
-        return [{"updateCells": {"range": {"sheetId": sheet_id, **span}, "rows": rows,
-                                 "fields": "userEnteredValue,userEnteredFormat"}}]
+        return [{"updateCells": {"range": {"sheetId": sheet_id, **span, "startColumnIndex": 0,
+                                           "endColumnIndex": len(table.headers)},
+                                 "rows": rows, "fields": "userEnteredValue,userEnteredFormat"}}]
     return [{"updateCells": {"range": {"sheetId": sheet_id, **span, "startColumnIndex": 0,
                                        "endColumnIndex": owned},
                              "rows": [{"values": r["values"][:owned]} for r in rows],
@@ -119,7 +124,7 @@ def _cells(info: SheetInfo, table: Table, before: list[list] | None) -> list[dic
     """Size the grid and write the table: whole, or — when we read what the
     tab holds this sync — its header and the rows that changed (`sheets_diff`)."""
     grid = _grid(info.sheet_id, info.rows, info.cols)
-    runs = changed_rows(before, table.rows) if before else None
+    runs = changed_rows(before, table.rows) if before and table.rows else None
     if runs is None or sum(b - a for a, b in runs) > len(table.rows) // 2:
         # Most rows changed (or nothing to compare with): the whole tab is as small.
         return [grid] + _update(info.sheet_id, table, _rows(table))
@@ -133,7 +138,7 @@ def _grid(sheet_id: int, rows: int, cols: int) -> dict:
     return {"updateSheetProperties": {
         "properties": {"sheetId": sheet_id, "gridProperties": {
             "rowCount": max(rows, 2), "columnCount": max(cols, 1), "frozenRowCount": 1}},
-        "fields": "gridProperties(rowCount,columnCount,frozenRowCount)"}}
+        "fields": "gridProperties.rowCount,gridProperties.columnCount,gridProperties.frozenRowCount"}}
 
 
 def _widths(sheet_id: int, table: Table) -> list[dict]:
@@ -201,13 +206,21 @@ def build(report: Report, sheets: dict[str, SheetInfo],
         if name in ("History", "Metrics"):
             fresh = name not in sheets
             info = ensure(name, index)
-            if fresh:   # a new History or Metrics tab: header row only
-                requests.append(_grid(info.sheet_id, 2, len(HEADERS[name])))
+            width = len(HEADERS[name])
+            read = (previous or {}).get(name)
+            # Metrics is the team's: its header is written once.  History's
+            # header row is restored when someone edited it (its rows never are).
+            edited = name == "History" and read is not None and \
+                norm((read or [[]])[0][:width]) != norm(HEADERS[name])
+            if fresh or edited or (name == "History" and info.cols < width):
+                info.rows, info.cols = max(info.rows, 2), max(info.cols, width)
+                requests.append(_grid(info.sheet_id, info.rows, info.cols))
+            if fresh or edited:
                 requests.append({"updateCells": {"range": {"sheetId": info.sheet_id, "startRowIndex": 0,
-                                                           "endRowIndex": 1},
+                                                           "endRowIndex": 1, "startColumnIndex": 0,
+                                                           "endColumnIndex": width},
                                                  "rows": [_header(Table(name, HEADERS[name], []))],
                                                  "fields": "userEnteredValue,userEnteredFormat"}})
-                info.rows, info.cols = 2, len(HEADERS[name])
             if name == "History" and report.history:
                 requests.append({"appendCells": {"sheetId": info.sheet_id, "fields": "userEnteredValue",
                                                  "rows": [{"values": [cell(v) for v in row]}

@@ -462,3 +462,47 @@ def test_a_revoked_key_is_not_retried(env, fake, no_sleep):
     # One try for the sync, one for the Last error note; no waits.
     assert fake.tokens == 2 and no_sleep == []
     assert "create a new key" in err.value.hint
+
+
+def test_reads_stay_inside_grids_people_narrowed(env, fake):
+    env.sync(tickets("A-1"))
+    metrics = fake.tabs["Metrics"]
+    metrics.update(rows=3, cols=3)                        # someone deleted the Note column
+    metrics["cells"] = {k: v for k, v in metrics["cells"].items() if k[1] < 3}
+    metrics["cells"].update({(1, 0): {"userEnteredValue": {"stringValue": "2026-11-20"}},
+                             (1, 1): {"userEnteredValue": {"stringValue": "conv_rate"}},
+                             (1, 2): {"userEnteredValue": {"numberValue": 7.0}}})
+    levers = fake.tabs["Levers"]                           # and most of the Levers columns
+    levers["cols"] = 4
+    levers["cells"] = {k: v for k, v in levers["cells"].items() if k[1] < 4}
+    env.sync(tickets("A-1"), now=NOW + timedelta(minutes=5))
+    read = [c.request.url for c in fake.rsps.calls if "values:batchGet" in c.request.url][-1]
+    assert "%27Metrics%27%21A%3AC" in read and "%27Levers%27%21A1%3AD1" in read
+    assert {r[0]: r[6] for r in fake.values("Scorecard")[1:]}["conv"] == 7.0
+    assert fake.values("Levers")[0] == HEADERS["Levers"]
+
+
+def test_history_header_is_restored_and_its_rows_kept(env, fake):
+    from structlog.testing import capture_logs
+    env.sync(tickets("A-1"))
+    fake.tabs["History"]["cells"][(0, 0)] = {"userEnteredValue": {"stringValue": "When"}}
+    rows = fake.values("History")[1:]
+    with capture_logs() as logs:
+        env.sync(tickets("A-1"), now=NOW + timedelta(minutes=5))
+    assert fake.values("History") == [HEADERS["History"]] + rows
+    assert [e["tab"] for e in logs if e["event"] == "sheet.header_restored"] == ["History"]
+
+
+def test_a_table_that_empties_leaves_no_row_behind():
+    from connectors.sheets_layout import SheetInfo, build
+    from sync.report import Report, Table
+    info = SheetInfo(7, "Warnings", 3, 7)
+    before = [HEADERS["Warnings"], ["high", "goal_overload", "", "Ann"], ["low", "stale", "A-1"]]
+    for previous in (None, {"Warnings": before}):
+        body, _ = build(Report([Table("Warnings", HEADERS["Warnings"], [])], [], NOW),
+                        {"Warnings": info, "History": SheetInfo(8, "History", 2, 6),
+                         "Metrics": SheetInfo(9, "Metrics", 2, 4)}, previous)
+        writes = [r["updateCells"] for r in body["requests"]
+                  if "updateCells" in r and r["updateCells"]["range"]["sheetId"] == 7]
+        assert [(w["range"]["startRowIndex"], w["range"]["endRowIndex"]) for w in writes] == [(0, 2)]
+        assert len(writes[0]["rows"]) == 1 and writes[0]["fields"] == "userEnteredValue,userEnteredFormat"

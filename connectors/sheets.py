@@ -152,6 +152,9 @@ class SheetsSink:
                 wait = QUOTA_WAIT
             return TransientError(f"Google Sheets {what}: HTTP {status} {message}".strip(),
                                   retry_after=wait)
+        if status == 401:
+            return RemoteError(f"Google Sheets refused the service account's token for {what} (HTTP 401)",
+                               hint="check sink.credentials: the key may be deleted, or for another project")
         if status == 403:
             return RemoteError(f"Google Sheets refused {what} (HTTP 403: {message})",
                                hint=f"share the spreadsheet with {self._email or 'the service account'}"

@@ -280,6 +280,16 @@ def test_403_says_whom_to_share_with(env):
     assert err.value.hint == f"share the spreadsheet with {SA_EMAIL} as Editor"
 
 
+def test_401_after_a_fresh_token_names_the_key(env):
+    # google-auth refreshes the token and retries a 401 twice; then it is ours to report.
+    unauth = {"error": {"code": 401, "message": "Request had invalid authentication credentials.",
+                        "status": "UNAUTHENTICATED"}}
+    env.fake.failures["meta"] += [(401, copy.deepcopy(unauth)) for _ in range(6)]
+    with pytest.raises(RemoteError) as err:
+        env.sync(tickets("A-1"))
+    assert "HTTP 401" in err.value.message and "sink.credentials" in err.value.hint
+
+
 def test_404_names_the_id(env):
     env.fake.failures["meta"].append((404, {"error": {"code": 404, "message": "Requested entity was not found.",
                                                       "status": "NOT_FOUND"}}))

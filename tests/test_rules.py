@@ -115,3 +115,10 @@ def test_mapping_is_deterministic_and_order_independent(ts, rnd):
     rnd.shuffle(shuffled)
     second, _ = RuleSet.compile(make_config()).map_all(shuffled)
     assert first == second
+
+
+def test_keys_sort_as_people_read_them():
+    from sync.model import natural
+    keys = ["PROJ-10", "PROJ-9", "AB2-1", "PROJ-100", "card 12", "card 9", "-5", "", "ÜX-2", "PROJ-09"]
+    assert sorted(keys, key=natural) == ["", "-5", "AB2-1", "PROJ-9", "PROJ-09", "PROJ-10", "PROJ-100",
+                                         "card 9", "card 12", "ÜX-2"]

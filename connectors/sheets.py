@@ -229,7 +229,8 @@ class SheetsSink:
         if cells > 0.8 * CELL_LIMIT:
             log.warning("sheet.cells_high", cells=cells, limit=CELL_LIMIT)
         self._post_batch("write", data)
-        log.info("sheet.written", requests=len(body["requests"]), bytes=len(data), cells=cells)
+        rows = sum(len(r["updateCells"]["rows"]) for r in body["requests"] if "updateCells" in r)
+        log.info("sheet.written", requests=len(body["requests"]), bytes=len(data), rows=rows, cells=cells)
         self._sheets = self._previous = None   # the tabs changed: read them again next sync
 
     def write_error(self, message: str, when: datetime) -> None:

@@ -7,9 +7,10 @@ that changed sends kilobytes.  Rows are compared by position: new tickets
 land at the end (keys sort naturally), and rows past the end are added or
 dropped by the grid resize.  A ticket that leaves from the middle shifts the
 rows below it, and those are rewritten.  Rows are not moved with
-insertDimension/deleteDimension: that would save bytes in that case, but a
-move computed from a read that someone's edit has since made stale would
-put cells on the wrong rows, where a rewrite is right by construction.
+insertDimension/deleteDimension, which would make that case small too: the
+partial write uses only what a full rewrite uses (updateCells, grid size),
+so it cannot fail where a full rewrite would not.  Revisit if `sheet.written`
+shows removal-heavy syncs sending megabytes.
 """
 from __future__ import annotations
 

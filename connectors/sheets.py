@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 import structlog
-from google.auth.exceptions import TransportError
+from google.auth.exceptions import RefreshError, TransportError
 from google.auth.transport import DEFAULT_RETRYABLE_STATUS_CODES as RETRYABLE
 from google.auth.transport.requests import AuthorizedSession, Request
 
@@ -98,7 +98,7 @@ class SheetsSink:
         self._http = None
         self._email = ""
         self._sheets: dict[str, SheetInfo] | None = None
-        self._previous: dict[str, list[list]] | None = None   # DIFFED tabs as read this sync
+        self._previous: dict[str, list[list]] | None = None   # DIFFED tabs and History as read this sync
         self._title = ""
 
     # -- plumbing ---------------------------------------------------------
@@ -129,11 +129,10 @@ class SheetsSink:
                           attempts=attempts)
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
-        from google.auth import exceptions as gexc
         from gspread.exceptions import APIError
-        if isinstance(exc, (gexc.TransportError, requests.ConnectionError, requests.Timeout)):
+        if isinstance(exc, (TransportError, requests.ConnectionError, requests.Timeout)):
             return TransientError(f"Google Sheets {what}: {type(exc).__name__} {str(exc)[:200]}".strip())
-        if isinstance(exc, gexc.RefreshError):
+        if isinstance(exc, RefreshError):
             text = str(exc)
             if "invalid_grant" in text or "invalid_client" in text or "unauthorized_client" in text:
                 return RemoteError("Google refused the service-account key (token request: "

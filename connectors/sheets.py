@@ -32,6 +32,7 @@ from sync.model import SheetInputs
 from sync.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, iso
 
 from . import retry
+from .sheets_diff import header_edited
 from .sheets_layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata
 
 log = structlog.get_logger("align_sync.sheets")
@@ -118,7 +119,7 @@ class SheetsSink:
             # on a plain session (google-auth's default mounts 3 connection retries).
             session = AuthorizedSession(creds, auth_request=_TokenRequest(requests.Session()))
             client = gspread.Client(auth=creds, session=session)
-            client.http_client.auth = creds
+            client.http_client.auth = creds     # gspread sets it only for a session it builds
             client.set_timeout(TIMEOUT)
             client.http_client.session.hooks["response"].append(telemetry.response_hook("sheets"))
             self._http = client.http_client
@@ -204,7 +205,7 @@ class SheetsSink:
             metrics = self._values([ranges["Metrics"]], "UNFORMATTED_VALUE")[ranges["Metrics"]]
         for name in heads + [n for n in (*DIFFED, "History") if n in tabs]:
             row = (tabs[name] or [[]])[0]
-            if [str(v) for v in row[:len(HEADERS[name])]] != HEADERS[name]:
+            if header_edited(row, HEADERS[name]):
                 log.warning("sheet.header_restored", tab=name, found=row[:len(HEADERS[name])])
         self._previous = {name: tabs[name] for name in (*DIFFED, "History") if name in tabs}
         return gather([[_serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],

@@ -3,7 +3,7 @@ table about to be written (pure, no I/O).
 
 A steady sync of 10k tickets changes a handful of rows.  Rewriting all of
 them sends ~12 MB of typed cells every 15 minutes; writing only the rows
-that changed sends kilobytes.  Rows are compared by position: new tickets
+that changed sends the header rows when nothing changed.  Rows are compared by position: new tickets
 land at the end (keys sort naturally), and rows past the end are added or
 dropped by the grid resize.  A ticket that leaves from the middle shifts the
 rows below it, and those are rewritten.  Rows are not moved with
@@ -35,6 +35,11 @@ def norm(row) -> tuple:
     while out and out[-1] == "":
         out.pop()
     return tuple(out)
+
+
+def header_edited(row: list, headers: list[str]) -> bool:
+    """Whether a tab's first row (as read) is not our header."""
+    return norm(row[:len(headers)]) != norm(headers)
 
 
 def changed_rows(before: list[list], rows: list[list]) -> list[tuple[int, int]]:

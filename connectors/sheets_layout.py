@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, column_widths
 
-from .sheets_diff import MAX_CELL, changed_rows, norm
+from .sheets_diff import MAX_CELL, changed_rows, header_edited
 
 CELL_LIMIT = 10_000_000           # cells per spreadsheet, empty grid cells included
 CHART_TITLES = {"Scorecard": "Progress vs time elapsed",
@@ -103,8 +103,10 @@ def _update(sheet_id: int, table: Table, rows: list[dict], start: int | None = N
     # Bounds always given (the grid is sized to the table just before), so
     # the range is the table and nothing else.
     first = start or 0
-    # A table with no rows still has a grid row under its header: clear it.
-    span = {"startRowIndex": first, "endRowIndex": max(first + len(rows), 2 if start is None else 0)}
+    end = first + len(rows)
+    if start is None:
+        end = max(end, 2)     # a table with no rows still has a grid row under its header: clear it
+    span = {"startRowIndex": first, "endRowIndex": end}
     owned = table.owned_columns
     if owned >= len(table.headers):
         return [{"updateCells": {"range": {"sheetId": sheet_id, **span, "startColumnIndex": 0,
@@ -211,7 +213,7 @@ def build(report: Report, sheets: dict[str, SheetInfo],
             # Metrics is the team's: its header is written once.  History's
             # header row is restored when someone edited it (its rows never are).
             edited = name == "History" and read is not None and \
-                norm((read or [[]])[0][:width]) != norm(HEADERS[name])
+                header_edited((read or [[]])[0], HEADERS[name])
             if fresh or edited or (name == "History" and info.cols < width):
                 info.rows, info.cols = max(info.rows, 2), max(info.cols, width)
                 requests.append(_grid(info.sheet_id, info.rows, info.cols))

@@ -112,7 +112,7 @@ def _describe(exc: ValidationError, data: Any) -> list[str]:
         kind = err["type"]
         if kind == "extra_forbidden":
             text = "unknown key"
-            hint = _close_names(err["loc"], loc[-1] if loc else "")
+            hint = _close_names(loc[-1] if loc else "")
             if hint:
                 text += f" (did you mean {hint}?)"
         elif kind == "missing":
@@ -136,7 +136,7 @@ def _describe(exc: ValidationError, data: Any) -> list[str]:
     return lines
 
 
-def _close_names(full_loc: tuple, bad: Any) -> str:
+def _close_names(bad: Any) -> str:
     """Suggest the nearest valid key for a typo, from every model's fields."""
     names: set[str] = set()
     _collect_fields(Config, names, set())

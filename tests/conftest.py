@@ -68,7 +68,7 @@ def config() -> Config:
     return make_config()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
     """Retries run at once; the waits they asked for are recorded."""
     from connectors import retry

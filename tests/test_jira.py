@@ -22,11 +22,6 @@ START = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 TOKEN = "ATATT3xFfGF0-secret-token"
 
 
-@pytest.fixture(autouse=True)
-def _no_sleep(no_sleep):
-    return no_sleep
-
-
 @pytest.fixture
 def rsps():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as r:

@@ -45,11 +45,6 @@ def key_file(tmp_path, private_key):
     return path
 
 
-@pytest.fixture(autouse=True)
-def _no_sleep(no_sleep):
-    return no_sleep
-
-
 @pytest.fixture
 def fake():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
@@ -262,7 +257,7 @@ def test_quota_429_without_retry_after_waits_for_the_minute_bucket(env, no_sleep
 
 def test_patching_time_sleep_is_enough_to_skip_the_waits(env, monkeypatch):
     slept = []
-    monkeypatch.setattr(retry, "sleep", _RETRY_SLEEP)      # undo the autouse no_sleep
+    monkeypatch.setattr(retry, "sleep", _RETRY_SLEEP)      # undo conftest's autouse no_sleep
     monkeypatch.setattr("time.sleep", slept.append)
     env.fake.failures["meta"].append((503, {"error": {"code": 503, "message": "unavailable",
                                                       "status": "UNAVAILABLE"}}))

@@ -26,9 +26,8 @@ TOKEN = "ATTAa1b2c3d4e5-trello-token-secret"
 
 
 @pytest.fixture(autouse=True)
-def _fresh(no_sleep, monkeypatch):
+def _fresh(monkeypatch):
     monkeypatch.setattr(ratelimit, "_limiters", {})
-    return no_sleep
 
 
 @pytest.fixture

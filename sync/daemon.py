@@ -5,6 +5,11 @@ starts as soon as the previous one ends, and missed runs coalesce into one.
 A lock file beside the state refuses a second worker on the same state.
 First SIGTERM/SIGINT: the current sync finishes, then exit 0; a second one
 exits at once.  A failed sync is logged and the next one runs on time.
+
+The signal handler only counts and writes one byte to a pipe: it runs on the
+main thread between two bytecodes, possibly while that thread holds the log
+lock or a `threading.Event`'s lock, so taking any lock there can deadlock.
+A watcher thread reads the pipe and does the logging and the stopping.
 """
 from __future__ import annotations
 
@@ -56,6 +61,42 @@ class StateLock:
         os.close(self.fd)
 
 
+class StopRequest:
+    """SIGTERM/SIGINT, handled without taking a lock in the handler."""
+
+    def __init__(self, on_first: Callable[[int], None], on_second: Callable[[int], None]):
+        self.signals = 0
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self._on_first, self._on_second = on_first, on_second
+        threading.Thread(target=self._watch, name="stop-watcher", daemon=True).start()
+
+    def handler(self, signum: int, _frame=None) -> None:
+        # Async-signal-safe only: an int and a non-blocking write of one byte.
+        self.signals += 1
+        try:
+            os.write(self._write, bytes([signum & 0xFF]))
+        except OSError:       # a full pipe already holds a wake-up
+            pass
+
+    def _watch(self) -> None:
+        seen = 0
+        while True:
+            try:
+                data = os.read(self._read, 64)
+            except OSError:
+                return
+            if not data:
+                return
+            for signum in data:
+                seen += 1
+                (self._on_first if seen == 1 else self._on_second)(signum)
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self.handler)
+        signal.signal(signal.SIGINT, self.handler)
+
+
 class Daemon:
     def __init__(self, config, sources, sink, state, *, force: bool = False,
                  clock: Callable[[], datetime] = _utcnow,
@@ -75,12 +116,15 @@ class Daemon:
         self.next_due: datetime | None = None
         self.syncs = 0
 
-    def request_stop(self, signum: int | None = None, _frame=None) -> None:
-        if self.stop.is_set():
-            log.warning("daemon.killed", signal=signum)
-            os._exit(1)                       # the second signal: no more waiting
+    def request_stop(self, signum: int | None = None) -> None:
+        """The first stop request (from the watcher thread, never a handler)."""
         log.info("daemon.stopping", signal=signum, note="finishing the current sync first")
         self.stop.set()
+
+    @staticmethod
+    def kill_now(signum: int | None = None) -> None:
+        log.warning("daemon.killed", signal=signum)
+        os._exit(1)                       # the second signal: no more waiting
 
     def health(self) -> tuple[bool, dict]:
         now = self.clock()
@@ -137,8 +181,7 @@ def serve(config, path: str, *, health_port: int | None = None, force: bool = Fa
     try:
         sources = build_sources(config, Path(path).resolve().parent)
         daemon = Daemon(config, sources, build_sink(config), state, force=force)
-        signal.signal(signal.SIGTERM, daemon.request_stop)
-        signal.signal(signal.SIGINT, daemon.request_stop)
+        StopRequest(daemon.request_stop, daemon.kill_now).install()
         port = health_port or config.health_port
         if port:
             health.serve(port, daemon.health)

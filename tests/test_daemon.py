@@ -2,11 +2,15 @@
 signals (in a real process), and no secret in any output."""
 from __future__ import annotations
 
+import errno
 import json
 import os
+import queue
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -195,66 +199,158 @@ def _fifo_config(tmp_path):
     return fifo, tmp_path / "align-sync.yaml"
 
 
-def _start(config):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "sync", "run", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            cwd=ROOT)
+class Process:
+    """A daemon subprocess whose output is read by a thread into a queue, so
+    every wait on it has a deadline (a bare readline() can block forever)."""
+
+    def __init__(self, config, *args: str):
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen([sys.executable, "-m", "sync", "run", *args, "--config", str(config)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env=env, cwd=ROOT)
+        self.lines: list[str] = []
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, event: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.lines.append(line)
+            if f'"event": "{event}"' in line:
+                return line
+        raise AssertionError(f"no {event} within {timeout}s: {''.join(self.lines)}")
+
+    def finish(self, timeout: float = 60.0) -> int:
+        """Wait for the exit and drain the rest of the output (both with deadlines)."""
+        code = self.proc.wait(timeout=timeout)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.lines.append(line)
+        return code
+
+    def events(self) -> list[str]:
+        return [json.loads(x)["event"] for x in self.lines if x.startswith("{")]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
 
-def _wait_for(proc, event: str, lines: list, timeout=30.0):
+def feed_fifo(fifo, text: str, timeout: float = 30.0) -> None:
+    """Write to a FIFO once its reader has it open; never block past `timeout`."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
             break
-        lines.append(line)
-        if f'"event": "{event}"' in line:
-            return
-    raise AssertionError(f"no {event} within {timeout}s: {''.join(lines)}")
+        except OSError as exc:          # ENXIO: no reader yet
+            if exc.errno != errno.ENXIO or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        os.set_blocking(fd, True)
+        data = text.encode()
+        while data:
+            ready = select.select([], [fd], [], max(0.0, deadline - time.monotonic()))[1]
+            if not ready:
+                raise AssertionError(f"the reader of {fifo} stopped reading")
+            data = data[os.write(fd, data[:65536]):]
+    finally:
+        os.close(fd)
 
 
 def _mid_sync(tmp_path):
     """A daemon process blocked in its first sync (reading the FIFO)."""
     fifo, config = _fifo_config(tmp_path)
-    proc = _start(config)
-    lines: list[str] = []
-    _wait_for(proc, "sync.start", lines)
-    return fifo, config, proc, lines
+    proc = Process(config)
+    proc.wait_for("sync.start")
+    return fifo, config, proc
 
 
 def test_sigterm_mid_sync_finishes_the_sync_and_exits_0(tmp_path):
-    fifo, config, proc, lines = _mid_sync(tmp_path)
+    fifo, config, proc = _mid_sync(tmp_path)
     try:
-        proc.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
-        assert proc.poll() is None                      # still finishing its sync
-        with open(fifo, "w") as fh:
-            fh.write((ROOT / "config/demo/jira-search.json").read_text())
-        out, _ = proc.communicate(timeout=60)
+        proc.proc.send_signal(signal.SIGTERM)
+        proc.wait_for("daemon.stopping", timeout=10)
+        assert proc.proc.poll() is None                 # still finishing its sync
+        feed_fifo(fifo, (ROOT / "config/demo/jira-search.json").read_text())
+        assert proc.finish() == 0
     finally:
-        proc.kill() if proc.poll() is None else None
-    events = [json.loads(x)["event"] for x in (lines + out.splitlines()) if x.startswith("{")]
-    assert proc.returncode == 0
+        proc.kill()
+    events = proc.events()
     assert events.index("daemon.stopping") < events.index("sync.done") < events.index("daemon.stopped")
     assert (tmp_path / "out.xlsx").exists()
 
 
 def test_second_sigterm_exits_at_once(tmp_path):
-    fifo, config, proc, lines = _mid_sync(tmp_path)
+    fifo, config, proc = _mid_sync(tmp_path)
     try:
-        proc.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        proc.proc.send_signal(signal.SIGTERM)
+        proc.wait_for("daemon.stopping", timeout=10)
+        proc.proc.send_signal(signal.SIGTERM)
+        assert proc.finish(timeout=10) == 1
     finally:
-        proc.kill() if proc.poll() is None else None
-    assert proc.returncode == 1
+        proc.kill()
+    assert "daemon.killed" in proc.events()
     assert not (tmp_path / "out.xlsx").exists()
 
 
+def _storm_config(tmp_path, n: int):
+    """A daemon that logs a line every few milliseconds: a sync of the demo
+    every 1s with an empty wait, so a signal right after a line is likely to
+    land while the main thread holds the logger's lock."""
+    text = (ROOT / "config/demo.yaml").read_text()
+    text = text.replace("path: config/demo/jira-search.json",
+                        f"path: {ROOT / 'config/demo/jira-search.json'}")
+    text = text.replace("path: out/demo.xlsx", f"path: {tmp_path / f'out{n}.xlsx'}")
+    text = text.replace("metrics_seed: config/demo/metrics.csv",
+                        f"metrics_seed: {ROOT / 'config/demo/metrics.csv'}")
+    text = text.replace("state: out/demo-state.db", f"state: {tmp_path / f'state{n}.db'}")
+    text = text.replace("every: 15m", "every: 1s")
+    path = tmp_path / f"storm{n}.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_sigterm_right_after_a_log_line_never_hangs(tmp_path):
+    """The deadlock of issue 11: a handler that logs waits forever on the lock
+    the interrupted log call holds.  Signals land right after log lines, from
+    several daemons at once (CPU load); every one must stop with exit 0."""
+    events = ("sync.start", "source.fetched", "sink.read", "assessed", "sync.done", "daemon.waiting")
+    for round_ in range(5):                 # 5 rounds x 4 daemons = 20 signals
+        procs = [Process(_storm_config(tmp_path, n)) for n in range(4)]
+        try:
+            for n, proc in enumerate(procs):
+                proc.wait_for(events[(round_ + n) % len(events)], timeout=60)
+                proc.proc.send_signal(signal.SIGTERM)
+            for proc in procs:
+                assert proc.finish(timeout=30) == 0, "".join(proc.lines[-5:])
+                assert "daemon.stopped" in proc.events()
+        finally:
+            for proc in procs:
+                proc.kill()
+
+
 def test_lock_conflict_between_processes(tmp_path):
-    fifo, config, proc, lines = _mid_sync(tmp_path)
+    fifo, config, proc = _mid_sync(tmp_path)
     try:
         for once in ([], ["--once"]):
             second = subprocess.run([sys.executable, "-m", "sync", "run", *once, "--config", str(config)],
@@ -263,7 +359,6 @@ def test_lock_conflict_between_processes(tmp_path):
             assert "is already running on state" in second.stderr
     finally:
         proc.kill()
-        proc.communicate(timeout=10)
 
 
 # -- secrets ----------------------------------------------------------------

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sync.config import FileSourceConfig
 from sync.errors import ConfigError
-from sync.model import Ticket
+from sync.model import Ticket, checked_estimate
 
-from .jira_issue import JiraFieldIds, to_ticket
+from .jira_issue import JiraFieldIds, issue_list, to_ticket
 from .trello_board import board_tickets, require_estimate_field
 
 _FIELD_ID = re.compile(r"^customfield_\d+$")
@@ -59,9 +59,10 @@ class FileSource:
             require_estimate_field(data, self.config.estimate_field, self._where())
             return board_tickets(data, self.name, self.config.done_lists, self.config.estimate_field)
         pages = data if isinstance(data, list) else [data]
-        if not all(isinstance(p, dict) and isinstance(p.get("issues"), list) for p in pages):
+        if not all(isinstance(p, dict) and "issues" in p for p in pages):
             raise ConfigError(f"{self._where()}: not a Jira search response (no `issues`), "
                               "a Trello board export (no `cards`/`lists`) or a Jira CSV export")
+        pages = [dict(p, issues=issue_list(p, self._where())) for p in pages]
         ids = self._field_ids(pages)
         seen: dict[str, Ticket] = {}
         for page in pages:
@@ -74,9 +75,11 @@ class FileSource:
         names: dict[str, str] = {}
         present: set[str] = set()
         for page in pages:
-            names.update(page.get("names") or {})
+            if isinstance(page.get("names"), dict):   # field id → name; anything else is no help
+                names.update({k: str(v) for k, v in page["names"].items() if v is not None})
             for issue in page["issues"]:
-                present.update((issue.get("fields") or {}).keys())
+                if isinstance(issue.get("fields"), dict):
+                    present.update(issue["fields"].keys())
         by_name = {v.strip().lower(): k for k, v in names.items()}
 
         def resolve(key: str, wanted: str | None) -> str | None:
@@ -153,12 +156,13 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
     key = one("issue key") or ""
     category = (one("status category") or "").lower()
     done = category == "done" if category else bool(one("resolved", "resolution"))
-    estimate = None
+    estimate = problem = None
     if estimate_col and one(estimate_col):
         try:
             estimate = float(one(estimate_col))
         except ValueError:
-            estimate = None
+            problem = f"estimate {one(estimate_col)!r} is not a number; counted as no estimate"
+        estimate, problem = checked_estimate(estimate) if problem is None else (None, problem)
     epic = [v for n in ("parent", "parent key", "parent id", "parent summary",
                         "custom field (epic link)", "custom field (epic name)") for v in cols.get(n, [])]
     return Ticket(
@@ -172,4 +176,5 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
         description=one("description") or "",
         acceptance=(one(accept_col) or "") if accept_col else "",
         updated=_csv_time(one("updated")), done_at=_csv_time(one("resolved")),
+        problems=(problem,) if problem else (),
     )

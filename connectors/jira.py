@@ -22,7 +22,7 @@ from sync.model import Ticket
 from sync.state import State
 
 from . import retry
-from .jira_issue import parse_time, to_ticket
+from .jira_issue import issue_list, parse_time, to_ticket
 from .jira_meta import JiraMeta, translate
 
 T = TypeVar("T")
@@ -92,7 +92,7 @@ class JiraSource:
             while True:
                 page = self.request("search", lambda token=token: self.cloud_search(
                     jql, nextPageToken=token, maxResults=size, fields=list(fields)))
-                yield page.get("issues") or []
+                yield issue_list(page, f"source {self.name}")
                 token = page.get("nextPageToken")
                 if page.get("isLast") is True or (page.get("isLast") is None and not token):
                     return
@@ -105,7 +105,7 @@ class JiraSource:
                 page = self.request("search", lambda start=start: client.search_issues(
                     jql, startAt=start, maxResults=size, fields=list(fields),
                     json_result=True, validate_query=True))
-                issues = page.get("issues") or []
+                issues = issue_list(page, f"source {self.name}")
                 yield issues
                 start += len(issues)
                 total = int(page.get("total") or 0)
@@ -116,7 +116,7 @@ class JiraSource:
                                       "issues; refusing to sync a partial list")
 
     def _all(self, jql: str, fields: list[str], size: int = PAGE) -> dict[str, dict]:
-        return {issue["id"]: issue for page in self.pages(jql, fields, size) for issue in page}
+        return {str(issue.get("id") or issue["key"]): issue for page in self.pages(jql, fields, size) for issue in page}
 
     # -- the source protocol ----------------------------------------------
 

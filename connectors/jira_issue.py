@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sync.model import Ticket
+from sync.errors import DataError
+from sync.model import Ticket, checked_estimate
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,78 @@ def number(value: Any) -> float | None:
         return None
 
 
+class Shape:
+    """Reads one issue's fields defensively.  What is harmless is coerced (a
+    number where text belongs, a status given as its name, one label given
+    as a string); what would need a guess raises a `DataError` naming the
+    source, the ticket and the field."""
+
+    def __init__(self, source: str, key: str):
+        self.source, self.key = source, key
+
+    def fail(self, field: str, expected: str, got: Any) -> DataError:
+        return DataError(f"source {self.source}: ticket {self.key}: field `{field}`: expected "
+                         f"{expected}, got {_kind(got)}",
+                         hint="fix the ticket or the export; align-sync will not guess")
+
+    def text(self, value: Any, field: str) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:g}" if isinstance(value, float) else str(value)
+        raise self.fail(field, "text", value)
+
+    def named(self, value: Any, field: str, *names: str) -> dict:
+        """An object such as `status` or `assignee`; its bare name is taken too."""
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return {n: self.text(value, field) for n in names}
+        raise self.fail(field, "an object or a name", value)
+
+    def names(self, value: Any, field: str, attr: str | None = None) -> tuple[str, ...]:
+        """A list of names (labels) or of objects with a name (components)."""
+        if value is None:
+            return ()
+        if isinstance(value, (str, dict)):
+            value = [value]          # one label given alone, not a list of its letters
+        if not isinstance(value, list):
+            raise self.fail(field, "a list", value)
+        out = []
+        for i, item in enumerate(value):
+            if isinstance(item, dict) and attr:
+                item = item.get(attr)
+            if item is None:
+                continue             # an empty entry maps nothing
+            out.append(self.text(item, f"{field}[{i}]" + (f".{attr}" if attr else "")))
+        return tuple(x for x in out if x)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
+def issue_list(page: Any, where: str) -> list[dict]:
+    """A search page's `issues`, each an object with an `id` (or a key)."""
+    issues = page.get("issues") if isinstance(page, dict) else None
+    if issues is None:
+        return []
+    if not isinstance(issues, list):
+        raise DataError(f"{where}: `issues`: expected a list, got {_kind(issues)}")
+    for i, issue in enumerate(issues):
+        if not isinstance(issue, dict) or not (issue.get("id") or issue.get("key")):
+            raise DataError(f"{where}: issues[{i}]: expected an issue object with an `id`, "
+                            f"got {_kind(issue)}", hint="the tracker or export sent a damaged page")
+    return issues
+
+
 def field_text(value: Any) -> str:
     """Any field value as text: ADF, wiki text, an option, a list of them."""
     if value is None:
@@ -97,37 +170,53 @@ def base_url(issue: dict) -> str:
 
 
 def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Ticket:
+    raw_key = issue.get("key") if issue.get("key") not in (None, "") else issue.get("id", "")
+    shape = Shape(source, str(raw_key))
+    key = shape.text(raw_key, "key")
     f = issue.get("fields") or {}
-    status = f.get("status") or {}
-    category = (status.get("statusCategory") or {}).get("key", "")
-    assignee = f.get("assignee") or {}
-    project = f.get("project") or {}
+    if not isinstance(f, dict):
+        raise shape.fail("fields", "an object", f)
+    status = shape.named(f.get("status"), "status", "name")
+    category = shape.text((shape.named(status.get("statusCategory"), "status.statusCategory",
+                                       "key")).get("key"), "status.statusCategory.key")
+    assignee = shape.named(f.get("assignee"), "assignee", "displayName")
+    project = shape.named(f.get("project"), "project", "key")
     epic: list[str] = []
-    parent = f.get("parent") or {}
+    parent = shape.named(f.get("parent"), "parent", "key")
     if parent.get("key"):
-        epic += [parent["key"], (parent.get("fields") or {}).get("summary") or ""]
+        parent_fields = shape.named(parent.get("fields"), "parent.fields", "summary")
+        epic += [shape.text(parent["key"], "parent.key"),
+                 shape.text(parent_fields.get("summary"), "parent.fields.summary")]
     agile_epic = f.get("epic") or {}          # the Agile API's own epic object
     if isinstance(agile_epic, dict) and agile_epic.get("key"):
-        epic += [agile_epic["key"], agile_epic.get("name") or agile_epic.get("summary") or ""]
+        epic += [shape.text(agile_epic["key"], "epic.key"),
+                 shape.text(agile_epic.get("name") or agile_epic.get("summary"), "epic.name")]
     if ids.epic_link and isinstance(f.get(ids.epic_link), str):
         epic.append(f[ids.epic_link])
-    key = issue.get("key") or str(issue.get("id", ""))
     root = (url or base_url(issue)).rstrip("/")
+    problems = []
+    estimate, problem = checked_estimate(number(f.get(ids.estimate)) if ids.estimate else None)
+    if problem:
+        problems.append(problem)
+    owner = assignee.get("displayName") or assignee.get("name")
     return Ticket(
-        key=key, source=source, title=f.get("summary") or "",
+        key=key, source=source, title=shape.text(f.get("summary"), "summary"),
         url=f"{root}/browse/{key}" if root else "",
-        type=(f.get("issuetype") or {}).get("name", ""),
-        status=status.get("name", ""),
+        type=shape.text(shape.named(f.get("issuetype"), "issuetype", "name").get("name"),
+                        "issuetype.name"),
+        status=shape.text(status.get("name"), "status.name"),
         done=category == "done",
-        owner=assignee.get("displayName") or assignee.get("name") or None,
-        estimate=number(f.get(ids.estimate)) if ids.estimate else None,
-        labels=tuple(str(x) for x in f.get("labels") or ()),
-        components=tuple(c.get("name", "") for c in f.get("components") or () if isinstance(c, dict)),
-        project=project.get("key") or issue.get("projectKey") or (key.rsplit("-", 1)[0] if "-" in key else None),
-        project_name=project.get("name"),
+        owner=shape.text(owner, "assignee.displayName") or None,
+        estimate=estimate,
+        labels=shape.names(f.get("labels"), "labels"),
+        components=shape.names(f.get("components"), "components", "name"),
+        project=(shape.text(project.get("key") or issue.get("projectKey"), "project.key")
+                 or (key.rsplit("-", 1)[0] if "-" in key else None)),
+        project_name=shape.text(project.get("name"), "project.name") or None,
         epic=tuple(dict.fromkeys(e for e in epic if e)),
         description=field_text(f.get("description")),
         acceptance=field_text(f.get(ids.acceptance)) if ids.acceptance else "",
         updated=parse_time(f.get("updated") or issue.get("updated")),
         done_at=parse_time(f.get("resolutiondate")),
+        problems=tuple(problems),
     )

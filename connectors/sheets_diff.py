@@ -14,6 +14,8 @@ shows removal-heavy syncs sending megabytes.
 """
 from __future__ import annotations
 
+from sync.report import cell_text
+
 MAX_CELL = 50_000                 # Sheets' limit on one cell's text
 
 
@@ -30,8 +32,7 @@ def norm(row) -> tuple:
         elif isinstance(v, (int, float)):
             out.append(("number", float(f"{v:.15g}")))
         else:
-            text = str(v)
-            out.append(text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…")
+            out.append(cell_text(str(v), MAX_CELL))
     while out and out[-1] == "":
         out.pop()
     return tuple(out)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, column_widths
+from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths
 
 from .sheets_diff import MAX_CELL, changed_rows, header_edited
 
@@ -59,9 +59,7 @@ def cell(value, *, formula_ok: bool = False, fmt: dict | None = None) -> dict:
             value = int(value)          # "2" rather than "2.0": the same number, fewer bytes
         out["userEnteredValue"] = {"numberValue": value}
     elif value is not None:
-        text = str(value)
-        if len(text) > MAX_CELL:
-            text = text[:MAX_CELL - 1] + "…"
+        text = cell_text(str(value), MAX_CELL)
         kind = "formulaValue" if formula_ok and text.startswith("=") else "stringValue"
         out["userEnteredValue"] = {kind: text}
     if fmt:

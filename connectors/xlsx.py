@@ -23,7 +23,8 @@ from sync.config import XlsxSinkConfig
 from sync.errors import ConfigError, RemoteError
 from sync.inputs import gather, parse_number
 from sync.model import SheetInputs
-from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, column_widths, iso
+from sync.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
+                         iso)
 
 MAX_TEXT = 32_767        # Excel's limit for one cell
 MAX_LINKS = 65_530       # Excel refuses more hyperlinks than this on one sheet
@@ -33,6 +34,19 @@ _LINK = Font(color="1155CC", underline="single")
 
 def _rows(ws) -> list[list]:
     return [list(r) for r in ws.iter_rows(values_only=True)] if ws is not None else []
+
+
+def _metric_rows(ws) -> list[list]:
+    """Metrics rows (header excluded).  A value typed `7.8%` in Excel is stored
+    as 0.078 with a percent format; read it as the 7.8 the person typed."""
+    rows = []
+    for cells in ws.iter_rows(min_row=2):
+        row = [c.value for c in cells]
+        if len(cells) > 2 and isinstance(row[2], (int, float)) and not isinstance(row[2], bool) \
+                and "%" in (cells[2].number_format or ""):
+            row[2] = round(row[2] * 100, 10)
+        rows.append(row)
+    return rows
 
 
 class XlsxSink:
@@ -54,12 +68,12 @@ class XlsxSink:
         if wb is None:
             return gather(self._seed_rows(), [], [])
         get = lambda name: wb[name] if name in wb.sheetnames else None  # noqa: E731
-        metrics = _rows(get("Metrics"))[1:] if "Metrics" in wb.sheetnames else self._seed_rows()
+        metrics = _metric_rows(get("Metrics")) if "Metrics" in wb.sheetnames else self._seed_rows()
         if any(isinstance(v, str) and v.startswith("=") for r in metrics for v in r[:3]):
             # A computed metric: take the value Excel cached when it last saved
             # the file (openpyxl cannot compute formulas).
             cached = load_workbook(self.path, data_only=True, read_only=True)
-            metrics = _rows(cached["Metrics"])[1:]
+            metrics = _metric_rows(cached["Metrics"])
             cached.close()
         return gather(metrics, _rows(get("Tickets")), _rows(get("History"))[1:])
 
@@ -109,7 +123,7 @@ class XlsxSink:
         ws = wb["Summary"]
         for row in ws.iter_rows(min_row=2):
             if row[0].value == "Last error":
-                row[1].value = f"{iso(when)}: {message}"[:MAX_TEXT]
+                row[1].value = cell_text(f"{iso(when)}: {message}", MAX_TEXT)
                 row[1].data_type = "s"
         self._save(wb)
 
@@ -125,15 +139,18 @@ class XlsxSink:
         self._fill(wb.create_sheet(table.name, index), table)
 
     def _fill(self, ws, table: Table) -> None:
-        ws.append(table.headers)
+        for c, head in enumerate(table.headers, start=1):
+            # Headers are text too: a Trend column named after an outcome id
+            # such as "=HYPERLINK(...)" must not become a formula.
+            cell = ws.cell(row=1, column=c, value=cell_text(str(head), MAX_TEXT))
+            cell.data_type = "s"
         for r, row in enumerate(table.rows, start=2):
             for c, value in enumerate(row, start=1):
                 if value is None:
                     continue
                 cell = ws.cell(row=r, column=c)
                 if isinstance(value, str):
-                    value = value if len(value) <= MAX_TEXT else value[:MAX_TEXT - 1] + "…"
-                    cell.value = value
+                    cell.value = cell_text(value, MAX_TEXT)
                     if c <= table.owned_columns:
                         # Ticket text is data: a title "=IMPORTXML(...)" must stay
                         # text, and openpyxl makes any "=..." string a formula.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from . import scoring
@@ -76,6 +76,7 @@ class Assessment:
     hits: RuleHits
     aligned_effort: float | None
     average_score: float | None
+    metric_problems: list[str] = field(default_factory=list)   # `bad_metric` lines
 
     @property
     def in_scope(self) -> list[TicketResult]:
@@ -97,9 +98,27 @@ def _mean(values: list[int]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
+# A reading dated past tomorrow is a typo (2062 for 2026), not the latest value.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def usable_readings(readings: list[Reading], now: datetime) -> tuple[list[Reading], list[str]]:
+    """Readings a figure may rest on, and a line for each one dated in the future."""
+    ok, problems = [], []
+    for r in readings:
+        if scoring.as_utc(r.date) > now + FUTURE_SLACK:
+            where = f"Metrics row {r.row}" if r.row else f"a {r.metric} reading"
+            problems.append(f"{where}: dated {r.date.date().isoformat()}, in the future; ignored")
+        else:
+            ok.append(r)
+    return ok, problems
+
+
 def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
-           now: datetime, rules: RuleSet | None = None) -> Assessment:
+           now: datetime, rules: RuleSet | None = None,
+           metric_problems: Iterable[str] = ()) -> Assessment:
     from .checks import raise_warnings
+    readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)
     review = config.review
     pattern = re.compile(review.acceptance_pattern)
@@ -155,7 +174,8 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     mapped_effort = sum(r.effort for r in active if r.mapping.mapped)
     result = Assessment(now, results, outcomes, levers, owners, [], rules, hits,
                         scoring.percent(mapped_effort, team_effort),
-                        _mean([r.score for r in results if r.score is not None]))
+                        _mean([r.score for r in results if r.score is not None]),
+                        list(metric_problems) + future)
     result.warnings = raise_warnings(result, config, readings)
     _count_warnings(result)
     return result

@@ -25,6 +25,8 @@ def _ticket_warnings(a, config: Config) -> list[Warning]:
         for tag in m.unknown_tags:
             kinds.append(("medium", "unknown_tag", f"tag {tag!r} names no configured lever or outcome id"))
         if m.in_scope:
+            for problem in t.problems:
+                kinds.append(("medium", "bad_data", problem))
             if m.ambiguous_with:
                 kinds.append(("low", "ambiguous", f"also matches levers of outcome(s) "
                               f"{', '.join(m.ambiguous_with)}; kept {m.matched_by}"))
@@ -123,8 +125,12 @@ def _unused_rules(a) -> list[Warning]:
     return out
 
 
+def _metric_problems(a) -> list[Warning]:
+    return [Warning("medium", "bad_metric", line) for line in a.metric_problems]
+
+
 def raise_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
     found = (_ticket_warnings(a, config) + _goal_overload(a, config) + _lever_warnings(a)
-             + _outcome_warnings(a, config, readings) + _unused_rules(a))
+             + _outcome_warnings(a, config, readings) + _unused_rules(a) + _metric_problems(a))
     return sorted(found, key=Warning.sort_key)
 

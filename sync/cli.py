@@ -117,7 +117,8 @@ def cmd_explain(args, path: str) -> int:
         tickets, _ = fetch_all(sources, state, _now())
     finally:
         state.close()
-    a = assess(tickets, config, sink.read().readings, _now())
+    inputs = sink.read()
+    a = assess(tickets, config, inputs.readings, _now(), metric_problems=inputs.metric_problems)
     found = a.find(args.key)
     if found is None:
         raise ConfigError(f"no ticket {args.key!r} in the configured sources "

@@ -57,16 +57,18 @@ def fetch_all(sources: Sequence[Source], state: State,
     return tickets, counts
 
 
-def guard(count: int, last: int | None, force: bool) -> None:
+def guard(count: int, last: int | None, force: bool, dry_run: bool = False) -> None:
     """§7: zero tickets, or under half of the last good sync, is refused unless forced."""
     if force:
         return
+    # A dry run writes nothing either way: say what a real sync would do.
+    left = "a real sync would leave the sheet as it is" if dry_run else "the sheet was left as it was"
     if count == 0:
-        raise GuardError("the sources returned no tickets; the sheet was left as it was",
+        raise GuardError(f"the sources returned no tickets; {left}",
                          hint="check the query or board; run with --force if this is right")
     if last and count < last / 2:
         raise GuardError(f"the sources returned {count} tickets, under half of the last good "
-                         f"sync's {last}; the sheet was left as it was",
+                         f"sync's {last}; {left}",
                          hint="check the query, token and board; run with --force if this is right")
 
 
@@ -79,26 +81,26 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
         inputs = sink.read()
         log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
                  history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
-        assessment = assess(tickets, config, inputs.readings, now, rules)
+        assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems)
         log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
                  active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
                  warnings=len(assessment.warnings))
         built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
                                  history_every=config.review.history_every,
                                  owners_tab=config.sink.owners_tab, next_sync=next_sync)
-        guard(len(tickets), state.last_count(), force)
+        guard(len(tickets), state.last_count(), force, dry_run)
         if not dry_run:
             sink.write(built)
             log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history))
             state.commit(now, now, len(tickets))
-    except AlignSyncError as exc:
+    except Exception as exc:     # a bug too: the sheet and the run history must say so
         if not dry_run:
             _report_failure(sink, state, exc, now)
         raise
     return RunResult(assessment, built, len(tickets), time.monotonic() - started, not dry_run, counts)
 
 
-def _report_failure(sink: Sink, state: State, exc: AlignSyncError, now: datetime) -> None:
+def _report_failure(sink: Sink, state: State, exc: Exception, now: datetime) -> None:
     message = redact(describe(exc))     # the sheet is shared: no secret may reach it
     try:
         sink.write_error(message, now)

@@ -3,6 +3,9 @@
 - ConfigError: the person who wrote the config or typed the command (exit 2).
 - TransientError: nobody, yet; the call is retried, then the sync fails (exit 1).
 - RemoteError: whoever owns the remote side: a token, a permission, a share (exit 1).
+- DataError: whoever owns the tracker data: a ticket or export of a shape
+  align-sync cannot read safely (exit 1); the message names the source,
+  the ticket and the field.
 - GuardError: the sync refused to write because the data looks wrong (exit 1).
 - AlreadyRunning: ops: another worker holds the same state file (exit 1).
 
@@ -41,6 +44,10 @@ class TransientError(AlignSyncError):
 
 class RemoteError(AlignSyncError):
     """The remote refused for a reason a retry will not fix (401, 403, 404)."""
+
+
+class DataError(AlignSyncError):
+    """Tracker data of the wrong shape that cannot be read without guessing."""
 
 
 class GuardError(AlignSyncError):

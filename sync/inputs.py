@@ -7,6 +7,8 @@ the last History set.
 """
 from __future__ import annotations
 
+import math
+import re
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
 
@@ -29,30 +31,45 @@ def parse_date(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+# A comma is a thousands separator only where it groups three digits
+# (1,234.5); "40,5" could be 40.5 or 405, so it is not read as either.
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
 def parse_number(value: Any) -> float | None:
+    """A finite number from a cell: a number, or text such as `7.8`, `7.8%`, `1,234`."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip().rstrip("%").replace(",", "")
+        return float(value) if math.isfinite(value) else None
+    text = str(value).strip().removesuffix("%").strip()
+    if "," in text:
+        if not _GROUPED.match(text):
+            return None
+        text = text.replace(",", "")
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
-def readings(rows: Iterable[list]) -> tuple[list[Reading], int]:
-    """Metrics rows (header excluded) → readings, and how many rows were unreadable."""
-    found, bad = [], 0
-    for row in rows:
+def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
+    """Metrics rows (header excluded) → readings, and one line per row that
+    could not be read (shown as `bad_metric` warnings, not dropped quietly)."""
+    found, bad = [], []
+    for number, row in enumerate(rows, start=2):
         row = list(row) + [None] * 4
         if all(c in (None, "") for c in row[:3]):
             continue
         when, metric, value = parse_date(row[0]), row[1], parse_number(row[2])
-        if when is None or not metric or value is None:
-            bad += 1
+        what = [f"Date {row[0]!r} is not a date" if when is None else "",
+                "Metric is blank" if not metric else "",
+                f"Value {row[2]!r} is not a number" if value is None else ""]
+        if any(what):
+            bad.append(f"Metrics row {number}: {'; '.join(w for w in what if w)}; row ignored")
             continue
-        found.append(Reading(when, str(metric).strip(), value, str(row[3] or "")))
+        found.append(Reading(when, str(metric).strip(), value, str(row[3] or ""), number))
     return found, bad
 
 

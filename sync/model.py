@@ -6,6 +6,7 @@ it is what lets one rule set serve Jira and Trello side by side.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,17 @@ def natural(key: str) -> tuple:
     parts = _DIGITS.split(key)
     parts[1::2] = [int(p) for p in parts[1::2]]   # split alternates text, digits, text, ...
     return tuple(parts)
+
+
+def checked_estimate(value: float | None, name: str = "estimate") -> tuple[float | None, str | None]:
+    """An estimate a figure may rest on, or None and the reason it was refused.
+    NaN would blank every effort sum it reaches and a negative one would push
+    percentages past 100, so both are dropped and reported (`bad_data`)."""
+    if value is None:
+        return None, None
+    if not math.isfinite(value) or value < 0:
+        return None, f"{name} {value:g} is not a number of 0 or more; counted as no estimate"
+    return value, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +59,7 @@ class Ticket:
     acceptance: str = ""          # text of the configured acceptance field
     updated: datetime | None = None
     done_at: datetime | None = None  # resolution date, when the tracker knows it
+    problems: tuple[str, ...] = ()   # fields that could not be read as given (`bad_data`)
 
     @property
     def uid(self) -> str:
@@ -97,6 +110,7 @@ class Reading:
     metric: str
     value: float
     note: str = ""
+    row: int | None = None        # its row in the Metrics tab, for messages
 
 
 @dataclass(slots=True)
@@ -109,4 +123,9 @@ class SheetInputs:
     extra_cells: dict[str, list] = field(default_factory=dict)
     last_history: datetime | None = None
     history: list[list] = field(default_factory=list)   # History rows already in the sheet
-    unreadable_metrics: int = 0   # Metrics rows skipped: no date, metric or number
+    # Metrics rows that could not be read, one line each (`bad_metric`).
+    metric_problems: list[str] = field(default_factory=list)
+
+    @property
+    def unreadable_metrics(self) -> int:
+        return len(self.metric_problems)

@@ -6,6 +6,7 @@ live here once and every sink writes them as given.  Cells are plain values
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +41,20 @@ SUMMARY_FIELDS = ["Last sync", "Source", "Tickets in scope", "Active tickets", "
                   "Next sync", "Last error"]
 STATUS_COLOURS = {"on track": "B7E1CD", "at risk": "FCE8B2", "off track": "F4C7C3",
                   "done": "B7E1CD"}
+
+
+# What no sheet can hold: C0 controls other than tab/newline/CR (a vertical
+# tab pasted from Word makes openpyxl refuse the whole workbook), DEL, and
+# lone surrogates (not encodable as UTF-8).
+_UNHOLDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def cell_text(text: str, limit: int) -> str:
+    """Text as a sheet cell can hold it: unholdable characters dropped, and
+    cut to `limit` characters with an ellipsis."""
+    if _UNHOLDABLE.search(text):
+        text = _UNHOLDABLE.sub("", text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def iso(value: datetime | None) -> str | None:

@@ -22,9 +22,9 @@ def build_sources(config: Config, base_dir: Path | None = None) -> list:
     return sources
 
 
-def build_sink(config: Config):
+def build_sink(config: Config, base_dir: Path | None = None):
     if config.sink.type == "xlsx":
         from .xlsx import XlsxSink
-        return XlsxSink(config.sink)
+        return XlsxSink(config.sink, base_dir)
     from .sheets import SheetsSink
     return SheetsSink(config.sink)

@@ -24,17 +24,20 @@ from .trello_board import board_tickets, require_estimate_field
 _FIELD_ID = re.compile(r"^customfield_\d+$")
 
 
+def beside_config(path: str, base_dir: Path | None) -> Path:
+    """Relative paths are taken from the working directory (as in the spec's
+    example); a config kept elsewhere may also name its files relative to itself."""
+    found = Path(path)
+    if not found.is_absolute() and not found.exists() and base_dir is not None:
+        found = base_dir / found
+    return found
+
+
 class FileSource:
     def __init__(self, config: FileSourceConfig, name: str, base_dir: Path | None = None):
         self.config = config
         self.name = name
-        path = Path(config.path)
-        # Relative paths are taken from the working directory (as in the
-        # spec's example); a config kept elsewhere may also name its data
-        # relative to itself.
-        if not path.is_absolute() and not path.exists() and base_dir is not None:
-            path = base_dir / path
-        self.path = path
+        self.path = beside_config(config.path, base_dir)
 
     def _where(self) -> str:
         return f"source {self.name} (file {self.config.path})"

@@ -23,6 +23,8 @@ from sync.config import XlsxSinkConfig
 from sync.errors import ConfigError, RemoteError
 from sync.inputs import gather, parse_number
 from sync.model import SheetInputs
+
+from .files import beside_config
 from sync.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
 
@@ -50,20 +52,36 @@ def _metric_rows(ws) -> list[list]:
 
 
 class XlsxSink:
-    def __init__(self, config: XlsxSinkConfig):
+    def __init__(self, config: XlsxSinkConfig, base_dir: Path | None = None):
         self.config = config
         self.path = Path(config.path)
+        self.seed = beside_config(config.metrics_seed, base_dir) if config.metrics_seed else None
+        self._loaded: tuple[tuple, Workbook] | None = None
+
+    def _stamp(self) -> tuple:
+        st = os.stat(self.path)
+        return st.st_ino, st.st_size, st.st_mtime_ns
 
     def _open(self) -> Workbook | None:
+        """The workbook, loaded once per sync: `read` loads it, `write` takes
+        the same copy back unless the file changed in between (a 40k-ticket
+        workbook takes most of a sync to load)."""
         if not self.path.exists():
             return None
+        stamp = self._stamp()
+        if self._loaded is not None and self._loaded[0] == stamp:
+            wb, self._loaded = self._loaded[1], None     # used once: write edits it
+            return wb
         try:
-            return load_workbook(self.path)
+            wb = load_workbook(self.path)
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
                               "move it away or point `sink.path` elsewhere")
+        self._loaded = (stamp, wb)
+        return wb
 
     def read(self) -> SheetInputs:
+        self._loaded = None
         wb = self._open()
         if wb is None:
             return gather(self._seed_rows(), [], [])
@@ -78,12 +96,16 @@ class XlsxSink:
         return gather(metrics, _rows(get("Tickets")), _rows(get("History"))[1:])
 
     def _seed_rows(self) -> list[list]:
-        seed = self.config.metrics_seed
+        seed = self.seed
         if not seed:
             return []
         try:
-            with open(seed, newline="", encoding="utf-8") as fh:
+            with open(seed, newline="", encoding="utf-8-sig") as fh:
                 rows = list(csv.reader(fh))[1:]
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"sink.metrics_seed {seed}: not UTF-8 text (byte "
+                              f"0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                              hint="save the CSV as UTF-8")
         except OSError as exc:
             raise ConfigError(f"sink.metrics_seed {seed}: cannot read ({exc.strerror})")
         # Values become numbers, as a person typing them into the tab would get.
@@ -99,6 +121,7 @@ class XlsxSink:
         return f"{self.path} is writable"
 
     def write(self, report: Report) -> None:
+        self._writable()
         wb = self._open() or Workbook()
         fresh = wb.sheetnames == ["Sheet"] and wb["Sheet"].max_row == 1
         for table in report.tables:
@@ -111,12 +134,14 @@ class XlsxSink:
         if fresh:
             del wb["Sheet"]
         for name in ("Owners",):  # a tab switched off in config is removed, not left stale
-            if not any(t.name == name for t in report.tables) and name in wb.sheetnames:
+            if not any(t.name == name for t in report.tables) and name in wb.sheetnames \
+                    and _ours(wb[name], name):
                 del wb[name]
         self._charts(wb)
         self._save(wb)
 
     def write_error(self, message: str, when: datetime) -> None:
+        self._writable()
         wb = self._open()
         if wb is None or "Summary" not in wb.sheetnames:
             return
@@ -203,15 +228,60 @@ class XlsxSink:
             chart.width, chart.height = 18, 8
             ws.add_chart(chart, f"A{ws.max_row + 3}")
 
+    def _target(self) -> Path:
+        """Where the bytes go: through a symlink to the file it names, so a
+        shared target is updated and the link stays a link."""
+        return Path(os.path.realpath(self.path))
+
+    def _writable(self) -> None:
+        target = self._target()
+        if target.exists() and not target.stat().st_mode & 0o222:
+            # Root may write anyway; a workbook someone made read-only is theirs.
+            raise ConfigError(f"sink xlsx {self.path}: the workbook is read-only; nothing was "
+                              "written", hint="make it writable (chmod u+w) or point `sink.path` elsewhere")
+
     def _save(self, wb: Workbook) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
+        """Temp file + rename in the target's folder: a reader (or a kill -9)
+        sees the old workbook or the new one, never half of one.  The new
+        file keeps the old one's mode and, where allowed, its owner."""
+        target = self._target()
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            old = target.stat() if target.exists() else None
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        except OSError as exc:
+            raise RemoteError(f"sink xlsx {self.path}: cannot write in {target.parent} ({exc.strerror})")
+        try:
+            os.close(fd)
             wb.save(tmp)
-            os.replace(tmp, self.path)
+            mode = old.st_mode & 0o7777 if old else 0o666 & ~_umask()
+            os.chmod(tmp, mode)
+            if old and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+                try:
+                    os.chown(tmp, old.st_uid, old.st_gid)
+                except PermissionError:      # only root may give a file away
+                    pass
+            with open(tmp, "rb") as fh:      # on disk before it replaces the old one
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
         except OSError as exc:
             raise RemoteError(f"sink xlsx {self.path}: cannot save ({exc.strerror})")
+        except Exception as exc:             # openpyxl refusing a value: say so, keep the old file
+            raise RemoteError(f"sink xlsx {self.path}: cannot save the workbook "
+                              f"({type(exc).__name__}: {exc})")
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _ours(ws, name: str) -> bool:
+    """A tab of that name that align-sync wrote (its header is ours): a
+    person's own tab that happens to share the name is never removed."""
+    first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    return list(first[:len(HEADERS[name])]) == HEADERS[name]

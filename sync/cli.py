@@ -45,7 +45,7 @@ def load(path: str):
 
 def _wiring(config, path: str):
     from connectors import build_sink, build_sources
-    return build_sources(config, Path(path).resolve().parent), build_sink(config)
+    return build_sources(config, Path(path).resolve().parent), build_sink(config, Path(path).resolve().parent)
 
 
 def cmd_run(args, path: str) -> int:

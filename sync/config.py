@@ -6,11 +6,12 @@ report live in `sync.configfile`.
 """
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
                       field_validator, model_validator)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -33,7 +34,35 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=int(match[1]) * _UNITS[match[2]])
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+def _positive(delta: timedelta) -> timedelta:
+    if delta <= timedelta(0):
+        raise ValueError("expected a duration above zero, such as 30s, 15m, 2h or 7d")
+    return delta
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+
+
+def _expand_home(path: str) -> str:
+    return os.path.expanduser(path)
+
+
+# A file path: `~` means the home folder, as in a shell.
+FilePath = Annotated[str, Field(min_length=1), AfterValidator(_expand_home)]
+
+# Ids are named by tags (`lever:<id>`) and written as sheet cells: letters,
+# digits and - _ . only, so no id can start a formula or hide in a label.
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError("expected an id of letters, digits, `-`, `_` or `.` "
+                         f"(tags name it as lever:<id>), got {value!r}")
+    return value
+
+
+Ident = Annotated[str, AfterValidator(_id)]
 
 
 def _listify(value: Any) -> Any:
@@ -41,15 +70,21 @@ def _listify(value: Any) -> Any:
     if value is None:
         return value
     items = value if isinstance(value, list) else [value]
-    return [str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-            for v in items]
+    for v in items:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            # YAML has already turned 1.10 into 1.1 and 0012 into 10: the text
+            # the person meant is gone, so say how to keep it.
+            raise ValueError(f"expected text; YAML read this value as the number {v!r}: "
+                             "put it in quotes (\"1.10\") to match it as written")
+    return items
 
 
 Values = Annotated[list[str], BeforeValidator(_listify), Field(min_length=1)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are no baseline, target or estimate anyone meant.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 GLOB_FIELDS = ("labels", "components", "project", "board", "list", "epic",
@@ -100,7 +135,7 @@ Blocks = Annotated[list[MatchBlock], BeforeValidator(_blocks)]
 
 
 class Lever(Strict):
-    id: str
+    id: Ident
     name: str
     impact: float | None = Field(default=None, ge=1, le=10)
     effort: float | None = Field(default=None, ge=1, le=10)
@@ -122,7 +157,7 @@ class Guardrail(Strict):
 
 
 class Outcome(Strict):
-    id: str
+    id: Ident
     name: str
     metric: str
     unit: str = ""
@@ -180,7 +215,7 @@ class TrelloSourceConfig(Strict):
 class FileSourceConfig(Strict):
     type: Literal["file"]
     name: str | None = None
-    path: str
+    path: FilePath
     url: str | None = None        # Jira base URL, to link keys of a CSV export
     fields: JiraFields = Field(default_factory=JiraFields)
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
@@ -194,15 +229,24 @@ SourceConfig = Annotated[Union[JiraSourceConfig, TrelloSourceConfig, FileSourceC
 class SheetsSinkConfig(Strict):
     type: Literal["google_sheets"]
     spreadsheet: str
-    credentials: str
+    credentials: FilePath
     owners_tab: bool = True
 
 
 class XlsxSinkConfig(Strict):
     type: Literal["xlsx"]
-    path: str
+    path: FilePath
     owners_tab: bool = True
-    metrics_seed: str | None = None   # CSV (Date,Metric,Value,Note) for a new workbook's Metrics
+    metrics_seed: FilePath | None = None   # CSV (Date,Metric,Value,Note) for a new workbook's Metrics
+
+    @field_validator("path")
+    @classmethod
+    def _xlsx(cls, path: str) -> str:
+        # openpyxl reads a workbook back only under an Excel file name, so a
+        # path without `.xlsx` would work once and fail on every later sync.
+        if not path.lower().endswith(".xlsx"):
+            raise ValueError(f"expected a file name ending in .xlsx, got {path!r}")
+        return path
 
 
 SinkConfig = Annotated[Union[SheetsSinkConfig, XlsxSinkConfig], Field(discriminator="type")]
@@ -219,6 +263,15 @@ class Schedule(Strict):
             raise ValueError("give `every` or `cron`, not both")
         return self
 
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, cron: str | None) -> str | None:
+        from croniter import croniter
+        if cron is not None and not croniter.is_valid(cron):
+            raise ValueError(f"expected a cron expression of five fields (minute hour day month "
+                             f"weekday), such as \"*/15 7-19 * * 1-5\", got {cron!r}")
+        return cron
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
@@ -231,8 +284,9 @@ class Schedule(Strict):
 
 
 class TagPrefixes(Strict):
-    lever: str = "lever:"
-    outcome: str = "outcome:"
+    # An empty prefix would make every label a tag.
+    lever: str = Field(default="lever:", min_length=1)
+    outcome: str = Field(default="outcome:", min_length=1)
 
 
 DEFAULT_ACCEPTANCE = r"(?im)^\s*(acceptance|success metric|metric)\b[^:\n]*:"
@@ -269,7 +323,7 @@ class Config(Strict):
     sources: list[SourceConfig] | None = None
     sink: SinkConfig
     schedule: Schedule = Field(default_factory=Schedule)
-    state: str = ".align-sync/state.db"
+    state: FilePath = ".align-sync/state.db"
     health_port: int | None = Field(default=None, ge=1, le=65535)
     review: Review = Field(default_factory=Review)
     outcomes: list[Outcome] = Field(min_length=1)

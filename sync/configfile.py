@@ -16,6 +16,7 @@ from .config import Config
 from .errors import ConfigError
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_START = re.compile(r"\$\{")
 # Keys whose values are credentials: their interpolated values are collected
 # so the log redactor can scrub them wherever they would appear.
 SECRET_KEYS = {"token", "key", "password", "secret", "api_key", "api_token"}
@@ -33,10 +34,15 @@ def load(path: str | os.PathLike) -> tuple[Config, set[str]]:
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found",
                           hint="pass --config PATH or set ALIGN_SYNC_CONFIG")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start})", hint="save the config file as UTF-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}")
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+    except DuplicateKey as exc:
+        raise ConfigError(f"{path}: {exc}")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -56,6 +62,29 @@ def load(path: str | os.PathLike) -> tuple[Config, set[str]]:
     return config, secrets
 
 
+class DuplicateKey(Exception):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, except that a key given twice is an error: PyYAML keeps the
+    last one, so a second `outcomes:` block would silently replace the first."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                continue                   # the base class reports unhashable keys
+            if key in seen:
+                raise DuplicateKey(f"key {key!r} is given twice (lines {seen[key] + 1} and "
+                                   f"{key_node.start_mark.line + 1}); keep one")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], path: Path) -> Any:
     if isinstance(node, dict):
         return {k: _interpolate(v, loc + [k], problems, secrets, path) for k, v in node.items()}
@@ -72,6 +101,9 @@ def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], p
         return os.environ[name]
 
     value = _ENV.sub(substitute, node)
+    if _ENV_START.search(_ENV.sub("", node)):
+        problems.append(f"{path}: {_path_text(loc)}: `${{` without a matching `}}` "
+                        "(write ${NAME} for an environment variable)")
     if loc and str(loc[-1]) in SECRET_KEYS and value:
         secrets.add(value)
     return value

@@ -23,7 +23,7 @@ from typing import Callable
 
 import structlog
 
-from .errors import AlignSyncError, AlreadyRunning, describe
+from .errors import AlignSyncError, AlreadyRunning, ConfigError, describe
 from .report import iso
 from .schedule import Timetable
 from .service import observed_sync
@@ -42,8 +42,12 @@ class StateLock:
         self.path = Path(f"{state_path}.lock")
 
     def acquire(self) -> "StateLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"state: cannot create the lock file {self.path}: {exc.strerror}",
+                              hint="`state:` must be a path in a writable folder")
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -180,7 +184,7 @@ def serve(config, path: str, *, health_port: int | None = None, force: bool = Fa
     state = State(config.state)
     try:
         sources = build_sources(config, Path(path).resolve().parent)
-        daemon = Daemon(config, sources, build_sink(config), state, force=force)
+        daemon = Daemon(config, sources, build_sink(config, Path(path).resolve().parent), state, force=force)
         StopRequest(daemon.request_stop, daemon.kill_now).install()
         port = health_port or config.health_port
         if port:

@@ -74,22 +74,40 @@ def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
 
 
 def extra_columns(rows: list[list]) -> tuple[list[str], dict[str, list]]:
-    """People's columns right of the owned Tickets table, keyed by ticket key."""
+    """People's columns in the Tickets tab, keyed by ticket key.
+
+    Normally they sit right of the owned table.  A column someone inserted
+    among ours is found by its header: when every owned header is still
+    there by name, any other named column is theirs, wherever it stands (it
+    is kept, and written back right of the owned table).  When an owned
+    header was edited, positions decide, as before, so the edited header is
+    restored rather than kept as a column of its own."""
     if not rows:
         return [], {}
-    owned = len(HEADERS["Tickets"])
-    header = list(rows[0])
-    while header and header[-1] in (None, ""):
+    owned_names = HEADERS["Tickets"]
+    header = [str(h) if h is not None else "" for h in rows[0]]
+    while header and header[-1] == "":
         header.pop()
-    extra = [str(h) if h is not None else "" for h in header[owned:]]
+    positions = [i for i in range(len(owned_names), len(header))]
+    key_at = 0
+    if header[:len(owned_names)] != owned_names and set(owned_names) <= set(header):
+        first = {}
+        for i, h in enumerate(header):
+            first.setdefault(h, i)
+        owned_at = {first[h] for h in owned_names}
+        positions = [i for i in range(len(header)) if i not in owned_at and header[i] != ""]
+        key_at = first["Key"]
+    extra = [header[i] for i in positions]
     if not extra:
         return [], {}
     cells = {}
     for row in rows[1:]:
-        if row and row[0] not in (None, ""):
-            tail = (list(row[owned:]) + [None] * len(extra))[:len(extra)]
+        row = list(row or ())
+        key = row[key_at] if key_at < len(row) else None
+        if key not in (None, ""):
+            tail = [row[i] if i < len(row) else None for i in positions]
             if any(c not in (None, "") for c in tail):
-                cells[str(row[0])] = tail
+                cells[str(key)] = tail
     return extra, cells
 
 

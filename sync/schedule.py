@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from .config import Schedule
-from .errors import ConfigError
 
 DEFAULT_EVERY = timedelta(minutes=15)
 
@@ -18,10 +17,8 @@ class Timetable:
         self.every = schedule.every
         self.cron = schedule.cron
         self.zone = ZoneInfo(schedule.timezone)
-        if self.cron and not croniter.is_valid(self.cron):
-            raise ConfigError(f"schedule.cron: {self.cron!r} is not a cron expression "
-                              "(five fields: minute hour day month weekday, e.g. \"*/15 7-19 * * 1-5\")")
-        if not self.cron and not self.every:
+        # The config has checked the cron expression and that `every` > 0.
+        if not self.cron and self.every is None:
             self.every = DEFAULT_EVERY
 
     def next_after(self, moment: datetime) -> datetime:

@@ -52,9 +52,14 @@ class State:
                 self.db = sqlite3.connect(self.path, timeout=10)
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+            # A file that is not SQLite opens fine and fails at the first query.
+            self.db.execute("SELECT count(*) FROM runs").fetchone()
+        except (OSError, sqlite3.OperationalError) as exc:
             raise ConfigError(f"state: cannot open {self.path}: {exc}",
                               hint="`state:` must be a writable file path")
+        except sqlite3.Error as exc:
+            raise ConfigError(f"state: {self.path} is not an align-sync state file ({exc})",
+                              hint="move it away (a new one is made) or point `state:` elsewhere")
         self.pending = Pending()
 
     def close(self) -> None:

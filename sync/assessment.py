@@ -4,11 +4,12 @@ config, the Metrics readings and `now` in; an `Assessment` out.
 """
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable
+
+import regex
 
 from . import scoring
 from .config import Config, Lever, Outcome
@@ -121,7 +122,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)
     review = config.review
-    pattern = re.compile(review.acceptance_pattern)
+    pattern = regex.compile(review.acceptance_pattern)
     ordered = sorted(tickets, key=lambda t: (t.source, natural(t.key)))
     mappings, hits = rules.map_all(ordered)
     results = []

@@ -11,6 +11,7 @@ import re
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Union
 
+import regex
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
                       field_validator, model_validator)
 
@@ -110,8 +111,8 @@ class MatchBlock(Strict):
     def _regex_compiles(cls, patterns: list[str] | None) -> list[str] | None:
         for pattern in patterns or []:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                regex.compile(pattern)
+            except regex.error as exc:
                 raise ValueError(f"expected a Python regular expression, got {pattern!r} ({exc})")
         return patterns
 
@@ -305,8 +306,8 @@ class Review(Strict):
     @classmethod
     def _compiles(cls, pattern: str) -> str:
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            regex.compile(pattern)
+        except regex.error as exc:
             raise ValueError(f"expected a Python regular expression ({exc})")
         return pattern
 

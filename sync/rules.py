@@ -13,7 +13,10 @@ from dataclasses import dataclass, replace
 from fnmatch import translate
 from typing import Callable, Iterable
 
+import regex
+
 from .config import GLOB_FIELDS, Config, MatchBlock
+from .errors import ConfigError
 from .model import Mapping, Ticket
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
@@ -66,13 +69,30 @@ def _glob_condition(name: str, patterns: list[str]) -> Condition:
     return Condition(name, tuple(patterns), test)
 
 
-def _regex_condition(name: str, patterns: list[str]) -> Condition:
-    compiled = [(p, re.compile(p)) for p in patterns]
+# Patterns come from the config and text from the tracker: a pattern that
+# backtracks catastrophically on one title must fail the sync with a name,
+# not hang it.  The `regex` engine takes a timeout (and avoids many such
+# blow-ups by itself); a second per match is far beyond any sane rule.
+MATCH_SECONDS = 1.0
+
+
+def bounded_search(rx, text: str, what: str, ticket: Ticket) -> bool:
+    try:
+        return rx.search(text, timeout=MATCH_SECONDS) is not None
+    except TimeoutError:
+        raise ConfigError(f"{what} {rx.pattern!r} took over {MATCH_SECONDS:g}s on ticket "
+                          f"{ticket.key} ({ticket.source}) and was stopped",
+                          hint="simplify the pattern: nested repeats such as (a+)+ or (a|a)+ "
+                               "backtrack without end")
+
+
+def _regex_condition(name: str, patterns: list[str], where: str = "rule") -> Condition:
+    compiled = [(p, regex.compile(p)) for p in patterns]
 
     def test(ticket: Ticket) -> str | None:
         text = _text(ticket, name)
         for pattern, rx in compiled:
-            if rx.search(text):
+            if bounded_search(rx, text, f"{where} {name}", ticket):
                 return pattern
         return None
     return Condition(name, tuple(patterns), test)
@@ -101,8 +121,9 @@ class Rule:
 
 
 def _compile(block: MatchBlock, index: int, outcome_id: str | None, lever_id: str | None) -> Rule:
-    conds = [(_glob_condition if name in GLOB_FIELDS else _regex_condition)(name, values)
-             for name, values in block.conditions()]
+    where = f"lever {lever_id}" if lever_id else "ignore"
+    conds = [_glob_condition(name, values) if name in GLOB_FIELDS
+             else _regex_condition(name, values, where) for name, values in block.conditions()]
     return Rule(index, outcome_id, lever_id, tuple(conds))
 
 

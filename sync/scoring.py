@@ -5,12 +5,12 @@ score can be recomputed exactly in a test or in `explain`.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from .config import Outcome, Review
 from .model import Mapping, Reading, Ticket
+from .rules import bounded_search
 
 POINTS = (("mapped to a lever or outcome", 50), ("has an owner", 15),
           ("has an estimate", 10), ("has an acceptance metric", 15),
@@ -28,13 +28,16 @@ def is_fresh(ticket: Ticket, review: Review, now: datetime) -> bool:
     return ticket.updated is not None and now - ticket.updated <= review.cadence
 
 
-def has_acceptance(ticket: Ticket, pattern: re.Pattern) -> bool:
+def has_acceptance(ticket: Ticket, pattern) -> bool:
+    """`pattern`: the compiled `review.acceptance_pattern` (a `regex` pattern)."""
     if ticket.acceptance.strip():
         return True
-    return bool(pattern.search(ticket.title) or pattern.search(ticket.description))
+    what = "review.acceptance_pattern"
+    return (bounded_search(pattern, ticket.title, what, ticket)
+            or bounded_search(pattern, ticket.description, what, ticket))
 
 
-def task_score(ticket: Ticket, mapping: Mapping, review: Review, pattern: re.Pattern,
+def task_score(ticket: Ticket, mapping: Mapping, review: Review, pattern,
                now: datetime) -> tuple[bool, ...]:
     """Which checks of the task score held, in the order of POINTS."""
     return (mapping.mapped, bool(ticket.owner), ticket.estimate is not None,

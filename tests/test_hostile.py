@@ -162,3 +162,27 @@ def test_unreadable_export_is_a_config_error_not_a_crash(tmp_path):
     (tmp_path / "export.json").write_bytes("{\"issues\": [] , \"x\": \"\xe9\"}".encode("latin-1"))
     with pytest.raises(ConfigError, match="cannot read"):
         FileSource(FileSourceConfig(type="file", path=str(tmp_path / "export.json")), "eng").fetch()
+
+
+# -- rules that never end ------------------------------------------------------
+
+def test_a_backtracking_rule_fails_naming_rule_and_ticket(monkeypatch):
+    from sync import rules
+    monkeypatch.setattr(rules, "MATCH_SECONDS", 0.2)
+    config = make_config()
+    data = config.model_dump(mode="json")
+    data["outcomes"][0]["levers"][0]["match"] = {"title": "(a|a)+$"}
+    from sync.config import Config
+    config = Config.model_validate(data)
+    with pytest.raises(ConfigError, match=r"lever emails title '\(a\|a\)\+\$' took over 0.2s on ticket A-7"):
+        assess([ticket("A-7", title="a" * 40 + "!")], config, [], NOW)
+
+
+def test_a_backtracking_acceptance_pattern_is_bounded_too(monkeypatch):
+    from sync import rules
+    from sync.config import Config
+    monkeypatch.setattr(rules, "MATCH_SECONDS", 0.2)
+    data = make_config().model_dump(mode="json")
+    data["review"]["acceptance_pattern"] = "(x|x)+y"
+    with pytest.raises(ConfigError, match="review.acceptance_pattern"):
+        assess([ticket("A-8", title="x" * 40, acceptance="")], Config.model_validate(data), [], NOW)

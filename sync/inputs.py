@@ -113,7 +113,8 @@ def extra_columns(rows: list[list]) -> tuple[list[str], dict[str, list]]:
 
 def history(rows: list[list]) -> list[list]:
     """History rows (header excluded) whose timestamp reads, in sheet order."""
-    return [list(r) for r in rows if r and parse_date(r[0]) is not None]
+    # A blank read back ("") is a blank, not text: Trend would write it as an empty string.
+    return [[None if v == "" else v for v in r] for r in rows if r and parse_date(r[0]) is not None]
 
 
 def gather(metrics: list[list], tickets: list[list], history_rows: list[list]) -> SheetInputs:

@@ -35,6 +35,15 @@ class BadRequest(Exception):
     pass
 
 
+class Killed(BaseException):
+    """Stands in for SIGKILL in-process: a BaseException passes every
+    `except Exception`, so no code of ours runs after it (as after a kill -9)."""
+
+
+MAX_BODY = 10_485_760              # Google refuses a request body over 10 MiB
+MAX_CELLS = 10_000_000             # cells per spreadsheet, empty ones included
+
+
 class FakeSheets:
     def __init__(self, rsps: responses.RequestsMock, sheet_id: str = "1sheetFAKEid"):
         self.rsps = rsps
@@ -48,10 +57,36 @@ class FakeSheets:
         self.failures: dict[str, list[tuple[int, dict]]] = {"token": [], "meta": [], "get": [], "update": []}
         self.batches: list[dict] = []                  # bodies of batchUpdates that were applied
         self.tokens = 0
-        rsps.add_callback(responses.POST, TOKEN_URL, callback=self._token)
-        rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}", callback=self._meta)
-        rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}/values:batchGet", callback=self._batch_get)
-        rsps.add_callback(responses.POST, f"{BASE}/{sheet_id}:batchUpdate", callback=self._batch_update)
+        # kill = (k, "before" | "after"): the k-th request (token included)
+        # kills the client before the fake handles it, or after it was
+        # applied but before its answer arrives.
+        self.kill: tuple[int, str] | None = None
+        self.requests = 0
+        self.largest_body = 0
+        rsps.add_callback(responses.POST, TOKEN_URL, callback=self._guarded(self._token))
+        rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}", callback=self._guarded(self._meta))
+        rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}/values:batchGet",
+                          callback=self._guarded(self._batch_get))
+        rsps.add_callback(responses.POST, f"{BASE}/{sheet_id}:batchUpdate",
+                          callback=self._guarded(self._batch_update))
+
+    def _guarded(self, handler):
+        def callback(request):
+            self.requests += 1
+            body = request.body or b""
+            size = len(body.encode() if isinstance(body, str) else body)
+            self.largest_body = max(self.largest_body, size)
+            if self.kill and self.kill == (self.requests, "before"):
+                raise Killed(f"killed before request {self.requests}")
+            if size > MAX_BODY:
+                return 400, {"Content-Type": "application/json"}, json.dumps({"error": {
+                    "code": 400, "message": f"Request payload size exceeds the limit: {MAX_BODY} bytes.",
+                    "status": "INVALID_ARGUMENT"}})
+            answer = handler(request)
+            if self.kill and self.kill == (self.requests, "after"):
+                raise Killed(f"killed after request {self.requests} was applied")
+            return answer
+        return callback
 
     @staticmethod
     def _tab(sheet_id: int, title: str, index: int, rows: int, cols: int) -> dict:
@@ -177,6 +212,10 @@ class FakeSheets:
             for req in body["requests"]:
                 (kind, arg), = req.items()
                 title = self._apply(tabs, kind, arg, title, replies)
+            total = sum(t["rows"] * t["cols"] for t in tabs.values())
+            if total > MAX_CELLS:
+                raise BadRequest(f"This action would increase the number of cells in the workbook "
+                                 f"above the limit of {MAX_CELLS} cells.")
         except BadRequest as exc:
             return 400, {}, json.dumps({"error": {"code": 400, "message": f"Invalid requests: {exc}",
                                                   "status": "INVALID_ARGUMENT"}})

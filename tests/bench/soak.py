@@ -1,0 +1,139 @@
+"""Soak: the daemon at `every: 1s` for a while against in-process fakes (Jira
+Cloud → Google Sheets, the real jira / gspread / google-auth clients on
+`responses`), with a share of requests faulted: 429, 500, connection reset,
+read timeout.  Prints syncs, failed syncs, faults injected, and RSS, open fds
+and threads at the start and the end (they must stay flat).
+
+    python tests/bench/soak.py              # 600 s, 5% faults
+    python tests/bench/soak.py 60 0.05      # seconds, fault rate
+
+Retry waits are skipped (the fakes answer at once), so a second holds many
+requests; a sync fails only when one request draws a fault on every attempt.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import requests  # noqa: E402
+import responses  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def sample() -> dict:
+    return {"rss_mb": round(rss_mb(), 1), "fds": len(os.listdir("/proc/self/fd")),
+            "threads": threading.active_count()}
+
+
+class Faults:
+    """Wraps every registered callback: `rate` of the calls get a fault."""
+
+    def __init__(self, rate: float, seed: int = 7):
+        self.rate = rate
+        self.random = random.Random(seed)
+        self.injected: dict[str, int] = {}
+
+    def wrap(self, callback):
+        def faulty(request):
+            if self.random.random() < self.rate:
+                kind = self.random.choice(["429", "500", "reset", "timeout"])
+                self.injected[kind] = self.injected.get(kind, 0) + 1
+                if kind == "429":
+                    return 429, {"Retry-After": "1"}, json.dumps({"error": {"code": 429, "message": "slow down"}})
+                if kind == "500":
+                    return 500, {}, json.dumps({"error": {"code": 500, "message": "Internal error"}})
+                if kind == "reset":
+                    raise requests.exceptions.ConnectionError("Connection reset by peer")
+                raise requests.exceptions.ReadTimeout("Read timed out. (read timeout=30)")
+            return callback(request)
+        return faulty
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
+    rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.05
+    from connectors import build_sink, build_sources, retry
+    from sync import log as logsetup
+    from sync.config import Config
+    from sync.daemon import Daemon
+    from sync.state import State
+    from tests.conftest import NOW, base_config
+    from tests.fakes import FakeJira, make_issues
+    from tests.fakes_sheets import FakeSheets
+
+    retry.sleep = lambda s: None                 # the fakes answer at once
+    real_stdout = sys.stdout
+    sys.stdout = open(os.devnull, "w")           # the daemon's JSON lines
+    logsetup.configure(json_lines=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    faults = Faults(rate)
+    with tempfile.TemporaryDirectory() as tmp, \
+            responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        key_file = Path(tmp) / "sa.json"
+        key_file.write_text(json.dumps({"type": "service_account", "private_key": key,
+                                        "client_email": "soak@p.iam.gserviceaccount.com",
+                                        "token_uri": "https://oauth2.googleapis.com/token"}))
+        FakeJira(rsps, make_issues(300, NOW))
+        sheets = FakeSheets(rsps)
+        for match in rsps.registered():
+            if isinstance(match, responses.CallbackResponse):
+                match.callback = faults.wrap(match.callback)
+        config = Config.model_validate(base_config(
+            source={"type": "jira", "url": "https://acme.atlassian.net",
+                    "auth": {"email": "ops@acme.test", "token": "soak-token"}, "jql": "project = GROW",
+                    "fields": {"estimate": "Story point estimate"}, "full_refresh": "1m"},
+            sink={"type": "google_sheets", "spreadsheet": sheets.id, "credentials": str(key_file)},
+            schedule={"every": "1s"}, state=str(Path(tmp) / "state.db")))
+        state = State(config.state)
+        daemon = Daemon(config, build_sources(config), build_sink(config), state)
+        failures = []
+        run_one = daemon.run_one
+
+        def observed():
+            run_one()
+            if daemon.last_error:
+                failures.append(daemon.last_error)
+            rsps.calls.reset()                   # the mock's own record of calls, not ours
+            if daemon.syncs == 3:
+                samples["start"] = sample()
+        daemon.run_one = observed
+        samples: dict[str, dict] = {}
+        stopper = threading.Timer(seconds, daemon.stop.set)
+        stopper.start()
+        started = time.monotonic()
+        daemon.loop()
+        elapsed = time.monotonic() - started
+        samples["end"] = sample()
+        state.close()
+    sys.stdout.close()
+    sys.stdout = real_stdout
+    print(f"soak: {elapsed:.0f}s at every: 1s, fault rate {rate:.0%}")
+    print(f"  syncs {daemon.syncs}, failed {len(failures)}, faults injected "
+          f"{sum(faults.injected.values())} {dict(sorted(faults.injected.items()))}")
+    for when in ("start", "end"):
+        s = samples.get(when, {})
+        print(f"  {when:5}: RSS {s.get('rss_mb')} MB, open fds {s.get('fds')}, threads {s.get('threads')}")
+    for reason in sorted(set(failures))[:5]:
+        print(f"  failed: {reason[:160]}")
+
+
+if __name__ == "__main__":
+    main()

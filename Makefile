@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint-deploy clean
+.PHONY: demo test bench soak lint-deploy clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,9 @@ bench: $(BIN)/.installed
 	$(BIN)/python tests/bench/bench_core.py
 	$(BIN)/python tests/bench/bench_jira.py
 	$(BIN)/python tests/bench/bench_sheets.py
+
+soak: $(BIN)/.installed
+	$(BIN)/python tests/bench/soak.py 60 0.05
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

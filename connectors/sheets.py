@@ -12,9 +12,11 @@ retries are ours, per request.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
+import time
 from datetime import datetime, timedelta, timezone
 
 import requests
@@ -33,14 +35,18 @@ from sync.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, iso
 
 from . import retry
 from .sheets_diff import header_edited
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
+
 from .sheets_layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata
+from .sheets_staging import PUBLISH_MAX, STAGING, Plan, encode, prep_bodies, value_bodies
 
 log = structlog.get_logger("align_sync.sheets")
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 TIMEOUT = (10, 120)        # under the API's own 180 s processing limit
 QUOTA_WAIT = 20.0          # seconds after a 429 (Google's buckets are per minute)
+WRITES_PER_MINUTE = 50     # of Google's 60 per user: room for the Last error note and a retry
 _ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
-_META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,gridProperties),"
+_META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,hidden,gridProperties),"
                 "charts(chartId,spec(title)))")
 _REQUIRED = ("type", "client_email", "private_key", "token_uri")
 DIFFED = ("Tickets", "Warnings")       # the big tabs: read back whole, written by changed rows
@@ -101,6 +107,7 @@ class SheetsSink:
         self._sheets: dict[str, SheetInfo] | None = None
         self._previous: dict[str, list[list]] | None = None   # DIFFED tabs and History as read this sync
         self._title = ""
+        self._writes: list[float] = []      # monotonic times of this sink's recent writes
 
     # -- plumbing ---------------------------------------------------------
 
@@ -164,13 +171,6 @@ class SheetsSink:
                                hint="check sink.spreadsheet (the URL or the id between /d/ and /edit)")
         return RemoteError(f"Google Sheets {what}: HTTP {status}: {message}")
 
-    def _post_batch(self, what: str, data: bytes) -> None:
-        from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
-        http = self.http()
-        self.request(what, lambda: http.request(
-            "post", SPREADSHEET_BATCH_UPDATE_URL % self.id, data=data,
-            headers={"Content-Type": "application/json; charset=utf-8"}))
-
     def _metadata(self) -> dict[str, SheetInfo]:
         http = self.http()
         meta = self.request("metadata read", lambda: http.fetch_sheet_metadata(
@@ -222,16 +222,73 @@ class SheetsSink:
                 for name, vr in zip(ranges, body.get("valueRanges") or [])}
 
     def write(self, report: Report) -> None:
-        sheets = dict(self._sheets if self._sheets is not None else self._metadata())
+        before = copy.deepcopy(self._sheets if self._sheets is not None else self._metadata())
+        sheets = copy.deepcopy(before)
         body, cells = build(report, sheets, self._previous)
-        # Sent pre-encoded without spaces: about a tenth smaller than gspread's json=.
-        data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        data = encode(body)
+        plan = None
+        if len(data) > PUBLISH_MAX:
+            # Too big for one request: stage the bulk, publish a small batch.
+            plan = Plan(*_staging_id(before))
+            sheets = copy.deepcopy(before)
+            body, cells = build(report, sheets, self._previous, plan)
+            data = encode(body)
+            if len(data) > PUBLISH_MAX:
+                raise RemoteError(f"Google Sheets write: the publish is {len(data):,} bytes even with "
+                                  f"staging (limit {PUBLISH_MAX:,}); nothing was written",
+                                  hint="report this: a tab other than Tickets and Warnings is too large")
+        self._check_cells(before, sheets, plan)
         if cells > 0.8 * CELL_LIMIT:
             log.warning("sheet.cells_high", cells=cells, limit=CELL_LIMIT)
-        self._post_batch("write", data)
-        rows = sum(len(r["updateCells"]["rows"]) for r in body["requests"] if "updateCells" in r)
-        log.info("sheet.written", requests=len(body["requests"]), bytes=len(data), rows=rows, cells=cells)
+        sent = [len(data)]
+        if plan is not None:
+            for prep in prep_bodies(plan, len(before)):
+                sent.append(self._post("staging", encode(prep), SPREADSHEET_BATCH_UPDATE_URL))
+            for values in value_bodies(plan):
+                sent.append(self._post("staging", values, SPREADSHEET_VALUES_BATCH_UPDATE_URL))
+        self._post("write", data, SPREADSHEET_BATCH_UPDATE_URL)
+        rows = sum(len(r["updateCells"]["rows"]) for r in body["requests"] if "updateCells" in r) + \
+            (sum(b.end - b.start for b in plan.blocks) if plan else 0)
+        log.info("sheet.written", requests=len(body["requests"]), bytes=sum(sent), largest=max(sent),
+                 staged_rows=plan.rows if plan else 0, writes=len(sent), rows=rows, cells=cells)
         self._sheets = self._previous = None   # the tabs changed: read them again next sync
+
+    def _check_cells(self, before: dict[str, SheetInfo], after: dict[str, SheetInfo],
+                     plan: Plan | None) -> None:
+        """§7: over 10M cells at any moment of the write fails before any write.
+        A tab holds the larger of its old and new grid until the publish ends."""
+        sizes = {name: max(info.rows * info.cols,
+                           before[name].rows * before[name].cols if name in before else 0)
+                 for name, info in after.items()}
+        if plan is not None:
+            sizes[STAGING] = max(sizes.get(STAGING, 0), plan.cells)
+        peak = sum(sizes.values())
+        if peak <= CELL_LIMIT:
+            return
+        big = sorted(((n, c) for n, c in sizes.items() if c), key=lambda x: -x[1])[:5]
+        tabs = ", ".join(f"{n} {c:,}" for n, c in big)
+        raise RemoteError(f"Google Sheets write: the spreadsheet would hold {peak:,} cells, over "
+                          f"Google's limit of {CELL_LIMIT:,} (empty cells count; {tabs}); nothing "
+                          "was written",
+                          hint="set sink.owners_tab: false, narrow the JQL or boards, or use the "
+                               "xlsx sink")
+
+    def _post(self, what: str, data: bytes, url: str) -> int:
+        """One write (a batchUpdate or a values.batchUpdate), paced to stay
+        under Google's 60 writes a minute per user."""
+        self._pace()
+        http = self.http()
+        self.request(what, lambda: http.request(
+            "post", url % self.id, data=data,
+            headers={"Content-Type": "application/json; charset=utf-8"}))
+        return len(data)
+
+    def _pace(self) -> None:
+        now = time.monotonic()
+        self._writes = [t for t in self._writes if now - t < 60.0]
+        if len(self._writes) >= WRITES_PER_MINUTE:
+            retry.sleep(60.0 - (now - self._writes[0]))
+        self._writes.append(time.monotonic())
 
     def write_error(self, message: str, when: datetime) -> None:
         sheets = self._sheets if self._sheets is not None else self._metadata()
@@ -268,6 +325,17 @@ class _TokenRequest(Request):
         if response.status in RETRYABLE:
             raise TransportError(f"token endpoint answered HTTP {response.status}")
         return response
+
+
+def _staging_id(sheets: dict[str, SheetInfo]) -> tuple[int, bool]:
+    """The staging tab's id, and whether it exists (a killed sync may leave it)."""
+    if STAGING in sheets:
+        return sheets[STAGING].sheet_id, True
+    taken = {s.sheet_id for s in sheets.values()}
+    sheet_id = 900_000
+    while sheet_id in taken:
+        sheet_id += 1
+    return sheet_id, False
 
 
 def _serial_date(value):

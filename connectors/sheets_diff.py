@@ -17,6 +17,12 @@ from __future__ import annotations
 from sync.report import cell_text
 
 MAX_CELL = 50_000                 # Sheets' limit on one cell's text
+SEVERITY_COLOURS = {"high": "F4C7C3", "medium": "FCE8B2"}   # Warnings' Severity cells
+
+
+def rgb(hex_colour: str) -> dict:
+    # Three decimals are finer than 8-bit colour, and a third the bytes per coloured cell.
+    return {k: round(int(hex_colour[i:i + 2], 16) / 255, 3) for k, i in (("red", 0), ("green", 2), ("blue", 4))}
 
 
 def norm(row) -> tuple:

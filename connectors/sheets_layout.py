@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 from sync.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths
 
-from .sheets_diff import MAX_CELL, changed_rows, header_edited
+from .sheets_diff import MAX_CELL, SEVERITY_COLOURS, changed_rows, header_edited, rgb
+from .sheets_staging import STAGING, Plan, publish_requests, shrink
 
 CELL_LIMIT = 10_000_000           # cells per spreadsheet, empty grid cells included
+STAGED = ("Tickets", "Warnings")  # the big tabs, staged when the publish would be too large
 CHART_TITLES = {"Scorecard": "Progress vs time elapsed",
                 "Trend": "History: progress and aligned effort"}
 _HEADER_FMT = {"textFormat": {"bold": True}, "backgroundColor": {"red": 0.91, "green": 0.93, "blue": 0.96}}
-_SEVERITY = {"high": "F4C7C3", "medium": "FCE8B2"}
 
 
 @dataclass
@@ -42,11 +43,6 @@ def parse_metadata(meta: dict) -> dict[str, SheetInfo]:
         out[p.get("title", "")] = SheetInfo(p.get("sheetId", 0), p.get("title", ""),
                                             grid.get("rowCount", 0), grid.get("columnCount", 0), charts)
     return out
-
-
-def _rgb(hex_colour: str) -> dict:
-    # Three decimals are finer than 8-bit colour, and a third the bytes per coloured cell.
-    return {k: round(int(hex_colour[i:i + 2], 16) / 255, 3) for k, i in (("red", 0), ("green", 2), ("blue", 4))}
 
 
 def cell(value, *, formula_ok: bool = False, fmt: dict | None = None) -> dict:
@@ -78,9 +74,9 @@ def _row(table: Table, r: int, status: int, severity: int) -> dict:
         if c == 0 and table.links and table.links[r]:
             fmt = {"textFormat": {"link": {"uri": table.links[r]}}}
         elif c == status and value in STATUS_COLOURS:
-            fmt = {"backgroundColor": _rgb(STATUS_COLOURS[value])}
-        elif c == severity and value in _SEVERITY:
-            fmt = {"backgroundColor": _rgb(_SEVERITY[value])}
+            fmt = {"backgroundColor": rgb(STATUS_COLOURS[value])}
+        elif c == severity and value in SEVERITY_COLOURS:
+            fmt = {"backgroundColor": rgb(SEVERITY_COLOURS[value])}
         values.append(cell(value, formula_ok=c >= table.owned_columns, fmt=fmt))
     return {"values": values}
 
@@ -120,13 +116,27 @@ def _update(sheet_id: int, table: Table, rows: list[dict], start: int | None = N
                              "fields": "userEnteredValue"}}]
 
 
-def _cells(info: SheetInfo, table: Table, before: list[list] | None) -> list[dict]:
-    """Size the grid and write the table: whole, or — when we read what the
-    tab holds this sync — its header and the rows that changed (`sheets_diff`)."""
-    grid = _grid(info.sheet_id, info.rows, info.cols)
+def _runs(table: Table, before: list[list] | None) -> list[tuple[int, int]] | None:
+    """Runs of data rows to write, or None for the whole tab."""
     runs = changed_rows(before, table.rows) if before and table.rows else None
     if runs is None or sum(b - a for a, b in runs) > len(table.rows) // 2:
-        # Most rows changed (or nothing to compare with): the whole tab is as small.
+        return None     # most rows changed (or nothing to compare with): the whole tab is as small
+    return runs
+
+
+def _cells(info: SheetInfo, table: Table, before: list[list] | None,
+           plan: Plan | None = None) -> list[dict]:
+    """Size the grid and write the table: whole, or — when we read what the
+    tab holds this sync — its header and the rows that changed (`sheets_diff`).
+    With a staging `plan`, the rows travel through the staging tab."""
+    grid = _grid(info.sheet_id, info.rows, info.cols)
+    runs = _runs(table, before)
+    if plan is not None and table.rows:
+        out = [grid] + _update(info.sheet_id, table, [_header(table)], 0)
+        for a, b in runs if runs is not None else [(0, len(table.rows))]:
+            out += publish_requests(plan.add(table, info.sheet_id, a, b), plan.sheet_id)
+        return out
+    if runs is None:
         return [grid] + _update(info.sheet_id, table, _rows(table))
     out = [grid] + _update(info.sheet_id, table, [_header(table)], 0)
     for a, b in runs:
@@ -181,9 +191,11 @@ def _chart(table: Table, info: SheetInfo) -> dict:
 
 
 def build(report: Report, sheets: dict[str, SheetInfo],
-          previous: dict[str, list[list]] | None = None) -> tuple[dict, int]:
-    """The batchUpdate body, and the spreadsheet's cell count after it.
-    `previous`: tabs as read this sync (header row first), to send only changed rows."""
+          previous: dict[str, list[list]] | None = None,
+          plan: Plan | None = None) -> tuple[dict, int]:
+    """The batchUpdate body (the publish), and the spreadsheet's cell count after it.
+    `previous`: tabs as read this sync (header row first), to send only changed rows.
+    `plan`: stage Tickets and Warnings rows (`sheets_staging`); filled in here."""
     requests: list[dict] = []
     taken = {s.sheet_id for s in sheets.values()}
     next_id = [1000]
@@ -236,9 +248,15 @@ def build(report: Report, sheets: dict[str, SheetInfo],
             continue
         info = ensure(name, index)
         info.rows, info.cols = max(len(table.rows) + 1, 2), max(len(table.headers), 1)
-        requests += _cells(info, table, (previous or {}).get(name))
+        requests += _cells(info, table, (previous or {}).get(name), plan if name in STAGED else None)
         requests += _widths(info.sheet_id, table)
         if name in CHART_TITLES:
             requests.append(_chart(table, info))
-    cells = sum(s.rows * s.cols for s in sheets.values())
+    staging = sheets.get(STAGING)
+    if plan is not None or (staging is not None and staging.rows * staging.cols > 1):
+        # The publish leaves the staging tab at one cell (a killed sync's too).
+        requests.append(shrink(plan or Plan(staging.sheet_id, True)))
+        if staging is not None:
+            staging.rows, staging.cols = 1, 1
+    cells = sum(s.rows * s.cols for s in sheets.values()) + (1 if plan is not None and staging is None else 0)
     return {"requests": requests}, cells

@@ -35,6 +35,32 @@ class BadRequest(Exception):
     pass
 
 
+def _raw_value(value):
+    """A RAW value as Sheets stores it: "" is an empty cell, "=1+2" stays text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, (int, float)):
+        return {"numberValue": value}
+    return {"stringValue": str(value)}
+
+
+def _set_path(data: dict, path: str, source: dict) -> None:
+    """Apply one field mask path (`userEnteredFormat.backgroundColor`) from `source`."""
+    parts = path.split(".")
+    src, dst = source, data
+    for part in parts[:-1]:
+        src = src.get(part, {}) if isinstance(src, dict) else {}
+        dst = dst.setdefault(part, {})
+    if isinstance(src, dict) and parts[-1] in src:
+        dst[parts[-1]] = copy.deepcopy(src[parts[-1]])
+    else:
+        dst.pop(parts[-1], None)
+    if not data.get(parts[0]) and parts[0] in data:
+        del data[parts[0]]
+
+
 class Killed(BaseException):
     """Stands in for SIGKILL in-process: a BaseException passes every
     `except Exception`, so no code of ours runs after it (as after a kill -9)."""
@@ -54,7 +80,8 @@ class FakeSheets:
         self.properties["title"] = "Growth alignment"
         self.tabs: dict[str, dict] = {"Sheet1": self._tab(0, "Sheet1", 0, 1000, 26)}
         # (status, body) served instead of the next calls, per endpoint: token, meta, get, update
-        self.failures: dict[str, list[tuple[int, dict]]] = {"token": [], "meta": [], "get": [], "update": []}
+        self.failures: dict[str, list[tuple[int, dict]]] = {"token": [], "meta": [], "get": [], "update": [],
+                                                            "values": []}
         self.batches: list[dict] = []                  # bodies of batchUpdates that were applied
         self.tokens = 0
         # kill = (k, "before" | "after"): the k-th request (token included)
@@ -69,6 +96,9 @@ class FakeSheets:
                           callback=self._guarded(self._batch_get))
         rsps.add_callback(responses.POST, f"{BASE}/{sheet_id}:batchUpdate",
                           callback=self._guarded(self._batch_update))
+        rsps.add_callback(responses.POST, f"{BASE}/{sheet_id}/values:batchUpdate",
+                          callback=self._guarded(self._values_update))
+        self.value_writes: list[dict] = []             # bodies of values.batchUpdates applied
 
     def _guarded(self, handler):
         def callback(request):
@@ -91,7 +121,7 @@ class FakeSheets:
     @staticmethod
     def _tab(sheet_id: int, title: str, index: int, rows: int, cols: int) -> dict:
         return {"sheetId": sheet_id, "title": title, "index": index, "rows": rows, "cols": cols,
-                "frozen": 0, "cells": {}, "charts": []}
+                "frozen": 0, "cells": {}, "charts": [], "hidden": False}
 
     # -- what tests read ---------------------------------------------------
 
@@ -154,7 +184,7 @@ class FakeSheets:
         sheets = []
         for t in sorted(self.tabs.values(), key=lambda t: t["index"]):
             props = {"sheetId": t["sheetId"], "title": t["title"], "index": t["index"],
-                     "sheetType": "GRID", "gridProperties": {"rowCount": t["rows"], "columnCount": t["cols"],
+                     **({"hidden": True} if t.get("hidden") else {}), "sheetType": "GRID", "gridProperties": {"rowCount": t["rows"], "columnCount": t["cols"],
                                                              **({"frozenRowCount": t["frozen"]}
                                                                 if t["frozen"] else {})}}
             entry = {"properties": props}
@@ -213,7 +243,7 @@ class FakeSheets:
                 (kind, arg), = req.items()
                 title = self._apply(tabs, kind, arg, title, replies)
             total = sum(t["rows"] * t["cols"] for t in tabs.values())
-            if total > MAX_CELLS:
+            if total > MAX_CELLS and total > self.cells_total():
                 raise BadRequest(f"This action would increase the number of cells in the workbook "
                                  f"above the limit of {MAX_CELLS} cells.")
         except BadRequest as exc:
@@ -223,6 +253,47 @@ class FakeSheets:
         self.properties["title"] = title
         self.batches.append(body)
         return 200, {}, json.dumps({"spreadsheetId": self.id, "replies": replies})
+
+    def _values_update(self, request):
+        """`values.batchUpdate`: not atomic across ranges (each applies in turn,
+        as Google's is not documented to be); writes past a grid are refused."""
+        failed = self._fail("values")
+        if failed:
+            return failed
+        body = json.loads(request.body)
+        if body.get("valueInputOption") not in ("RAW", "USER_ENTERED"):
+            return 400, {}, json.dumps({"error": {"code": 400, "message": "Invalid valueInputOption",
+                                                  "status": "INVALID_ARGUMENT"}})
+        for item in body.get("data") or []:
+            m = _A1.match(item["range"].replace("''", "'"))
+            if not m or m["tab"] not in self.tabs:
+                return 400, {}, json.dumps({"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                                                      "message": f"Unable to parse range: {item['range']}"}})
+            tab = self.tabs[m["tab"]]
+            r0, c0 = int(m["ra"]) - 1, _col(m["a"]) - 1
+            rows = item.get("values") or []
+            last_row = r0 + len(rows)
+            last_col = c0 + max((len(r) for r in rows), default=0)
+            if last_row > tab["rows"] or last_col > tab["cols"]:
+                return 400, {}, json.dumps({"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                                                      "message": f"Range ({item['range']}) exceeds grid limits. "
+                                                                 f"Max rows: {tab['rows']}, max columns: {tab['cols']}"}})
+            for i, row in enumerate(rows):
+                for j, value in enumerate(row):
+                    if isinstance(value, str) and len(value) > 50_000:
+                        return 400, {}, json.dumps({"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                                                              "message": "Your input contains more than the maximum "
+                                                                         "of 50000 characters in a single cell."}})
+                    data = tab["cells"].setdefault((r0 + i, c0 + j), {})
+                    typed = _raw_value(value)
+                    if typed is None:
+                        data.pop("userEnteredValue", None)
+                    else:
+                        data["userEnteredValue"] = typed
+        self.value_writes.append(body)
+        return 200, {}, json.dumps({"spreadsheetId": self.id, "totalUpdatedRows": 0,
+                                    "responses": [{"spreadsheetId": self.id, "updatedRange": d["range"]}
+                                                  for d in body.get("data") or []]})
 
     @staticmethod
     def _by_id(tabs: dict, sheet_id) -> dict:
@@ -243,7 +314,10 @@ class FakeSheets:
             for t in tabs.values():
                 if t["index"] >= p.get("index", len(tabs)):
                     t["index"] += 1
-            tabs[p["title"]] = self._tab(sid, p["title"], p.get("index", len(tabs)), 1000, 26)
+            grid = p.get("gridProperties") or {}
+            tabs[p["title"]] = self._tab(sid, p["title"], p.get("index", len(tabs)),
+                                         grid.get("rowCount", 1000), grid.get("columnCount", 26))
+            tabs[p["title"]]["hidden"] = bool(p.get("hidden"))
             reply = {"addSheet": {"properties": {"sheetId": sid, "title": p["title"]}}}
         elif kind == "deleteSheet":
             tab = self._by_id(tabs, arg["sheetId"])
@@ -255,6 +329,8 @@ class FakeSheets:
             if grid.get("frozenRowCount", 0) >= rows:
                 raise BadRequest("You can't freeze all visible rows on the sheet.")
             tab.update(rows=rows, cols=cols, frozen=grid.get("frozenRowCount", tab["frozen"]))
+            if "hidden" in arg["properties"]:
+                tab["hidden"] = bool(arg["properties"]["hidden"])
             tab["cells"] = {k: v for k, v in tab["cells"].items() if k[0] < rows and k[1] < cols}
         elif kind == "updateCells":
             rng = arg["range"]
@@ -296,12 +372,54 @@ class FakeSheets:
             if not found:
                 raise BadRequest(f"No chart with id: {arg['chartId']}")
             found[0]["spec"] = arg["spec"]
+        elif kind == "copyPaste":
+            self._copy_paste(tabs, arg)
+        elif kind == "repeatCell":
+            rng = arg["range"]
+            tab = self._by_id(tabs, rng["sheetId"])
+            r0, r1, c0, c1 = self._bounds(tab, rng)
+            for r in range(r0, r1):
+                for c in range(c0, c1):
+                    data = tab["cells"].setdefault((r, c), {})
+                    for path in (f.strip() for f in arg["fields"].split(",")):
+                        _set_path(data, path, arg["cell"])
         elif kind == "updateSpreadsheetProperties":
             title = arg["properties"].get("title", title)
         else:
             raise BadRequest(f"unsupported request {kind}")
         replies.append(reply)
         return title
+
+    @staticmethod
+    def _bounds(tab: dict, rng: dict) -> tuple[int, int, int, int]:
+        r0, c0 = rng.get("startRowIndex", 0), rng.get("startColumnIndex", 0)
+        r1, c1 = rng.get("endRowIndex", tab["rows"]), rng.get("endColumnIndex", tab["cols"])
+        if r1 > tab["rows"] or c1 > tab["cols"]:
+            raise BadRequest(f"Attempting to write row: {r1 - 1}, beyond the last requested row of: "
+                             f"{tab['rows'] - 1}" if r1 > tab["rows"] else
+                             f"Attempting to write column: {c1 - 1}, beyond the last requested column "
+                             f"of: {tab['cols'] - 1}")
+        return r0, r1, c0, c1
+
+    def _copy_paste(self, tabs: dict, arg: dict) -> None:
+        src_tab = self._by_id(tabs, arg["source"]["sheetId"])
+        dst_tab = self._by_id(tabs, arg["destination"]["sheetId"])
+        s0, s1, sc0, sc1 = self._bounds(src_tab, arg["source"])
+        d0, d1, dc0, dc1 = self._bounds(dst_tab, arg["destination"])
+        if (d1 - d0, dc1 - dc0) != (s1 - s0, sc1 - sc0):
+            raise BadRequest("The source and destination ranges must be the same size")
+        kind = arg.get("pasteType", "PASTE_NORMAL")
+        keys = {"PASTE_VALUES": ("userEnteredValue",), "PASTE_FORMAT": ("userEnteredFormat",),
+                "PASTE_NORMAL": ("userEnteredValue", "userEnteredFormat")}[kind]
+        copied = {(r, c): copy.deepcopy(src_tab["cells"].get((s0 + r, sc0 + c), {}))
+                  for r in range(s1 - s0) for c in range(sc1 - sc0)}
+        for (r, c), data in copied.items():
+            target = dst_tab["cells"].setdefault((d0 + r, dc0 + c), {})
+            for key in keys:
+                if key in data:
+                    target[key] = data[key]
+                else:
+                    target.pop(key, None)
 
     @staticmethod
     def _check_cell(data: dict) -> None:

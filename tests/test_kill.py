@@ -33,7 +33,9 @@ from .test_sheets import key_file, private_key, tickets  # noqa: F401 (fixtures)
 
 
 def visible(fake: FakeSheets) -> dict:
-    return {tab: fake.values(tab) for tab in fake.tabs}
+    """What people see: every tab that is not hidden, values and formats."""
+    return {name: (fake.values(name), {k: v for k, v in tab["cells"].items() if v})
+            for name, tab in fake.tabs.items() if not tab.get("hidden")}
 
 
 class SheetsRun:
@@ -70,8 +72,13 @@ SECOND[3] = tickets("A-9", title="renamed")[0]
 LATER = NOW + timedelta(days=1)
 
 
-def test_a_kill_at_any_sheets_request_leaves_the_visible_tabs_whole(tmp_path, key_file):  # noqa: F811
+@pytest.mark.parametrize("staged", [False, True], ids=["one-request", "staged"])
+def test_a_kill_at_any_sheets_request_leaves_the_visible_tabs_whole(tmp_path, key_file, staged,  # noqa: F811
+                                                                   monkeypatch):
     import responses
+    if staged:       # small walls, so a small sync stages in several requests
+        monkeypatch.setattr("connectors.sheets.PUBLISH_MAX", 50_000)
+        monkeypatch.setattr("connectors.sheets_staging.STAGE_CHUNK", 4_000)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         ref = SheetsRun(tmp_path, key_file, rsps, "ref")
         ref.sync(FIRST, NOW)
@@ -80,7 +87,8 @@ def test_a_kill_at_any_sheets_request_leaves_the_visible_tabs_whole(tmp_path, ke
         ref.sync(SECOND, LATER)
         after = visible(ref.fake)
         requests = ref.fake.requests - start
-        assert before != after and requests >= 3
+        assert before != after and requests >= (6 if staged else 3)
+        assert ref.fake.largest_body <= (50_000 if staged else 4_000_000)
         for k in range(1, requests + 1):
             for when in ("before", "after"):
                 run = SheetsRun(tmp_path, key_file, rsps, f"k{k}{when}")

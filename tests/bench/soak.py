@@ -91,7 +91,7 @@ def main() -> None:
         key_file.write_text(json.dumps({"type": "service_account", "private_key": key,
                                         "client_email": "soak@p.iam.gserviceaccount.com",
                                         "token_uri": "https://oauth2.googleapis.com/token"}))
-        FakeJira(rsps, make_issues(300, NOW))
+        jira = FakeJira(rsps, make_issues(300, NOW))
         sheets = FakeSheets(rsps)
         for match in rsps.registered():
             if isinstance(match, responses.CallbackResponse):
@@ -111,9 +111,16 @@ def main() -> None:
             run_one()
             if daemon.last_error:
                 failures.append(daemon.last_error)
-            rsps.calls.reset()                   # the mock's own record of calls, not ours
-            if daemon.syncs == 3:
+            # The mock's and the fakes' own records of every call grow without
+            # end; they are the harness, not align-sync, so they are dropped.
+            rsps.calls.reset()
+            for match in rsps.registered():      # responses also records calls per mock
+                match.calls.reset()
+            sheets.batches.clear(), sheets.value_writes.clear(), jira.jqls.clear()
+            if daemon.syncs == 5:
                 samples["start"] = sample()
+            elif daemon.syncs % 100 == 0:
+                samples[f"sync {daemon.syncs}"] = sample()
         daemon.run_one = observed
         samples: dict[str, dict] = {}
         stopper = threading.Timer(seconds, daemon.stop.set)
@@ -122,15 +129,16 @@ def main() -> None:
         daemon.loop()
         elapsed = time.monotonic() - started
         samples["end"] = sample()
+        samples = {k: samples[k] for k in ["start"] + [k for k in samples if k not in ("start", "end")] + ["end"]
+                   if k in samples}
         state.close()
     sys.stdout.close()
     sys.stdout = real_stdout
     print(f"soak: {elapsed:.0f}s at every: 1s, fault rate {rate:.0%}")
     print(f"  syncs {daemon.syncs}, failed {len(failures)}, faults injected "
           f"{sum(faults.injected.values())} {dict(sorted(faults.injected.items()))}")
-    for when in ("start", "end"):
-        s = samples.get(when, {})
-        print(f"  {when:5}: RSS {s.get('rss_mb')} MB, open fds {s.get('fds')}, threads {s.get('threads')}")
+    for when, s in samples.items():
+        print(f"  {when:9}: RSS {s.get('rss_mb')} MB, open fds {s.get('fds')}, threads {s.get('threads')}")
     for reason in sorted(set(failures))[:5]:
         print(f"  failed: {reason[:160]}")
 

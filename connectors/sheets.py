@@ -37,7 +37,7 @@ from . import retry
 from .sheets_diff import header_edited
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
 
-from .sheets_layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata
+from .sheets_layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata, staged_bytes
 from .sheets_staging import PUBLISH_MAX, STAGING, Plan, encode, prep_bodies, value_bodies
 
 log = structlog.get_logger("align_sync.sheets")
@@ -223,11 +223,13 @@ class SheetsSink:
 
     def write(self, report: Report) -> None:
         before = copy.deepcopy(self._sheets if self._sheets is not None else self._metadata())
-        sheets = copy.deepcopy(before)
-        body, cells = build(report, sheets, self._previous)
-        data = encode(body)
         plan = None
-        if len(data) > PUBLISH_MAX:
+        body = data = None
+        if staged_bytes(report, self._previous) <= PUBLISH_MAX:
+            sheets = copy.deepcopy(before)
+            body, cells = build(report, sheets, self._previous)
+            data = encode(body)
+        if data is None or len(data) > PUBLISH_MAX:
             # Too big for one request: stage the bulk, publish a small batch.
             plan = Plan(*_staging_id(before))
             sheets = copy.deepcopy(before)

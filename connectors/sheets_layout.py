@@ -124,6 +124,20 @@ def _runs(table: Table, before: list[list] | None) -> list[tuple[int, int]] | No
     return runs
 
 
+def staged_bytes(report: Report, previous: dict[str, list[list]] | None) -> int:
+    """About what the Tickets and Warnings rows of a sync cost as typed cells
+    (~40 bytes of JSON a cell, ~110 more for a key link): enough to tell a
+    sync that must stage from one that need not, without building the body."""
+    total = 0
+    for table in report.tables:
+        if table.name not in STAGED:
+            continue
+        runs = _runs(table, (previous or {}).get(table.name))
+        rows = len(table.rows) if runs is None else sum(b - a for a, b in runs)
+        total += rows * (40 * len(table.headers) + (110 if table.links else 0))
+    return total
+
+
 def _cells(info: SheetInfo, table: Table, before: list[list] | None,
            plan: Plan | None = None) -> list[dict]:
     """Size the grid and write the table: whole, or — when we read what the

@@ -1,17 +1,21 @@
-"""Benchmark of the Google Sheets sink: N tickets (default 10k) written by
-the real gspread + google-auth clients to a mocked Sheets API (responses).
-Four syncs: a new spreadsheet; 15 minutes later with no ticket changed; 1%
-of tickets done and 20 new; 20 tickets gone from the top of the table (the
-worst case: every row below moves).  Prints requests, payload bytes, wall time and
-peak RSS.
+"""Benchmark of the Google Sheets sink: N tickets written by the real gspread
++ google-auth clients to the strict Sheets fake (10 MiB bodies, 10M cells:
+tests/fakes_sheets.py) on `responses`.  Syncs: a new spreadsheet; 15 minutes
+later with no ticket changed; at 10k also 1% of tickets done and 20 new, and
+20 tickets gone from the top of the table (every row below moves).  Prints
+Sheets requests (which ones), the largest and the total request body, wall
+time and peak RSS (each size in its own process; RSS includes the fake and
+`responses`' copies of every body).
 
-    python tests/bench/bench_sheets.py [N]
+    python tests/bench/bench_sheets.py              # 10k, 50k, 100k
+    python tests/bench/bench_sheets.py 15000        # one size
 """
 from __future__ import annotations
 
 import json
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +39,14 @@ from tests.fakes_sheets import FakeSheets  # noqa: E402
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        run(int(sys.argv[2]))
+        return
+    for n in [int(a) for a in sys.argv[1:]] or [10_000, 50_000, 100_000]:
+        subprocess.run([sys.executable, __file__, "--child", str(n)], check=True)
+
+
+def run(n: int) -> None:
     configure(level=30)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -61,21 +72,28 @@ def main() -> None:
                   for i, t in enumerate(tickets[:20])]
         state = State(Path(tmp) / "state.db")
         tokens = 0
-        for label, now, batch in (("new spreadsheet", NOW, tickets),
-                                  ("15 min later", NOW + timedelta(minutes=15), tickets),
-                                  ("1% done, 20 new", NOW + timedelta(minutes=30), moved),
-                                  ("20 left the top", NOW + timedelta(minutes=45), moved[20:])):
+        syncs = [("new spreadsheet", NOW, tickets), ("15 min later", NOW + timedelta(minutes=15), tickets)]
+        if n <= 10_000:
+            syncs += [("1% done, 20 new", NOW + timedelta(minutes=30), moved),
+                      ("20 left the top", NOW + timedelta(minutes=45), moved[20:])]
+        for label, now, batch in syncs:
             rsps.calls.reset()
+            fake_before = fake.seconds
             t0 = time.perf_counter()
             run_once(config, [MemorySource("jira", batch)], SheetsSink(config.sink), state, now)
             seconds = time.perf_counter() - t0
-            sent = sum(len(c.request.body or b"") for c in rsps.calls)
-            received = sum(len(c.response.content or b"") for c in rsps.calls)
+            in_fake = fake.seconds - fake_before
+            bodies = [len(c.request.body or b"") for c in rsps.calls]
+            received = sum(len(c.response.content or b"") for c in rsps.calls if c.response is not None)
             calls = fake.sheet_calls()
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"{label:>16}: {len(batch)} tickets, {len(calls)} Sheets requests {calls} (+{fake.tokens - tokens} token), "
-                  f"sent {sent / 1e6:.2f} MB, received {received / 1e6:.2f} MB, {seconds:.2f}s, "
-                  f"peak RSS {rss:.0f} MB, sheet cells {fake.cells_total()}")
+            kinds = ", ".join(f"{calls.count(k)}x {k.split(' ')[1].replace(fake.id, '') or 'metadata'}"
+                              for k in dict.fromkeys(calls))
+            print(f"{n:>6} {label:>16}: {len(calls)} Sheets requests ({kinds}; +{fake.tokens - tokens} token), "
+                  f"largest {max(bodies) / 1e6:.2f} MB, sent {sum(bodies) / 1e6:.2f} MB, "
+                  f"received {received / 1e6:.2f} MB, client {seconds - in_fake:.2f}s (+{in_fake:.2f}s in the fake), "
+                  f"peak RSS {rss:.0f} MB, "
+                  f"sheet cells {fake.cells_total()}")
             tokens = fake.tokens
         state.close()
 

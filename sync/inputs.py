@@ -31,6 +31,9 @@ def parse_date(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+# Past this no metric is plausible, and (value - baseline) * 100 could overflow.
+MAX_METRIC = 1e15
+
 # A comma is a thousands separator only where it groups three digits
 # (1,234.5); "40,5" could be 40.5 or 405, so it is not read as either.
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
@@ -41,7 +44,7 @@ def parse_number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) else None
+        return float(value) if math.isfinite(value) and abs(value) <= MAX_METRIC else None
     text = str(value).strip().removesuffix("%").strip()
     if "," in text:
         if not _GROUPED.match(text):
@@ -51,7 +54,7 @@ def parse_number(value: Any) -> float | None:
         number = float(text)
     except ValueError:
         return None
-    return number if math.isfinite(number) else None
+    return number if math.isfinite(number) and abs(number) <= MAX_METRIC else None
 
 
 def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:

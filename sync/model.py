@@ -26,6 +26,9 @@ def natural(key: str) -> tuple:
     return tuple(parts)
 
 
+MAX_ESTIMATE = 1e6
+
+
 def checked_estimate(value: float | None, name: str = "estimate") -> tuple[float | None, str | None]:
     """An estimate a figure may rest on, or None and the reason it was refused.
     NaN would blank every effort sum it reaches and a negative one would push
@@ -34,6 +37,8 @@ def checked_estimate(value: float | None, name: str = "estimate") -> tuple[float
         return None, None
     if not math.isfinite(value) or value < 0:
         return None, f"{name} {value:g} is not a number of 0 or more; counted as no estimate"
+    if value > MAX_ESTIMATE:       # 1e308 points would make every sum infinite
+        return None, f"{name} {value:g} is past {MAX_ESTIMATE:g}; counted as no estimate"
     return value, None
 
 

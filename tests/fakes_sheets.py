@@ -86,9 +86,10 @@ class FakeSheets:
                                                             "values": []}
         self.batches: list[dict] = []                  # bodies of batchUpdates that were applied
         self.tokens = 0
-        # kill = (k, "before" | "after"): the k-th request (token included)
-        # kills the client before the fake handles it, or after it was
-        # applied but before its answer arrives.
+        # kill = (k, "before" | "after" | "down"): the k-th request (token
+        # included) kills the client before the fake handles it, or after it
+        # was applied but before its answer arrives; "down": it and every
+        # request after it get a 503 (the sync fails after its retries).
         self.kill: tuple[int, str] | None = None
         self.requests = 0
         self.largest_body = 0
@@ -118,6 +119,9 @@ class FakeSheets:
             self.largest_body = max(self.largest_body, size)
             if self.kill and self.kill == (self.requests, "before"):
                 raise Killed(f"killed before request {self.requests}")
+            if self.kill and self.kill[1] == "down" and self.requests >= self.kill[0]:
+                return 503, {"Content-Type": "application/json"}, json.dumps({"error": {
+                    "code": 503, "message": "The service is currently unavailable.", "status": "UNAVAILABLE"}})
             if size > MAX_BODY:
                 return 400, {"Content-Type": "application/json"}, json.dumps({"error": {
                     "code": 400, "message": f"Request payload size exceeds the limit: {MAX_BODY} bytes.",
@@ -359,8 +363,12 @@ class FakeSheets:
             for i, row in enumerate(arg.get("rows", [])):
                 for j, data in enumerate(row.get("values", [])):
                     r, c = r0 + i, c0 + j
-                    if r >= tab["rows"] or c >= tab["cols"]:
-                        raise BadRequest(f"Range exceeds grid limits (row {r}, column {c})")
+                    if r >= tab["rows"]:
+                        raise BadRequest(f"Attempting to write row: {r}, beyond the last requested "
+                                         f"row of: {tab['rows'] - 1}")
+                    if c >= tab["cols"]:
+                        raise BadRequest(f"Attempting to write column: {c}, beyond the last "
+                                         f"requested column of: {tab['cols'] - 1}")
                     self._check_cell(data)
                     tab["cells"][(r, c)] = {**tab["cells"].get((r, c), {}),
                                             **{f: data[f] for f in fields if f in data}}

@@ -107,7 +107,7 @@ def test_trello_lists_null_is_an_error_not_every_card_active(tmp_path):
 
 # -- numbers --------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", ["NaN", -1000, "inf"])
+@pytest.mark.parametrize("raw", ["NaN", -1000, "inf", 1e308])
 def test_an_estimate_that_is_no_effort_is_flagged_not_summed(tmp_path, raw):
     data = broken(lambda f, i: f.update(customfield_10016=raw))
     tickets = run_file(tmp_path, data, fields={"estimate": "customfield_10016"})
@@ -123,7 +123,7 @@ def test_an_estimate_that_is_no_effort_is_flagged_not_summed(tmp_path, raw):
 
 @pytest.mark.parametrize("text, value", [("7.8", 7.8), ("7.8%", 7.8), ("1,234.5", 1234.5),
                                          ("40,5", None), ("1,23", None), ("NaN", None),
-                                         (math.inf, None), ("-3", -3.0)])
+                                         (math.inf, None), ("-3", -3.0), (1e300, None), ("1e300", None)])
 def test_metric_numbers(text, value):
     assert parse_number(text) == value
 

@@ -24,6 +24,7 @@ import yaml
 from connectors.memory import MemorySource
 from connectors.sheets import SheetsSink
 from sync.engine import run_once
+from sync.errors import TransientError
 from sync.state import State
 
 from .conftest import NOW, ROOT, base_config
@@ -90,11 +91,11 @@ def test_a_kill_at_any_sheets_request_leaves_the_visible_tabs_whole(tmp_path, ke
         assert before != after and requests >= (6 if staged else 3)
         assert ref.fake.largest_body <= (50_000 if staged else 4_000_000)
         for k in range(1, requests + 1):
-            for when in ("before", "after"):
+            for when in ("before", "after", "down"):
                 run = SheetsRun(tmp_path, key_file, rsps, f"k{k}{when}")
                 run.sync(FIRST, NOW)
                 run.fake.kill = (run.fake.requests + k, when)
-                with pytest.raises(Killed):
+                with pytest.raises(Killed if when != "down" else TransientError):
                     run.sync(SECOND, LATER)
                 now_visible = visible(run.fake)
                 assert now_visible in (before, after), (k, when)

@@ -15,9 +15,9 @@ from connectors.xlsx import XlsxSink
 from sync.cli import main
 from sync.engine import run_once
 from sync.errors import ConfigError
-from sync.state import State
 
 from .conftest import NOW, ROOT, make_config, ticket
+from .test_xlsx import env  # noqa: F401 (the workbook fixture)
 
 DEMO = (ROOT / "config/demo.yaml").read_text()
 
@@ -127,16 +127,7 @@ def test_dry_run_of_a_guarded_sync_does_not_claim_to_have_left_the_sheet(tmp_pat
 
 # -- the workbook: identity, people's data, hostile text -------------------------
 
-@pytest.fixture
-def env(tmp_path):
-    path = tmp_path / "book.xlsx"
-    config = make_config(sink={"type": "xlsx", "path": str(path)})
-    state = State(tmp_path / "state.db")
-    yield path, config, state
-    state.close()
-
-
-def sync(env, tickets, sink_path=None, **kw):
+def sync(env, tickets, sink_path=None, **kw):  # noqa: F811
     path, config, state = env
     if sink_path is not None:
         config = make_config(sink={"type": "xlsx", "path": str(sink_path)}, **kw)

@@ -1,30 +1,15 @@
-"""Builds the configured sources and sink.  The only module that knows every
-connector; `sync/` never imports from here except through the CLI."""
+"""The built-in connectors.  Each module owns its config model, its factory
+and its `check` probe and registers them under its type name; `register`
+is this package's entry point (`align_sync.connectors` in pyproject.toml).
+Adding a tracker or a sink: one module, and one line in MODULES.
+"""
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
 
-from sync.config import Config
-
-
-def build_sources(config: Config, base_dir: Path | None = None) -> list:
-    sources = []
-    for sc in config.source_list():
-        if sc.type == "file":
-            from .files import FileSource
-            sources.append(FileSource(sc, sc.name, base_dir))
-        elif sc.type == "jira":
-            from .jira import JiraSource
-            sources.append(JiraSource(sc, sc.name))
-        elif sc.type == "trello":
-            from .trello import TrelloSource
-            sources.append(TrelloSource(sc, sc.name))
-    return sources
+MODULES = ("files", "jira", "trello", "sheets", "xlsx")
 
 
-def build_sink(config: Config, base_dir: Path | None = None):
-    if config.sink.type == "xlsx":
-        from .xlsx import XlsxSink
-        return XlsxSink(config.sink, base_dir)
-    from .sheets import SheetsSink
-    return SheetsSink(config.sink)
+def register(registry) -> None:
+    for name in MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(registry)

@@ -14,14 +14,28 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sync.config import FileSourceConfig
+from typing import Literal
+
+from pydantic import Field
+
+from sync.config import FilePath, Strict
 from sync.errors import ConfigError
 from sync.model import Ticket, checked_estimate
 
-from .jira_issue import JiraFieldIds, issue_list, to_ticket
+from .jira_issue import JiraFieldIds, JiraFields, issue_list, to_ticket
 from .trello_board import board_tickets, require_estimate_field
 
 _FIELD_ID = re.compile(r"^customfield_\d+$")
+
+
+class FileSourceConfig(Strict):
+    type: Literal["file"]
+    name: str | None = None
+    path: FilePath
+    url: str | None = None        # Jira base URL, to link keys of a CSV export
+    fields: JiraFields = Field(default_factory=JiraFields)
+    done_lists: list[str] = Field(default_factory=lambda: ["Done"])
+    estimate_field: str | None = None
 
 
 def beside_config(path: str, base_dir: Path | None) -> Path:
@@ -181,3 +195,9 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
         updated=_csv_time(one("updated")), done_at=_csv_time(one("resolved")),
         problems=(problem,) if problem else (),
     )
+
+
+def register(registry) -> None:
+    registry.add("source", "file", FileSourceConfig,
+                 lambda config, name, runtime: FileSource(config, name, runtime.base_dir),
+                 probe=lambda source: f"{len(source.fetch())} tickets")

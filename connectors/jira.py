@@ -13,16 +13,18 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Iterator, Literal, TypeVar
 
-from sync import telemetry
-from sync.config import JiraSourceConfig
+from pydantic import Field
+
+from sync.config import Duration, Strict
 from sync.errors import RemoteError
 from sync.model import Ticket
+from sync.runtime import Runtime
 from sync.state import State
 
 from . import retry
-from .jira_issue import issue_list, parse_time, to_ticket
+from .jira_issue import JiraFields, issue_list, parse_time, to_ticket
 from .jira_meta import JiraMeta, translate
 
 T = TypeVar("T")
@@ -40,17 +42,45 @@ def base_jql(jql: str) -> str:
     return _ORDER_BY.sub("", jql.strip())
 
 
+class JiraAuth(Strict):
+    email: str | None = None
+    token: str
+
+
+class JiraSourceConfig(Strict):
+    type: Literal["jira"]
+    name: str | None = None
+    url: str
+    auth: JiraAuth
+    jql: str
+    fields: JiraFields = Field(default_factory=JiraFields)
+    full_refresh: Duration = timedelta(hours=24)
+
+
+# Jira Cloud's API-token traffic falls under per-second burst limits; this
+# ceiling keeps many workspaces on one host and account under them together.
+BURST = (100, 1.0)
+
+
 class JiraSource:
-    def __init__(self, config: JiraSourceConfig, name: str):
+    def __init__(self, config: JiraSourceConfig, name: str, runtime: Runtime | None = None):
         self.config = config
         self.name = name
+        self.runtime = runtime or Runtime()
         self.client = None
         self.cloud = False
+        auth = config.auth
+        self.limiter = self.runtime.limiters.get("jira", config.url.rstrip("/"), auth.email or "",
+                                                 auth.token, limit=BURST[0], window=BURST[1])
 
     # -- plumbing ---------------------------------------------------------
 
     def request(self, what: str, fn: Callable[[], T]) -> T:
-        return retry.call("jira", fn, translate=lambda exc: translate(exc, what, self.config))
+        def once() -> T:
+            self.limiter.wait(retry.sleep)
+            return fn()
+        return retry.call("jira", once, runtime=self.runtime,
+                          translate=lambda exc: translate(exc, what, self.config))
 
     def _connect(self, state: State, now: datetime):
         from jira import JIRA
@@ -63,7 +93,7 @@ class JiraSource:
         else:
             kwargs["token_auth"] = auth.token
         client = JIRA(**kwargs)
-        client._session.hooks["response"].append(telemetry.response_hook("jira"))
+        client._session.hooks["response"].append(self.runtime.telemetry.response_hook("jira"))
         self.client = client
         self.meta = JiraMeta(self, state, now)
         info = self.meta.server_info()
@@ -176,3 +206,8 @@ class JiraSource:
         return (f"Jira {kind} at {self.config.url} as {me.get('displayName') or me.get('name')}; "
                 f"JQL valid; fields {found or 'none configured'}")
 
+
+
+def register(registry) -> None:
+    registry.add("source", "jira", JiraSourceConfig,
+                 lambda config, name, runtime: JiraSource(config, name, runtime))

@@ -10,8 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from sync.config import Strict
 from sync.errors import DataError
 from sync.model import Ticket, checked_estimate
+
+
+class JiraFields(Strict):
+    """`fields:` of a Jira source or of a file source reading a Jira export."""
+    estimate: str | None = None
+    acceptance: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
-from sync.config import JiraSourceConfig
 from sync.errors import AlignSyncError, ConfigError, RemoteError, TransientError
 
 from . import retry
@@ -33,7 +32,7 @@ def _messages(exc) -> str:
     return "; ".join(str(p) for p in parts)
 
 
-def translate(exc: Exception, what: str, config: JiraSourceConfig) -> AlignSyncError:
+def translate(exc: Exception, what: str, config) -> AlignSyncError:
     from jira.exceptions import JIRAError
     if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
         return TransientError(f"Jira {what}: {type(exc).__name__} talking to {config.url}",

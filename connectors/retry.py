@@ -17,14 +17,13 @@ import structlog
 from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt,
                       stop_after_delay, wait_exponential_jitter)
 
-from sync import telemetry
 from sync.errors import AlignSyncError, TransientError
+from sync.runtime import Runtime
 
 log = structlog.get_logger("align_sync.retry")
 T = TypeVar("T")
 
-ATTEMPTS = 5              # `align-sync check` uses 2: a probe should answer fast
-MAX_SECONDS = 300.0          # one request's retries never outlast this
+ATTEMPTS = 5                 # the default (sync.runtime.RetrySettings); `check` uses 2
 MAX_WAIT = 120.0             # a Retry-After beyond this is capped
 
 
@@ -59,23 +58,24 @@ def _wait(state: RetryCallState) -> float:
     return _backoff(state)
 
 
-def call(service: str, request: Callable[[], T], *,
+def call(service: str, request: Callable[[], T], *, runtime: Runtime,
          translate: Callable[[Exception], Exception] | None = None,
-         attempts: int | None = None, max_seconds: float | None = None) -> T:
-    """Run one request, retrying it on TransientError within the caps.
+         attempts: int | None = None) -> T:
+    """Run one request, retrying it on TransientError within the workspace's
+    caps (`runtime.retry`; `attempts` lowers them for one call).
 
     `translate` turns a client library's exception into an align-sync error
     (which decides whether it is retried); it sees every failure."""
-    attempts = attempts or ATTEMPTS          # read now: `check` lowers them
-    max_seconds = max_seconds or MAX_SECONDS
+    attempts = attempts or runtime.retry.attempts
+
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception()
         log.warning("http.retry", service=service, attempt=state.attempt_number,
                     wait=round(state.upcoming_sleep, 2), error=exc.message)
-        telemetry.count_retry(service, exc)
+        runtime.telemetry.count_retry(service, exc)
 
     retrying = Retrying(retry=retry_if_exception_type(TransientError),
-                        stop=stop_after_attempt(attempts) | stop_after_delay(max_seconds),
+                        stop=stop_after_attempt(attempts) | stop_after_delay(runtime.retry.max_seconds),
                         wait=_wait, sleep=lambda s: sleep(s), before_sleep=before_sleep,
                         reraise=True)
     def once() -> T:

@@ -25,11 +25,12 @@ from google.auth.exceptions import RefreshError, TransportError
 from google.auth.transport import DEFAULT_RETRYABLE_STATUS_CODES as RETRYABLE
 from google.auth.transport.requests import AuthorizedSession, Request
 
-from sync import telemetry
-from sync.config import SheetsSinkConfig
+from typing import Literal
+
+from sync.config import FilePath, Strict
 from sync.errors import AlignSyncError, ConfigError, RemoteError, TransientError
 from sync.inputs import gather
-from sync.log import add_secrets
+from sync.runtime import Runtime
 from sync.model import SheetInputs
 from sync.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, iso
 
@@ -66,7 +67,14 @@ def _column(n: int) -> str:
     return name
 
 
-def load_key(config: SheetsSinkConfig) -> dict:
+class SheetsSinkConfig(Strict):
+    type: Literal["google_sheets"]
+    spreadsheet: str
+    credentials: FilePath
+    owners_tab: bool = True
+
+
+def load_key(config: SheetsSinkConfig, runtime: Runtime) -> dict:
     """The service-account key: a file path, or the JSON itself (from an env var)."""
     raw = config.credentials.strip()
     where = "sink.credentials"
@@ -84,7 +92,7 @@ def load_key(config: SheetsSinkConfig) -> dict:
                           "file downloaded from Google Cloud → IAM → Service accounts → Keys")
     if not isinstance(info, dict):
         raise ConfigError(f"{where}: expected a JSON object")
-    add_secrets([info.get("private_key") or "", info.get("private_key_id") or ""])
+    runtime.redactor.add([info.get("private_key") or "", info.get("private_key_id") or ""])
     missing = [k for k in _REQUIRED if not info.get(k)]
     if missing:
         raise ConfigError(f"{where}: the key has no {', '.join(missing)}",
@@ -98,8 +106,9 @@ def load_key(config: SheetsSinkConfig) -> dict:
 
 
 class SheetsSink:
-    def __init__(self, config: SheetsSinkConfig):
+    def __init__(self, config: SheetsSinkConfig, runtime: Runtime | None = None):
         self.config = config
+        self.runtime = runtime or Runtime()
         self.id = spreadsheet_id(config.spreadsheet)
         self.url = f"https://docs.google.com/spreadsheets/d/{self.id}"
         self._http = None
@@ -115,7 +124,7 @@ class SheetsSink:
         if self._http is None:
             import gspread
             from google.oauth2.service_account import Credentials
-            info = load_key(self.config)
+            info = load_key(self.config, self.runtime)
             self._email = info["client_email"]
             try:
                 creds = Credentials.from_service_account_info(info, scopes=SCOPES)
@@ -128,13 +137,14 @@ class SheetsSink:
             client = gspread.Client(auth=creds, session=session)
             client.http_client.auth = creds     # gspread sets it only for a session it builds
             client.set_timeout(TIMEOUT)
-            client.http_client.session.hooks["response"].append(telemetry.response_hook("sheets"))
+            client.http_client.session.hooks["response"].append(
+                self.runtime.telemetry.response_hook("sheets"))
             self._http = client.http_client
         return self._http
 
     def request(self, what: str, fn, attempts: int | None = None):
-        return retry.call("sheets", fn, translate=lambda exc: self._translate(exc, what),
-                          attempts=attempts)
+        return retry.call("sheets", fn, runtime=self.runtime, attempts=attempts,
+                          translate=lambda exc: self._translate(exc, what))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
         from gspread.exceptions import APIError
@@ -345,3 +355,7 @@ def _serial_date(value):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _EPOCH + timedelta(days=value)
     return value
+
+
+def register(registry) -> None:
+    registry.add("sink", "google_sheets", SheetsSinkConfig, lambda config, runtime: SheetsSink(config, runtime))

@@ -14,15 +14,18 @@ import difflib
 import re
 from datetime import datetime, timedelta, timezone
 
-import requests
+from typing import Literal
 
-from sync import telemetry
-from sync.config import TrelloSourceConfig
+import requests
+from pydantic import Field
+
+from sync.config import Strict, Values
 from sync.errors import AlignSyncError, ConfigError, RemoteError, TransientError
 from sync.model import Ticket
+from sync.runtime import Runtime
 from sync.state import State
 
-from . import ratelimit, retry
+from . import retry
 from .trello_board import board_tickets, require_estimate_field
 
 TIMEOUT = (5, 30)
@@ -42,22 +45,39 @@ class _TimeoutSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
+class TrelloAuth(Strict):
+    key: str
+    token: str
+
+
+class TrelloSourceConfig(Strict):
+    type: Literal["trello"]
+    name: str | None = None
+    auth: TrelloAuth
+    boards: Values
+    done_lists: list[str] = Field(default_factory=lambda: ["Done"])
+    estimate_field: str | None = None
+
+
 class TrelloSource:
-    def __init__(self, config: TrelloSourceConfig, name: str):
+    def __init__(self, config: TrelloSourceConfig, name: str, runtime: Runtime | None = None):
         from trello import TrelloClient
         self.config = config
         self.name = name
+        self.runtime = runtime or Runtime()
         session = _TimeoutSession()
-        session.hooks["response"].append(telemetry.response_hook("trello"))
+        session.hooks["response"].append(self.runtime.telemetry.response_hook("trello"))
         self.client = TrelloClient(api_key=config.auth.key, token=config.auth.token,
                                    http_service=session)
-        self.limiter = ratelimit.for_token(config.auth.token)
+        # 100 requests per 10 s per token, shared by every workspace using it.
+        self.limiter = self.runtime.limiters.get("trello", config.auth.token, limit=100, window=10.0)
 
     def get(self, what: str, path: str, **params):
         def once():
             self.limiter.wait(retry.sleep)      # every attempt counts against the token's limit
             return self.client.fetch_json(path, query_params=dict(params))
-        return retry.call("trello", once, translate=lambda exc: self._translate(exc, what))
+        return retry.call("trello", once, runtime=self.runtime,
+                          translate=lambda exc: self._translate(exc, what))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
         from trello.exceptions import ResourceUnavailable, Unauthorized
@@ -162,3 +182,8 @@ class TrelloSource:
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
             found.append(board.get("name", board_id))
         return f"Trello as {me.get('fullName') or me.get('username')}; boards {', '.join(found)} found"
+
+
+def register(registry) -> None:
+    registry.add("source", "trello", TrelloSourceConfig,
+                 lambda config, name, runtime: TrelloSource(config, name, runtime))

@@ -19,7 +19,11 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from sync.config import XlsxSinkConfig
+from typing import Literal
+
+from pydantic import field_validator
+
+from sync.config import FilePath, Strict
 from sync.errors import ConfigError, RemoteError
 from sync.inputs import gather, parse_number
 from sync.model import SheetInputs
@@ -49,6 +53,22 @@ def _metric_rows(ws) -> list[list]:
             row[2] = round(row[2] * 100, 10)
         rows.append(row)
     return rows
+
+
+class XlsxSinkConfig(Strict):
+    type: Literal["xlsx"]
+    path: FilePath
+    owners_tab: bool = True
+    metrics_seed: FilePath | None = None   # CSV (Date,Metric,Value,Note) for a new workbook's Metrics
+
+    @field_validator("path")
+    @classmethod
+    def _xlsx(cls, path: str) -> str:
+        # openpyxl reads a workbook back only under an Excel file name, so a
+        # path without `.xlsx` would work once and fail on every later sync.
+        if not path.lower().endswith(".xlsx"):
+            raise ValueError(f"expected a file name ending in .xlsx, got {path!r}")
+        return path
 
 
 class XlsxSink:
@@ -285,3 +305,7 @@ def _ours(ws, name: str) -> bool:
     person's own tab that happens to share the name is never removed."""
     first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
     return list(first[:len(HEADERS[name])]) == HEADERS[name]
+
+
+def register(registry) -> None:
+    registry.add("sink", "xlsx", XlsxSinkConfig, lambda config, runtime: XlsxSink(config, runtime.base_dir))

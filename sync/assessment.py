@@ -7,14 +7,17 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Iterable, TYPE_CHECKING
 
 import regex
 
 from . import scoring
-from .config import Config, Lever, Outcome
+from .config import Lever, Outcome
 from .model import Mapping, Reading, Ticket, Warning, natural
 from .rules import RuleHits, RuleSet
+
+if TYPE_CHECKING:
+    from .config import Config
 
 NO_OWNER = "(unassigned)"
 

@@ -5,11 +5,15 @@ returns `Warning`s; `raise_warnings` runs them all and sorts high → low.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections import defaultdict
 
 from . import scoring
-from .config import Config
 from .model import Reading, Warning
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 def _ticket_warnings(a, config: Config) -> list[Warning]:

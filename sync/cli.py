@@ -8,9 +8,8 @@ import argparse
 import logging
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
-from . import configfile, console, log as logsetup
+from . import configfile, console, log as logsetup  # noqa: F401
 from .errors import AlignSyncError, ConfigError, describe
 
 
@@ -27,7 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="write even when the ticket count dropped to zero or under half")
     run.add_argument("--health-port", type=int, default=None, help="serve /healthz and /metrics")
-    sub.add_parser("check", parents=[common], help="validate the config and probe every service")
+    run.add_argument("--workspaces", metavar="DIR", default=None,
+                     help="serve every *.yaml in DIR as one workspace (instead of --config)")
+    check = sub.add_parser("check", parents=[common], help="validate the config and probe every service")
+    check.add_argument("--workspaces", metavar="DIR", default=None,
+                       help="check every *.yaml in DIR")
     ex = sub.add_parser("explain", parents=[common], help="why one ticket is mapped and scored as it is")
     ex.add_argument("key")
     return p
@@ -37,88 +40,73 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def load(path: str):
-    config, secrets = configfile.load(path)
-    logsetup.add_secrets(secrets)
-    return config
+def open_workspace(path: str, process, retry=None):
+    from .runtime import DEFAULT_RETRY
+    from .workspace import Workspace
+    return Workspace(path, process, retry=retry or DEFAULT_RETRY)
 
 
-def _wiring(config, path: str):
-    from connectors import build_sink, build_sources
-    return build_sources(config, Path(path).resolve().parent), build_sink(config, Path(path).resolve().parent)
-
-
-def cmd_run(args, path: str) -> int:
-    config = load(path)
+def cmd_run(args, path: str, process) -> int:
     if args.dry_run and not args.once:
         raise ConfigError("--dry-run goes with --once", hint="align-sync run --once --dry-run")
+    if args.workspaces:
+        from . import fleet
+        if args.once:
+            return fleet.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force)
+        return fleet.serve(args.workspaces, process, health_port=args.health_port, force=args.force)
+    ws = open_workspace(path, process)
     if not args.once:
         from .daemon import serve
-        return serve(config, path, health_port=args.health_port, force=args.force)
-    from .daemon import StateLock
-    from .service import observed_sync
-    from .state import State
-    sources, sink = _wiring(config, path)
+        return serve(ws, health_port=args.health_port, force=args.force)
     # A one-off sync must not race a daemon (or a timer run) on the same state.
-    lock = None if args.dry_run else StateLock(config.state).acquire()
-    state = State(config.state, readonly=args.dry_run)
-    try:
-        result = observed_sync(config, sources, sink, state, _now(), dry_run=args.dry_run,
-                               force=args.force)
-    finally:
-        state.close()
-        if lock:
-            lock.release()
+    result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
     if args.dry_run:
         print(console.summary(result.assessment, result.report))
     else:
-        a = result.assessment
-        where = getattr(sink, "path", None) or getattr(sink, "url", "the sheet")
-        print(f"synced {result.tickets} tickets ({len(a.in_scope)} in scope, {len(a.warnings)} "
-              f"warnings) in {result.seconds:.1f}s → {where}")
+        print(synced_line(result, ws.sink))
     return 0
 
 
-def cmd_check(args, path: str) -> int:
-    from connectors import retry
-    saved = retry.ATTEMPTS, retry.MAX_SECONDS
-    retry.ATTEMPTS, retry.MAX_SECONDS = 2, 30.0     # a probe should answer fast
-    try:
-        return _check(path)
-    finally:
-        retry.ATTEMPTS, retry.MAX_SECONDS = saved
+def synced_line(result, sink) -> str:
+    a = result.assessment
+    where = getattr(sink, "path", None) or getattr(sink, "url", "the sheet")
+    return (f"synced {result.tickets} tickets ({len(a.in_scope)} in scope, {len(a.warnings)} "
+            f"warnings) in {result.seconds:.1f}s → {where}")
 
 
-def _check(path: str) -> int:
-    config = load(path)
+def cmd_check(args, path: str, process) -> int:
+    from .runtime import PROBE_RETRY
+    if args.workspaces:
+        from . import fleet
+        return fleet.check(args.workspaces, process)
+    ws = open_workspace(path, process, retry=PROBE_RETRY)     # a probe should answer fast
+    return print_check(ws, path)
+
+
+def print_check(ws, path) -> int:
+    config = ws.config
     print(f"ok    config {path}: {len(config.outcomes)} outcomes, {len(config.levers())} levers")
-    sources, sink = _wiring(config, path)
     failed = 0
-    for target in list(sources) + [sink]:
-        label = f"source {target.name}" if hasattr(target, "name") else f"sink {config.sink.type}"
-        try:
-            what = target.check() if hasattr(target, "check") else \
-                f"{len(list(target.fetch(None, _now())))} tickets"
-            print(f"ok    {label}: {what}")
-        except AlignSyncError as exc:
+    for line, problem in ws.check(_now()):
+        if problem is None:
+            print(f"ok    {line}")
+        else:
             failed += 1
-            print(f"FAIL  {label}: {describe(exc)}")
+            print(f"FAIL  {line}: {problem}")
     return 1 if failed else 0
 
 
-def cmd_explain(args, path: str) -> int:
+def cmd_explain(args, path: str, process) -> int:
     from .assessment import assess
     from .engine import fetch_all
-    from .state import State
-    config = load(path)
-    sources, sink = _wiring(config, path)
-    state = State(config.state, readonly=True)
+    ws = open_workspace(path, process)
+    state = ws.state(readonly=True)
     try:
-        tickets, _ = fetch_all(sources, state, _now())
+        tickets, _ = fetch_all(ws.sources, state, _now())
     finally:
         state.close()
-    inputs = sink.read()
-    a = assess(tickets, config, inputs.readings, _now(), metric_problems=inputs.metric_problems)
+    inputs = ws.sink.read()
+    a = assess(tickets, ws.config, inputs.readings, _now(), metric_problems=inputs.metric_problems)
     found = a.find(args.key)
     if found is None:
         raise ConfigError(f"no ticket {args.key!r} in the configured sources "
@@ -132,18 +120,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = getattr(args, "config", None) or configfile.default_path()
     quiet = args.command != "run" or args.dry_run
+    from .workspace import Process
+    process = Process()
     # A dry run, `check` and `explain` print for a person: only problems are logged.
-    logsetup.configure(level=logging.WARNING if quiet else logging.INFO)
+    logsetup.configure(process.redactor, level=logging.WARNING if quiet else logging.INFO)
     handlers = {"run": cmd_run, "check": cmd_check, "explain": cmd_explain}
     try:
-        return handlers[args.command](args, path)
+        return handlers[args.command](args, path, process)
     except AlignSyncError as exc:
-        print(f"align-sync: {logsetup.redact(describe(exc))}", file=sys.stderr)
+        print(f"align-sync: {process.redactor(describe(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: say so in one line (the trace is in the log)
-        print(f"align-sync: {logsetup.redact(describe(exc))}", file=sys.stderr)
+        print(f"align-sync: {process.redactor(describe(exc))}", file=sys.stderr)
         return 1
 
 

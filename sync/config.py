@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
 
 import regex
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
@@ -179,80 +179,6 @@ class Outcome(Strict):
         return self
 
 
-class JiraAuth(Strict):
-    email: str | None = None
-    token: str
-
-
-class JiraFields(Strict):
-    estimate: str | None = None
-    acceptance: str | None = None
-
-
-class JiraSourceConfig(Strict):
-    type: Literal["jira"]
-    name: str | None = None
-    url: str
-    auth: JiraAuth
-    jql: str
-    fields: JiraFields = Field(default_factory=JiraFields)
-    full_refresh: Duration = timedelta(hours=24)
-
-
-class TrelloAuth(Strict):
-    key: str
-    token: str
-
-
-class TrelloSourceConfig(Strict):
-    type: Literal["trello"]
-    name: str | None = None
-    auth: TrelloAuth
-    boards: Values
-    done_lists: list[str] = Field(default_factory=lambda: ["Done"])
-    estimate_field: str | None = None
-
-
-class FileSourceConfig(Strict):
-    type: Literal["file"]
-    name: str | None = None
-    path: FilePath
-    url: str | None = None        # Jira base URL, to link keys of a CSV export
-    fields: JiraFields = Field(default_factory=JiraFields)
-    done_lists: list[str] = Field(default_factory=lambda: ["Done"])
-    estimate_field: str | None = None
-
-
-SourceConfig = Annotated[Union[JiraSourceConfig, TrelloSourceConfig, FileSourceConfig],
-                         Field(discriminator="type")]
-
-
-class SheetsSinkConfig(Strict):
-    type: Literal["google_sheets"]
-    spreadsheet: str
-    credentials: FilePath
-    owners_tab: bool = True
-
-
-class XlsxSinkConfig(Strict):
-    type: Literal["xlsx"]
-    path: FilePath
-    owners_tab: bool = True
-    metrics_seed: FilePath | None = None   # CSV (Date,Metric,Value,Note) for a new workbook's Metrics
-
-    @field_validator("path")
-    @classmethod
-    def _xlsx(cls, path: str) -> str:
-        # openpyxl reads a workbook back only under an Excel file name, so a
-        # path without `.xlsx` would work once and fail on every later sync.
-        if not path.lower().endswith(".xlsx"):
-            raise ValueError(f"expected a file name ending in .xlsx, got {path!r}")
-        return path
-
-
-SinkConfig = Annotated[Union[SheetsSinkConfig, XlsxSinkConfig], Field(discriminator="type")]
-
-
 class Schedule(Strict):
     every: Duration | None = None
     cron: str | None = None
@@ -319,10 +245,10 @@ class Review(Strict):
         return pair
 
 
-class Config(Strict):
-    source: SourceConfig | None = None
-    sources: list[SourceConfig] | None = None
-    sink: SinkConfig
+class ConfigBase(Strict):
+    """Everything but the connector blocks, whose models come from the
+    registry (`config_model()` adds `source`, `sources` and `sink`)."""
+    name: str | None = None              # the workspace's name (default: the file's stem)
     schedule: Schedule = Field(default_factory=Schedule)
     state: FilePath = ".align-sync/state.db"
     health_port: int | None = Field(default=None, ge=1, le=65535)
@@ -352,7 +278,7 @@ class Config(Strict):
                 seen[ident] = what
         return self
 
-    def source_list(self) -> list[SourceConfig]:
+    def source_list(self) -> list[Any]:
         """Sources with their display names filled in (§6: name, or type when alone)."""
         if self.sources is not None:
             return list(self.sources)
@@ -361,3 +287,35 @@ class Config(Strict):
 
     def levers(self) -> list[tuple[Outcome, Lever]]:
         return [(o, lv) for o in self.outcomes for lv in o.levers]
+
+
+def _union(models: list[type[BaseModel]]):
+    if len(models) == 1:
+        return models[0]
+    return Annotated[Union[tuple(models)], Field(discriminator="type")]
+
+
+_MODEL: dict[str, type[BaseModel]] = {}     # built once, after the connectors registered
+
+
+def config_model() -> type[BaseModel]:
+    """The whole config schema: `ConfigBase` plus the registered connectors'
+    blocks as discriminated unions on `type` (an unknown type lists the known)."""
+    if "Config" not in _MODEL:
+        from pydantic import create_model
+
+        from .registry import CONNECTORS
+        source = _union(CONNECTORS.models("source"))
+        sink = _union(CONNECTORS.models("sink"))
+        _MODEL["Config"] = create_model("Config", __base__=ConfigBase,
+                                        source=(Optional[source], None),
+                                        sources=(Optional[list[source]], None),
+                                        sink=(sink, ...))
+    return _MODEL["Config"]
+
+
+def __getattr__(name: str):
+    # `from sync.config import Config` works as before, built on first use.
+    if name == "Config":
+        return config_model()
+    raise AttributeError(name)

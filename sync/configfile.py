@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .config import Config
+from .config import config_model
 from .errors import ConfigError
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -26,7 +26,7 @@ def default_path() -> str:
     return os.environ.get("ALIGN_SYNC_CONFIG") or "align-sync.yaml"
 
 
-def load(path: str | os.PathLike) -> tuple[Config, set[str]]:
+def load(path: str | os.PathLike):
     """Parse and validate; returns the config and the secret values it holds."""
     path = Path(path)
     try:
@@ -54,7 +54,7 @@ def load(path: str | os.PathLike) -> tuple[Config, set[str]]:
     secrets: set[str] = set()
     data = _interpolate(raw, [], problems, secrets, path)
     try:
-        config = Config.model_validate(data)
+        config = config_model().model_validate(data)
     except ValidationError as exc:
         problems += [f"{path}: {line}" for line in _describe(exc, data)]
     if problems:
@@ -171,7 +171,7 @@ def _describe(exc: ValidationError, data: Any) -> list[str]:
 def _close_names(bad: Any) -> str:
     """Suggest the nearest valid key for a typo, from every model's fields."""
     names: set[str] = set()
-    _collect_fields(Config, names, set())
+    _collect_fields(config_model(), names, set())
     close = difflib.get_close_matches(str(bad), sorted(names), n=2, cutoff=0.75)
     return " or ".join(f"`{c}`" for c in close)
 

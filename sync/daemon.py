@@ -13,56 +13,25 @@ A watcher thread reads the pipe and does the logging and the stopping.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import threading
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Callable
 
 import structlog
 
-from .errors import AlignSyncError, AlreadyRunning, ConfigError, describe
+from .errors import AlignSyncError, describe
 from .report import iso
 from .schedule import Timetable
 from .service import observed_sync
+from .state import StateLock  # noqa: F401 (re-exported: the daemon's lock lives with the state)
 
 log = structlog.get_logger("align_sync.daemon")
 
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class StateLock:
-    """An exclusive, non-blocking flock on `<state>.lock`; released on exit."""
-
-    def __init__(self, state_path: str):
-        self.path = Path(f"{state_path}.lock")
-
-    def acquire(self) -> "StateLock":
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise ConfigError(f"state: cannot create the lock file {self.path}: {exc.strerror}",
-                              hint="`state:` must be a path in a writable folder")
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(self.fd)
-            raise AlreadyRunning(f"another align-sync (pid {holder}) is already running on state "
-                                 f"{self.path.with_suffix('')}; refusing to start a second one",
-                                 hint="stop it first, or give this one its own `state:` path")
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, str(os.getpid()).encode(), 0)
-        return self
-
-    def release(self) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
 
 
 class StopRequest:
@@ -104,8 +73,10 @@ class StopRequest:
 class Daemon:
     def __init__(self, config, sources, sink, state, *, force: bool = False,
                  clock: Callable[[], datetime] = _utcnow,
-                 wait: Callable[[float], bool] | None = None):
+                 wait: Callable[[float], bool] | None = None,
+                 telemetry=None, workspace: str = "default", redact=None):
         self.config = config
+        self.telemetry, self.workspace, self.redact = telemetry, workspace, redact
         self.sources, self.sink, self.state = sources, sink, state
         self.force = force
         self.clock = clock
@@ -145,7 +116,8 @@ class Daemon:
         self.next_due = self.timetable.next_after(started)
         try:
             observed_sync(self.config, self.sources, self.sink, self.state, started,
-                          force=self.force, next_sync=self.next_due)
+                          force=self.force, next_sync=self.next_due, telemetry=self.telemetry,
+                          workspace=self.workspace, redact=self.redact)
             self.last_success, self.last_error = self.clock(), ""
             # --force answers one refusal; later syncs are guarded again.
             self.force = False
@@ -175,21 +147,21 @@ class Daemon:
         log.info("daemon.stopped", syncs=self.syncs)
 
 
-def serve(config, path: str, *, health_port: int | None = None, force: bool = False) -> int:
-    from connectors import build_sink, build_sources
-
+def serve(workspace, *, health_port: int | None = None, force: bool = False) -> int:
+    """`align-sync run` on one workspace."""
     from . import health
-    from .state import State
-    lock = StateLock(config.state).acquire()
-    state = State(config.state)
+    config = workspace.config
+    lock = workspace.lock()
+    state = workspace.state()
     try:
-        sources = build_sources(config, Path(path).resolve().parent)
-        daemon = Daemon(config, sources, build_sink(config, Path(path).resolve().parent), state, force=force)
+        daemon = Daemon(config, workspace.sources, workspace.sink, state, force=force,
+                        telemetry=workspace.telemetry, workspace=workspace.name,
+                        redact=workspace.process.redactor)
         StopRequest(daemon.request_stop, daemon.kill_now).install()
         port = health_port or config.health_port
         if port:
             health.serve(port, daemon.health)
-        log.info("daemon.started", config=path, pid=os.getpid(), health_port=port,
+        log.info("daemon.started", config=str(workspace.path), pid=os.getpid(), health_port=port,
                  schedule=config.schedule.cron or f"every {daemon.timetable.every.total_seconds():g}s")
         daemon.loop()
     finally:

@@ -10,17 +10,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import structlog
 
 from . import report as report_mod
 from .assessment import Assessment, assess
-from .config import Config
 from .errors import AlignSyncError, GuardError, describe
-from .log import redact
+from .log import Redactor
 from .model import Ticket
 from .protocols import Sink, Source
+
+if TYPE_CHECKING:
+    from .config import Config
 from .rules import RuleSet
 from .state import State
 
@@ -74,7 +76,10 @@ def guard(count: int, last: int | None, force: bool, dry_run: bool = False) -> N
 
 def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State,
              now: datetime, *, dry_run: bool = False, force: bool = False,
-             next_sync: datetime | None = None, rules: RuleSet | None = None) -> RunResult:
+             next_sync: datetime | None = None, rules: RuleSet | None = None,
+             redact: Callable[[str], str] | None = None) -> RunResult:
+    """`redact`: the process's Redactor; the sheet is shared, so `Last error`
+    goes through it (a bare engine, in tests, uses an empty one)."""
     started = time.monotonic()
     try:
         tickets, counts = fetch_all(sources, state, now)
@@ -87,7 +92,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
                  warnings=len(assessment.warnings))
         built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
                                  history_every=config.review.history_every,
-                                 owners_tab=config.sink.owners_tab, next_sync=next_sync)
+                                 owners_tab=getattr(config.sink, "owners_tab", True), next_sync=next_sync)
         guard(len(tickets), state.last_count(), force, dry_run)
         if not dry_run:
             sink.write(built)
@@ -95,12 +100,13 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
             state.commit(now, now, len(tickets))
     except Exception as exc:     # a bug too: the sheet and the run history must say so
         if not dry_run:
-            _report_failure(sink, state, exc, now)
+            _report_failure(sink, state, exc, now, redact or Redactor())
         raise
     return RunResult(assessment, built, len(tickets), time.monotonic() - started, not dry_run, counts)
 
 
-def _report_failure(sink: Sink, state: State, exc: Exception, now: datetime) -> None:
+def _report_failure(sink: Sink, state: State, exc: Exception, now: datetime,
+                    redact: Callable[[str], str]) -> None:
     message = redact(describe(exc))     # the sheet is shared: no secret may reach it
     try:
         sink.write_error(message, now)

@@ -1,46 +1,52 @@
 """Logging, configured once: structlog JSON lines on stdout (a readable
-console on a TTY), a `run_id` bound per sync, stdlib loggers of the client
-libraries routed through the same pipeline, every secret redacted.
+console on a TTY), a `run_id` (and `workspace`) bound per sync, stdlib
+loggers of the client libraries routed through the same pipeline, every
+secret known to the process's `Redactor` redacted.
 """
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 from typing import Any, Iterable
 
 import structlog
 
-_secrets: list[str] = []
 REDACTED = "[redacted]"
 
 
-def add_secrets(values: Iterable[str]) -> None:
-    """Values that must never appear in output (tokens, keys, key material)."""
-    for v in values:
-        if v and len(v) >= 4 and v not in _secrets:
-            _secrets.append(v)
-    _secrets.sort(key=len, reverse=True)
+class Redactor:
+    """Values that must never appear in output (tokens, keys, key material).
+    One per process, shared by every workspace: the log is the process's."""
 
+    def __init__(self):
+        self._secrets: list[str] = []
+        self._lock = threading.Lock()
 
-def redact(text: str) -> str:
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+    def add(self, values: Iterable[str]) -> None:
+        with self._lock:
+            found = [v for v in values if v and len(v) >= 4 and v not in self._secrets]
+            if found:
+                # A new sorted list, swapped in whole: readers need no lock.
+                self._secrets = sorted(self._secrets + found, key=len, reverse=True)
 
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
 
-def _scrub(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_scrub(v) for v in value)
-    return value
+    def scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.scrub(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.scrub(v) for v in value)
+        return value
 
-
-def _redact_processor(_, __, event: dict) -> dict:
-    return {k: _scrub(v) for k, v in event.items()} if _secrets else event
+    def processor(self, _, __, event: dict) -> dict:
+        return {k: self.scrub(v) for k, v in event.items()} if self._secrets else event
 
 
 class _StdoutHandler(logging.StreamHandler):
@@ -55,7 +61,7 @@ class _StdoutHandler(logging.StreamHandler):
         pass
 
 
-def configure(json_lines: bool | None = None, level: int = logging.INFO) -> None:
+def configure(redactor: Redactor, json_lines: bool | None = None, level: int = logging.INFO) -> None:
     if json_lines is None:
         json_lines = not sys.stdout.isatty()
     shared = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
@@ -63,7 +69,7 @@ def configure(json_lines: bool | None = None, level: int = logging.INFO) -> None
     final = (structlog.processors.JSONRenderer() if json_lines
              else structlog.dev.ConsoleRenderer(colors=False))
     structlog.configure(
-        processors=shared + [structlog.processors.format_exc_info, _redact_processor, final],
+        processors=shared + [structlog.processors.format_exc_info, redactor.processor, final],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(),   # sys.stdout at call time
         cache_logger_on_first_use=False)
@@ -71,7 +77,7 @@ def configure(json_lines: bool | None = None, level: int = logging.INFO) -> None
     handler = _StdoutHandler()
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    _redact_processor, final],
+                    redactor.processor, final],
         foreign_pre_chain=shared + [structlog.stdlib.add_logger_name]))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from fnmatch import translate
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TYPE_CHECKING
 
 import regex
 
-from .config import GLOB_FIELDS, Config, MatchBlock
+from .config import GLOB_FIELDS, MatchBlock
 from .errors import ConfigError
 from .model import Mapping, Ticket
+
+if TYPE_CHECKING:
+    from .config import Config
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 

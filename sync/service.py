@@ -9,16 +9,18 @@ from datetime import datetime
 
 import structlog
 
-from . import telemetry
 from .engine import RunResult, run_once
+from .telemetry import Telemetry
 from .errors import AlignSyncError, describe
 
 log = structlog.get_logger("align_sync.service")
 
 
-def observed_sync(config, sources, sink, state, now: datetime, **kw) -> RunResult:
+def observed_sync(config, sources, sink, state, now: datetime, *, telemetry: Telemetry | None = None,
+                  workspace: str = "default", **kw) -> RunResult:
     started = time.monotonic()
-    with structlog.contextvars.bound_contextvars(run_id=uuid.uuid4().hex[:12]):
+    telemetry = telemetry or Telemetry(workspace)
+    with structlog.contextvars.bound_contextvars(run_id=uuid.uuid4().hex[:12], workspace=workspace):
         log.info("sync.start", sources=[s.name for s in sources], dry_run=kw.get("dry_run", False))
         try:
             result = run_once(config, sources, sink, state, now, **kw)

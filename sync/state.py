@@ -7,14 +7,16 @@ changes is written in one transaction, after the sink succeeded.
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import AlreadyRunning, ConfigError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -110,3 +112,33 @@ class State:
             self.db.execute("INSERT INTO runs (started, finished, ok, error) VALUES (?,?,0,?)",
                             (started.isoformat(), finished.isoformat(), error[:2000]))
         self.pending = Pending()
+
+
+class StateLock:
+    """An exclusive, non-blocking flock on `<state>.lock`; released on exit."""
+
+    def __init__(self, state_path: str):
+        self.path = Path(f"{state_path}.lock")
+
+    def acquire(self) -> "StateLock":
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"state: cannot create the lock file {self.path}: {exc.strerror}",
+                              hint="`state:` must be a path in a writable folder")
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(self.fd)
+            raise AlreadyRunning(f"another align-sync (pid {holder}) is already running on state "
+                                 f"{self.path.with_suffix('')}; refusing to start a second one",
+                                 hint="stop it first, or give this one its own `state:` path")
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, str(os.getpid()).encode(), 0)
+        return self
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)

@@ -138,15 +138,15 @@ def test_health_and_metrics_endpoints(state):
         code, body = get("/healthz")
         assert code == 200 and json.loads(body)["status"] == "ok"
         after = get("/metrics")[1]
-        assert counter(after, 'align_sync_syncs_total{result="ok"}') == \
-            counter(before, 'align_sync_syncs_total{result="ok"}') + 1
-        assert 'align_sync_tickets{scope="active"} 1.0' in after
+        ok = 'align_sync_syncs_total{result="ok",workspace="default"}'
+        assert counter(after, ok) == counter(before, ok) + 1
+        assert 'align_sync_tickets{scope="active",workspace="default"} 1.0' in after
         assert 'align_sync_warnings{kind=' in after
         d.loop(max_syncs=4)
         clock.now += timedelta(minutes=15)
         code, body = get("/healthz")
         assert code == 503 and json.loads(body)["status"] == "stale"
-        assert counter(get("/metrics")[1], 'align_sync_syncs_total{result="failed"}') >= 3
+        assert counter(get("/metrics")[1], 'align_sync_syncs_total{result="failed",workspace="default"}') >= 3
         assert get("/nope")[0] == 404
     finally:
         server.shutdown()
@@ -155,9 +155,9 @@ def test_health_and_metrics_endpoints(state):
 def test_http_requests_and_retries_are_counted(tmp_path, monkeypatch):
     monkeypatch.setattr(retry, "sleep", lambda s: None)
     from connectors.jira import JiraSource
-    from sync.config import JiraSourceConfig
-    status = lambda code: telemetry.HTTP.labels("jira", code)._value.get()  # noqa: E731
-    ok, busy, retried = status("200"), status("503"), telemetry.RETRIES.labels("jira")._value.get()
+    from connectors.jira import JiraSourceConfig
+    status = lambda code: telemetry.HTTP.labels("default", "jira", code)._value.get()  # noqa: E731
+    ok, busy, retried = status("200"), status("503"), telemetry.RETRIES.labels("default", "jira")._value.get()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = FakeJira(rsps, make_issues(3, NOW))
         fake.failures.append((503, {}, {}))
@@ -167,7 +167,7 @@ def test_http_requests_and_retries_are_counted(tmp_path, monkeypatch):
         JiraSource(cfg, "jira").fetch(state, NOW)
         state.close()
     assert status("200") - ok == 3 and status("503") - busy == 1
-    assert telemetry.RETRIES.labels("jira")._value.get() - retried == 1
+    assert telemetry.RETRIES.labels("default", "jira")._value.get() - retried == 1
 
 
 def test_a_second_worker_on_the_same_state_refuses(tmp_path):

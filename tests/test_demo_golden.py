@@ -6,7 +6,8 @@ import zipfile
 import openpyxl
 import pytest
 
-from connectors import build_sources
+from sync.runtime import Runtime
+from sync.workspace import build_sources
 from connectors.xlsx import XlsxSink
 from sync import configfile
 from sync.engine import run_once
@@ -30,7 +31,7 @@ def demo(tmp_path_factory):
     src_cfg = config.source.model_copy(update={"path": str(ROOT / "config/demo/jira-search.json")})
     config = config.model_copy(update={"source": src_cfg})
     state = State(out / "state.db")
-    result = run_once(config, build_sources(config), XlsxSink(sink_cfg), state, NOW)
+    result = run_once(config, build_sources(config, Runtime()), XlsxSink(sink_cfg), state, NOW)
     state.close()
     return out / "demo.xlsx", result
 

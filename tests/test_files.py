@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from connectors.files import FileSource
-from sync.config import FileSourceConfig
+from connectors.files import FileSourceConfig
 from sync.errors import ConfigError
 
 from .conftest import FIXTURES

@@ -11,7 +11,7 @@ import pytest
 
 from connectors.files import FileSource
 from sync.assessment import assess
-from sync.config import FileSourceConfig
+from connectors.files import FileSourceConfig
 from sync.errors import ConfigError, DataError
 from sync.inputs import gather, parse_number
 
@@ -145,7 +145,7 @@ def test_a_percent_typed_in_excel_reads_as_the_percent(tmp_path):
     from openpyxl import Workbook
 
     from connectors.xlsx import XlsxSink
-    from sync.config import XlsxSinkConfig
+    from connectors.xlsx import XlsxSinkConfig
     wb = Workbook()
     ws = wb.active
     ws.title = "Metrics"

@@ -10,7 +10,7 @@ import responses
 from connectors import retry
 from connectors.jira import JiraSource, base_jql
 from connectors.memory import MemorySink
-from sync.config import JiraSourceConfig
+from connectors.jira import JiraSourceConfig
 from sync.engine import run_once
 from sync.errors import ConfigError, RemoteError, TransientError
 from sync.state import State

@@ -15,7 +15,7 @@ from connectors import retry
 from connectors.memory import MemorySource
 from connectors.sheets import QUOTA_WAIT, SheetsSink, spreadsheet_id
 from connectors.sheets_diff import norm
-from sync.config import SheetsSinkConfig
+from connectors.sheets import SheetsSinkConfig
 from sync.engine import run_once
 from sync.errors import ConfigError, GuardError, RemoteError, TransientError
 from sync.report import HEADERS, OWNED

@@ -8,10 +8,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 
-from connectors import build_sources, ratelimit
+from sync import ratelimit
+from sync.runtime import Runtime
+from sync.workspace import build_sources
 from connectors.memory import MemorySink
 from connectors.trello import TrelloSource
-from sync.config import TrelloSourceConfig
+from connectors.trello import TrelloSourceConfig
 from sync.engine import run_once
 from sync.errors import ConfigError, RemoteError, TransientError
 from sync.state import State
@@ -23,11 +25,6 @@ API = "https://api.trello.com/1"
 BOARD = json.loads((FIXTURES / "trello_board_export.json").read_text())
 BOARD_ID = BOARD["id"]
 TOKEN = "ATTAa1b2c3d4e5-trello-token-secret"
-
-
-@pytest.fixture(autouse=True)
-def _fresh(monkeypatch):
-    monkeypatch.setattr(ratelimit, "_limiters", {})
 
 
 @pytest.fixture
@@ -175,7 +172,7 @@ def test_jira_and_trello_in_one_sync(rsps, tmp_path):
     cfg = mixed_config()
     state = State(tmp_path / "s.db")
     sink = MemorySink()
-    result = run_once(cfg, build_sources(cfg), sink, state, NOW)
+    result = run_once(cfg, build_sources(cfg, Runtime()), sink, state, NOW)
     rows = sink.reports[0].table("Tickets").rows
     assert result.per_source == {"eng": 6, "marketing": 4}
     assert sorted({r[1] for r in rows}) == ["eng", "marketing"]
@@ -190,7 +187,7 @@ def test_a_failing_trello_source_fails_the_mixed_sync(rsps, tmp_path, no_sleep):
     state = State(tmp_path / "s.db")
     sink = MemorySink()
     with pytest.raises(TransientError):
-        run_once(cfg, build_sources(cfg), sink, state, NOW)
+        run_once(cfg, build_sources(cfg, Runtime()), sink, state, NOW)
     assert sink.reports == [] and sink.errors[0].startswith("source marketing: Trello board: HTTP 503")
     state.close()
 

@@ -8,7 +8,7 @@ import pytest
 
 from connectors.memory import MemorySource
 from connectors.xlsx import XlsxSink
-from sync.config import XlsxSinkConfig
+from connectors.xlsx import XlsxSinkConfig
 from sync.engine import run_once
 from sync.errors import GuardError
 from sync.state import State

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from connectors.memory import MemorySource  # noqa: E402
 from connectors.sheets import SheetsSink  # noqa: E402
 from sync.engine import run_once  # noqa: E402
-from sync.log import configure  # noqa: E402
+from sync.log import Redactor, configure  # noqa: E402
 from sync.state import State  # noqa: E402
 from tests.bench.bench_core import NOW, make_config, make_tickets  # noqa: E402
 from tests.fakes_sheets import FakeSheets  # noqa: E402
@@ -47,7 +47,7 @@ def main() -> None:
 
 
 def run(n: int) -> None:
-    configure(level=30)
+    configure(Redactor(), level=30)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()).decode()

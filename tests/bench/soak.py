@@ -68,8 +68,10 @@ class Faults:
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
     rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.05
-    from connectors import build_sink, build_sources, retry
+    from connectors import retry
     from sync import log as logsetup
+    from sync.runtime import Runtime
+    from sync.workspace import build_sink, build_sources
     from sync.config import Config
     from sync.daemon import Daemon
     from sync.state import State
@@ -80,7 +82,7 @@ def main() -> None:
     retry.sleep = lambda s: None                 # the fakes answer at once
     real_stdout = sys.stdout
     sys.stdout = open(os.devnull, "w")           # the daemon's JSON lines
-    logsetup.configure(json_lines=True)
+    logsetup.configure(logsetup.Redactor(), json_lines=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()).decode()
@@ -103,7 +105,9 @@ def main() -> None:
             sink={"type": "google_sheets", "spreadsheet": sheets.id, "credentials": str(key_file)},
             schedule={"every": "1s"}, state=str(Path(tmp) / "state.db")))
         state = State(config.state)
-        daemon = Daemon(config, build_sources(config), build_sink(config), state)
+        runtime = Runtime("soak")
+        daemon = Daemon(config, build_sources(config, runtime), build_sink(config, runtime), state,
+                        telemetry=runtime.telemetry, workspace="soak")
         failures = []
         run_one = daemon.run_one
 

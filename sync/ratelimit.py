@@ -2,8 +2,10 @@
 
 Trello allows 100 requests per 10 s per token (and blocks the whole key for
 the window after 200 429s), so the Trello source waits here before each
-request rather than learning the limit from 429s.  One limiter per token,
-shared by every source that uses it.
+request rather than learning the limit from 429s; Jira gets a burst ceiling
+per host and credentials.  `Limiters` is one process object, passed to every
+workspace, so workspaces that reach the same host with the same credentials
+share one limiter.
 """
 from __future__ import annotations
 
@@ -38,12 +40,20 @@ class SlidingWindow:
             waited += pause
 
 
-_limiters: dict[str, SlidingWindow] = {}
+class Limiters:
+    """The process's limiters, one per (service, host, credentials)."""
 
+    def __init__(self):
+        self._by_key: dict[str, SlidingWindow] = {}
+        self._lock = threading.Lock()
 
-def for_token(token: str, limit: int = 100, window: float = 10.0) -> SlidingWindow:
-    # Keyed by a hash so the registry never holds the token itself.
-    key = hashlib.sha256(token.encode()).hexdigest()
-    if key not in _limiters:
-        _limiters[key] = SlidingWindow(limit, window)
-    return _limiters[key]
+    def get(self, *identity: str, limit: int, window: float) -> SlidingWindow:
+        # Keyed by a hash so the registry never holds a token itself.
+        key = hashlib.sha256("\0".join(identity).encode()).hexdigest()
+        with self._lock:
+            if key not in self._by_key:
+                self._by_key[key] = SlidingWindow(limit, window)
+            return self._by_key[key]
+
+    def __len__(self) -> int:
+        return len(self._by_key)

@@ -302,6 +302,10 @@ class SheetsSink:
             retry.sleep(60.0 - (now - self._writes[0]))
         self._writes.append(time.monotonic())
 
+    def done(self) -> None:
+        """After a sync: forget the tabs this sync read."""
+        self._sheets = self._previous = None
+
     def write_error(self, message: str, when: datetime) -> None:
         sheets = self._sheets if self._sheets is not None else self._metadata()
         summary = sheets.get("Summary")

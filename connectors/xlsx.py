@@ -78,6 +78,11 @@ class XlsxSink:
         self.seed = beside_config(config.metrics_seed, base_dir) if config.metrics_seed else None
         self._loaded: tuple[tuple, Workbook] | None = None
 
+    def done(self) -> None:
+        """After a sync: forget the workbook a read loaded (a dry run or a
+        guarded sync never writes it)."""
+        self._loaded = None
+
     def _stamp(self) -> tuple:
         st = os.stat(self.path)
         return st.st_ino, st.st_size, st.st_mtime_ns

@@ -35,3 +35,7 @@ class Sink(Protocol):
 
     def write_error(self, message: str, when: datetime) -> None:
         """Set Summary's `Last error` only; leave every data tab as it is."""
+
+    # Optional: `done()`, called after every sync, drops what the sync read
+    # (a long-running process serving many workspaces keeps no tickets).
+    # Optional: `check() -> str`, the probe of `align-sync check`.

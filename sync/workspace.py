@@ -62,10 +62,11 @@ class Workspace:
         return State(self.config.state, readonly=readonly)
 
     def sync_once(self, now: datetime, *, dry_run: bool = False, force: bool = False,
-                  next_sync: datetime | None = None):
-        """One observed sync under the state lock (a dry run takes none)."""
+                  next_sync: datetime | None = None, locked: bool = False):
+        """One observed sync under the state lock (a dry run takes none;
+        `locked`: the caller holds it, as the fleet does while it serves)."""
         from .service import observed_sync
-        lock = None if dry_run else self.lock()
+        lock = None if dry_run or locked else self.lock()
         state = self.state(readonly=dry_run)
         try:
             return observed_sync(self.config, self.sources, self.sink, state, now,
@@ -76,6 +77,8 @@ class Workspace:
             state.close()
             if lock:
                 lock.release()
+            # Nothing of this sync's tickets stays in memory between syncs.
+            getattr(self.sink, "done", lambda: None)()
 
     def check(self, now: datetime) -> list[tuple[str, str | None]]:
         """(label, None when fine, else the problem) for each source and the sink."""

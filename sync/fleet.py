@@ -109,6 +109,7 @@ class Fleet:
         self.members: dict[Path, Member] = {}
         self.stop = threading.Event()
         self.tick_seconds = TICK
+        self.beat = time.monotonic()      # the loop's last turn, for /livez
         self.peak = 0                     # the most syncs that ran at once (tests read it)
 
     # -- the folder ---------------------------------------------------------
@@ -202,6 +203,7 @@ class Fleet:
 
     def loop(self, until: Callable[["Fleet"], bool] | None = None) -> None:
         while not self.stop.is_set():
+            self.beat = time.monotonic()
             self.scan()
             self.tick()
             if until is not None and until(self):
@@ -239,7 +241,8 @@ def serve(folder: str, process: Process, *, health_port: int | None = None, forc
     StopRequest(fleet.request_stop, Daemon.kill_now).install()
     fleet.scan()
     if health_port:
-        health.serve(health_port, fleet.health)
+        health.serve(health_port, fleet.health,
+                     alive=lambda: time.monotonic() - fleet.beat < 10 * max(TICK, fleet.tick_seconds))
     log.info("fleet.started", folder=str(folder), pid=os.getpid(), workspaces=len(fleet.members),
              invalid=sum(1 for m in fleet.members.values() if m.workspace is None),
              concurrency=fleet.slots, health_port=health_port)

@@ -12,8 +12,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from .telemetry import REGISTRY
 
 
-def serve(port: int, status: Callable[[], tuple[bool, dict]], host: str = "0.0.0.0") -> ThreadingHTTPServer:
-    """Start the server; `status()` returns (healthy, details) for /healthz."""
+def serve(port: int, status: Callable[[], tuple[bool, dict]], host: str = "0.0.0.0",
+          alive: Callable[[], bool] = lambda: True) -> ThreadingHTTPServer:
+    """Start the server; `status()` returns (healthy, details) for /healthz;
+    `alive()` answers /livez: the process's own loop is turning (a liveness
+    probe for many workspaces, where /healthz fails while any team's does)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (the stdlib's name)
@@ -22,10 +25,14 @@ def serve(port: int, status: Callable[[], tuple[bool, dict]], host: str = "0.0.0
                 healthy, details = status()
                 self._send(200 if healthy else 503, "application/json",
                            json.dumps(details).encode())
+            elif path == "/livez":
+                ok = alive()
+                self._send(200 if ok else 503, "application/json",
+                           json.dumps({"status": "alive" if ok else "stuck"}).encode())
             elif path == "/metrics":
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY))
             else:
-                self._send(404, "text/plain", b"not found: try /healthz or /metrics\n")
+                self._send(404, "text/plain", b"not found: try /healthz, /livez or /metrics\n")
 
         def _send(self, code: int, kind: str, body: bytes) -> None:
             self.send_response(code)

@@ -30,32 +30,96 @@ def test_dockerfile_passes_hadolint():
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-def test_kubernetes_manifests_validate():
-    files = sorted(str(p) for p in (DEPLOY / "k8s").glob("*.yaml"))
+KUSTOMIZATIONS = ("base", "fleet", "overlays/example")
+
+
+def render(tmp_path, where: str) -> list[dict]:
+    """`kubectl kustomize` (offline), written to a file for kubernetes-validate."""
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("kubectl is not on this machine: the Kustomize render is not checked here "
+                    "(every manifest is still validated by test_kubernetes_files_validate)")
+    run = subprocess.run([kubectl, "kustomize", str(DEPLOY / "k8s" / where)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    out = tmp_path / f"{where.replace('/', '-')}.yaml"
+    out.write_text(run.stdout)
+    check = subprocess.run([tool("kubernetes-validate"), "--strict", str(out)],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr
+    return [d for d in yaml.safe_load_all(run.stdout) if d]
+
+
+def test_kubernetes_files_validate():
+    files = sorted(str(p) for p in (DEPLOY / "k8s").rglob("*.yaml")
+                   if p.name != "kustomization.yaml" and yaml.safe_load(p.read_text()).get("kind"))
     assert len(files) == 5
     run = subprocess.run([tool("kubernetes-validate"), "--strict", *files], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-def test_kubernetes_shape():
-    docs = {p.name: yaml.safe_load(p.read_text()) for p in (DEPLOY / "k8s").glob("*.yaml")}
-    dep = docs["deployment.yaml"]["spec"]
-    assert dep["replicas"] == 1 and dep["strategy"]["type"] == "Recreate"
-    container = dep["template"]["spec"]["containers"][0]
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    assert docs["cronjob.yaml"]["spec"]["concurrencyPolicy"] == "Forbid"
-    assert docs["cronjob.yaml"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] \
-        == ["run", "--once"]
+def by_kind(docs: list[dict], kind: str) -> list[dict]:
+    return [d for d in docs if d["kind"] == kind]
 
 
-def test_configmap_config_loads(tmp_path, monkeypatch):
+def test_base_renders_one_cronjob_with_its_config_and_state(tmp_path):
+    docs = render(tmp_path, "base")
+    (job,) = by_kind(docs, "CronJob")
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["args"] == ["run", "--once"]
+    (cm,) = by_kind(docs, "ConfigMap")
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == cm["metadata"]["name"]
+    assert volumes["state"]["persistentVolumeClaim"]["claimName"] == by_kind(docs, "PersistentVolumeClaim")[0]["metadata"]["name"]
+
+
+def test_the_example_overlay_is_one_cronjob_per_workspace(tmp_path, monkeypatch):
+    docs = render(tmp_path, "overlays/example")
+    jobs = {j["metadata"]["name"]: j for j in by_kind(docs, "CronJob")}
+    assert sorted(jobs) == ["align-sync-growth", "align-sync-payments"]
+    maps = {m["metadata"]["name"]: m for m in by_kind(docs, "ConfigMap")}
+    claims = {c["metadata"]["name"] for c in by_kind(docs, "PersistentVolumeClaim")}
+    assert claims == {"align-sync-state-growth", "align-sync-state-payments"}
     monkeypatch.setenv("JIRA_EMAIL", "ops@example.com")
     monkeypatch.setenv("JIRA_API_TOKEN", "t")
-    text = yaml.safe_load((DEPLOY / "k8s/configmap.yaml").read_text())["data"]["align-sync.yaml"]
-    path = tmp_path / "align-sync.yaml"
-    path.write_text(text)
-    config, secrets = configfile.load(path)
-    assert config.sink.type == "google_sheets" and secrets == {"t"}
+    queries = set()
+    for name, job in jobs.items():
+        team = name.removeprefix("align-sync-")
+        assert job["metadata"]["labels"]["align-sync/workspace"] == team
+        assert job["spec"]["concurrencyPolicy"] == "Forbid"
+        pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["state"]["persistentVolumeClaim"]["claimName"] == f"align-sync-state-{team}"
+        assert volumes["secrets"]["secret"]["secretName"] == "align-sync"        # by reference
+        config_map = maps[volumes["config"]["configMap"]["name"]]
+        assert config_map["metadata"]["name"].startswith(f"align-sync-config-{team}-")
+        path = tmp_path / f"{team}.yaml"
+        path.write_text(config_map["data"]["align-sync.yaml"])
+        config, _ = configfile.load(path)                                        # a valid config
+        queries.add(config.source.jql)
+    assert len(queries) == 2
+
+
+def test_the_fleet_deployment_serves_a_folder(tmp_path, monkeypatch):
+    docs = render(tmp_path, "fleet")
+    (dep,) = by_kind(docs, "Deployment")
+    spec = dep["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
+    container = spec["template"]["spec"]["containers"][0]
+    assert container["args"][:3] == ["run", "--workspaces", "/etc/align-sync/workspaces"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    (cm,) = by_kind(docs, "ConfigMap")
+    assert sorted(cm["data"]) == ["growth.yaml", "payments.yaml"]
+    monkeypatch.setenv("JIRA_EMAIL", "ops@example.com")
+    monkeypatch.setenv("JIRA_API_TOKEN", "t")
+    states = set()
+    for key, text in cm["data"].items():
+        (tmp_path / key).write_text(text)
+        config, secrets = configfile.load(tmp_path / key)
+        assert config.sink.type == "google_sheets" and secrets == {"t"}
+        states.add(config.state)
+    assert len(states) == 2                       # each workspace its own state file
 
 
 def test_systemd_units():

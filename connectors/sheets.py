@@ -16,7 +16,6 @@ import copy
 import json
 import os
 import re
-import time
 from datetime import datetime, timedelta, timezone
 
 import requests
@@ -116,7 +115,6 @@ class SheetsSink:
         self._sheets: dict[str, SheetInfo] | None = None
         self._previous: dict[str, list[list]] | None = None   # DIFFED tabs and History as read this sync
         self._title = ""
-        self._writes: list[float] = []      # monotonic times of this sink's recent writes
 
     # -- plumbing ---------------------------------------------------------
 
@@ -296,11 +294,14 @@ class SheetsSink:
         return len(data)
 
     def _pace(self) -> None:
-        now = time.monotonic()
-        self._writes = [t for t in self._writes if now - t < 60.0]
-        if len(self._writes) >= WRITES_PER_MINUTE:
-            retry.sleep(60.0 - (now - self._writes[0]))
-        self._writes.append(time.monotonic())
+        """Google counts writes per user (the service account), so every
+        workspace writing as the same account shares one window."""
+        self.http()                              # the account's email is known from here
+        window = self.runtime.limiters.get("sheets-writes", self._email, limit=WRITES_PER_MINUTE,
+                                           window=60.0)
+        waited = window.wait(retry.sleep)
+        if waited:
+            log.info("sheet.paced", seconds=round(waited, 1), account=self._email)
 
     def done(self) -> None:
         """After a sync: forget the tabs this sync read."""

@@ -79,7 +79,9 @@ def main() -> None:
     from tests.fakes import FakeJira, make_issues
     from tests.fakes_sheets import FakeSheets
 
-    retry.sleep = lambda s: None                 # the fakes answer at once
+    # The fakes answer at once: retry waits are cut short, but real, so the
+    # shared write pacing (50 a minute per account) sleeps rather than spins.
+    retry.sleep = lambda s: time.sleep(min(s, 0.05))
     real_stdout = sys.stdout
     sys.stdout = open(os.devnull, "w")           # the daemon's JSON lines
     logsetup.configure(logsetup.Redactor(), json_lines=True)

@@ -215,7 +215,8 @@ class SheetsSink:
             row = (tabs[name] or [[]])[0]
             if header_edited(row, HEADERS[name]):
                 log.warning("sheet.header_restored", tab=name, found=row[:len(HEADERS[name])])
-        self._previous = {name: tabs[name] for name in (*DIFFED, "History") if name in tabs}
+        # Owners' header too: a tab of that name is removed only if it is ours.
+        self._previous = {name: tabs[name] for name in (*DIFFED, "History", "Owners") if name in tabs}
         return gather([[_serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],
                       tabs.get("Tickets", []), tabs.get("History", [])[1:])
 

@@ -257,7 +257,9 @@ def build(report: Report, sheets: dict[str, SheetInfo],
         if table is None:
             # A tab switched off (owners_tab: false) goes: a stale per-person
             # breakdown is what the switch exists to avoid.
-            if name in sheets:
+            # Only our own tab (our header): a person's tab of that name stays.
+            read = (previous or {}).get(name)
+            if name in sheets and read and not header_edited(read[0], HEADERS[name]):
                 requests.append({"deleteSheet": {"sheetId": sheets.pop(name).sheet_id}})
             continue
         info = ensure(name, index)

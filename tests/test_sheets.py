@@ -340,6 +340,16 @@ def test_owners_tab_off_removes_it(tmp_path, key_file, fake):
     assert "Owners" not in fake.tabs
 
 
+def test_a_users_own_owners_tab_is_never_removed(tmp_path, key_file, fake):
+    e = Env(tmp_path, key_file, fake, owners_tab=False)
+    e.sync(tickets("A-1"))
+    fake.tabs["Owners"] = fake._tab(4242, "Owners", 20, 10, 2)
+    fake.tabs["Owners"]["cells"] = {(0, 0): {"userEnteredValue": {"stringValue": "Team"}},
+                                    (0, 1): {"userEnteredValue": {"stringValue": "Phone"}}}
+    e.sync(tickets("A-1"), now=NOW + timedelta(minutes=5))
+    assert fake.values("Owners") == [["Team", "Phone"]]
+
+
 def test_check(key_file, fake):
     sink = SheetsSink(SheetsSinkConfig(type="google_sheets", spreadsheet=fake.id, credentials=str(key_file)))
     out = sink.check()

@@ -1,0 +1,94 @@
+"""Adding a connector is one module and one registry line (issue 13): a
+source type that is not built in, registered here, runs a sync end to end."""
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+
+from sync import config as config_module
+from sync.config import Strict
+from sync.engine import run_once
+from sync.registry import CONNECTORS, Registry
+from sync.state import State
+from sync.workspace import Process, Workspace, build_sources
+
+from .conftest import NOW, base_config, ticket
+
+
+class StaticSourceConfig(Strict):
+    type: Literal["static"]
+    name: str | None = None
+    keys: list[str]
+
+
+class StaticSource:
+    def __init__(self, config, name):
+        self.config, self.name = config, name
+
+    def fetch(self, state=None, now=None):
+        return [ticket(k, labels=("onboarding-email",)) for k in self.config.keys]
+
+    def check(self):
+        return f"{len(self.config.keys)} static tickets"
+
+
+@pytest.fixture
+def static_type(monkeypatch):
+    monkeypatch.setattr(CONNECTORS, "kinds", dict(CONNECTORS.load().kinds))
+    CONNECTORS.add("source", "static", StaticSourceConfig, lambda c, name, runtime: StaticSource(c, name))
+    monkeypatch.setattr(config_module, "_MODEL", {})        # the schema is rebuilt with it
+    yield
+    config_module._MODEL.clear()
+
+
+def test_a_registered_source_type_runs_a_sync(static_type, tmp_path):
+    import yaml
+    data = base_config(source={"type": "static", "keys": ["S-1", "S-2"]},
+                       sink={"type": "xlsx", "path": str(tmp_path / "out.xlsx")},
+                       state=str(tmp_path / "s.db"))
+    path = tmp_path / "team.yaml"
+    path.write_text(yaml.safe_dump(data))
+    ws = Workspace(path, Process())
+    assert [s.name for s in ws.sources] == ["static"]
+    assert ws.check(NOW)[0] == ("source static: 2 static tickets", None)
+    result = ws.sync_once(NOW)
+    assert result.tickets == 2 and (tmp_path / "out.xlsx").exists()
+
+
+def test_its_config_is_as_strict_as_the_built_ins(static_type):
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="keyz"):
+        config_module.config_model().model_validate(
+            base_config(source={"type": "static", "keys": ["S-1"], "keyz": 1}))
+
+
+def test_the_registry_refuses_a_type_twice_and_names_the_known():
+    registry = Registry()
+    registry.loaded = True
+    registry.add("sink", "csv", StaticSourceConfig, lambda c, r: None)
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.add("sink", "csv", StaticSourceConfig, lambda c, r: None)
+    from sync.errors import ConfigError
+    with pytest.raises(ConfigError, match="unknown type 'parquet'; known types: csv"):
+        registry.kind("sink", "parquet")
+
+
+def test_build_sources_goes_through_the_registry(static_type):
+    config = config_module.config_model().model_validate(base_config(source={"type": "static", "keys": ["Z-1"]}))
+    from sync.runtime import Runtime
+    (source,) = build_sources(config, Runtime())
+    assert isinstance(source, StaticSource)
+    state = State(":memory:", readonly=True)
+    assert len(list(source.fetch(state, NOW))) == 1
+    state.close()
+
+
+def test_run_once_is_unchanged_for_it(static_type, tmp_path):
+    from connectors.memory import MemorySink
+    config = config_module.config_model().model_validate(base_config(source={"type": "static", "keys": ["Z-1"]}))
+    from sync.runtime import Runtime
+    state = State(tmp_path / "s.db")
+    result = run_once(config, build_sources(config, Runtime()), MemorySink(), state, NOW)
+    state.close()
+    assert result.tickets == 1

@@ -196,7 +196,7 @@ class SheetsSink:
         # and only rows that changed are written.  Other owned tabs: the
         # header row.  Each range is clipped to its grid: one past a grid's
         # edge (someone deleted a column) is a 400 for the whole read.
-        widths = {name: len(HEADERS[name]) for name in ("Metrics", "History")}
+        widths = {name: len(HEADERS[name]) for name in ("Metrics", "History", "Review")}
         widths.update({name: sheets[name].cols for name in DIFFED if name in sheets})
         ranges = {name: f"'{name}'!A:{_column(min(width, sheets[name].cols))}"
                   for name, width in widths.items() if name in sheets and sheets[name].cols}
@@ -218,7 +218,7 @@ class SheetsSink:
         # Owners' header too: a tab of that name is removed only if it is ours.
         self._previous = {name: tabs[name] for name in (*DIFFED, "History", "Owners") if name in tabs}
         return gather([[_serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],
-                      tabs.get("Tickets", []), tabs.get("History", [])[1:])
+                      tabs.get("Tickets", []), tabs.get("History", [])[1:], tabs.get("Review", [])[1:])
 
     def _values(self, ranges: list[str], render: str) -> dict[str, list]:
         """One `values:batchGet`; dates as serial numbers, rows by range."""

@@ -118,7 +118,7 @@ class XlsxSink:
             cached = load_workbook(self.path, data_only=True, read_only=True)
             metrics = _metric_rows(cached["Metrics"])
             cached.close()
-        return gather(metrics, _rows(get("Tickets")), _rows(get("History"))[1:])
+        return gather(metrics, _rows(get("Tickets")), _rows(get("History"))[1:], _rows(get("Review"))[1:])
 
     def _seed_rows(self) -> list[list]:
         seed = self.seed

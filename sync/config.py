@@ -219,6 +219,9 @@ class TagPrefixes(Strict):
 DEFAULT_ACCEPTANCE = r"(?im)^\s*(acceptance|success metric|metric)\b[^:\n]*:"
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 class Review(Strict):
     cadence: Duration = timedelta(days=7)
     max_goals_per_person: int = Field(default=5, ge=1)
@@ -227,6 +230,32 @@ class Review(Strict):
     default_estimate: float = Field(default=1, ge=0)
     tag_prefixes: TagPrefixes = Field(default_factory=TagPrefixes)
     history_every: Duration = timedelta(days=1)
+    day: str = "monday"                  # the weekly review (PRODUCT.md §9)
+    time: str = "09:00"                  # in schedule.timezone
+    notify: list[Any] = Field(default_factory=list)   # sync.targets.Target, checked below
+
+    @field_validator("day")
+    @classmethod
+    def _weekday(cls, day: str) -> str:
+        if day.strip().lower() not in WEEKDAYS:
+            raise ValueError(f"expected a weekday such as monday, got {day!r}")
+        return day.strip().lower()
+
+    @field_validator("time")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+        if not match:
+            raise ValueError(f"expected a time of day HH:MM such as \"09:00\", got {value!r}")
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _targets(cls, value):
+        from pydantic import TypeAdapter
+
+        from .targets import Target
+        return TypeAdapter(list[Target]).validate_python(value or [])
 
     @field_validator("acceptance_pattern")
     @classmethod

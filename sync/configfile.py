@@ -19,7 +19,7 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ENV_START = re.compile(r"\$\{")
 # Keys whose values are credentials: their interpolated values are collected
 # so the log redactor can scrub them wherever they would appear.
-SECRET_KEYS = {"token", "key", "password", "secret", "api_key", "api_token"}
+SECRET_KEYS = {"token", "key", "password", "secret", "api_key", "api_token", "webhook"}
 
 
 def default_path() -> str:

@@ -120,9 +120,13 @@ def history(rows: list[list]) -> list[list]:
     return [[None if v == "" else v for v in r] for r in rows if r and parse_date(r[0]) is not None]
 
 
-def gather(metrics: list[list], tickets: list[list], history_rows: list[list]) -> SheetInputs:
+def gather(metrics: list[list], tickets: list[list], history_rows: list[list],
+           review_rows: list[list] = ()) -> SheetInputs:
     found, bad = readings(metrics)
     headers, cells = extra_columns(tickets)
     past = history(history_rows)
     last = max((parse_date(r[0]) for r in past), default=None)
-    return SheetInputs(found, headers, cells, last, past, bad)
+    width = len(HEADERS["Review"])
+    review = [[None if v == "" else v for v in (list(r) + [None] * width)[:width]]
+              for r in review_rows if r and r[0] not in (None, "")]
+    return SheetInputs(found, headers, cells, last, past, review, bad)

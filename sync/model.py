@@ -128,6 +128,7 @@ class SheetInputs:
     extra_cells: dict[str, list] = field(default_factory=dict)
     last_history: datetime | None = None
     history: list[list] = field(default_factory=list)   # History rows already in the sheet
+    review: list[list] = field(default_factory=list)    # Review tab rows as they are (header excluded)
     # Metrics rows that could not be read, one line each (`bad_metric`).
     metric_problems: list[str] = field(default_factory=list)
 

@@ -31,11 +31,14 @@ HEADERS: dict[str, list[str]] = {
     "History": ["Timestamp", "Outcome ID", "Progress %", "Aligned effort %", "Active tickets",
                 "Done tickets"],
     "Metrics": ["Date", "Metric", "Value", "Note"],
+    "Review": ["Review date", "Outcome ID", "Status", "Previous status", "Progress %",
+               "Progress change", "Aligned effort %", "Aligned effort change", "Tickets done",
+               "New warnings", "Resolved warnings", "Newly unmapped"],
 }
 # Trend is ours too (not in §6's list): History pivoted to one row per set,
 # so a chart can draw each outcome's line; History itself stays append-only.
 # Tabs rewritten whole on every sync, in the order they appear in the sheet.
-OWNED = ["Summary", "Scorecard", "Levers", "Tickets", "Warnings", "Owners", "Rules", "Trend"]
+OWNED = ["Summary", "Scorecard", "Levers", "Tickets", "Warnings", "Owners", "Rules", "Review", "Trend"]
 SUMMARY_FIELDS = ["Last sync", "Source", "Tickets in scope", "Active tickets", "Aligned effort %",
                   "Average task score", "Unmapped tickets", "Warnings", "Top unmapped labels",
                   "Next sync", "Last error"]
@@ -157,8 +160,10 @@ def history_due(a: Assessment, inputs: SheetInputs, every) -> bool:
 
 
 def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_every,
-          owners_tab: bool = True, next_sync: datetime | None = None) -> Report:
-    """Every owned tab of the sheet for this assessment, plus History rows if due."""
+          owners_tab: bool = True, next_sync: datetime | None = None,
+          review_rows: list[list] | None = None) -> Report:
+    """Every owned tab of the sheet for this assessment, plus History rows if due.
+    `review_rows`: the Review tab, newest block first (sync.review.merge_blocks)."""
     score = [[o.outcome.id, o.outcome.name, o.outcome.owner, o.outcome.metric, o.outcome.baseline,
               o.outcome.target, o.current, o.progress, o.outcome.start.isoformat(),
               o.outcome.deadline.isoformat(), o.elapsed, o.status, len(o.outcome.levers), o.active,
@@ -180,6 +185,8 @@ def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_eve
     tables.append(Table("Rules", HEADERS["Rules"], _rules(a)))
     history = history_rows(a) if history_due(a, inputs, history_every) else []
     tables.append(trend(a, inputs.history + history))
+    tables.append(Table("Review", HEADERS["Review"],
+                        review_rows if review_rows is not None else list(inputs.review)))
     return Report(tables, history, a.now)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("files", "jira", "trello", "sheets", "xlsx")
+MODULES = ("files", "jira", "trello", "sheets", "xlsx", "notify")
 
 
 def register(registry) -> None:

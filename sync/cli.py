@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="validate the config and probe every service")
     check.add_argument("--workspaces", metavar="DIR", default=None,
                        help="check every *.yaml in DIR")
+    rv = sub.add_parser("review", parents=[common], help="the review digest of the current period")
+    mode = rv.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--print", action="store_true", dest="print_", help="show it here, change nothing")
+    mode.add_argument("--send", action="store_true", help="deliver it now to every target not yet reached")
     ex = sub.add_parser("explain", parents=[common], help="why one ticket is mapped and scored as it is")
     ex.add_argument("key")
     return p
@@ -96,17 +100,57 @@ def print_check(ws, path) -> int:
     return 1 if failed else 0
 
 
-def cmd_explain(args, path: str, process) -> int:
+def _assess(ws):
     from .assessment import assess
     from .engine import fetch_all
-    ws = open_workspace(path, process)
     state = ws.state(readonly=True)
     try:
         tickets, _ = fetch_all(ws.sources, state, _now())
     finally:
         state.close()
     inputs = ws.sink.read()
-    a = assess(tickets, ws.config, inputs.readings, _now(), metric_problems=inputs.metric_problems)
+    return assess(tickets, ws.config, inputs.readings, _now(), metric_problems=inputs.metric_problems), tickets
+
+
+def cmd_review(args, path: str, process) -> int:
+    from . import review
+    from .engine import deliver
+    ws = open_workspace(path, process)
+    sheet = getattr(ws.sink, "url", "") or str(getattr(ws.sink, "path", ""))
+    if args.print_:
+        a, _ = _assess(ws)
+        state = ws.state(readonly=True)
+        try:
+            print(review.render_text(review.preview(state, a, _now()), sheet), end="")
+        finally:
+            state.close()
+        return 0
+    if not ws.notifiers:
+        raise ConfigError(f"{path}: review.notify: no targets to send to",
+                          hint="add a slack, teams or email target (docs/config.md)")
+    lock = ws.lock()
+    state = ws.state()
+    try:
+        pending, todo = review.undelivered(state, [n.id for n in ws.notifiers])
+        if pending is None or not todo:
+            # Nothing waiting: the digest of the current period, as a new review.
+            a, _ = _assess(ws)
+            fresh = review.preview(state, a, _now())
+            state.put(review.KEY, "pending", fresh.to_json())
+        failed = deliver(state, ws.notifiers, ws.sink)
+    finally:
+        state.close()
+        lock.release()
+    for line in failed:
+        print(f"FAIL  {process.redactor(line)}")
+    sent = len(ws.notifiers) - len(failed)
+    print(f"review delivered to {sent} of {len(ws.notifiers)} targets")
+    return 1 if failed else 0
+
+
+def cmd_explain(args, path: str, process) -> int:
+    ws = open_workspace(path, process)
+    a, tickets = _assess(ws)
     found = a.find(args.key)
     if found is None:
         raise ConfigError(f"no ticket {args.key!r} in the configured sources "
@@ -124,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     process = Process()
     # A dry run, `check` and `explain` print for a person: only problems are logged.
     logsetup.configure(process.redactor, level=logging.WARNING if quiet else logging.INFO)
-    handlers = {"run": cmd_run, "check": cmd_check, "explain": cmd_explain}
+    handlers = {"run": cmd_run, "check": cmd_check, "explain": cmd_explain, "review": cmd_review}
     try:
         return handlers[args.command](args, path, process)
     except AlignSyncError as exc:

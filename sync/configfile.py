@@ -160,7 +160,8 @@ def _describe(exc: ValidationError, data: Any) -> list[str]:
             msg = err["msg"].removeprefix("Value error, ")
             got = err.get("input")
             text = msg[0].lower() + msg[1:] if msg else kind
-            if not isinstance(got, (dict, list)) and "got" not in text:
+            secret = bool(loc) and str(loc[-1]) in SECRET_KEYS       # never echo a secret back
+            if not isinstance(got, (dict, list)) and "got" not in text and not secret:
                 text += f", got {got!r}"
         line = f"{where}: {text}"
         if line not in lines:

@@ -74,9 +74,10 @@ class Daemon:
     def __init__(self, config, sources, sink, state, *, force: bool = False,
                  clock: Callable[[], datetime] = _utcnow,
                  wait: Callable[[float], bool] | None = None,
-                 telemetry=None, workspace: str = "default", redact=None):
+                 telemetry=None, workspace: str = "default", redact=None, notifiers=()):
         self.config = config
         self.telemetry, self.workspace, self.redact = telemetry, workspace, redact
+        self.notifiers = notifiers
         self.sources, self.sink, self.state = sources, sink, state
         self.force = force
         self.clock = clock
@@ -117,7 +118,7 @@ class Daemon:
         try:
             observed_sync(self.config, self.sources, self.sink, self.state, started,
                           force=self.force, next_sync=self.next_due, telemetry=self.telemetry,
-                          workspace=self.workspace, redact=self.redact)
+                          workspace=self.workspace, redact=self.redact, notifiers=self.notifiers)
             self.last_success, self.last_error = self.clock(), ""
             # --force answers one refusal; later syncs are guarded again.
             self.force = False
@@ -156,7 +157,7 @@ def serve(workspace, *, health_port: int | None = None, force: bool = False) -> 
     try:
         daemon = Daemon(config, workspace.sources, workspace.sink, state, force=force,
                         telemetry=workspace.telemetry, workspace=workspace.name,
-                        redact=workspace.process.redactor)
+                        redact=workspace.process.redactor, notifiers=workspace.notifiers)
         StopRequest(daemon.request_stop, daemon.kill_now).install()
         port = health_port or config.health_port
         if port:

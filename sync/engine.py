@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import structlog
 
 from . import report as report_mod
+from . import review
 from .assessment import Assessment, assess
 from .errors import AlignSyncError, GuardError, describe
 from .log import Redactor
@@ -77,9 +78,11 @@ def guard(count: int, last: int | None, force: bool, dry_run: bool = False) -> N
 def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State,
              now: datetime, *, dry_run: bool = False, force: bool = False,
              next_sync: datetime | None = None, rules: RuleSet | None = None,
-             redact: Callable[[str], str] | None = None) -> RunResult:
+             redact: Callable[[str], str] | None = None,
+             notifiers: Sequence = ()) -> RunResult:
     """`redact`: the process's Redactor; the sheet is shared, so `Last error`
-    goes through it (a bare engine, in tests, uses an empty one)."""
+    goes through it (a bare engine, in tests, uses an empty one).
+    `notifiers`: the review's targets (built by the workspace from the registry)."""
     started = time.monotonic()
     try:
         tickets, counts = fetch_all(sources, state, now)
@@ -90,19 +93,53 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
         log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
                  active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
                  warnings=len(assessment.warnings))
+        due = review.plan(state, assessment, config, now) if not dry_run else None
         built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
                                  history_every=config.review.history_every,
-                                 owners_tab=getattr(config.sink, "owners_tab", True), next_sync=next_sync)
+                                 owners_tab=getattr(config.sink, "owners_tab", True), next_sync=next_sync,
+                                 review_rows=review.merge_blocks(due.table_rows() if due else [],
+                                                                 inputs.review))
         guard(len(tickets), state.last_count(), force, dry_run)
         if not dry_run:
             sink.write(built)
-            log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history))
+            log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history),
+                     review=due.id if due else None)
             state.commit(now, now, len(tickets))
     except Exception as exc:     # a bug too: the sheet and the run history must say so
         if not dry_run:
             _report_failure(sink, state, exc, now, redact or Redactor())
         raise
+    if not dry_run and notifiers:
+        failed = deliver(state, notifiers, sink)
+        if failed:
+            # The sync itself succeeded; Summary's Last error says who was not told.
+            _note(sink, f"review not delivered to {'; '.join(failed)}", now, redact or Redactor())
     return RunResult(assessment, built, len(tickets), time.monotonic() - started, not dry_run, counts)
+
+
+def deliver(state: State, notifiers: Sequence, sink: Sink) -> list[str]:
+    """Send the last review to every target that has not accepted it; the
+    names and reasons of those that failed (retried at the next sync)."""
+    pending, todo = review.undelivered(state, [n.id for n in notifiers])
+    failed = []
+    for notifier in (n for n in notifiers if n.id in todo):
+        try:
+            notifier.send(pending, getattr(sink, "url", "") or str(getattr(sink, "path", "")))
+        except AlignSyncError as exc:
+            log.error("review.failed", target=notifier.label, review=pending.id, error=describe(exc))
+            text = describe(exc)            # notifiers' messages start with their label
+            failed.append(text if text.startswith(notifier.label) else f"{notifier.label}: {text}")
+            continue
+        review.mark_delivered(state, notifier.id, pending.id)
+        log.info("review.delivered", target=notifier.label, review=pending.id)
+    return failed
+
+
+def _note(sink: Sink, message: str, now: datetime, redact: Callable[[str], str]) -> None:
+    try:
+        sink.write_error(redact(message), now)
+    except Exception as inner:  # the sheet may be the thing that is down
+        log.warning("sink.error_not_recorded", error=describe(inner))
 
 
 def _report_failure(sink: Sink, state: State, exc: Exception, now: datetime,

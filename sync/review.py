@@ -185,3 +185,55 @@ def _pct(value: float | None) -> str:
 
 def _delta(value: float | None) -> str:
     return "no earlier value" if value is None else f"{value:+g} pts"
+
+
+# -- in state -------------------------------------------------------------
+# kv entries under source "review": `baseline` (the snapshot the next review
+# compares with), `next_due`, `pending` (the last review's digest) and
+# `delivered` ({target id: review id}), so a review reaches each target once.
+
+KEY = "review"
+
+
+def plan(state, a: "Assessment", config: "Config", now: datetime) -> Digest | None:
+    """Stage this sync's part of the review schedule; the digest when a
+    review falls due now.  The first sync after install is the baseline."""
+    baseline = state.get_json(KEY, "baseline")
+    if baseline is None:
+        state.stage(KEY, "baseline", snapshot(a))
+        state.stage(KEY, "next_due", iso(occurrences(config, now)))
+        return None
+    due = state.get(KEY, "next_due")
+    due_at = datetime.fromisoformat(due.replace("Z", "+00:00")) if due else occurrences(config, now)
+    if now < due_at:
+        return None
+    found = digest(baseline, a, iso(due_at))
+    state.stage(KEY, "baseline", snapshot(a))
+    state.stage(KEY, "pending", found.to_json())
+    following = next_review(config, due_at)
+    while following <= now:                  # a worker that was down for weeks: one review, not many
+        following = next_review(config, following)
+    state.stage(KEY, "next_due", iso(following))
+    return found
+
+
+def preview(state, a: "Assessment", now: datetime) -> Digest:
+    """The digest of the current period, changing nothing (`review --print`)."""
+    baseline = state.get_json(KEY, "baseline") or snapshot(a)
+    return digest(baseline, a, iso(now))
+
+
+def undelivered(state, target_ids: list[str]) -> tuple[Digest | None, list[str]]:
+    pending = state.get_json(KEY, "pending")
+    if pending is None:
+        return None, []
+    delivered = state.get_json(KEY, "delivered") or {}
+    return Digest.from_json(pending), [t for t in target_ids if delivered.get(t) != pending["id"]]
+
+
+def mark_delivered(state, target_id: str, review_id: str) -> None:
+    """Committed at once, target by target: a crash between two targets
+    re-sends only to those that had not accepted."""
+    delivered = state.get_json(KEY, "delivered") or {}
+    delivered[target_id] = review_id
+    state.put(KEY, "delivered", delivered)

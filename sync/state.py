@@ -79,6 +79,12 @@ class State:
         """Remember a value to commit with this sync (not before)."""
         self.pending.kv[(source, key)] = value if isinstance(value, str) else json.dumps(value)
 
+    def put(self, source: str, key: str, value) -> None:
+        """Write one value now, in its own transaction (a review delivery)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO kv VALUES (?,?,?)",
+                            (source, key, value if isinstance(value, str) else json.dumps(value)))
+
     def cached_tickets(self, source: str) -> dict[str, str]:
         with closing(self.db.execute("SELECT key, data FROM tickets WHERE source=?", (source,))) as cur:
             return dict(cur.fetchall())

@@ -50,6 +50,8 @@ class Workspace:
                                self.process.limiters, self.process.redactor)
         self.sources = build_sources(config, self.runtime)
         self.sink = build_sink(config, self.runtime)
+        self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)
+                          for t in config.review.notify]
 
     @property
     def telemetry(self):
@@ -72,7 +74,7 @@ class Workspace:
             return observed_sync(self.config, self.sources, self.sink, state, now,
                                  dry_run=dry_run, force=force, next_sync=next_sync,
                                  telemetry=self.telemetry, workspace=self.name,
-                                 redact=self.process.redactor)
+                                 redact=self.process.redactor, notifiers=self.notifiers)
         finally:
             state.close()
             if lock:

@@ -141,7 +141,8 @@ def run(kind: str, w: int, n: int) -> None:
             return all(m.syncs >= 1 for m in f.members.values())
         fleet.loop(until=done)
         seconds = time.monotonic() - started
-        failed = [m.name for m in fleet.members.values() if m.last_error or m.problem]
+        failed = [f"{m.name}: {(m.last_error or m.problem)[:200]}" for m in fleet.members.values()
+                  if m.last_error or m.problem]
         import gc
         gc.collect()
         after = rss_mb()
@@ -151,6 +152,8 @@ def run(kind: str, w: int, n: int) -> None:
     print(f"{kind:>5}: {w} workspaces x {n} tickets, one round {seconds:.1f}s "
           f"({w * n / seconds:,.0f} tickets/s, concurrency {fleet.slots}), failed {len(failed)}, "
           f"peak RSS {peak_mb():.0f} MB, RSS before {before:.0f} MB / after the round {after:.0f} MB")
+    for line in failed[:5]:
+        print(f"       failed {line}")
     if busiest:
         print("       busiest second per host: " + ", ".join(f"{h} {c}" for h, c in sorted(busiest.items())))
 

@@ -23,26 +23,25 @@ def _webhook(url: str) -> str:
     raise ValueError("expected an https:// webhook URL (plain http only to localhost, for testing)")
 
 
-class SlackTarget(Strict):
+class _WebhookTarget(Strict):
+    webhook: str
+
+    @field_validator("webhook")
+    @classmethod
+    def _https(cls, url: str) -> str:
+        return _webhook(url)
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}:{_short(self.webhook)}"
+
+
+class SlackTarget(_WebhookTarget):
     type: Literal["slack"]
-    webhook: str
-
-    _check = field_validator("webhook")(classmethod(lambda cls, v: _webhook(v)))
-
-    @property
-    def id(self) -> str:
-        return f"slack:{_short(self.webhook)}"
 
 
-class TeamsTarget(Strict):
+class TeamsTarget(_WebhookTarget):
     type: Literal["teams"]
-    webhook: str
-
-    _check = field_validator("webhook")(classmethod(lambda cls, v: _webhook(v)))
-
-    @property
-    def id(self) -> str:
-        return f"teams:{_short(self.webhook)}"
 
 
 class EmailTarget(Strict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Optional, Union
 
 import regex
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
@@ -286,7 +286,7 @@ class ConfigBase(Strict):
     ignore: Blocks = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Config":
+    def _consistent(self) -> "ConfigBase":
         if (self.source is None) == (self.sources is None):
             raise ValueError("give exactly one of `source` (one tracker) or `sources` (a list)")
         if self.sources is not None:

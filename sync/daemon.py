@@ -6,10 +6,12 @@ A lock file beside the state refuses a second worker on the same state.
 First SIGTERM/SIGINT: the current sync finishes, then exit 0; a second one
 exits at once.  A failed sync is logged and the next one runs on time.
 
-The signal handler only counts and writes one byte to a pipe: it runs on the
-main thread between two bytecodes, possibly while that thread holds the log
-lock or a `threading.Event`'s lock, so taking any lock there can deadlock.
-A watcher thread reads the pipe and does the logging and the stopping.
+The Python signal handler only counts: it runs on the main thread between
+two bytecodes, possibly while that thread holds the log lock or a
+`threading.Event`'s lock, so taking any lock there can deadlock.  The signal
+number reaches a watcher thread through `signal.set_wakeup_fd` (written by
+the C-level handler, whatever thread the signal landed on); the watcher does
+the logging and the stopping.
 """
 from __future__ import annotations
 
@@ -45,12 +47,9 @@ class StopRequest:
         threading.Thread(target=self._watch, name="stop-watcher", daemon=True).start()
 
     def handler(self, signum: int, _frame=None) -> None:
-        # Async-signal-safe only: an int and a non-blocking write of one byte.
+        # Python runs this on the main thread, whenever that thread next runs
+        # bytecode; the wake-up fd (below) is what tells the watcher at once.
         self.signals += 1
-        try:
-            os.write(self._write, bytes([signum & 0xFF]))
-        except OSError:       # a full pipe already holds a wake-up
-            pass
 
     def _watch(self) -> None:
         seen = 0
@@ -68,6 +67,12 @@ class StopRequest:
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self.handler)
         signal.signal(signal.SIGINT, self.handler)
+        # The C-level handler writes each signal's number to this pipe, from
+        # whichever thread the kernel picked: a signal that lands on another
+        # thread while the main thread blocks in open() or read() still
+        # reaches the watcher (a Python handler alone would wait for the main
+        # thread's syscall to end, and a second SIGTERM would not exit).
+        signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
 
 
 class Daemon:

@@ -15,7 +15,7 @@ from connectors.files import FileSourceConfig
 from sync.errors import ConfigError, DataError
 from sync.inputs import gather, parse_number
 
-from .conftest import FIXTURES, NOW, ROOT, make_config, reading, ticket
+from .conftest import FIXTURES, NOW, ROOT, make_config, ticket
 
 DEMO = json.loads((ROOT / "config/demo/jira-search.json").read_text())
 

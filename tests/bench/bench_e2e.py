@@ -1,0 +1,87 @@
+"""End to end, as a user runs it (issue 15): `align-sync run --once --dry-run`
+and `run --once` into xlsx (twice: a first and a second sync over the same
+workbook) on a saved Jira search export of N synthetic issues × 50 levers.
+Each command is its own process; prints wall time and its peak RSS.
+
+    python tests/bench/bench_e2e.py               # 10k, 50k, 100k
+    python tests/bench/bench_e2e.py 100000
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import yaml  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def export(path: Path, n: int) -> None:
+    from tests.conftest import NOW
+    from tests.fakes import make_issues
+    issues = make_issues(n, NOW)
+    for i, issue in enumerate(issues):
+        pick = i % 10
+        issue["fields"]["labels"] = [f"lever-{i % 50}"] if pick < 7 else ["misc"]
+        issue["fields"]["components"] = [{"name": f"Comp {i % 50}"}] if pick == 9 else []
+    path.write_text(json.dumps({"issues": issues}))
+
+
+def config(tmp: Path) -> Path:
+    outcomes = []
+    for o in range(10):
+        levers = [{"id": f"l{o * 5 + i}", "name": f"Lever {o * 5 + i}", "impact": 5, "effort": 3,
+                   "match": [{"labels": [f"lever-{o * 5 + i}"]}, {"components": [f"Comp {o * 5 + i}"]}]}
+                  for i in range(5)]
+        outcomes.append({"id": f"o{o}", "name": f"Outcome {o}", "metric": f"m{o}", "baseline": 0,
+                         "target": 10, "start": "2026-10-01", "deadline": "2026-12-31", "owner": "Owner",
+                         "levers": levers})
+    data = {"source": {"type": "file", "path": str(tmp / "export.json"),
+                       "fields": {"estimate": "customfield_10016"}},
+            "sink": {"type": "xlsx", "path": str(tmp / "book.xlsx")}, "state": str(tmp / "state.db"),
+            "outcomes": outcomes}
+    path = tmp / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def timed(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and the child's peak RSS (MB) of one align-sync command."""
+    code = ("import resource, sys, runpy; sys.argv = ['align-sync'] + sys.argv[1:]\n"
+            "try:\n    runpy.run_module('sync', run_name='__main__')\n"
+            "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+    started = time.perf_counter()
+    run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
+                         timeout=1800)
+    seconds = time.perf_counter() - started
+    if run.returncode not in (0,):
+        raise SystemExit(f"{args}: exit {run.returncode}: {run.stderr[-500:]}")
+    return seconds, int(run.stderr.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or [10_000, 50_000, 100_000]
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as name:
+            tmp = Path(name)
+            export(tmp / "export.json", n)
+            path = str(config(tmp))
+            size = os.path.getsize(tmp / "export.json") / 1e6
+            dry = timed(["run", "--once", "--dry-run", "--config", path])
+            first = timed(["run", "--once", "--config", path])
+            second = timed(["run", "--once", "--config", path])
+            print(f"{n:>7} issues ({size:.0f} MB export): dry run {dry[0]:.1f}s {dry[1]:.0f} MB | "
+                  f"xlsx first {first[0]:.1f}s {first[1]:.0f} MB | xlsx second {second[0]:.1f}s "
+                  f"{second[1]:.0f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()

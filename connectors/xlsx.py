@@ -29,9 +29,13 @@ from sync.inputs import gather, parse_number
 from sync.model import SheetInputs
 
 from .files import beside_config
+from .xlsx_book import load_shell, read_rows
 from sync.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
 
+# The tabs a write replaces whole: loaded empty (their rows come from `read`).
+# Owners is left parsed: whether a tab of that name is ours is read off it.
+REWRITTEN = {name for name in OWNED if name != "Owners"} | {"History"}
 MAX_TEXT = 32_767        # Excel's limit for one cell
 MAX_LINKS = 65_530       # Excel refuses more hyperlinks than this on one sheet
 _BOLD = Font(bold=True)
@@ -42,17 +46,27 @@ def _rows(ws) -> list[list]:
     return [list(r) for r in ws.iter_rows(values_only=True)] if ws is not None else []
 
 
-def _metric_rows(ws) -> list[list]:
-    """Metrics rows (header excluded).  A value typed `7.8%` in Excel is stored
-    as 0.078 with a percent format; read it as the 7.8 the person typed."""
+def _metric_rows(cell_rows) -> list[list]:
+    """Metrics rows (header excluded), from rows of cells.  A value typed
+    `7.8%` in Excel is stored as 0.078 with a percent format; read it as the
+    7.8 the person typed."""
     rows = []
-    for cells in ws.iter_rows(min_row=2):
+    for cells in list(cell_rows)[1:]:
         row = [c.value for c in cells]
         if len(cells) > 2 and isinstance(row[2], (int, float)) and not isinstance(row[2], bool) \
                 and "%" in (cells[2].number_format or ""):
             row[2] = round(row[2] * 100, 10)
         rows.append(row)
     return rows
+
+
+def read_rows_cached(path: Path) -> tuple[list, None]:
+    """Metrics as Excel last computed it (`data_only`), as rows of cells."""
+    wb = load_workbook(path, data_only=True, read_only=True)
+    try:
+        return [list(r) for r in wb["Metrics"].iter_rows()], None
+    finally:
+        wb.close()
 
 
 class XlsxSinkConfig(Strict):
@@ -76,7 +90,7 @@ class XlsxSink:
         self.config = config
         self.path = Path(config.path)
         self.seed = beside_config(config.metrics_seed, base_dir) if config.metrics_seed else None
-        self._loaded: tuple[tuple, Workbook] | None = None
+        self._loaded: tuple[tuple, list] | None = None   # (file stamp, History rows) of this sync's read
 
     def done(self) -> None:
         """After a sync: forget the workbook a read loaded (a dry run or a
@@ -88,37 +102,48 @@ class XlsxSink:
         return st.st_ino, st.st_size, st.st_mtime_ns
 
     def _open(self) -> Workbook | None:
-        """The workbook, loaded once per sync: `read` loads it, `write` takes
-        the same copy back unless the file changed in between (a 40k-ticket
-        workbook takes most of a sync to load)."""
+        """The whole workbook, every tab parsed (for `write_error` and `check`)."""
         if not self.path.exists():
             return None
-        stamp = self._stamp()
-        if self._loaded is not None and self._loaded[0] == stamp:
-            wb, self._loaded = self._loaded[1], None     # used once: write edits it
-            return wb
         try:
-            wb = load_workbook(self.path)
+            return load_workbook(self.path)
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
                               "move it away or point `sink.path` elsewhere")
-        self._loaded = (stamp, wb)
-        return wb
+
+    def _shell(self) -> Workbook | None:
+        """For `write`: the workbook with the tabs it rewrites loaded empty,
+        when `read` saw this very file (it kept History's rows); else whole."""
+        if not self.path.exists():
+            return None
+        if self._loaded is None or self._loaded[0] != self._stamp():
+            self._loaded = None
+            return self._open()
+        try:
+            return load_shell(self.path, REWRITTEN)
+        except Exception as exc:
+            raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
+                              "move it away or point `sink.path` elsewhere")
 
     def read(self) -> SheetInputs:
         self._loaded = None
-        wb = self._open()
-        if wb is None:
+        if not self.path.exists():
             return gather(self._seed_rows(), [], [])
-        get = lambda name: wb[name] if name in wb.sheetnames else None  # noqa: E731
-        metrics = _metric_rows(get("Metrics")) if "Metrics" in wb.sheetnames else self._seed_rows()
+        stamp = self._stamp()
+        try:
+            tabs, names = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"))
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
+                              "move it away or point `sink.path` elsewhere")
+        metrics = _metric_rows(tabs["Metrics"]) if "Metrics" in tabs else self._seed_rows()
         if any(isinstance(v, str) and v.startswith("=") for r in metrics for v in r[:3]):
             # A computed metric: take the value Excel cached when it last saved
             # the file (openpyxl cannot compute formulas).
-            cached = load_workbook(self.path, data_only=True, read_only=True)
-            metrics = _metric_rows(cached["Metrics"])
-            cached.close()
-        return gather(metrics, _rows(get("Tickets")), _rows(get("History"))[1:], _rows(get("Review"))[1:])
+            cached, _ = read_rows_cached(self.path)
+            metrics = _metric_rows(cached)
+        history = (tabs.get("History") or [[]])[1:]
+        self._loaded = (stamp, history)
+        return gather(metrics, tabs.get("Tickets", []), history, (tabs.get("Review") or [[]])[1:])
 
     def _seed_rows(self) -> list[list]:
         seed = self.seed
@@ -147,11 +172,15 @@ class XlsxSink:
 
     def write(self, report: Report) -> None:
         self._writable()
-        wb = self._open() or Workbook()
+        wb = self._shell() or Workbook()
         fresh = wb.sheetnames == ["Sheet"] and wb["Sheet"].max_row == 1
         for table in report.tables:
             self._replace(wb, table)
-        old_history = _rows(wb["History"])[1:] if "History" in wb.sheetnames else []
+        if self._loaded is not None:
+            old_history = self._loaded[1]          # read this sync (the shell holds none)
+        else:
+            old_history = _rows(wb["History"])[1:] if "History" in wb.sheetnames else []
+        self._loaded = None
         self._replace(wb, Table("History", HEADERS["History"], old_history + report.history))
         if "Metrics" not in wb.sheetnames:
             ws = wb.create_sheet("Metrics")

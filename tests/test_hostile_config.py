@@ -221,11 +221,43 @@ def test_control_characters_in_the_sheets_layout():
     assert cell("a\x0bb\x00c") == {"userEnteredValue": {"stringValue": "abc"}}
 
 
-def test_the_workbook_is_loaded_once_per_sync(env, monkeypatch):
+def test_a_later_sync_never_parses_the_tabs_it_rewrites(env, monkeypatch):
+    """The second-sync slowdown of issue 11: the workbook is streamed once for
+    the read, and the write parses only the team's tabs (owned ones emptied)."""
+    import io
+
     import connectors.xlsx as xlsx
+    import connectors.xlsx_book as book
     sync(env, [ticket("A-1")])
     loads = []
-    real = xlsx.load_workbook
-    monkeypatch.setattr(xlsx, "load_workbook", lambda *a, **k: loads.append(a) or real(*a, **k))
+    real = book.load_workbook
+
+    def spy(source, **kw):
+        loads.append(("shell" if isinstance(source, io.BytesIO) else "file", kw.get("read_only", False)))
+        return real(source, **kw)
+    monkeypatch.setattr(book, "load_workbook", spy)
+    monkeypatch.setattr(xlsx, "load_workbook", spy)
     sync(env, [ticket("A-1"), ticket("A-2")])
-    assert len(loads) == 1
+    assert sorted(loads) == [("file", True), ("shell", False)]
+    wb = openpyxl.load_workbook(env[0])
+    assert wb["Tickets"].max_row == 3 and wb["History"].max_row > 1
+
+
+def test_the_teams_tabs_keep_their_formats_through_the_shell(env):
+    from openpyxl.styles import Font
+    path = env[0]
+    sync(env, [ticket("A-1")])
+    wb = openpyxl.load_workbook(path)
+    wb["Metrics"].append(["2026-11-20", "conv_rate", 0.071])
+    wb["Metrics"]["C2"].number_format = "0.0%"
+    mine = wb.create_sheet("Plan")
+    mine["A1"] = "Q4 plan"
+    mine["A1"].font = Font(bold=True, color="FF0000")
+    mine["B2"] = "=1+1"
+    wb.save(path)
+    sync(env, [ticket("A-1"), ticket("A-2")])
+    wb = openpyxl.load_workbook(path)
+    assert wb["Metrics"]["C2"].number_format == "0.0%" and wb["Metrics"]["C2"].value == 0.071
+    assert wb["Plan"]["A1"].font.bold and wb["Plan"]["A1"].font.color.rgb.endswith("FF0000")
+    assert wb["Plan"]["B2"].value == "=1+1"
+    assert wb["Tickets"].max_row == 3

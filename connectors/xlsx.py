@@ -131,7 +131,8 @@ class XlsxSink:
             return gather(self._seed_rows(), [], [])
         stamp = self._stamp()
         try:
-            tabs, names = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"))
+            tabs, names = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"),
+                                    header_only_if={"Tickets": HEADERS["Tickets"]})
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
                               "move it away or point `sink.path` elsewhere")

@@ -25,17 +25,31 @@ EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                b'<sheetData/></worksheet>')
 
 
-def read_rows(path: Path, names: tuple[str, ...]) -> tuple[dict[str, list], list[str]]:
+def read_rows(path: Path, names: tuple[str, ...],
+              header_only_if: dict[str, list] | None = None) -> tuple[dict[str, list], list[str]]:
     """Rows of the named tabs (absent ones missing) and every tab's name; the
-    Metrics tab's cells come back as cells (its number formats matter)."""
+    Metrics tab's cells come back as cells (its number formats matter).
+    `header_only_if`: a tab whose header row is exactly the one given is read
+    no further (Tickets holds nobody's columns: its rows would be thrown away)."""
     wb = load_workbook(path, read_only=True)
     try:
         out: dict[str, list] = {}
         for name in names:
-            if name in wb.sheetnames:
-                ws = wb[name]
-                out[name] = [list(r) for r in ws.iter_rows()] if name == "Metrics" else \
-                    [list(r) for r in ws.iter_rows(values_only=True)]
+            if name not in wb.sheetnames:
+                continue
+            ws = wb[name]
+            if name == "Metrics":
+                out[name] = [list(r) for r in ws.iter_rows()]
+                continue
+            wanted = (header_only_if or {}).get(name)
+            if wanted is not None:
+                first = list(next(ws.iter_rows(max_row=1, values_only=True), ()))
+                while first and first[-1] in (None, ""):
+                    first.pop()
+                if first == wanted:
+                    out[name] = [first]
+                    continue
+            out[name] = [list(r) for r in ws.iter_rows(values_only=True)]
         return out, list(wb.sheetnames)
     finally:
         wb.close()

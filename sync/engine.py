@@ -7,7 +7,9 @@ puts the reason in Summary's `Last error`.  State is committed last.
 """
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -60,6 +62,21 @@ def fetch_all(sources: Sequence[Source], state: State,
     return tickets, counts
 
 
+@contextmanager
+def paused_gc():
+    """No cyclic garbage collection while a sync builds its objects: a 100k
+    export makes millions of dicts, lists and tickets that hold no cycles, and
+    the collector walking them again and again took over half of the parse
+    (2.9 s against 1.2 s for a 117 MB export; orjson, tried, parsed no faster)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def guard(count: int, last: int | None, force: bool, dry_run: bool = False) -> None:
     """§7: zero tickets, or under half of the last good sync, is refused unless forced."""
     if force:
@@ -85,11 +102,13 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
     `notifiers`: the review's targets (built by the workspace from the registry)."""
     started = time.monotonic()
     try:
-        tickets, counts = fetch_all(sources, state, now)
+        with paused_gc():
+            tickets, counts = fetch_all(sources, state, now)
         inputs = sink.read()
         log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
                  history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
-        assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems)
+        with paused_gc():
+            assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems)
         log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
                  active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
                  warnings=len(assessment.warnings))

@@ -13,18 +13,14 @@ retries are ours, per request.
 from __future__ import annotations
 
 import copy
-import json
-import os
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Literal
 
 import requests
 import structlog
 from google.auth.exceptions import RefreshError, TransportError
-from google.auth.transport import DEFAULT_RETRYABLE_STATUS_CODES as RETRYABLE
-from google.auth.transport.requests import AuthorizedSession, Request
-
-from typing import Literal
+from google.auth.transport.requests import AuthorizedSession
 
 from sync.config import FilePath, Strict
 from sync.errors import AlignSyncError, ConfigError, RemoteError, TransientError
@@ -34,6 +30,7 @@ from sync.model import SheetInputs
 from sync.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, iso
 
 from . import retry
+from .sheets_auth import TokenRequest, load_key
 from .sheets_diff import header_edited
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
 
@@ -48,7 +45,6 @@ WRITES_PER_MINUTE = 50     # of Google's 60 per user: room for the Last error no
 _ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,hidden,gridProperties),"
                 "charts(chartId,spec(title)))")
-_REQUIRED = ("type", "client_email", "private_key", "token_uri")
 DIFFED = ("Tickets", "Warnings")       # the big tabs: read back whole, written by changed rows
 _EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)     # Sheets' serial day 0
 
@@ -71,37 +67,6 @@ class SheetsSinkConfig(Strict):
     spreadsheet: str
     credentials: FilePath
     owners_tab: bool = True
-
-
-def load_key(config: SheetsSinkConfig, runtime: Runtime) -> dict:
-    """The service-account key: a file path, or the JSON itself (from an env var)."""
-    raw = config.credentials.strip()
-    where = "sink.credentials"
-    if not raw.startswith("{"):
-        where = f"sink.credentials ({raw})"
-        try:
-            with open(os.path.expanduser(raw), encoding="utf-8") as fh:
-                raw = fh.read()
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read the service-account key file ({exc.strerror})")
-    try:
-        info = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{where}: not JSON (line {exc.lineno}); expected a service-account key "
-                          "file downloaded from Google Cloud → IAM → Service accounts → Keys")
-    if not isinstance(info, dict):
-        raise ConfigError(f"{where}: expected a JSON object")
-    runtime.redactor.add([info.get("private_key") or "", info.get("private_key_id") or ""])
-    missing = [k for k in _REQUIRED if not info.get(k)]
-    if missing:
-        raise ConfigError(f"{where}: the key has no {', '.join(missing)}",
-                          hint="download a new JSON key for the service account")
-    if info["type"] != "service_account":
-        raise ConfigError(f"{where}: `type` is {info['type']!r}; expected 'service_account' "
-                          "(an OAuth client or user credential will not work)")
-    if "BEGIN PRIVATE KEY" not in info["private_key"]:
-        raise ConfigError(f"{where}: `private_key` is not a PEM private key")
-    return info
 
 
 class SheetsSink:
@@ -129,9 +94,9 @@ class SheetsSink:
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"sink.credentials: the service-account key does not load "
                                   f"({str(exc).splitlines()[0][:200]})")
-            # Our own token transport: tried once per call (see _TokenRequest),
+            # Our own token transport: tried once per call (see sheets_auth.TokenRequest),
             # on a plain session (google-auth's default mounts 3 connection retries).
-            session = AuthorizedSession(creds, auth_request=_TokenRequest(requests.Session()))
+            session = AuthorizedSession(creds, auth_request=TokenRequest(requests.Session()))
             client = gspread.Client(auth=creds, session=session)
             client.http_client.auth = creds     # gspread sets it only for a session it builds
             client.set_timeout(TIMEOUT)
@@ -330,19 +295,6 @@ class SheetsSink:
         http = self.http()
         self.request("write check", lambda: http.batch_update(self.id, body))
         return f"spreadsheet {self._title!r} opens ({len(sheets)} tabs) and {self._email} can write to it"
-
-
-class _TokenRequest(Request):
-    """The service-account token request, tried once.  google-auth would
-    retry a 429/5xx from the token endpoint three times with its own sleeps,
-    under our five: such an answer becomes a TransportError instead, which
-    `retry` waits on and counts like any other failure."""
-
-    def __call__(self, *args, **kwargs):
-        response = super().__call__(*args, **kwargs)
-        if response.status in RETRYABLE:
-            raise TransportError(f"token endpoint answered HTTP {response.status}")
-        return response
 
 
 def _staging_id(sheets: dict[str, SheetInfo]) -> tuple[int, bool]:

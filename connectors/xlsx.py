@@ -29,7 +29,7 @@ from sync.inputs import gather, parse_number
 from sync.model import SheetInputs
 
 from .files import beside_config
-from .xlsx_book import load_shell, read_rows
+from .xlsx_book import load_shell, metric_rows, ours, read_rows, read_rows_cached, umask
 from sync.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
 
@@ -44,29 +44,6 @@ _LINK = Font(color="1155CC", underline="single")
 
 def _rows(ws) -> list[list]:
     return [list(r) for r in ws.iter_rows(values_only=True)] if ws is not None else []
-
-
-def _metric_rows(cell_rows) -> list[list]:
-    """Metrics rows (header excluded), from rows of cells.  A value typed
-    `7.8%` in Excel is stored as 0.078 with a percent format; read it as the
-    7.8 the person typed."""
-    rows = []
-    for cells in list(cell_rows)[1:]:
-        row = [c.value for c in cells]
-        if len(cells) > 2 and isinstance(row[2], (int, float)) and not isinstance(row[2], bool) \
-                and "%" in (cells[2].number_format or ""):
-            row[2] = round(row[2] * 100, 10)
-        rows.append(row)
-    return rows
-
-
-def read_rows_cached(path: Path) -> tuple[list, None]:
-    """Metrics as Excel last computed it (`data_only`), as rows of cells."""
-    wb = load_workbook(path, data_only=True, read_only=True)
-    try:
-        return [list(r) for r in wb["Metrics"].iter_rows()], None
-    finally:
-        wb.close()
 
 
 class XlsxSinkConfig(Strict):
@@ -136,12 +113,12 @@ class XlsxSink:
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
                               "move it away or point `sink.path` elsewhere")
-        metrics = _metric_rows(tabs["Metrics"]) if "Metrics" in tabs else self._seed_rows()
+        metrics = metric_rows(tabs["Metrics"]) if "Metrics" in tabs else self._seed_rows()
         if any(isinstance(v, str) and v.startswith("=") for r in metrics for v in r[:3]):
             # A computed metric: take the value Excel cached when it last saved
             # the file (openpyxl cannot compute formulas).
             cached, _ = read_rows_cached(self.path)
-            metrics = _metric_rows(cached)
+            metrics = metric_rows(cached)
         history = (tabs.get("History") or [[]])[1:]
         self._loaded = (stamp, history)
         return gather(metrics, tabs.get("Tickets", []), history, (tabs.get("Review") or [[]])[1:])
@@ -190,7 +167,7 @@ class XlsxSink:
             del wb["Sheet"]
         for name in ("Owners",):  # a tab switched off in config is removed, not left stale
             if not any(t.name == name for t in report.tables) and name in wb.sheetnames \
-                    and _ours(wb[name], name):
+                    and ours(wb[name], name, HEADERS):
                 del wb[name]
         self._charts(wb)
         self._save(wb)
@@ -309,7 +286,7 @@ class XlsxSink:
         try:
             os.close(fd)
             wb.save(tmp)
-            mode = old.st_mode & 0o7777 if old else 0o666 & ~_umask()
+            mode = old.st_mode & 0o7777 if old else 0o666 & ~umask()
             os.chmod(tmp, mode)
             if old and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
                 try:
@@ -327,19 +304,6 @@ class XlsxSink:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _ours(ws, name: str) -> bool:
-    """A tab of that name that align-sync wrote (its header is ours): a
-    person's own tab that happens to share the name is never removed."""
-    first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
-    return list(first[:len(HEADERS[name])]) == HEADERS[name]
 
 
 def register(registry) -> None:

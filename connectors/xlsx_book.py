@@ -1,4 +1,6 @@
-"""Opening an existing workbook fast (issue 11: a second sync of a 40k-ticket
+"""Reading and saving an existing workbook's parts for the xlsx sink.
+
+Opening it fast (issue 11: a second sync of a 40k-ticket
 workbook took 161 s against 24 s for the first, nearly all in openpyxl
 parsing tabs that the sync then throws away).
 
@@ -10,6 +12,7 @@ parsing tabs that the sync then throws away).
 from __future__ import annotations
 
 import io
+import os
 import posixpath
 import zipfile
 from pathlib import Path
@@ -78,3 +81,38 @@ def load_shell(path: Path, emptied: set[str]) -> Workbook:
                 out.writestr(item, EMPTY_SHEET if item.filename in skip else archive.read(item.filename))
     buffer.seek(0)
     return load_workbook(buffer)
+
+
+def metric_rows(cell_rows) -> list[list]:
+    """Metrics rows (header excluded), from rows of cells.  A value typed
+    `7.8%` in Excel is stored as 0.078 with a percent format; read it as the
+    7.8 the person typed."""
+    rows = []
+    for cells in list(cell_rows)[1:]:
+        row = [c.value for c in cells]
+        if len(cells) > 2 and isinstance(row[2], (int, float)) and not isinstance(row[2], bool) \
+                and "%" in (cells[2].number_format or ""):
+            row[2] = round(row[2] * 100, 10)
+        rows.append(row)
+    return rows
+
+
+def read_rows_cached(path: Path) -> tuple[list, None]:
+    """Metrics as Excel last computed it (`data_only`), as rows of cells."""
+    wb = load_workbook(path, data_only=True, read_only=True)
+    try:
+        return [list(r) for r in wb["Metrics"].iter_rows()], None
+    finally:
+        wb.close()
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def ours(ws, name: str, headers: dict) -> bool:
+    """A tab of that name that align-sync wrote (its header is ours): a
+    person's own tab that happens to share the name is never removed."""
+    first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    return list(first[:len(headers[name])]) == headers[name]

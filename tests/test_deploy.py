@@ -53,7 +53,7 @@ def render(tmp_path, where: str) -> list[dict]:
 def test_kubernetes_files_validate():
     files = sorted(str(p) for p in (DEPLOY / "k8s").rglob("*.yaml")
                    if p.name != "kustomization.yaml" and yaml.safe_load(p.read_text()).get("kind"))
-    assert len(files) == 5
+    assert len(files) == 7
     run = subprocess.run([tool("kubernetes-validate"), "--strict", *files], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
 
@@ -99,6 +99,23 @@ def test_the_example_overlay_is_one_cronjob_per_workspace(tmp_path, monkeypatch)
         config, _ = configfile.load(path)                                        # a valid config
         queries.add(config.source.jql)
     assert len(queries) == 2
+
+
+def test_the_daemon_deployment_runs_one_workspace(tmp_path, monkeypatch):
+    docs = render(tmp_path, "daemon")
+    (dep,) = by_kind(docs, "Deployment")
+    spec = dep["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
+    container = spec["template"]["spec"]["containers"][0]
+    assert container["args"][0] == "run" and container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    (cm,) = by_kind(docs, "ConfigMap")
+    volumes = {v["name"]: v for v in spec["template"]["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == cm["metadata"]["name"]
+    monkeypatch.setenv("JIRA_EMAIL", "ops@example.com")
+    monkeypatch.setenv("JIRA_API_TOKEN", "t")
+    (tmp_path / "c.yaml").write_text(cm["data"]["align-sync.yaml"])
+    config, _ = configfile.load(tmp_path / "c.yaml")
+    assert config.health_port == 9100
 
 
 def test_the_fleet_deployment_serves_a_folder(tmp_path, monkeypatch):

@@ -108,7 +108,7 @@ class XlsxSink:
             return gather(self._seed_rows(), [], [])
         stamp = self._stamp()
         try:
-            tabs, names = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"),
+            tabs = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"),
                                     header_only_if={"Tickets": HEADERS["Tickets"]})
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
@@ -117,8 +117,7 @@ class XlsxSink:
         if any(isinstance(v, str) and v.startswith("=") for r in metrics for v in r[:3]):
             # A computed metric: take the value Excel cached when it last saved
             # the file (openpyxl cannot compute formulas).
-            cached, _ = read_rows_cached(self.path)
-            metrics = metric_rows(cached)
+            metrics = metric_rows(read_rows_cached(self.path))
         history = (tabs.get("History") or [[]])[1:]
         self._loaded = (stamp, history)
         return gather(metrics, tabs.get("Tickets", []), history, (tabs.get("Review") or [[]])[1:])

@@ -29,9 +29,8 @@ EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
 def read_rows(path: Path, names: tuple[str, ...],
-              header_only_if: dict[str, list] | None = None) -> tuple[dict[str, list], list[str]]:
-    """Rows of the named tabs (absent ones missing) and every tab's name; the
-    Metrics tab's cells come back as cells (its number formats matter).
+              header_only_if: dict[str, list] | None = None) -> dict[str, list]:
+    """Rows of the named tabs (absent ones missing); the Metrics tab's cells come back as cells (its number formats matter).
     `header_only_if`: a tab whose header row is exactly the one given is read
     no further (Tickets holds nobody's columns: its rows would be thrown away)."""
     wb = load_workbook(path, read_only=True)
@@ -53,7 +52,7 @@ def read_rows(path: Path, names: tuple[str, ...],
                     out[name] = [first]
                     continue
             out[name] = [list(r) for r in ws.iter_rows(values_only=True)]
-        return out, list(wb.sheetnames)
+        return out
     finally:
         wb.close()
 
@@ -97,11 +96,11 @@ def metric_rows(cell_rows) -> list[list]:
     return rows
 
 
-def read_rows_cached(path: Path) -> tuple[list, None]:
+def read_rows_cached(path: Path) -> list[list]:
     """Metrics as Excel last computed it (`data_only`), as rows of cells."""
     wb = load_workbook(path, data_only=True, read_only=True)
     try:
-        return [list(r) for r in wb["Metrics"].iter_rows()], None
+        return [list(r) for r in wb["Metrics"].iter_rows()]
     finally:
         wb.close()
 

@@ -155,17 +155,15 @@ def deliver(state: State, notifiers: Sequence, sink: Sink) -> list[str]:
 
 
 def _note(sink: Sink, message: str, now: datetime, redact: Callable[[str], str]) -> None:
+    """Summary's `Last error`, best effort: the sheet may be the thing that is down."""
     try:
         sink.write_error(redact(message), now)
-    except Exception as inner:  # the sheet may be the thing that is down
+    except Exception as inner:
         log.warning("sink.error_not_recorded", error=describe(inner))
 
 
 def _report_failure(sink: Sink, state: State, exc: Exception, now: datetime,
                     redact: Callable[[str], str]) -> None:
     message = redact(describe(exc))     # the sheet is shared: no secret may reach it
-    try:
-        sink.write_error(message, now)
-    except Exception as inner:  # the sheet may be the thing that is down
-        log.warning("sink.error_not_recorded", error=describe(inner))
+    _note(sink, message, now, redact)
     state.record_failure(now, now, message)

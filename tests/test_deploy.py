@@ -74,15 +74,13 @@ def test_base_renders_one_cronjob_with_its_config_and_state(tmp_path):
     assert volumes["state"]["persistentVolumeClaim"]["claimName"] == by_kind(docs, "PersistentVolumeClaim")[0]["metadata"]["name"]
 
 
-def test_the_example_overlay_is_one_cronjob_per_workspace(tmp_path, monkeypatch):
+def test_the_example_overlay_is_one_cronjob_per_workspace(tmp_path, jira_env):
     docs = render(tmp_path, "overlays/example")
     jobs = {j["metadata"]["name"]: j for j in by_kind(docs, "CronJob")}
     assert sorted(jobs) == ["align-sync-growth", "align-sync-payments"]
     maps = {m["metadata"]["name"]: m for m in by_kind(docs, "ConfigMap")}
     claims = {c["metadata"]["name"] for c in by_kind(docs, "PersistentVolumeClaim")}
     assert claims == {"align-sync-state-growth", "align-sync-state-payments"}
-    monkeypatch.setenv("JIRA_EMAIL", "ops@example.com")
-    monkeypatch.setenv("JIRA_API_TOKEN", "t")
     queries = set()
     for name, job in jobs.items():
         team = name.removeprefix("align-sync-")
@@ -94,46 +92,52 @@ def test_the_example_overlay_is_one_cronjob_per_workspace(tmp_path, monkeypatch)
         assert volumes["secrets"]["secret"]["secretName"] == "align-sync"        # by reference
         config_map = maps[volumes["config"]["configMap"]["name"]]
         assert config_map["metadata"]["name"].startswith(f"align-sync-config-{team}-")
-        path = tmp_path / f"{team}.yaml"
-        path.write_text(config_map["data"]["align-sync.yaml"])
-        config, _ = configfile.load(path)                                        # a valid config
+        config, _ = load_text(tmp_path, f"{team}.yaml", config_map["data"]["align-sync.yaml"])
         queries.add(config.source.jql)
     assert len(queries) == 2
 
 
-def test_the_daemon_deployment_runs_one_workspace(tmp_path, monkeypatch):
-    docs = render(tmp_path, "daemon")
+def one_deployment(tmp_path, where: str):
+    """The rendered Deployment's pod spec, its container and its ConfigMap: one
+    replica, `Recreate` (each state file is locked; two workers would refuse)."""
+    docs = render(tmp_path, where)
     (dep,) = by_kind(docs, "Deployment")
     spec = dep["spec"]
     assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
-    container = spec["template"]["spec"]["containers"][0]
-    assert container["args"][0] == "run" and container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     (cm,) = by_kind(docs, "ConfigMap")
-    volumes = {v["name"]: v for v in spec["template"]["spec"]["volumes"]}
-    assert volumes["config"]["configMap"]["name"] == cm["metadata"]["name"]
+    pod = spec["template"]["spec"]
+    return pod, pod["containers"][0], cm
+
+
+def load_text(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text)
+    return configfile.load(path)
+
+
+@pytest.fixture
+def jira_env(monkeypatch):
     monkeypatch.setenv("JIRA_EMAIL", "ops@example.com")
     monkeypatch.setenv("JIRA_API_TOKEN", "t")
-    (tmp_path / "c.yaml").write_text(cm["data"]["align-sync.yaml"])
-    config, _ = configfile.load(tmp_path / "c.yaml")
+
+
+def test_the_daemon_deployment_runs_one_workspace(tmp_path, jira_env):
+    pod, container, cm = one_deployment(tmp_path, "daemon")
+    assert container["args"][0] == "run" and container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == cm["metadata"]["name"]
+    config, _ = load_text(tmp_path, "c.yaml", cm["data"]["align-sync.yaml"])
     assert config.health_port == 9100
 
 
-def test_the_fleet_deployment_serves_a_folder(tmp_path, monkeypatch):
-    docs = render(tmp_path, "fleet")
-    (dep,) = by_kind(docs, "Deployment")
-    spec = dep["spec"]
-    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
-    container = spec["template"]["spec"]["containers"][0]
+def test_the_fleet_deployment_serves_a_folder(tmp_path, jira_env):
+    pod, container, cm = one_deployment(tmp_path, "fleet")
     assert container["args"][:3] == ["run", "--workspaces", "/etc/align-sync/workspaces"]
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
-    (cm,) = by_kind(docs, "ConfigMap")
     assert sorted(cm["data"]) == ["growth.yaml", "payments.yaml"]
-    monkeypatch.setenv("JIRA_EMAIL", "ops@example.com")
-    monkeypatch.setenv("JIRA_API_TOKEN", "t")
     states = set()
     for key, text in cm["data"].items():
-        (tmp_path / key).write_text(text)
-        config, secrets = configfile.load(tmp_path / key)
+        config, secrets = load_text(tmp_path, key, text)
         assert config.sink.type == "google_sheets" and secrets == {"t"}
         states.add(config.state)
     assert len(states) == 2                       # each workspace its own state file

@@ -22,6 +22,7 @@ from sync.config import FilePath, Strict
 from sync.errors import ConfigError
 from sync.model import Ticket, checked_estimate
 
+from . import field_guess
 from .jira_issue import JiraFieldIds, JiraFields, issue_list, to_ticket
 from .trello_board import board_tickets, require_estimate_field
 
@@ -87,6 +88,21 @@ class FileSource:
                 ticket = to_ticket(issue, self.name, ids, self.config.url or "")
                 seen[ticket.key] = ticket   # a key on two pages counts once
         return list(seen.values())
+
+    def draft_fields(self) -> tuple[dict, list[str]]:
+        """For `init`: the source keys this export's fields call for."""
+        text = self.read_text()
+        if self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
+            header = next(csv.reader(io.StringIO(text)), [])
+            return field_guess.csv_fields(header)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return {}, []               # fetch says what is wrong with it
+        if isinstance(data, dict) and "cards" in data and "lists" in data:
+            return field_guess.trello_fields([data])
+        pages = [p for p in (data if isinstance(data, list) else [data]) if isinstance(p, dict)]
+        return field_guess.export_fields(pages)
 
     def _field_ids(self, pages: list[dict]) -> JiraFieldIds:
         names: dict[str, str] = {}

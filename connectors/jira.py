@@ -146,7 +146,13 @@ class JiraSource:
                                       "issues; refusing to sync a partial list")
 
     def _all(self, jql: str, fields: list[str], size: int = PAGE) -> dict[str, dict]:
-        return {str(issue.get("id") or issue["key"]): issue for page in self.pages(jql, fields, size) for issue in page}
+        found: dict[str, dict] = {}
+        step = self.runtime.progress.step(f"source {self.name}: reading Jira")
+        for n, page in enumerate(self.pages(jql, fields, size), 1):
+            found.update((str(issue.get("id") or issue["key"]), issue) for issue in page)
+            step.update(pages=n, issues=len(found))
+        step.done()
+        return found
 
     # -- the source protocol ----------------------------------------------
 
@@ -186,6 +192,14 @@ class JiraSource:
                                         for k, v in issues.items()})
         url = self.config.url.rstrip("/")
         return [to_ticket(issue, self.name, ids, url) for issue in issues.values()]
+
+    def draft_fields(self) -> tuple[dict, list[str]]:
+        """For `init`: the estimate and acceptance fields, by their names."""
+        from collections import Counter
+        from .field_guess import jira_fields
+        self._connect(State(":memory:", readonly=True), datetime.now(timezone.utc))
+        names = {f["id"]: f.get("name") or "" for f in self.meta.field_list() if f.get("id")}
+        return jira_fields(names, Counter(), 0, use_names=True)
 
     def check(self) -> str:
         state = State(":memory:", readonly=True)

@@ -102,11 +102,15 @@ class JiraMeta:
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo("UTC")
 
-    def field_ids(self) -> JiraFieldIds:
+    def field_list(self) -> list[dict]:
         client = self.source.client
-        fields = self._cached("field_list", lambda: [
+        return self._cached("field_list", lambda: [
             {"id": f.get("id"), "name": f.get("name"), "clauseNames": f.get("clauseNames", [])}
             for f in self.source.request("field list", client.fields)])
+
+    def field_ids(self) -> JiraFieldIds:
+        client = self.source.client
+        fields = self.field_list()
         # Hand the library the same list so it does not fetch /field again on
         # the first search that names fields.
         client._fields_cache_value = {n: f["id"] for f in fields for n in f.get("clauseNames") or []}

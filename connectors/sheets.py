@@ -217,12 +217,17 @@ class SheetsSink:
         if cells > 0.8 * CELL_LIMIT:
             log.warning("sheet.cells_high", cells=cells, limit=CELL_LIMIT)
         sent = [len(data)]
+        step = self.runtime.progress.step("sink google_sheets: writing")
         if plan is not None:
             for prep in prep_bodies(plan, len(before)):
                 sent.append(self._post("staging", encode(prep), SPREADSHEET_BATCH_UPDATE_URL))
+                step.update(requests=len(sent) - 1)
             for values in value_bodies(plan):
                 sent.append(self._post("staging", values, SPREADSHEET_VALUES_BATCH_UPDATE_URL))
+                step.update(requests=len(sent) - 1)
         self._post("write", data, SPREADSHEET_BATCH_UPDATE_URL)
+        step.update(requests=len(sent))
+        step.done()
         rows = sum(len(r["updateCells"]["rows"]) for r in body["requests"] if "updateCells" in r) + \
             (sum(b.end - b.start for b in plan.blocks) if plan else 0)
         log.info("sheet.written", requests=len(body["requests"]), bytes=sum(sent), largest=max(sent),

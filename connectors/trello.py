@@ -167,11 +167,20 @@ class TrelloSource:
 
     def fetch(self, state: State, now: datetime) -> list[Ticket]:
         tickets: list[Ticket] = []
-        for board_id in self.board_ids(state, now):
+        step = self.runtime.progress.step(f"source {self.name}: reading Trello")
+        for n, board_id in enumerate(self.board_ids(state, now), 1):
             board = self.board(board_id)
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
             tickets += board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            step.update(boards=n, cards=len(tickets))
+        step.done()
         return tickets
+
+    def draft_fields(self) -> tuple[dict, list[str]]:
+        """For `init`: the estimate custom field and the done lists of the boards."""
+        from .field_guess import trello_fields
+        now = datetime.now(timezone.utc)
+        return trello_fields([self.board(b) for b in self.board_ids(None, now)])
 
     def check(self) -> str:
         me = self.get("auth check (/members/me)", "/members/me", fields="fullName,username")

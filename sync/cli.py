@@ -17,6 +17,9 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS,
                         help="config file (default: $ALIGN_SYNC_CONFIG, else align-sync.yaml)")
+    common.add_argument("--log-format", choices=("json", "console"), default=argparse.SUPPRESS,
+                        help="log lines as JSON (default when stdout is not a terminal) or for "
+                             "reading (default on a terminal)")
     p = argparse.ArgumentParser(prog="align-sync", parents=[common],
                                 description="Keep a sheet of how well tickets serve outcomes.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -37,6 +40,21 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--send", action="store_true", help="deliver it now to every target not yet reached")
     ex = sub.add_parser("explain", parents=[common], help="why one ticket is mapped and scored as it is")
     ex.add_argument("key")
+    init = sub.add_parser("init", parents=[common], help="draft a starter config from the tracker")
+    init.add_argument("--source", choices=("jira", "trello", "file"), default=None,
+                      help="where the tickets are (default: file with --path, trello with "
+                           "--board, else jira)")
+    init.add_argument("--url", help="Jira base URL (with --source jira; for links of a file)")
+    init.add_argument("--jql", help="the Jira query whose tickets the team works on")
+    init.add_argument("--board", action="append", help="a Trello board name or id (repeatable)")
+    init.add_argument("--path", help="an export: Jira search JSON, Trello board JSON or Jira CSV")
+    init.add_argument("--sink", choices=("xlsx", "google_sheets"), default="xlsx")
+    init.add_argument("--out", default="align-sync.yaml", help="the file to write")
+    init.add_argument("--force", action="store_true", help="replace --out if it exists")
+    sg = sub.add_parser("suggest", parents=[common], help="propose rules for the unmapped work")
+    sg.add_argument("--top", type=int, default=10, help="how many proposals (default 10)")
+    sg.add_argument("--format", choices=("table", "yaml"), default="table",
+                    help="yaml: only a list a script can apply")
     return p
 
 
@@ -159,16 +177,51 @@ def cmd_explain(args, path: str, process) -> int:
     return 0
 
 
+def cmd_init(args, path: str, process) -> int:
+    from . import starter
+    return starter.run(args, process, _now())
+
+
+def cmd_suggest(args, path: str, process) -> int:
+    import yaml
+    from . import suggestions
+    if args.top < 1:
+        raise ConfigError(f"--top {args.top}: expected a number of 1 or more")
+    ws = open_workspace(path, process)
+    a, _ = _assess(ws)
+    proposals = suggestions.propose(a, ws.config, args.top)
+    unmapped = len(a.unmapped_active())
+    if args.format == "yaml":
+        print(yaml.safe_dump([p.as_data() for p in proposals], sort_keys=False,
+                             allow_unicode=True, width=1000), end="")
+        if not proposals:
+            print(_nothing(a, unmapped), file=sys.stderr)
+        return 0
+    print(suggestions.render_table(proposals, unmapped) if proposals else _nothing(a, unmapped))
+    return 0
+
+
+def _nothing(a, unmapped: int) -> str:
+    if not unmapped:
+        return f"nothing to suggest: every one of the {len(a.active)} active tickets is mapped"
+    return (f"nothing to suggest: the {unmapped} unmapped active tickets share no label, "
+            "component, epic or title word; map them with tags (lever:ID) or by hand")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     path = getattr(args, "config", None) or configfile.default_path()
     quiet = args.command != "run" or args.dry_run
+    from .progress import Progress
     from .workspace import Process
-    process = Process()
+    console = logsetup.console_wanted(getattr(args, "log_format", None))
+    process = Process(progress=Progress(enabled=console))
     # A dry run, `check` and `explain` print for a person: only problems are logged.
-    logsetup.configure(process.redactor, level=logging.WARNING if quiet else logging.INFO)
-    handlers = {"run": cmd_run, "check": cmd_check, "explain": cmd_explain, "review": cmd_review}
+    logsetup.configure(process.redactor, json_lines=not console,
+                       level=logging.WARNING if quiet else logging.INFO)
+    handlers = {"run": cmd_run, "check": cmd_check, "explain": cmd_explain, "review": cmd_review,
+                "init": cmd_init, "suggest": cmd_suggest}
     try:
         return handlers[args.command](args, path, process)
     except AlignSyncError as exc:

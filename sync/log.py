@@ -6,6 +6,7 @@ secret known to the process's `Redactor` redacted.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from typing import Any, Iterable
@@ -61,13 +62,25 @@ class _StdoutHandler(logging.StreamHandler):
         pass
 
 
+def console_wanted(choice: str | None) -> bool:
+    """`--log-format`, else: a terminal gets lines for reading, anything else JSON."""
+    if choice is not None:
+        return choice == "console"
+    return sys.stdout.isatty()
+
+
+def colour_wanted() -> bool:
+    # https://no-color.org: any non-empty NO_COLOR turns colour off.
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def configure(redactor: Redactor, json_lines: bool | None = None, level: int = logging.INFO) -> None:
     if json_lines is None:
         json_lines = not sys.stdout.isatty()
     shared = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
               structlog.processors.TimeStamper(fmt="iso", utc=True)]
     final = (structlog.processors.JSONRenderer() if json_lines
-             else structlog.dev.ConsoleRenderer(colors=False))
+             else structlog.dev.ConsoleRenderer(colors=colour_wanted()))
     structlog.configure(
         processors=shared + [structlog.processors.format_exc_info, redactor.processor, final],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -130,6 +130,12 @@ def _compile(block: MatchBlock, index: int, outcome_id: str | None, lever_id: st
     return Rule(index, outcome_id, lever_id, tuple(conds))
 
 
+def compile_block(block: dict, where: str) -> Rule:
+    """One match block given as data (a proposal of `suggest`), checked as
+    the config checks it, compiled as the levers' blocks are."""
+    return _compile(MatchBlock.model_validate(block), 0, None, where)
+
+
 def _prefix(pattern: str) -> str:
     """The literal text a glob starts with (`lifecycle*` → `lifecycle`)."""
     match = _GLOB_CHARS.search(pattern)

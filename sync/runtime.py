@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .log import Redactor
+from .progress import QUIET, Progress
 from .ratelimit import Limiters
 from .telemetry import Telemetry
 
@@ -32,6 +33,7 @@ class Runtime:
     limiters: Limiters = field(default_factory=Limiters)
     redactor: Redactor = field(default_factory=Redactor)
     telemetry: Telemetry | None = None
+    progress: Progress = QUIET     # a person at a terminal sees long fetches move
 
     def __post_init__(self):
         if self.telemetry is None:

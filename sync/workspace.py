@@ -15,6 +15,7 @@ from pathlib import Path
 from . import configfile
 from .errors import AlignSyncError, describe
 from .log import Redactor
+from .progress import QUIET, Progress
 from .ratelimit import Limiters
 from .registry import CONNECTORS
 from .runtime import DEFAULT_RETRY, RetrySettings, Runtime
@@ -26,6 +27,7 @@ class Process:
     """What one align-sync process holds for all its workspaces."""
     redactor: Redactor = field(default_factory=Redactor)
     limiters: Limiters = field(default_factory=Limiters)
+    progress: Progress = QUIET
 
 
 def build_sources(config, runtime: Runtime) -> list:
@@ -47,7 +49,8 @@ class Workspace:
         self.config = config
         self.name = config.name or self.path.stem
         self.runtime = Runtime(self.name, self.path.resolve().parent, retry,
-                               self.process.limiters, self.process.redactor)
+                               self.process.limiters, self.process.redactor,
+                               progress=self.process.progress)
         self.sources = build_sources(config, self.runtime)
         self.sink = build_sink(config, self.runtime)
         self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)

@@ -1,0 +1,125 @@
+"""Which tracker fields hold the estimate and the acceptance metric, and
+which Trello lists mean done, guessed for `align-sync init` from what the
+tracker itself shows: Jira's field names (a `/field` list, a search page's
+`names`, a CSV header), or, with no names at all, the custom fields that
+carry numbers; a Trello board's custom fields and list names.
+
+Each guess returns the keys to write into the source block and a note
+saying what was found, so the person reading the drafted file can check it.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable
+
+# Names in the order a team would mean them; the first found wins.
+ESTIMATE_NAMES = ("story point estimate", "story points", "story point", "points", "estimate",
+                  "effort", "size")
+ACCEPTANCE_NAMES = ("acceptance criteria", "acceptance criterion", "success metric",
+                    "acceptance", "definition of done")
+# Custom field ids Jira sites commonly give "Story point estimate" / "Story Points".
+KNOWN_ESTIMATE_IDS = ("customfield_10016", "customfield_10026", "customfield_10002",
+                      "customfield_10004", "customfield_10106", "customfield_10028")
+DONE_LIST_NAMES = ("done", "shipped", "released", "complete", "completed", "closed", "live",
+                   "deployed", "finished")
+
+
+def by_name(names: dict[str, str], wanted: Iterable[str]) -> tuple[str, str] | None:
+    """(id, name) of the first field whose name is one of `wanted`."""
+    low = {(v or "").strip().lower(): (k, v) for k, v in names.items()}
+    for w in wanted:
+        if w in low:
+            return low[w]
+    return None
+
+
+def jira_fields(names: dict[str, str], numeric: Counter, issues: int,
+                use_names: bool = True) -> tuple[dict, list[str]]:
+    """`fields:` for a Jira source or a Jira JSON export.  `names`: field id →
+    name (may be empty); `numeric`: how many issues carry a number in each
+    custom field.  `use_names`: write the field's name (a live Jira resolves
+    it) rather than its id (an export may not carry names on every page)."""
+    out: dict = {}
+    notes: list[str] = []
+    hit = by_name(names, ESTIMATE_NAMES)
+    if hit:
+        out["estimate"] = hit[1] if use_names else hit[0]
+        notes.append(f"estimate: field {hit[1]!r} ({hit[0]})")
+    else:
+        known = [f for f in KNOWN_ESTIMATE_IDS if numeric.get(f)]
+        guess = known[0] if known else next((f for f, n in numeric.most_common()
+                                             if issues and n >= 0.1 * issues), None)
+        if guess:
+            out["estimate"] = guess
+            notes.append(f"estimate: {guess} guessed (a number on {numeric[guess]} of {issues} "
+                         "issues, no field names in the export); check it")
+        else:
+            notes.append("estimate: no story-point field found; every ticket counts as "
+                         "review.default_estimate")
+    hit = by_name(names, ACCEPTANCE_NAMES)
+    if hit:
+        out["acceptance"] = hit[1] if use_names else hit[0]
+        notes.append(f"acceptance: field {hit[1]!r} ({hit[0]})")
+    return ({"fields": out} if out else {}), notes
+
+
+def export_fields(pages: list[dict]) -> tuple[dict, list[str]]:
+    names: dict[str, str] = {}
+    numeric: Counter = Counter()
+    keys: set[str] = set()
+    issues = 0
+    for page in pages:
+        if isinstance(page.get("names"), dict):
+            names.update({k: str(v) for k, v in page["names"].items() if v is not None})
+        for issue in page.get("issues") or ():
+            fields = issue.get("fields") if isinstance(issue, dict) else None
+            if not isinstance(fields, dict):
+                continue
+            issues += 1
+            keys.update(fields)
+            for key, value in fields.items():
+                if key.startswith("customfield_") and isinstance(value, (int, float)) \
+                        and not isinstance(value, bool) and 0 <= value <= 1000:
+                    numeric[key] += 1
+    # Only names of fields the issues carry, or the guess would name nothing.
+    present = {k: v for k, v in names.items() if k in keys}
+    return jira_fields(present, numeric, issues, use_names=False)
+
+
+def csv_fields(header: list[str]) -> tuple[dict, list[str]]:
+    """Jira CSV columns are `Custom field (Story Points)`: the name inside counts."""
+    names = {}
+    for h in header:
+        low = h.strip()
+        if low.lower().startswith("custom field (") and low.endswith(")"):
+            inner = low[len("custom field ("):-1]
+            names[inner] = inner
+    return jira_fields(names, Counter(), 0)
+
+
+def trello_fields(boards: list[dict]) -> tuple[dict, list[str]]:
+    out: dict = {}
+    notes: list[str] = []
+    numeric = {}
+    lists: list[str] = []
+    for board in boards:
+        for cf in board.get("customFields") or ():
+            if isinstance(cf, dict) and isinstance(cf.get("name"), str) \
+                    and cf.get("type") in ("number", "list", "text"):
+                numeric.setdefault(cf["name"], cf["name"])
+        for lst in board.get("lists") or ():
+            name = lst.get("name") if isinstance(lst, dict) else None
+            if isinstance(name, str) and name.strip().lower() in DONE_LIST_NAMES and name not in lists:
+                lists.append(name)
+    hit = by_name(numeric, ESTIMATE_NAMES)
+    if hit:
+        out["estimate_field"] = hit[1]
+        notes.append(f"estimate: custom field {hit[1]!r}")
+    else:
+        notes.append("estimate: no Points custom field; a leading (N) in a card title counts")
+    if lists:
+        out["done_lists"] = lists
+        notes.append(f"done lists: {', '.join(lists)}")
+    else:
+        notes.append("done lists: none named Done/Shipped/...; set done_lists to your done columns")
+    return out, notes

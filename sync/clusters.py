@@ -112,9 +112,13 @@ def title_words(title: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(title)]
 
 
-def title_clusters(tickets: Sequence[Ticket], pool: Iterable[int], min_tickets: int = 2) -> list[Cluster]:
+def title_clusters(tickets: Sequence[Ticket], pool: Iterable[int], min_tickets: int = 2,
+                   max_share: float = 0.5) -> list[Cluster]:
     """Frequent non-stopword words and two-word phrases among the titles at
-    `pool` (and only those: words common to all titles say nothing)."""
+    `pool` (and only those: words common to all titles say nothing).  A word
+    in more than `max_share` of these titles is a house style, not a theme."""
+    pool = list(pool)
+    ceiling = max_share * len(pool) if len(pool) >= 10 else len(pool)
     counts: Counter = Counter()
     members: dict[str, set[int]] = {}
     for i in pool:
@@ -126,7 +130,7 @@ def title_clusters(tickets: Sequence[Ticket], pool: Iterable[int], min_tickets: 
             counts[g] += 1
             members.setdefault(g, set()).add(i)
     return [Cluster("title", g, g, frozenset(members[g]))
-            for g, n in counts.items() if n >= min_tickets]
+            for g, n in counts.items() if min_tickets <= n <= ceiling]
 
 
 def effort_of(members: Iterable[int], effort: Sequence[float]) -> float:

@@ -182,7 +182,8 @@ def run(args, process, now: datetime) -> int:
     config, _ = load_text(render(source, sink, [], now, {}, notes), folder)
     reader = build_sources(config, runtime)[0]
     tickets = reader.fetch(State(":memory:"), now)
-    where = f"source {reader.name} ({_what(source)})"
+    shown = dict(source, path=args.path) if source["type"] == "file" else source
+    where = f"source {reader.name} ({_what(shown)})"
     prefixes = (config.review.tag_prefixes.lever, config.review.tag_prefixes.outcome)
     if not tickets:
         raise ConfigError(f"init: {where} has no tickets",
@@ -200,7 +201,7 @@ def run(args, process, now: datetime) -> int:
                           hint="init needs one of those to group work by; tag the tickets, or "
                                "write the levers by hand (docs/config.md)")
     summary = {"tickets": len(tickets), "active": len(active),
-               "effort": sum(efforts[i] for i in active), "where": _what(source)}
+               "effort": sum(efforts[i] for i in active), "where": _what(shown)}
     text = render(source, sink, drafts, now, summary, notes)
     config, _ = load_text(text, folder)
     a = assess(tickets, config, [], now)
@@ -209,7 +210,7 @@ def run(args, process, now: datetime) -> int:
     print(f"read {len(tickets)} tickets from {where}: {len(active)} active")
     for note in notes:
         print(f"  {note}")
-    print(f"wrote {out}: 1 outcome (TODO), {len(drafts)} levers")
+    print(f"wrote {out}: 1 outcome (TODO), {len(drafts)} lever{'s' if len(drafts) != 1 else ''}")
     print(f"proposal maps {a.aligned_effort:g}% of active effort ({mapped} of {len(a.active)} "
           f"active tickets)")
     left = [i for i, r in enumerate_results(a, tickets) if r.active and r.mapping.state == "unmapped"]

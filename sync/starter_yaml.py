@@ -109,7 +109,7 @@ def render(source: dict, sink: dict, drafts: list, now: datetime, summary: dict,
                        "so it likely names a team or a stage, not a lever;")
             out.append("      # proposed because no label or epic covers this work. "
                        "Split it if you can.")
-        out += [f"      - id: {slug(_lever_id(d), taken)}",
+        out += [f"      - id: {q(slug(_lever_id(d), taken))}",
                 f"        name: {q(one_line(c.name or c.value, 80))}   # TODO: name the action",
                 "        # impact: 5   # TODO: 1..10, then effort: 1..10 for the priority",
                 f"        match: {flow(c.block())}"]

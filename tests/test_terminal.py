@@ -1,0 +1,155 @@
+"""A terminal for people, logs for machines (issue 12): console lines under
+a pseudo-terminal, JSON lines in a pipe, `--log-format` over both, NO_COLOR,
+and progress for a fetch that takes more than ~2 s."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import responses
+
+from sync.progress import Progress
+from sync.runtime import Runtime
+
+from .conftest import NOW, ROOT
+from .fakes import FakeJira, make_issues
+
+DEADLINE = 90.0
+
+
+@pytest.fixture()
+def demo(tmp_path):
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    return tmp_path
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sync", *args]
+
+
+def in_terminal(cwd, args: list[str], **env: str) -> tuple[int, str]:
+    """Run under a pseudo-terminal (stdout and stderr); its output and exit code."""
+    master, slave = pty.openpty()
+    child = subprocess.Popen(args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                             env={**os.environ, "TERM": "xterm", **env}, close_fds=True)
+    os.close(slave)
+    chunks, ends = [], time.monotonic() + DEADLINE
+    try:
+        while time.monotonic() < ends:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:          # EIO: the child closed the terminal
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif child.poll() is not None:
+                break
+        else:
+            child.kill()
+            pytest.fail("the command did not finish within the deadline")
+        return child.wait(timeout=30), b"".join(chunks).decode("utf-8", "replace")
+    finally:
+        os.close(master)
+
+
+def in_pipe(cwd, args: list[str]) -> tuple[int, str]:
+    done = subprocess.run(args, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=DEADLINE)
+    return done.returncode, done.stdout
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_a_terminal_gets_lines_for_reading_in_colour(demo):
+    code, out = in_terminal(demo, command("run", "--once", "--config", "config/demo.yaml"))
+    assert code == 0, out
+    lines = [x for x in out.splitlines() if x.strip()]
+    assert lines[-1].startswith("synced ")          # the final summary line stays
+    with pytest.raises(ValueError):
+        json_lines(lines[0])
+    assert "sync.done" in out and "\x1b[" in out
+
+
+def test_no_color_turns_colour_off(demo):
+    code, out = in_terminal(demo, command("run", "--once", "--config", "config/demo.yaml"),
+                            NO_COLOR="1")
+    assert code == 0 and "sync.done" in out and "\x1b[" not in out
+
+
+def test_a_pipe_gets_json_lines_exactly_as_before(demo):
+    code, out = in_pipe(demo, command("run", "--once", "--config", "config/demo.yaml"))
+    assert code == 0
+    *logs, last = out.splitlines()
+    events = json_lines("\n".join(logs))
+    assert events and all({"event", "level", "timestamp"} <= set(e) for e in events)
+    assert "sync.done" in [e["event"] for e in events] and last.startswith("synced ")
+
+
+def test_log_format_overrides_both(demo):
+    code, out = in_terminal(demo, command("run", "--once", "--config", "config/demo.yaml",
+                                          "--log-format", "json"))
+    assert code == 0
+    *logs, last = [x for x in out.splitlines() if x.strip()]
+    assert json_lines("\n".join(logs)) and "\x1b[" not in out
+    code, out = in_pipe(demo, command("run", "--once", "--config", "config/demo.yaml",
+                                      "--log-format", "console"))
+    assert code == 0 and "sync.done" in out
+    with pytest.raises(ValueError):
+        json_lines(out.splitlines()[0])
+
+
+class Clock:
+    def __init__(self, step: float):
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_progress_shows_only_what_takes_longer_than_two_seconds():
+    out = io.StringIO()
+    quick = Progress(enabled=True, stream=out, clock=Clock(0.1)).step("fast")
+    for n in range(10):
+        quick.update(pages=n)
+    quick.done()
+    assert out.getvalue() == ""
+    slow = Progress(enabled=True, stream=out, clock=Clock(0.6)).step("source jira: reading Jira")
+    for n in range(1, 11):
+        slow.update(pages=n, issues=n * 100)
+    slow.done()
+    lines = out.getvalue().splitlines()
+    assert lines and lines[-1].startswith("source jira: reading Jira: 10 pages, 1,000 issues")
+    assert 2 <= len(lines) <= 6                 # about one a second, not one per page
+    off = io.StringIO()
+    step = Progress(enabled=False, stream=off, clock=Clock(5)).step("x")
+    step.update(pages=1)
+    assert off.getvalue() == ""
+
+
+@responses.activate
+def test_a_slow_jira_fetch_reports_pages_and_issues():
+    from sync.state import State
+    from connectors.jira import JiraSource, JiraSourceConfig
+    FakeJira(responses.mock, make_issues(450, NOW))
+    out = io.StringIO()
+    runtime = Runtime(progress=Progress(enabled=True, stream=out, clock=Clock(1.5)))
+    config = JiraSourceConfig.model_validate({
+        "type": "jira", "url": "https://acme.atlassian.net", "jql": "project = GROW",
+        "auth": {"email": "bot@acme.example", "token": "t0ken-1"}})
+    tickets = JiraSource(config, "jira", runtime).fetch(State(":memory:"), NOW)
+    assert len(tickets) == 450
+    assert "source jira: reading Jira: 5 pages, 450 issues" in out.getvalue()

@@ -8,7 +8,6 @@ add to their own tabs in Excel are lost on the next sync: documented.)
 """
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 from datetime import datetime
@@ -25,11 +24,12 @@ from pydantic import field_validator
 
 from sync.config import FilePath, Strict
 from sync.errors import ConfigError, RemoteError
-from sync.inputs import gather, parse_number
+from sync.inputs import gather
 from sync.model import SheetInputs
 
 from .files import beside_config
-from .xlsx_book import load_shell, metric_rows, ours, read_rows, read_rows_cached, umask
+from .xlsx_book import (load_shell, metric_rows, ours, read_rows, read_rows_cached, seed_rows,
+                        typed, umask)
 from sync.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
 
@@ -51,6 +51,7 @@ class XlsxSinkConfig(Strict):
     path: FilePath
     owners_tab: bool = True
     metrics_seed: FilePath | None = None   # CSV (Date,Metric,Value,Note) for a new workbook's Metrics
+    history_seed: FilePath | None = None   # CSV of History's columns for a new workbook's History
 
     @field_validator("path")
     @classmethod
@@ -67,6 +68,7 @@ class XlsxSink:
         self.config = config
         self.path = Path(config.path)
         self.seed = beside_config(config.metrics_seed, base_dir) if config.metrics_seed else None
+        self.history_seed = beside_config(config.history_seed, base_dir) if config.history_seed else None
         self._loaded: tuple[tuple, list] | None = None   # (file stamp, History rows) of this sync's read
 
     def done(self) -> None:
@@ -105,7 +107,10 @@ class XlsxSink:
     def read(self) -> SheetInputs:
         self._loaded = None
         if not self.path.exists():
-            return gather(self._seed_rows(), [], [])
+            # A new workbook starts from the seeds; write() keeps the History seed.
+            history = self._history_seed_rows()
+            self._loaded = (None, history) if history else None
+            return gather(self._seed_rows(), [], history)
         stamp = self._stamp()
         try:
             tabs = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"),
@@ -123,21 +128,20 @@ class XlsxSink:
         return gather(metrics, tabs.get("Tickets", []), history, (tabs.get("Review") or [[]])[1:])
 
     def _seed_rows(self) -> list[list]:
-        seed = self.seed
-        if not seed:
-            return []
-        try:
-            with open(seed, newline="", encoding="utf-8-sig") as fh:
-                rows = list(csv.reader(fh))[1:]
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"sink.metrics_seed {seed}: not UTF-8 text (byte "
-                              f"0x{exc.object[exc.start]:02x} at offset {exc.start})",
-                              hint="save the CSV as UTF-8")
-        except OSError as exc:
-            raise ConfigError(f"sink.metrics_seed {seed}: cannot read ({exc.strerror})")
         # Values become numbers, as a person typing them into the tab would get.
-        return [[r[0], r[1], parse_number(r[2]) if parse_number(r[2]) is not None else r[2]] + r[3:4]
-                for r in rows if len(r) >= 3]
+        return [[r[0], r[1], typed(r[2])] + r[3:4]
+                for r in seed_rows(self.seed, "metrics_seed") if len(r) >= 3]
+
+    def _history_seed_rows(self) -> list[list]:
+        """Earlier snapshots for a new workbook (the demo's eight weeks), so
+        Trend draws a curve from the first sync."""
+        width = len(HEADERS["History"])
+        rows = seed_rows(self.history_seed, "history_seed")
+        for n, r in enumerate(rows, 2):
+            if len(r) != width:
+                raise ConfigError(f"sink.history_seed {self.history_seed}: line {n}: expected "
+                                  f"{width} columns ({', '.join(HEADERS['History'])}), got {len(r)}")
+        return [[r[0], r[1]] + [typed(v) for v in r[2:]] for r in rows]
 
     def check(self) -> str:
         folder = self.path.parent if str(self.path.parent) else Path(".")
@@ -307,3 +311,4 @@ class XlsxSink:
 
 def register(registry) -> None:
     registry.add("sink", "xlsx", XlsxSinkConfig, lambda config, runtime: XlsxSink(config, runtime.base_dir))
+

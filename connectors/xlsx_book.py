@@ -11,6 +11,7 @@ parsing tabs that the sync then throws away).
 """
 from __future__ import annotations
 
+import csv
 import io
 import os
 import posixpath
@@ -19,6 +20,9 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from openpyxl import Workbook, load_workbook
+
+from sync.errors import ConfigError
+from sync.inputs import parse_number
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -115,3 +119,23 @@ def ours(ws, name: str, headers: dict) -> bool:
     person's own tab that happens to share the name is never removed."""
     first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
     return list(first[:len(headers[name])]) == headers[name]
+
+
+def typed(value: str):
+    number = parse_number(value)
+    return number if number is not None else (value or None)
+
+
+def seed_rows(seed: Path | None, key: str) -> list[list[str]]:
+    """A seed CSV's rows after its header."""
+    if not seed:
+        return []
+    try:
+        with open(seed, newline="", encoding="utf-8-sig") as fh:
+            return list(csv.reader(fh))[1:]
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"sink.{key} {seed}: not UTF-8 text (byte "
+                          f"0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                          hint="save the CSV as UTF-8")
+    except OSError as exc:
+        raise ConfigError(f"sink.{key} {seed}: cannot read ({exc.strerror})")

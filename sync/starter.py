@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import clusters as cl
 from . import configfile
-from .errors import AlignSyncError, ConfigError
+from .errors import ConfigError
 from .model import Ticket
 from .starter_yaml import render
 

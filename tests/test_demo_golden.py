@@ -26,7 +26,8 @@ def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     config, _ = configfile.load(ROOT / "config" / "demo.yaml")
     sink_cfg = config.sink.model_copy(update={"path": str(out / "demo.xlsx"),
-                                              "metrics_seed": str(ROOT / "config/demo/metrics.csv")})
+                                              "metrics_seed": str(ROOT / "config/demo/metrics.csv"),
+                                              "history_seed": str(ROOT / "config/demo/history.csv")})
     config = config.model_copy(update={"sink": sink_cfg})
     src_cfg = config.source.model_copy(update={"path": str(ROOT / "config/demo/jira-search.json")})
     config = config.model_copy(update={"source": src_cfg})
@@ -89,7 +90,13 @@ def test_tickets_are_plain_values_with_links(demo):
 def test_history_trend_and_charts(demo):
     wb = openpyxl.load_workbook(demo[0])
     history = list(wb["History"].iter_rows(min_row=2, values_only=True))
-    assert [r[1] for r in history] == ["conversion", "activation", "expansion", "*"]
+    # Eight weekly snapshots from the seed, then this sync's.
+    assert [r[1] for r in history] == ["conversion", "activation", "expansion", "*"] * 9
+    stamps = sorted({r[0] for r in history})
+    assert stamps[0] == "2026-10-01T09:00:00Z" and stamps[-2:] == ["2026-11-19T09:00:00Z",
+                                                                  "2026-11-26T09:00:00Z"]
+    trend = list(wb["Trend"].iter_rows(min_row=2, values_only=True))
+    assert len(trend) == 9 and len({r[1] for r in trend}) >= 4     # conversion's curve moves
     assert wb["Metrics"].max_row == 15
     with zipfile.ZipFile(demo[0]) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]

@@ -10,7 +10,7 @@ from connectors.memory import MemorySource
 from connectors.xlsx import XlsxSink
 from connectors.xlsx import XlsxSinkConfig
 from sync.engine import run_once
-from sync.errors import GuardError
+from sync.errors import ConfigError, GuardError
 from sync.state import State
 
 from .conftest import NOW, make_config, ticket
@@ -156,3 +156,35 @@ def test_unreadable_metrics_rows_are_counted_not_fatal(env):
     wb.save(path)
     inputs = XlsxSink(env[1].sink).read()
     assert [r.value for r in inputs.readings] == [7.2] and inputs.unreadable_metrics == 2
+
+
+def test_history_seed_starts_a_new_workbook_only(tmp_path):
+    seed = tmp_path / "history.csv"
+    seed.write_text("Timestamp,Outcome ID,Progress %,Aligned effort %,Active tickets,Done tickets\n"
+                    "2026-11-12T09:00:00Z,conv,10.0,50.0,3,1\n2026-11-12T09:00:00Z,*,,50.0,3,1\n")
+    path = tmp_path / "book.xlsx"
+    config = make_config(sink={"type": "xlsx", "path": str(path), "history_seed": str(seed)})
+    state = State(tmp_path / "state.db")
+    try:
+        env = (path, config, state)
+        sync(env, [ticket("A-1")])
+        history = list(openpyxl.load_workbook(path)["History"].iter_rows(min_row=2, values_only=True))
+        assert history[:2] == [("2026-11-12T09:00:00Z", "conv", 10, 50, 3, 1),
+                               ("2026-11-12T09:00:00Z", "*", None, 50, 3, 1)]
+        assert len(history) > 2 and history[2][0] == "2026-11-26T09:00:00Z"
+        trend = list(openpyxl.load_workbook(path)["Trend"].iter_rows(min_row=2, values_only=True))
+        assert [r[0] for r in trend] == ["2026-11-12T09:00:00Z", "2026-11-26T09:00:00Z"]
+        sync(env, [ticket("A-1")], NOW + timedelta(days=2))      # an existing workbook: no seed again
+        again = list(openpyxl.load_workbook(path)["History"].iter_rows(min_row=2, values_only=True))
+        assert [r[0] for r in again].count("2026-11-12T09:00:00Z") == 2
+    finally:
+        state.close()
+
+
+def test_a_history_seed_of_the_wrong_shape_names_file_and_line(tmp_path):
+    seed = tmp_path / "history.csv"
+    seed.write_text("Timestamp,Outcome ID\n2026-11-12T09:00:00Z,conv\n")
+    config = make_config(sink={"type": "xlsx", "path": str(tmp_path / "b.xlsx"),
+                               "history_seed": str(seed)})
+    with pytest.raises(ConfigError, match=r"history_seed .*history.csv: line 2: expected 6 columns"):
+        XlsxSink(config.sink).read()

@@ -1,6 +1,9 @@
 """Writes the demo team's data: config/demo/jira-search.json (a Jira Cloud
-`/rest/api/3/search/jql` page, v3 ADF descriptions, `names` expanded) and
-config/demo/metrics.csv (the Metrics tab's history).
+`/rest/api/3/search/jql` page, v3 ADF descriptions, `names` expanded),
+config/demo/metrics.csv (the Metrics tab's history) and
+config/demo/history.csv (eight weekly History snapshots before the demo's
+`now`, each assessed by align-sync itself on the tickets and metrics as
+they stood that week, so the Trend chart draws a curve on the first run).
 
 The data is invented for a quarter that runs 2026-10-01 → 2026-12-31, seen
 from 2026-11-26.  Run it again only to change the demo; the output is
@@ -197,6 +200,43 @@ def main() -> None:
         out = csv.writer(fh, lineterminator="\n")
         out.writerow(["Date", "Metric", "Value", "Note"])
         out.writerows(metrics)
+    history(issues)
+
+
+SNAPSHOTS = [datetime(2026, 10, 1, 9, 0, tzinfo=timezone.utc) + timedelta(weeks=w) for w in range(8)]
+
+
+def history(issues: list[dict]) -> None:
+    """Each week: the tickets created by then, done only if done by then, and
+    the metrics dated by then, through the real assessment."""
+    import sys
+    from dataclasses import replace
+    sys.path.insert(0, str(HERE.parents[1]))
+    from sync import configfile
+    from sync.assessment import assess
+    from sync.inputs import gather
+    from sync.report import HEADERS, history_rows
+    from sync.runtime import Runtime
+    from sync.workspace import build_sources
+    config, _ = configfile.load(HERE.parent / "demo.yaml")
+    source = build_sources(config, Runtime(base_dir=HERE.parents[1]))[0]
+    source.path = HERE / "jira-search.json"
+    tickets = source.fetch()
+    created = {i["key"]: datetime.strptime(i["fields"]["created"], "%Y-%m-%dT%H:%M:%S.%f%z")
+               for i in issues}
+    with open(HERE / "metrics.csv", newline="", encoding="utf-8") as fh:
+        metrics = [[r[0], r[1], float(r[2])] for r in list(csv.reader(fh))[1:]]
+    rows = []
+    for when in SNAPSHOTS:
+        then = [t if not t.done or (t.done_at and t.done_at <= when)
+                else replace(t, done=False, done_at=None, status="In Progress")
+                for t in tickets if created[t.key] <= when]
+        readings = gather([m for m in metrics if m[0] <= when.date().isoformat()], [], []).readings
+        rows += history_rows(assess(then, config, readings, when))
+    with open(HERE / "history.csv", "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(HEADERS["History"])
+        out.writerows(["" if v is None else v for v in r] for r in rows)
 
 
 if __name__ == "__main__":

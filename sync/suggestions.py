@@ -40,11 +40,17 @@ def _features(ticket, prefixes) -> set[tuple[str, str]]:
 
 
 def lever_profiles(a: Assessment, prefixes) -> dict[str, Counter]:
-    """Per lever: how often each epic, label and component occurs on its mapped tickets."""
+    """Per lever: how often each epic, label and component occurs on its mapped
+    tickets.  A value on more than half of the active tickets (a team's
+    component) is shared by every lever and tells none apart: left out."""
+    active = [r for r in a.tickets if r.active]
+    spread = Counter(f for r in active for f in _features(r.ticket, prefixes))
+    common = {f for f, n in spread.items() if len(active) >= 10 and n > len(active) / 2}
     profiles: dict[str, Counter] = {}
     for r in a.tickets:
         if r.mapping.lever_id:
-            profiles.setdefault(r.mapping.lever_id, Counter()).update(_features(r.ticket, prefixes))
+            profiles.setdefault(r.mapping.lever_id, Counter()).update(
+                _features(r.ticket, prefixes) - common)
     return profiles
 
 

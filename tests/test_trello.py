@@ -195,3 +195,17 @@ def test_a_failing_trello_source_fails_the_mixed_sync(rsps, tmp_path, no_sleep):
 def test_check(rsps):
     out = TrelloSource(config(), "trello").check()
     assert "Sync Bot" in out and "Growth Q3" in out
+
+
+def test_init_on_live_trello_finds_the_points_field_and_done_lists(rsps, tmp_path, capsys,
+                                                                   monkeypatch):
+    from sync import cli
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRELLO_API_KEY", "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6")
+    monkeypatch.setenv("TRELLO_TOKEN", TOKEN)
+    assert cli.main(["init", "--source", "trello", "--board", "Growth Q3"]) == 0
+    out = capsys.readouterr().out
+    text = (tmp_path / "align-sync.yaml").read_text()
+    assert 'estimate_field: "Points"' in text and 'done_lists: ["Shipped"]' in text
+    assert '"${TRELLO_TOKEN}"' in text and TOKEN not in text + out
+    assert "proposal maps " in out

@@ -29,35 +29,49 @@ class JiraFieldIds:
     epic_link: str | None = None      # Data Center's "Epic Link" custom field
 
 
+_INLINE = frozenset(("mention", "emoji", "status", "inlineCard", "date"))
+_BLOCKS = frozenset(("paragraph", "heading", "listItem", "codeBlock", "blockquote", "rule",
+                     "tableRow", "panel"))
+
+
 def adf_text(node: Any) -> str:
     """Atlassian Document Format → plain text, one line per block."""
     if node is None:
         return ""
-    if isinstance(node, str):
+    if node.__class__ is str:
         return node
-    if isinstance(node, list):
-        return "".join(adf_text(n) for n in node)
-    if not isinstance(node, dict):
+    if node.__class__ is list:
+        return "".join([adf_text(n) for n in node])
+    if node.__class__ is not dict:
         return str(node)
     kind = node.get("type")
     if kind == "text":
         return node.get("text", "")
     if kind == "hardBreak":
         return "\n"
-    if kind in ("mention", "emoji", "status", "inlineCard", "date"):
+    if kind in _INLINE:
         attrs = node.get("attrs") or {}
         return str(attrs.get("text") or attrs.get("shortName") or attrs.get("url") or "")
-    inner = adf_text(node.get("content") or [])
-    block = kind in ("paragraph", "heading", "listItem", "codeBlock", "blockquote", "rule",
-                     "tableRow", "panel")
-    return inner + "\n" if block and not inner.endswith("\n") else inner
+    content = node.get("content")
+    if content.__class__ is list and len(content) == 1 and content[0].__class__ is dict \
+            and content[0].get("type") == "text":
+        inner = content[0].get("text", "")       # a paragraph of one run: most of them
+    else:
+        inner = adf_text(content or [])
+    return inner + "\n" if kind in _BLOCKS and not inner.endswith("\n") else inner
 
 
 def parse_time(value: Any) -> datetime | None:
     """Jira's `2024-12-13T22:51:23.858+0200` (and variants), as UTC."""
     if not value or not isinstance(value, str):
         return None
-    parsed = None
+    try:
+        # C-fast, and since Python 3.11 it reads Jira's +0200 offsets too.
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    else:
+        return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
     for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
         try:
             parsed = datetime.strptime(value, fmt)
@@ -176,24 +190,41 @@ def base_url(issue: dict) -> str:
     return link.split("/rest/", 1)[0] if "/rest/" in link else ""
 
 
+def _labels(value: Any, shape: Shape) -> tuple[str, ...]:
+    # The usual shape, a list of non-empty strings, without Shape's per-item checks.
+    if value.__class__ is list and all(x.__class__ is str and x for x in value):
+        return tuple(value)
+    return shape.names(value, "labels")
+
+
+def _text(value: Any, shape: Shape, field: str) -> str:
+    return value if value.__class__ is str else shape.text(value, field)
+
+
+def _object(value: Any, shape: Shape, field: str, name: str) -> dict:
+    return value if value.__class__ is dict else shape.named(value, field, name)
+
+
 def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Ticket:
+    """One issue; what has the usual shape is read without a check per field
+    (100k issues), anything else goes through `Shape`, which coerces or names it."""
     raw_key = issue.get("key") if issue.get("key") not in (None, "") else issue.get("id", "")
     shape = Shape(source, str(raw_key))
-    key = shape.text(raw_key, "key")
+    key = _text(raw_key, shape, "key")
     f = issue.get("fields") or {}
-    if not isinstance(f, dict):
+    if f.__class__ is not dict:
         raise shape.fail("fields", "an object", f)
-    status = shape.named(f.get("status"), "status", "name")
-    category = shape.text((shape.named(status.get("statusCategory"), "status.statusCategory",
-                                       "key")).get("key"), "status.statusCategory.key")
-    assignee = shape.named(f.get("assignee"), "assignee", "displayName")
-    project = shape.named(f.get("project"), "project", "key")
+    status = _object(f.get("status"), shape, "status", "name")
+    category = _text(_object(status.get("statusCategory"), shape, "status.statusCategory",
+                             "key").get("key"), shape, "status.statusCategory.key")
+    assignee = _object(f.get("assignee"), shape, "assignee", "displayName")
+    project = _object(f.get("project"), shape, "project", "key")
     epic: list[str] = []
-    parent = shape.named(f.get("parent"), "parent", "key")
+    parent = _object(f.get("parent"), shape, "parent", "key")
     if parent.get("key"):
-        parent_fields = shape.named(parent.get("fields"), "parent.fields", "summary")
-        epic += [shape.text(parent["key"], "parent.key"),
-                 shape.text(parent_fields.get("summary"), "parent.fields.summary")]
+        parent_fields = _object(parent.get("fields"), shape, "parent.fields", "summary")
+        epic += [_text(parent["key"], shape, "parent.key"),
+                 _text(parent_fields.get("summary"), shape, "parent.fields.summary")]
     agile_epic = f.get("epic") or {}          # the Agile API's own epic object
     if isinstance(agile_epic, dict) and agile_epic.get("key"):
         epic += [shape.text(agile_epic["key"], "epic.key"),
@@ -201,29 +232,34 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
     if ids.epic_link and isinstance(f.get(ids.epic_link), str):
         epic.append(f[ids.epic_link])
     root = (url or base_url(issue)).rstrip("/")
-    problems = []
-    estimate, problem = checked_estimate(number(f.get(ids.estimate)) if ids.estimate else None)
-    if problem:
-        problems.append(problem)
+    problems = ()
+    estimate = None
+    if ids.estimate:
+        estimate, problem = checked_estimate(number(f.get(ids.estimate)))
+        if problem:
+            problems = (problem,)
     owner = assignee.get("displayName") or assignee.get("name")
+    components = f.get("components")
+    description = f.get("description")
     return Ticket(
-        key=key, source=source, title=shape.text(f.get("summary"), "summary"),
+        key=key, source=source, title=_text(f.get("summary"), shape, "summary"),
         url=f"{root}/browse/{key}" if root else "",
-        type=shape.text(shape.named(f.get("issuetype"), "issuetype", "name").get("name"),
-                        "issuetype.name"),
-        status=shape.text(status.get("name"), "status.name"),
+        type=_text(_object(f.get("issuetype"), shape, "issuetype", "name").get("name"), shape,
+                   "issuetype.name"),
+        status=_text(status.get("name"), shape, "status.name"),
         done=category == "done",
-        owner=shape.text(owner, "assignee.displayName") or None,
+        owner=_text(owner, shape, "assignee.displayName") or None,
         estimate=estimate,
-        labels=shape.names(f.get("labels"), "labels"),
-        components=shape.names(f.get("components"), "components", "name"),
-        project=(shape.text(project.get("key") or issue.get("projectKey"), "project.key")
+        labels=_labels(f.get("labels"), shape),
+        components=() if components in (None, []) else shape.names(components, "components", "name"),
+        project=(_text(project.get("key") or issue.get("projectKey"), shape, "project.key")
                  or (key.rsplit("-", 1)[0] if "-" in key else None)),
-        project_name=shape.text(project.get("name"), "project.name") or None,
-        epic=tuple(dict.fromkeys(e for e in epic if e)),
-        description=field_text(f.get("description")),
+        project_name=_text(project.get("name"), shape, "project.name") or None,
+        epic=tuple(dict.fromkeys(e for e in epic if e)) if epic else (),
+        description=adf_text(description).strip() if description.__class__ is dict
+        and description.get("type") == "doc" else field_text(description),
         acceptance=field_text(f.get(ids.acceptance)) if ids.acceptance else "",
         updated=parse_time(f.get("updated") or issue.get("updated")),
         done_at=parse_time(f.get("resolutiondate")),
-        problems=tuple(problems),
+        problems=problems,
     )

@@ -26,6 +26,7 @@ import structlog
 from .errors import AlignSyncError, describe
 from .report import iso
 from .schedule import Timetable
+from .engine import collect_between_syncs
 from .service import observed_sync
 from .state import StateLock  # noqa: F401 (re-exported: the daemon's lock lives with the state)
 
@@ -132,6 +133,7 @@ class Daemon:
         except Exception as exc:              # a bug must not stop the schedule either
             self.last_error = describe(exc)
         self.syncs += 1
+        collect_between_syncs()
 
     def loop(self, max_syncs: int | None = None) -> None:
         due = self.clock()

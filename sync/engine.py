@@ -67,7 +67,10 @@ def paused_gc():
     """No cyclic garbage collection while a sync builds its objects: a 100k
     export makes millions of dicts, lists and tickets that hold no cycles, and
     the collector walking them again and again took over half of the parse
-    (2.9 s against 1.2 s for a 117 MB export; orjson, tried, parsed no faster)."""
+    (2.9 s against 1.2 s for a 117 MB export; orjson, tried, parsed no faster),
+    and 1 s of building the tabs.  The cycles a sync does make (a workbook's
+    sheets and cells) are collected by the service between syncs
+    (`collect_between_syncs`); a one-off command leaves them to its exit."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -75,6 +78,13 @@ def paused_gc():
     finally:
         if was:
             gc.enable()
+
+
+def collect_between_syncs() -> None:
+    """After a sync in a long-running process: free the cycles it made while
+    the collector was paused, now that its objects are garbage (a collection
+    then walks only what is still alive)."""
+    gc.collect()
 
 
 def guard(count: int, last: int | None, force: bool, dry_run: bool = False) -> None:
@@ -104,26 +114,30 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
     try:
         with paused_gc():
             tickets, counts = fetch_all(sources, state, now)
-        inputs = sink.read()
-        log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
-                 history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
-        with paused_gc():
+            inputs = sink.read()
+            log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
+                     history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
             assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems)
-        log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
-                 active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
-                 warnings=len(assessment.warnings))
-        due = review.plan(state, assessment, config, now) if not dry_run else None
-        built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
-                                 history_every=config.review.history_every,
-                                 owners_tab=getattr(config.sink, "owners_tab", True), next_sync=next_sync,
-                                 review_rows=review.merge_blocks(due.table_rows() if due else [],
-                                                                 inputs.review))
-        guard(len(tickets), state.last_count(), force, dry_run)
-        if not dry_run:
-            sink.write(built)
-            log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history),
-                     review=due.id if due else None)
-            state.commit(now, now, len(tickets))
+            log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
+                     active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
+                     warnings=len(assessment.warnings))
+            if dry_run:
+                # Only Summary is shown; the other tabs (100k Tickets rows) would be thrown away.
+                built = report_mod.summary_only(assessment, [s.name for s in sources], next_sync)
+            else:
+                due = review.plan(state, assessment, config, now)
+                built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
+                                         history_every=config.review.history_every,
+                                         owners_tab=getattr(config.sink, "owners_tab", True),
+                                         next_sync=next_sync,
+                                         review_rows=review.merge_blocks(due.table_rows() if due else [],
+                                                                         inputs.review))
+            guard(len(tickets), state.last_count(), force, dry_run)
+            if not dry_run:
+                sink.write(built)
+                log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history),
+                         review=due.id if due else None)
+                state.commit(now, now, len(tickets))
     except Exception as exc:     # a bug too: the sheet and the run history must say so
         if not dry_run:
             _report_failure(sink, state, exc, now, redact or Redactor())

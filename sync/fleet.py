@@ -24,6 +24,7 @@ from typing import Callable
 import structlog
 
 from .errors import AlignSyncError, ConfigError, describe
+from .engine import collect_between_syncs
 from .report import iso
 from .schedule import Timetable
 from .workspace import Process, Workspace
@@ -193,6 +194,7 @@ class Fleet:
         finally:
             member.syncs += 1
             member.timed_out = False
+            collect_between_syncs()
             member.running = None
 
     def wait_next(self) -> None:

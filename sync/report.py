@@ -159,6 +159,12 @@ def history_due(a: Assessment, inputs: SheetInputs, every) -> bool:
     return inputs.last_history is None or a.now - inputs.last_history >= every
 
 
+def summary_only(a: Assessment, sources: list[str], next_sync: datetime | None) -> Report:
+    """What a dry run shows: the Summary tab, nothing to write."""
+    return Report([Table("Summary", HEADERS["Summary"], summary_rows(a, sources, next_sync))], [],
+                  a.now)
+
+
 def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_every,
           owners_tab: bool = True, next_sync: datetime | None = None,
           review_rows: list[list] | None = None) -> Report:

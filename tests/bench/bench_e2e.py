@@ -5,6 +5,7 @@ Each command is its own process; prints wall time and its peak RSS.
 
     python tests/bench/bench_e2e.py               # 10k, 50k, 100k
     python tests/bench/bench_e2e.py 100000
+    python tests/bench/bench_e2e.py --rich 10000   # every field of the fixture's issue
 """
 from __future__ import annotations
 
@@ -23,7 +24,44 @@ import yaml  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def export(path: Path, n: int) -> None:
+PEOPLE = [f"Person {i}" for i in range(40)]
+STATUSES = [("To Do", "new"), ("In Progress", "indeterminate"), ("In Review", "indeterminate"),
+            ("Done", "done")]
+
+
+def lean_issue(i: int) -> dict:
+    """A Cloud /search/jql issue with the fields align-sync asks for and no
+    more (about 620 bytes: issue 15's 100k export is 62 MB)."""
+    number = 100 + i
+    pick = i % 10
+    name, category = STATUSES[i % 4]
+    who = PEOPLE[i % len(PEOPLE)]
+    return {
+        "id": str(20000 + i), "self": f"https://acme.atlassian.net/rest/api/3/issue/{20000 + i}",
+        "key": f"GROW-{number}",
+        "fields": {
+            "summary": f"Work item {number}: improve step {i % 97}",
+            "issuetype": {"name": "Story" if i % 3 else "Task"},
+            "status": {"name": name, "statusCategory": {"key": category}},
+            "assignee": None if i % 11 == 0 else {"displayName": who, "accountId": f"7120:{i % 40:08d}"},
+            "labels": [f"lever-{i % 50}"] if pick < 7 else ["misc"],
+            "components": [{"name": f"Comp {i % 50}"}] if pick == 9 else [],
+            "project": {"key": "GROW", "name": "Growth"},
+            "parent": {"key": f"GROW-{i % 40 + 1}", "fields": {"summary": f"Epic {i % 40}"}}
+            if i % 4 == 0 else None,
+            "customfield_10016": float(i % 8) if i % 6 else None,
+            "updated": f"2026-11-{1 + i % 25:02d}T09:{i % 60:02d}:00.000+0000",
+            "resolutiondate": "2026-11-20T10:00:00.000+0000" if category == "done" else None,
+            "description": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
+                {"type": "text", "text": "Success metric: CTR +5%" if i % 2 else "Context."}]}]},
+        }}
+
+
+def export(path: Path, n: int, rich: bool = False) -> None:
+    """`rich`: every field of the realistic Cloud issue in tests/fixtures (2.3 kB each)."""
+    if not rich:
+        path.write_text(json.dumps({"issues": [lean_issue(i) for i in range(n)], "isLast": True}))
+        return
     from tests.conftest import NOW
     from tests.fakes import make_issues
     issues = make_issues(n, NOW)
@@ -67,11 +105,12 @@ def timed(args: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [10_000, 50_000, 100_000]
+    rich = "--rich" in sys.argv
+    sizes = [int(a) for a in sys.argv[1:] if a != "--rich"] or [10_000, 50_000, 100_000]
     for n in sizes:
         with tempfile.TemporaryDirectory() as name:
             tmp = Path(name)
-            export(tmp / "export.json", n)
+            export(tmp / "export.json", n, rich)
             path = str(config(tmp))
             size = os.path.getsize(tmp / "export.json") / 1e6
             dry = timed(["run", "--once", "--dry-run", "--config", path])

@@ -22,8 +22,8 @@ from sync.config import FilePath, Strict
 from sync.errors import ConfigError
 from sync.model import Ticket, checked_estimate
 
-from . import field_guess
-from .jira_issue import JiraFieldIds, JiraFields, issue_list, to_ticket
+from . import field_guess, jira_export
+from .jira_issue import JiraFieldIds, JiraFields, to_ticket
 from .trello_board import board_tickets, require_estimate_field
 
 _FIELD_ID = re.compile(r"^customfield_\d+$")
@@ -69,25 +69,24 @@ class FileSource:
         text = self.read_text()
         if self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
             return self._csv(text)
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{self._where()}: not valid JSON (line {exc.lineno}): {exc.msg}")
-        if isinstance(data, dict) and "cards" in data and "lists" in data:
-            require_estimate_field(data, self.config.estimate_field, self._where())
-            return board_tickets(data, self.name, self.config.done_lists, self.config.estimate_field)
-        pages = data if isinstance(data, list) else [data]
-        if not all(isinstance(p, dict) and "issues" in p for p in pages):
+        # One pass when the fields the config names can be resolved by the
+        # first issue (ids, or `names` given before `issues`); else a first
+        # pass learns the names and a second converts.
+        reader = _Issues(self, None)
+        found = jira_export.read(text, self._where(), reader)
+        if len(found) == 1 and not found[0].has_issues and "cards" in found[0].meta \
+                and "lists" in found[0].meta:
+            board = found[0].meta
+            require_estimate_field(board, self.config.estimate_field, self._where())
+            return board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+        if not found or not all(p.has_issues for p in found):
             raise ConfigError(f"{self._where()}: not a Jira search response (no `issues`), "
                               "a Trello board export (no `cards`/`lists`) or a Jira CSV export")
-        pages = [dict(p, issues=issue_list(p, self._where())) for p in pages]
-        ids = self._field_ids(pages)
-        seen: dict[str, Ticket] = {}
-        for page in pages:
-            for issue in page["issues"]:
-                ticket = to_ticket(issue, self.name, ids, self.config.url or "")
-                seen[ticket.key] = ticket   # a key on two pages counts once
-        return list(seen.values())
+        ids = self._field_ids(reader.names, reader.present)
+        if ids != reader.ids:
+            reader = _Issues(self, ids)
+            jira_export.read(text, self._where(), reader)
+        return list(reader.tickets.values())
 
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the source keys this export's fields call for."""
@@ -104,15 +103,10 @@ class FileSource:
         pages = [p for p in (data if isinstance(data, list) else [data]) if isinstance(p, dict)]
         return field_guess.export_fields(pages)
 
-    def _field_ids(self, pages: list[dict]) -> JiraFieldIds:
-        names: dict[str, str] = {}
-        present: set[str] = set()
-        for page in pages:
-            if isinstance(page.get("names"), dict):   # field id → name; anything else is no help
-                names.update({k: str(v) for k, v in page["names"].items() if v is not None})
-            for issue in page["issues"]:
-                if isinstance(issue.get("fields"), dict):
-                    present.update(issue["fields"].keys())
+    def _field_ids(self, names: dict[str, str], present: set[str],
+                   final: bool = True) -> JiraFieldIds | None:
+        """The ids behind `fields:`.  Not `final` (the first issue is read,
+        more names may follow): None where a name cannot be resolved yet."""
         by_name = {v.strip().lower(): k for k, v in names.items()}
 
         def resolve(key: str, wanted: str | None) -> str | None:
@@ -122,13 +116,18 @@ class FileSource:
                 return wanted
             if wanted.strip().lower() in by_name:
                 return by_name[wanted.strip().lower()]
+            if not final:
+                raise _NotYet()
             have = ", ".join(sorted(f"{v} ({k})" for k, v in names.items())) or \
                 ", ".join(sorted(x for x in present if x.startswith("customfield_"))) or "none"
             raise ConfigError(f"{self._where()}: fields.{key} {wanted!r} is not a field of this "
                               f"export; use a field id (fields seen: {have})")
-        return JiraFieldIds(resolve("estimate", self.config.fields.estimate),
-                            resolve("acceptance", self.config.fields.acceptance),
-                            by_name.get("epic link"))
+        try:
+            return JiraFieldIds(resolve("estimate", self.config.fields.estimate),
+                                resolve("acceptance", self.config.fields.acceptance),
+                                by_name.get("epic link"))
+        except _NotYet:
+            return None
 
     def _csv(self, text: str) -> list[Ticket]:
         rows = list(csv.reader(io.StringIO(text)))
@@ -160,6 +159,39 @@ class FileSource:
         custom = ", ".join(sorted({h for h in header if h.lower().startswith("custom field")})) or "none"
         raise ConfigError(f"{self._where()}: fields.{key} {wanted!r} is not a column of this CSV "
                           f"export (custom field columns: {custom})")
+
+
+class _NotYet(Exception):
+    pass
+
+
+class _Issues:
+    """Receives an export's issues as they are read (`jira_export.Reader`):
+    with `ids` given, converts each; without, decides at the first issue
+    from the names seen so far, and converts only if it could."""
+
+    def __init__(self, source: FileSource, ids: JiraFieldIds | None):
+        self.source = source
+        self.ids = ids
+        self.decided = ids is not None
+        self.names: dict[str, str] = {}
+        self.present: set[str] = set()
+        self.tickets: dict[str, Ticket] = {}
+
+    def meta(self, key: str, value) -> None:
+        if key == "names" and isinstance(value, dict):   # field id → name; anything else is no help
+            self.names.update({k: str(v) for k, v in value.items() if v is not None})
+
+    def issue(self, issue: dict) -> None:
+        fields = issue.get("fields")
+        if isinstance(fields, dict):
+            self.present.update(fields)
+        if not self.decided:
+            self.decided = True
+            self.ids = self.source._field_ids(self.names, self.present, final=False)
+        if self.ids is not None:
+            ticket = to_ticket(issue, self.source.name, self.ids, self.source.config.url or "")
+            self.tickets[ticket.key] = ticket    # a key on two pages counts once
 
 
 _CSV_TIMES = ("%d/%b/%y %I:%M %p", "%d/%b/%Y %I:%M %p", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M",

@@ -1,6 +1,6 @@
 """`python -m sync` runs the align-sync command."""
 import sys
 
-from .cli import main
+from .cli import entry
 
-sys.exit(main())
+sys.exit(entry())

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, TYPE_CHECKING
 
-import regex
+from .matching import Pattern
 
 from . import scoring
 from .config import Lever, Outcome
@@ -125,7 +125,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)
     review = config.review
-    pattern = regex.compile(review.acceptance_pattern)
+    pattern = Pattern(review.acceptance_pattern)
     ordered = sorted(tickets, key=lambda t: (t.source, natural(t.key)))
     mappings, hits = rules.map_all(ordered)
     results = []

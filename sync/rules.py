@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from fnmatch import translate
+from operator import attrgetter
 from typing import Callable, Iterable, TYPE_CHECKING
 
-import regex
-
 from .config import GLOB_FIELDS, MatchBlock
-from .errors import ConfigError
+from .matching import Pattern
 from .model import Mapping, Ticket
 
 if TYPE_CHECKING:
@@ -39,6 +38,9 @@ def _values(ticket: Ticket, name: str) -> tuple[str, ...]:
         return (ticket.owner,) if ticket.owner else ()
     value = getattr(ticket, name)
     return (value,) if value else ()
+
+
+_ATTRS = {"assignee": "owner"}      # condition → the Ticket field it reads
 
 
 def _text(ticket: Ticket, name: str) -> str:
@@ -72,31 +74,14 @@ def _glob_condition(name: str, patterns: list[str]) -> Condition:
     return Condition(name, tuple(patterns), test)
 
 
-# Patterns come from the config and text from the tracker: a pattern that
-# backtracks catastrophically on one title must fail the sync with a name,
-# not hang it.  The `regex` engine takes a timeout (and avoids many such
-# blow-ups by itself); a second per match is far beyond any sane rule.
-MATCH_SECONDS = 1.0
-
-
-def bounded_search(rx, text: str, what: str, ticket: Ticket) -> bool:
-    try:
-        return rx.search(text, timeout=MATCH_SECONDS) is not None
-    except TimeoutError:
-        raise ConfigError(f"{what} {rx.pattern!r} took over {MATCH_SECONDS:g}s on ticket "
-                          f"{ticket.key} ({ticket.source}) and was stopped",
-                          hint="simplify the pattern: nested repeats such as (a+)+ or (a|a)+ "
-                               "backtrack without end")
-
-
 def _regex_condition(name: str, patterns: list[str], where: str = "rule") -> Condition:
-    compiled = [(p, regex.compile(p)) for p in patterns]
+    compiled = [Pattern(p) for p in patterns]
 
     def test(ticket: Ticket) -> str | None:
         text = _text(ticket, name)
-        for pattern, rx in compiled:
-            if bounded_search(rx, text, f"{where} {name}", ticket):
-                return pattern
+        for rx in compiled:
+            if rx.search(text, f"{where} {name}", ticket):
+                return rx.pattern
         return None
     return Condition(name, tuple(patterns), test)
 
@@ -280,8 +265,36 @@ class RuleSet:
 
     def map_all(self, tickets: Iterable[Ticket]) -> tuple[dict[str, Mapping], RuleHits]:
         hits: dict[int, list[Ticket]] = {}
-        mappings = {t.uid: self.map(t, hits) for t in tickets}
+        signature = self._signature()
+        if signature is None:
+            return {t.uid: self.map(t, hits) for t in tickets}, RuleHits(hits)
+        # Without title/text rules a mapping depends only on the fields the
+        # rules read (and the labels, for tags): 100k tickets share a few
+        # hundred such signatures, so each is mapped once.
+        memo: dict[tuple, tuple[Mapping, tuple[int, ...]]] = {}
+        mappings: dict[str, Mapping] = {}
+        for t in tickets:
+            key = signature(t)
+            got = memo.get(key)
+            if got is None:
+                held: dict[int, list[Ticket]] = {}
+                got = memo[key] = (self.map(t, held), tuple(held))
+            mapping, indices = got
+            for index in indices:
+                hits.setdefault(index, []).append(t)
+            mappings[t.uid] = mapping
         return mappings, RuleHits(hits)
+
+    def _signature(self):
+        """A getter of what the mapping of a ticket depends on; None when a
+        regex rule reads its text (then every ticket is mapped on its own)."""
+        used = {c.field for r in self.all_rules() for c in r.conditions}
+        if used & {"title", "text"}:
+            return None
+        attrs = {"labels"} | {_ATTRS.get(f, f) for f in used if f != "project"}
+        if "project" in used:
+            attrs |= {"project", "project_name"}
+        return attrgetter(*sorted(attrs)) if len(attrs) > 1 else (lambda t: t.labels)
 
     def why_not(self, ticket: Ticket) -> list[str]:
         """For `explain`: each lever block and the first condition that failed."""

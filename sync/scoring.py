@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from .config import Outcome, Review
 from .model import Mapping, Reading, Ticket
-from .rules import bounded_search
+from .matching import Pattern
 
 POINTS = (("mapped to a lever or outcome", 50), ("has an owner", 15),
           ("has an estimate", 10), ("has an acceptance metric", 15),
@@ -28,13 +28,13 @@ def is_fresh(ticket: Ticket, review: Review, now: datetime) -> bool:
     return ticket.updated is not None and now - ticket.updated <= review.cadence
 
 
-def has_acceptance(ticket: Ticket, pattern) -> bool:
-    """`pattern`: the compiled `review.acceptance_pattern` (a `regex` pattern)."""
+def has_acceptance(ticket: Ticket, pattern: Pattern) -> bool:
+    """`pattern`: the compiled `review.acceptance_pattern`."""
     if ticket.acceptance.strip():
         return True
     what = "review.acceptance_pattern"
-    return (bounded_search(pattern, ticket.title, what, ticket)
-            or bounded_search(pattern, ticket.description, what, ticket))
+    return (pattern.search(ticket.title, what, ticket)
+            or pattern.search(ticket.description, what, ticket))
 
 
 def task_score(ticket: Ticket, mapping: Mapping, review: Review, pattern,

@@ -167,8 +167,8 @@ def test_unreadable_export_is_a_config_error_not_a_crash(tmp_path):
 # -- rules that never end ------------------------------------------------------
 
 def test_a_backtracking_rule_fails_naming_rule_and_ticket(monkeypatch):
-    from sync import rules
-    monkeypatch.setattr(rules, "MATCH_SECONDS", 0.2)
+    from sync import matching
+    monkeypatch.setattr(matching, "MATCH_SECONDS", 0.2)
     config = make_config()
     data = config.model_dump(mode="json")
     data["outcomes"][0]["levers"][0]["match"] = {"title": "(a|a)+$"}
@@ -179,10 +179,33 @@ def test_a_backtracking_rule_fails_naming_rule_and_ticket(monkeypatch):
 
 
 def test_a_backtracking_acceptance_pattern_is_bounded_too(monkeypatch):
-    from sync import rules
+    from sync import matching
     from sync.config import Config
-    monkeypatch.setattr(rules, "MATCH_SECONDS", 0.2)
+    monkeypatch.setattr(matching, "MATCH_SECONDS", 0.2)
     data = make_config().model_dump(mode="json")
     data["review"]["acceptance_pattern"] = "(x|x)+y"
     with pytest.raises(ConfigError, match="review.acceptance_pattern"):
         assess([ticket("A-8", title="x" * 40, acceptance="")], Config.model_validate(data), [], NOW)
+
+
+@pytest.mark.parametrize("pattern, untimed", [
+    (r"(?im)^\s*(acceptance|success metric|metric)\b[^:\n]*:", 400),   # the default: two repeats
+    (r"(?i)\bupgrade (prompt|nudge)\b", 1 << 62),                       # no repeat: any length
+    (r"price.*test", 5000),
+    (r"(a+)+$", 0), (r"(a|a)+$", 0), (r"(x|x)+y", 0),                   # nested: always timed
+    (r"(a)\1", 0), (r"\p{Lu}+", 0), (r"a*b*c*", 0),                     # back-reference, regex-only, cubic+
+])
+def test_which_patterns_run_without_a_timeout(pattern, untimed):
+    from sync.matching import longest_untimed
+    assert longest_untimed(pattern) == untimed
+
+
+def test_a_tame_pattern_on_long_text_still_runs_with_the_timeout(monkeypatch):
+    from sync import matching
+    timed = []
+    real = matching.bounded_search
+    monkeypatch.setattr(matching, "bounded_search", lambda *a: timed.append(len(a[1])) or real(*a))
+    p = matching.Pattern(r"(?im)^\s*metric\b[^:\n]*:")
+    t = ticket("A-9")
+    assert p.search("Metric: x", "review.acceptance_pattern", t) and timed == []
+    assert p.search(" " * 500 + "\nMetric: y", "review.acceptance_pattern", t) and timed == [510]

@@ -138,3 +138,59 @@ def test_relative_path_falls_back_to_the_config_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(FIXTURES)
     found = FileSource(FileSourceConfig(type="file", path="data.json"), "f", base_dir=tmp_path).fetch()
     assert [t.key for t in found] == ["SCRUM-6"]
+
+
+# -- the export read one issue at a time (connectors/jira_export) -------------------
+
+def _pages():
+    return [json.loads((FIXTURES / f"jira_search_jql_page{i}.json").read_text()) for i in (1, 2)]
+
+
+def _reference(pages, estimate_id):
+    """What reading the whole file with json.loads gives (the plain way)."""
+    from connectors.jira_issue import JiraFieldIds, to_ticket
+    ids = JiraFieldIds(estimate_id, None, None)
+    return {t.key: t for p in pages for t in (to_ticket(i, "file", ids) for i in p["issues"])}
+
+
+@pytest.mark.parametrize("layout", ["compact", "indented", "names first", "names last", "one page"])
+def test_streamed_export_reads_as_json_loads_would(tmp_path, layout):
+    pages = _pages()
+    for p in pages:
+        p.pop("names", None)
+        names = {"customfield_10016": "Story point estimate", "summary": "Summary"}
+        if layout == "names first":
+            p.update({"names": names, "issues": p.pop("issues")})
+        elif layout == "names last":
+            p["names"] = names
+    data = pages[0] if layout == "one page" else pages
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(data, indent=2 if layout == "indented" else None))
+    # By name: resolved through `names` whether it comes before the issues or after.
+    wanted = "Story point estimate" if "names" in layout else "customfield_10016"
+    got = {t.key: t for t in source(path, fields={"estimate": wanted}).fetch()}
+    assert got == _reference(pages[:1] if layout == "one page" else pages, "customfield_10016")
+    assert any(t.estimate for t in got.values())
+
+
+@pytest.mark.parametrize("text,line,msg", [
+    ('{"issues": [\n{"id": "1"},\n{"id": 2,,}\n]}', 3, "Expecting property name"),
+    ('{"issues": []}\n\n garbage', 3, "Extra data"),
+    ('[{"issues": []} {"issues": []}]', 1, "delimiter"),
+    ('{"issues": [{"id": "1"}]', 1, "delimiter"),
+])
+def test_broken_json_says_where(tmp_path, text, line, msg):
+    path = tmp_path / "x.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"not valid JSON \(line {line}\): .*{msg}"):
+        source(path).fetch()
+
+
+@pytest.mark.parametrize("issues,where", [('"x"', "`issues`: expected a list"),
+                                          ('[{"id": "1"}, null]', r"issues\[1\]: expected an issue")])
+def test_damaged_issue_lists_name_the_entry(tmp_path, issues, where):
+    from sync.errors import DataError
+    path = tmp_path / "x.json"
+    path.write_text('{"issues": ' + issues + "}")
+    with pytest.raises(DataError, match=where):
+        source(path).fetch()

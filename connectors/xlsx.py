@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -28,8 +29,9 @@ from sync.inputs import gather
 from sync.model import SheetInputs
 
 from .files import beside_config
+from . import xlsx_stream
 from .xlsx_book import (load_shell, metric_rows, ours, read_rows, read_rows_cached, seed_rows,
-                        typed, umask)
+                        sheet_paths, typed, umask)
 from sync.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
 
@@ -40,6 +42,7 @@ MAX_TEXT = 32_767        # Excel's limit for one cell
 MAX_LINKS = 65_530       # Excel refuses more hyperlinks than this on one sheet
 _BOLD = Font(bold=True)
 _LINK = Font(color="1155CC", underline="single")
+PROBE = "-"              # the one cell a streamed tab holds until its rows go in
 
 
 def _rows(ws) -> list[list]:
@@ -155,8 +158,13 @@ class XlsxSink:
         self._writable()
         wb = self._shell() or Workbook()
         fresh = wb.sheetnames == ["Sheet"] and wb["Sheet"].max_row == 1
+        streamed: dict[str, Table] = {}
         for table in report.tables:
-            self._replace(wb, table)
+            if xlsx_stream.streamable(table):
+                streamed[table.name] = table       # its rows go in after the save
+                self._replace(wb, table, probe=True)
+            else:
+                self._replace(wb, table)
         if self._loaded is not None:
             old_history = self._loaded[1]          # read this sync (the shell holds none)
         else:
@@ -173,7 +181,7 @@ class XlsxSink:
                     and ours(wb[name], name, HEADERS):
                 del wb[name]
         self._charts(wb)
-        self._save(wb)
+        self._save(wb, streamed)
 
     def write_error(self, message: str, when: datetime) -> None:
         self._writable()
@@ -187,7 +195,7 @@ class XlsxSink:
                 row[1].data_type = "s"
         self._save(wb)
 
-    def _replace(self, wb: Workbook, table: Table) -> None:
+    def _replace(self, wb: Workbook, table: Table, probe: bool = False) -> None:
         order = OWNED + ["History", "Metrics"]
         if table.name in wb.sheetnames:
             index = wb.sheetnames.index(table.name)
@@ -196,9 +204,17 @@ class XlsxSink:
             later = [wb.sheetnames.index(n) for n in order[order.index(table.name) + 1:]
                      if n in wb.sheetnames]
             index = min(later) if later else len(wb.sheetnames)
-        self._fill(wb.create_sheet(table.name, index), table)
+        ws = wb.create_sheet(table.name, index)
+        if probe:
+            # Header and one key cell only, for openpyxl to lay the tab out and
+            # register the header and link styles the streamed rows then use.
+            self._fill(ws, Table(table.name, table.headers, [[PROBE]], [], table.owned_columns),
+                       widths=column_widths(table))
+            ws.cell(row=2, column=1).font = _LINK
+        else:
+            self._fill(ws, table)
 
-    def _fill(self, ws, table: Table) -> None:
+    def _fill(self, ws, table: Table, widths: list[int] | None = None) -> None:
         for c, head in enumerate(table.headers, start=1):
             # Headers are text too: a Trend column named after an outcome id
             # such as "=HYPERLINK(...)" must not become a formula.
@@ -220,7 +236,7 @@ class XlsxSink:
         for c, cell in enumerate(ws[1], start=1):
             cell.font = _BOLD
         ws.freeze_panes = "A2"
-        for c, width in enumerate(column_widths(table), start=1):
+        for c, width in enumerate(widths or column_widths(table), start=1):
             ws.column_dimensions[get_column_letter(c)].width = width + 2
         self._decorate(ws, table)
 
@@ -263,6 +279,20 @@ class XlsxSink:
             chart.width, chart.height = 18, 8
             ws.add_chart(chart, f"A{ws.max_row + 3}")
 
+    def _stream(self, tmp: str, streamed: dict[str, Table]) -> None:
+        """The streamed tabs' rows into the saved file (`xlsx_stream`)."""
+        with zipfile.ZipFile(tmp) as archive:
+            paths = sheet_paths(archive)
+        parts = {paths[name]: xlsx_stream.Spliced(table, MAX_TEXT, MAX_LINKS)
+                 for name, table in streamed.items()}
+        spliced = tmp + ".rows"
+        try:
+            xlsx_stream.splice(Path(tmp), Path(spliced), parts)
+            os.replace(spliced, tmp)
+        finally:
+            if os.path.exists(spliced):
+                os.unlink(spliced)
+
     def _target(self) -> Path:
         """Where the bytes go: through a symlink to the file it names, so a
         shared target is updated and the link stays a link."""
@@ -275,7 +305,7 @@ class XlsxSink:
             raise ConfigError(f"sink xlsx {self.path}: the workbook is read-only; nothing was "
                               "written", hint="make it writable (chmod u+w) or point `sink.path` elsewhere")
 
-    def _save(self, wb: Workbook) -> None:
+    def _save(self, wb: Workbook, streamed: dict[str, Table] | None = None) -> None:
         """Temp file + rename in the target's folder: a reader (or a kill -9)
         sees the old workbook or the new one, never half of one.  The new
         file keeps the old one's mode and, where allowed, its owner."""
@@ -289,6 +319,8 @@ class XlsxSink:
         try:
             os.close(fd)
             wb.save(tmp)
+            if streamed:
+                self._stream(tmp, streamed)
             mode = old.st_mode & 0o7777 if old else 0o666 & ~umask()
             os.chmod(tmp, mode)
             if old and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):

@@ -96,13 +96,14 @@ class Report:
 def column_widths(table: Table, cap: int = 60) -> list[int]:
     """Characters each column needs (header or longest value, capped): both sinks size by it."""
     widths = [len(str(h)) for h in table.headers]
-    n = len(widths)
-    for row in table.rows:
-        for i, value in enumerate(row[:n]):
-            if value is not None:
-                size = len(value) if isinstance(value, str) else len(str(value))
-                if size > widths[i]:
-                    widths[i] = min(size, cap)
+    # Column by column: a column of text is measured by `max(map(len))` in C.
+    for i, column in zip(range(len(widths)), zip(*table.rows)):
+        try:
+            longest = max(map(len, column), default=0)
+        except TypeError:          # numbers or blanks among the text
+            longest = max((len(v) if isinstance(v, str) else len(str(v))
+                           for v in column if v is not None), default=0)
+        widths[i] = max(widths[i], min(longest, cap))
     return widths
 
 

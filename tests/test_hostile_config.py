@@ -237,6 +237,12 @@ def test_a_later_sync_never_parses_the_tabs_it_rewrites(env, monkeypatch):
         return real(source, **kw)
     monkeypatch.setattr(book, "load_workbook", spy)
     monkeypatch.setattr(xlsx, "load_workbook", spy)
+    real_read_only = book.open_read_only
+
+    def spy_read_only(path, **kw):
+        loads.append(("file", True))
+        return real_read_only(path, **kw)
+    monkeypatch.setattr(book, "open_read_only", spy_read_only)
     sync(env, [ticket("A-1"), ticket("A-2")])
     assert sorted(loads) == [("file", True), ("shell", False)]
     wb = openpyxl.load_workbook(env[0])

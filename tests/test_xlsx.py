@@ -188,3 +188,79 @@ def test_a_history_seed_of_the_wrong_shape_names_file_and_line(tmp_path):
                                "history_seed": str(seed)})
     with pytest.raises(ConfigError, match=r"history_seed .*history.csv: line 2: expected 6 columns"):
         XlsxSink(config.sink).read()
+
+
+# -- big tabs streamed as XML (connectors/xlsx_stream) ------------------------------
+
+HOSTILE_TITLES = ["=IMPORTXML(\"http://x\",\"//a\")", "<b>bold</b> & co", "  spaced  ", "line\nbreak",
+                  "tab\there", "bell\x07gone", "emoji 🚀 ünïcødé", "x" * 40_000, "+1 -2", "@SUM(A1)",
+                  "lone \ud800 surrogate", ""]
+
+
+def _tickets_for_streaming():
+    out = []
+    for i, title in enumerate(HOSTILE_TITLES):
+        out.append(ticket(f"A-{i + 1}", title=title, estimate=[2.0, None, 0.5][i % 3],
+                          url="" if i == 3 else f"https://acme.atlassian.net/browse/A-{i + 1}?a=1&b=<2>",
+                          owner=None if i == 5 else "Ann"))
+    return out
+
+
+def _snapshot(path):
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for name in ("Tickets", "Warnings"):
+        ws = wb[name]
+        # (An empty cell's data_type is an artifact of how it was written: not compared.)
+        cells = [[(c.value, c.data_type if c.value is not None else None, bool(c.font.b), c.font.color.rgb if c.font.color else None,
+                   c.hyperlink.target if c.hyperlink else None) for c in row] for row in ws.iter_rows()]
+        widths = {k: d.width for k, d in ws.column_dimensions.items()}
+        out[name] = (cells, ws.freeze_panes, widths, ws.max_row, ws.max_column)
+    return out
+
+
+def test_streamed_tabs_read_back_as_openpyxl_wrote_them(tmp_path, monkeypatch):
+    """The same report written both ways: every cell's value, type, font and
+    link, the frozen header and the column widths come back identical."""
+    from connectors import xlsx_stream
+    books = {}
+    for way in ("openpyxl", "streamed"):
+        folder = tmp_path / way
+        folder.mkdir()
+        if way == "openpyxl":
+            monkeypatch.setattr(xlsx_stream, "streamable", lambda table: False)
+        else:
+            monkeypatch.undo()
+        env = (folder / "book.xlsx", make_config(sink={"type": "xlsx", "path": str(folder / "book.xlsx")}),
+               State(folder / "state.db"))
+        try:
+            sync(env, _tickets_for_streaming())
+            # People's columns: text, a number and a formula next to ticket A-2.
+            wb = openpyxl.load_workbook(env[0])
+            ws = wb["Tickets"]
+            ws.cell(row=1, column=16, value="Notes")
+            ws.cell(row=3, column=16, value="call <Ann> & Bo")
+            ws.cell(row=1, column=17, value="Double")
+            ws.cell(row=3, column=17, value="=I3*2")
+            wb.save(env[0])
+            sync(env, _tickets_for_streaming(), now=NOW + timedelta(hours=1))
+        finally:
+            env[2].close()
+        books[way] = _snapshot(folder / "book.xlsx")
+    assert books["streamed"] == books["openpyxl"]
+    cells = books["streamed"]["Tickets"][0]
+    by_key = {row[0][0]: row for row in cells[1:]}
+    assert by_key["A-1"][2][:2] == ("=IMPORTXML(\"http://x\",\"//a\")", "s")      # text, not a formula
+    assert by_key["A-2"][16][0] == "=I3*2" and by_key["A-2"][15][0] == "call <Ann> & Bo"
+    assert by_key["A-1"][0][4] == "https://acme.atlassian.net/browse/A-1?a=1&b=<2>"
+    assert len(by_key["A-8"][2][0]) == 32_767                                   # cut to Excel's limit
+
+
+def test_a_people_column_of_dates_goes_through_openpyxl(tmp_path):
+    from datetime import datetime as dt
+    from connectors import xlsx_stream
+    from sync.report import Table
+    table = Table("Tickets", ["Key", "When"], [["A-1", dt(2026, 11, 1)]], [], owned_columns=1)
+    assert not xlsx_stream.streamable(table)
+    assert xlsx_stream.streamable(Table("Tickets", ["Key", "When"], [["A-1", "soon"]], [], 1))
+    assert not xlsx_stream.streamable(Table("Rules", ["Lever"], [["x"]]))

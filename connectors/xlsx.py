@@ -1,21 +1,20 @@
 """The local sink: a .xlsx workbook with the same tabs as the Google Sheet.
 
-The whole workbook is built in memory and saved to a temporary file that
+The workbook is built with openpyxl and saved to a temporary file that
 replaces the old one in one rename, so a failed sync leaves the previous
-workbook as it was.  Metrics and tabs we do not own are carried over.
+workbook as it was.  Metrics and tabs we do not own are carried over.  The
+two big tabs' rows are written into the saved file as XML (`xlsx_stream`).
 (openpyxl does not keep charts or images it did not draw, so charts people
 add to their own tabs in Excel are lost on the next sync: documented.)
 """
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -24,14 +23,14 @@ from typing import Literal
 from pydantic import field_validator
 
 from sync.config import FilePath, Strict
-from sync.errors import ConfigError, RemoteError
+from sync.errors import ConfigError
 from sync.inputs import gather
 from sync.model import SheetInputs
 
 from .files import beside_config
 from . import xlsx_stream
-from .xlsx_book import (load_shell, metric_rows, ours, read_rows, read_rows_cached, seed_rows,
-                        sheet_paths, typed, umask)
+from .xlsx_book import (draw_charts, load_shell, metric_rows, ours, read_rows, read_rows_cached,
+                        save_replacing, seed_rows, sheet_paths, typed)
 from sync.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
 
@@ -180,7 +179,7 @@ class XlsxSink:
             if not any(t.name == name for t in report.tables) and name in wb.sheetnames \
                     and ours(wb[name], name, HEADERS):
                 del wb[name]
-        self._charts(wb)
+        draw_charts(wb)
         self._save(wb, streamed)
 
     def write_error(self, message: str, when: datetime) -> None:
@@ -254,31 +253,6 @@ class XlsxSink:
                     cell.hyperlink = url
                     cell.font = _LINK
 
-    def _charts(self, wb: Workbook) -> None:
-        ws = wb["Scorecard"]
-        n = ws.max_row
-        if n >= 2:
-            chart = BarChart()
-            chart.title = "Progress vs time elapsed"
-            chart.y_axis.title = "%"
-            heads = HEADERS["Scorecard"]
-            for name in ("Progress %", "Time elapsed %"):
-                col = heads.index(name) + 1
-                chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=n), titles_from_data=True)
-            chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n))
-            chart.width, chart.height = 18, 8
-            ws.add_chart(chart, f"A{n + 3}")
-        ws = wb["Trend"]
-        if ws.max_row >= 2:
-            chart = LineChart()
-            chart.title = "History: progress and aligned effort"
-            chart.y_axis.title = "%"
-            chart.add_data(Reference(ws, min_col=2, max_col=ws.max_column, min_row=1,
-                                     max_row=ws.max_row), titles_from_data=True)
-            chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=ws.max_row))
-            chart.width, chart.height = 18, 8
-            ws.add_chart(chart, f"A{ws.max_row + 3}")
-
     def _stream(self, tmp: str, streamed: dict[str, Table]) -> None:
         """The streamed tabs' rows into the saved file (`xlsx_stream`)."""
         with zipfile.ZipFile(tmp) as archive:
@@ -306,39 +280,11 @@ class XlsxSink:
                               "written", hint="make it writable (chmod u+w) or point `sink.path` elsewhere")
 
     def _save(self, wb: Workbook, streamed: dict[str, Table] | None = None) -> None:
-        """Temp file + rename in the target's folder: a reader (or a kill -9)
-        sees the old workbook or the new one, never half of one.  The new
-        file keeps the old one's mode and, where allowed, its owner."""
-        target = self._target()
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            old = target.stat() if target.exists() else None
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        except OSError as exc:
-            raise RemoteError(f"sink xlsx {self.path}: cannot write in {target.parent} ({exc.strerror})")
-        try:
-            os.close(fd)
+        def write(tmp: str) -> None:
             wb.save(tmp)
             if streamed:
                 self._stream(tmp, streamed)
-            mode = old.st_mode & 0o7777 if old else 0o666 & ~umask()
-            os.chmod(tmp, mode)
-            if old and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
-                try:
-                    os.chown(tmp, old.st_uid, old.st_gid)
-                except PermissionError:      # only root may give a file away
-                    pass
-            with open(tmp, "rb") as fh:      # on disk before it replaces the old one
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise RemoteError(f"sink xlsx {self.path}: cannot save ({exc.strerror})")
-        except Exception as exc:             # openpyxl refusing a value: say so, keep the old file
-            raise RemoteError(f"sink xlsx {self.path}: cannot save the workbook "
-                              f"({type(exc).__name__}: {exc})")
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        save_replacing(self._target(), f"sink xlsx {self.path}", write)
 
 
 def register(registry) -> None:

@@ -15,14 +15,18 @@ import csv
 import io
 import os
 import posixpath
+import tempfile
 import zipfile
 from pathlib import Path
+from typing import Callable
 from xml.etree import ElementTree
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.chart import BarChart, LineChart, Reference
 
-from sync.errors import ConfigError
+from sync.errors import ConfigError, RemoteError
 from sync.inputs import parse_number
+from sync.report import HEADERS
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -161,3 +165,62 @@ def seed_rows(seed: Path | None, key: str) -> list[list[str]]:
                           hint="save the CSV as UTF-8")
     except OSError as exc:
         raise ConfigError(f"sink.{key} {seed}: cannot read ({exc.strerror})")
+
+
+def draw_charts(wb: Workbook) -> None:
+    """Progress vs time elapsed on Scorecard; the History trend on Trend."""
+    ws = wb["Scorecard"]
+    n = ws.max_row
+    if n >= 2:
+        chart = BarChart()
+        chart.title = "Progress vs time elapsed"
+        chart.y_axis.title = "%"
+        heads = HEADERS["Scorecard"]
+        for name in ("Progress %", "Time elapsed %"):
+            col = heads.index(name) + 1
+            chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=n), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n))
+        chart.width, chart.height = 18, 8
+        ws.add_chart(chart, f"A{n + 3}")
+    ws = wb["Trend"]
+    if ws.max_row >= 2:
+        chart = LineChart()
+        chart.title = "History: progress and aligned effort"
+        chart.y_axis.title = "%"
+        chart.add_data(Reference(ws, min_col=2, max_col=ws.max_column, min_row=1,
+                                 max_row=ws.max_row), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=ws.max_row))
+        chart.width, chart.height = 18, 8
+        ws.add_chart(chart, f"A{ws.max_row + 3}")
+
+
+def save_replacing(target: Path, what: str, write: Callable[[str], None]) -> None:
+    """`write(tmp)` into a temp file beside `target`, then one rename: a
+    reader (or a kill -9) sees the old workbook or the new one, never half of
+    one.  The new file keeps the old one's mode and, where allowed, its owner."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        old = target.stat() if target.exists() else None
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise RemoteError(f"{what}: cannot write in {target.parent} ({exc.strerror})")
+    try:
+        os.close(fd)
+        write(tmp)
+        mode = old.st_mode & 0o7777 if old else 0o666 & ~umask()
+        os.chmod(tmp, mode)
+        if old and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(tmp, old.st_uid, old.st_gid)
+            except PermissionError:      # only root may give a file away
+                pass
+        with open(tmp, "rb") as fh:      # on disk before it replaces the old one
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise RemoteError(f"{what}: cannot save ({exc.strerror})")
+    except Exception as exc:             # openpyxl refusing a value: say so, keep the old file
+        raise RemoteError(f"{what}: cannot save the workbook ({type(exc).__name__}: {exc})")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -145,14 +145,19 @@ class JiraSource:
                     raise RemoteError(f"Jira returned an empty page at {start} of {total} "
                                       "issues; refusing to sync a partial list")
 
-    def _all(self, jql: str, fields: list[str], size: int = PAGE) -> dict[str, dict]:
-        found: dict[str, dict] = {}
+    def _each(self, jql: str, fields: list[str], size: int = PAGE) -> Iterator[tuple[str, dict]]:
+        """(id, issue) of every issue of a search, page by page."""
         step = self.runtime.progress.step(f"source {self.name}: reading Jira")
+        seen = 0
         for n, page in enumerate(self.pages(jql, fields, size), 1):
-            found.update((str(issue.get("id") or issue["key"]), issue) for issue in page)
-            step.update(pages=n, issues=len(found))
+            for issue in page:
+                yield str(issue.get("id") or issue["key"]), issue
+            seen += len(page)
+            step.update(pages=n, issues=seen)
         step.done()
-        return found
+
+    def _all(self, jql: str, fields: list[str], size: int = PAGE) -> dict[str, dict]:
+        return dict(self._each(jql, fields, size))
 
     # -- the source protocol ----------------------------------------------
 
@@ -167,31 +172,46 @@ class JiraSource:
         cached = state.cached_tickets(self.name)
         full = (not cursor or not last_full or state.get(self.name, "fields") != signature
                 or now - datetime.fromisoformat(last_full) >= self.config.full_refresh)
+        url = self.config.url.rstrip("/")
         if full:
-            issues = self._all(self.config.jql, fields)
+            # Each page's issues become text for the cache and Tickets, and
+            # their dicts are dropped: 10k issues never sit in memory as dicts.
+            texts: dict[str, str] = {}
+            found: dict[str, Ticket] = {}
+            stamps = []
+            for k, issue in self._each(self.config.jql, fields):
+                texts[k] = json.dumps(issue, separators=(",", ":"))
+                found[k] = to_ticket(issue, self.name, ids, url)   # an id on two pages counts once
+                stamps.append((issue.get("fields") or {}).get("updated"))
             state.stage(self.name, "last_full", now.isoformat())
             state.stage(self.name, "fields", signature)
+            state.stage_tickets(self.name, texts)
+            tickets = list(found.values())
         else:
-            issues = {k: json.loads(v) for k, v in cached.items()}
             since = datetime.fromisoformat(cursor) - OVERLAP
             local = since.astimezone(self.meta.user_zone()).strftime("%Y/%m/%d %H:%M")
-            issues.update(self._all(f'({jql}) AND updated >= "{local}" ORDER BY updated ASC, key ASC',
-                                    fields))
+            changed = self._all(f'({jql}) AND updated >= "{local}" ORDER BY updated ASC, key ASC',
+                                fields)
             census = set(self._all(jql, ["id"], CENSUS_PAGE))
-            issues = {k: v for k, v in issues.items() if k in census}
-            missing = sorted(census - set(issues), key=int)
+            missing = sorted(census - set(cached) - set(changed), key=int)
             # Issues that entered the query without an update (a sprint or
             # filter change) are fetched by id, 100 at a time.
             for i in range(0, len(missing), PAGE):
                 chunk = ", ".join(missing[i:i + PAGE])
-                issues.update(self._all(f"id in ({chunk})", fields))
-        stamps = [parse_time((i.get("fields") or {}).get("updated")) for i in issues.values()]
-        newest = max((s for s in stamps if s), default=None)
+                changed.update(self._all(f"id in ({chunk})", fields))
+            changed = {k: v for k, v in changed.items() if k in census}
+            texts = {k: json.dumps(v, separators=(",", ":")) for k, v in changed.items()}
+            state.stage_ticket_changes(self.name, texts, set(cached) - census)
+            # The cache's text is parsed one issue at a time and dropped once
+            # its Ticket exists; only what changed is written back.
+            tickets, stamps = [], []
+            for k in [k for k in cached if k in census] + [k for k in changed if k not in cached]:
+                issue = changed[k] if k in changed else json.loads(cached[k])
+                tickets.append(to_ticket(issue, self.name, ids, url))
+                stamps.append((issue.get("fields") or {}).get("updated"))
+        newest = max((s for s in map(parse_time, stamps) if s), default=None)
         state.stage(self.name, "cursor", (newest or now).isoformat())
-        state.stage_tickets(self.name, {k: json.dumps(v, separators=(",", ":"))
-                                        for k, v in issues.items()})
-        url = self.config.url.rstrip("/")
-        return [to_ticket(issue, self.name, ids, url) for issue in issues.values()]
+        return tickets
 
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the estimate and acceptance fields, by their names."""

@@ -49,13 +49,24 @@ def header_edited(row: list, headers: list[str]) -> bool:
     return norm(row[:len(headers)]) != norm(headers)
 
 
+def _same(read: list, row: list) -> bool:
+    """`norm(read) == norm(row)`, answered by a plain list comparison for the
+    usual unchanged row (the read row lacks only trailing blanks): 10k rows
+    compare in milliseconds instead of 0.4 s.  A plain match implies a norm
+    match (our columns hold no booleans; people's cells go back as read)."""
+    n = len(read)
+    if read == row[:n] and all(v is None or v == "" for v in row[n:]):
+        return True
+    return norm(read) == norm(row)
+
+
 def changed_rows(before: list[list], rows: list[list]) -> list[tuple[int, int]]:
     """[start, end) runs of data rows of `rows` that differ from `before`
     (the tab as read, header first)."""
     old = before[1:]
     runs: list[tuple[int, int]] = []
     for i, row in enumerate(rows):
-        if i < len(old) and norm(old[i]) == norm(row):
+        if i < len(old) and _same(old[i], row):
             continue
         if runs and runs[-1][1] == i:
             runs[-1] = (runs[-1][0], i + 1)

@@ -1,0 +1,127 @@
+"""The Jira and Sheets fakes served over HTTP from a process of their own,
+so a benchmark's peak RSS and time are align-sync's, not the fakes'.
+
+The server keeps the `responses`-based fakes of tests/ (FakeJira,
+FakeSheets) and answers each HTTP request by replaying it, inside this
+process, through `requests` into those mocks.  `/jira/...` is the Jira
+site; `/google/<host>/...` is sheets.googleapis.com or oauth2.googleapis.com
+(the client process rewrites those hosts, which gspread and google-auth
+hard-code, to this server: `route_google_here`).  `/_stats` reports the
+time spent answering and the requests per service; `/_reset` zeroes them.
+
+    python tests/bench/fake_server.py N PORT_FILE     # started by the benchmark
+"""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import requests  # noqa: E402
+import responses  # noqa: E402
+
+from tests.bench.bench_core import NOW  # noqa: E402
+from tests.fakes import URL, FakeJira, make_issues  # noqa: E402
+from tests.fakes_sheets import FakeSheets  # noqa: E402
+
+GOOGLE = ("sheets.googleapis.com", "oauth2.googleapis.com")
+
+
+def route_google_here(port: int) -> None:
+    """In the client process: send Google's hosts to the fake server."""
+    from requests.adapters import HTTPAdapter
+    real = HTTPAdapter.send
+
+    def send(self, request, *args, **kwargs):
+        for host in GOOGLE:
+            prefix = f"https://{host}"
+            if request.url.startswith(prefix):
+                request.url = f"http://127.0.0.1:{port}/google/{host}{request.url[len(prefix):]}"
+        return real(self, request, *args, **kwargs)
+    HTTPAdapter.send = send
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        self.seconds, self.jira, self.sheets, self.tokens = 0.0, 0, 0, 0
+
+
+def main() -> None:
+    n, port_file = int(sys.argv[1]), Path(sys.argv[2])
+    stats = Stats()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        FakeJira(rsps, make_issues(n, NOW - timedelta(days=30)))
+        sheets = FakeSheets(rsps)
+        session = requests.Session()
+        lock = threading.Lock()            # the fakes are not thread-safe
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status: int, body: bytes, headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection",
+                                         "content-encoding"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self, method: str):
+                started = time.perf_counter()
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if self.path == "/_stats":
+                    return self._reply(200, json.dumps({
+                        "seconds": stats.seconds, "jira": stats.jira, "sheets": stats.sheets,
+                        "sheet_id": sheets.id}).encode())
+                if self.path == "/_reset":
+                    stats.reset()
+                    return self._reply(200, b"{}")
+                if self.path.startswith("/jira/"):
+                    url, kind = URL + self.path[len("/jira"):], "jira"
+                else:
+                    host, rest = self.path[len("/google/"):].split("/", 1)
+                    url, kind = f"https://{host}/{rest}", "sheets" if host.startswith("sheets") else "token"
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                with lock:
+                    answer = session.request(method, url, data=body, headers=headers)
+                    rsps.calls.reset()      # the mock's records would grow without end
+                self._reply(answer.status_code, answer.content, answer.headers.items())
+                with stats.lock:
+                    stats.seconds += time.perf_counter() - started
+                    if kind == "jira":
+                        stats.jira += 1
+                    elif kind == "sheets":
+                        stats.sheets += 1
+
+            def do_GET(self):
+                self._handle("GET")
+
+            def do_POST(self):
+                self._handle("POST")
+
+            def do_PUT(self):
+                self._handle("PUT")
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        port_file.write_text(str(server.server_address[1]))
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -12,7 +12,7 @@ from typing import Any
 
 from sync.config import Strict
 from sync.errors import DataError
-from sync.model import Ticket, checked_estimate
+from sync.model import MAX_ESTIMATE, Ticket, checked_estimate
 
 
 class JiraFields(Strict):
@@ -192,9 +192,38 @@ def base_url(issue: dict) -> str:
 
 def _labels(value: Any, shape: Shape) -> tuple[str, ...]:
     # The usual shape, a list of non-empty strings, without Shape's per-item checks.
-    if value.__class__ is list and all(x.__class__ is str and x for x in value):
-        return tuple(value)
+    if value.__class__ is list:
+        if not value:
+            return ()
+        if len(value) == 1 and value[0].__class__ is str and value[0]:
+            return (value[0],)
+        if all(x.__class__ is str and x for x in value):
+            return tuple(value)
     return shape.names(value, "labels")
+
+
+def _estimate(value: Any) -> tuple[float | None, str | None]:
+    """`checked_estimate(number(value))`, with the plain number read directly."""
+    if (value.__class__ is int or value.__class__ is float) and 0 <= value <= MAX_ESTIMATE:
+        return float(value), None       # NaN and inf fail the bounds: the general path says why
+    return checked_estimate(number(value))
+
+
+def _description(value: Any) -> str:
+    """`field_text` of the description; the usual ADF document (paragraphs of
+    text runs) read in one pass, anything else by the general walker."""
+    if value.__class__ is dict and value.get("type") == "doc":
+        parts = []
+        for block in value.get("content") or ():
+            runs = block.get("content") if block.__class__ is dict and block.get("type") == "paragraph" \
+                else None
+            if runs is None or runs.__class__ is not list or not all(
+                    r.__class__ is dict and r.get("type") == "text" for r in runs):
+                return adf_text(value).strip()
+            inner = "".join([r.get("text", "") for r in runs])
+            parts.append(inner if inner.endswith("\n") else inner + "\n")
+        return "".join(parts).strip()
+    return field_text(value)
 
 
 def _text(value: Any, shape: Shape, field: str) -> str:
@@ -235,12 +264,11 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
     problems = ()
     estimate = None
     if ids.estimate:
-        estimate, problem = checked_estimate(number(f.get(ids.estimate)))
+        estimate, problem = _estimate(f.get(ids.estimate))
         if problem:
             problems = (problem,)
     owner = assignee.get("displayName") or assignee.get("name")
     components = f.get("components")
-    description = f.get("description")
     return Ticket(
         key=key, source=source, title=_text(f.get("summary"), shape, "summary"),
         url=f"{root}/browse/{key}" if root else "",
@@ -256,8 +284,7 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
                  or (key.rsplit("-", 1)[0] if "-" in key else None)),
         project_name=_text(project.get("name"), shape, "project.name") or None,
         epic=tuple(dict.fromkeys(e for e in epic if e)) if epic else (),
-        description=adf_text(description).strip() if description.__class__ is dict
-        and description.get("type") == "doc" else field_text(description),
+        description=_description(f.get("description")),
         acceptance=field_text(f.get(ids.acceptance)) if ids.acceptance else "",
         updated=parse_time(f.get("updated") or issue.get("updated")),
         done_at=parse_time(f.get("resolutiondate")),

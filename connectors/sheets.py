@@ -19,8 +19,6 @@ from typing import Literal
 
 import requests
 import structlog
-from google.auth.exceptions import RefreshError, TransportError
-from google.auth.transport.requests import AuthorizedSession
 
 from sync.config import FilePath, Strict
 from sync.errors import AlignSyncError, ConfigError, RemoteError, TransientError
@@ -30,9 +28,7 @@ from sync.model import SheetInputs
 from sync.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, iso
 
 from . import retry
-from .sheets_auth import TokenRequest, load_key
 from .sheets_diff import header_edited
-from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
 
 from .sheets_layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata, staged_bytes
 from .sheets_staging import PUBLISH_MAX, STAGING, Plan, encode, prep_bodies, value_bodies
@@ -85,8 +81,12 @@ class SheetsSink:
 
     def http(self):
         if self._http is None:
+            # google-auth and gspread are imported here, when a sheet is first
+            # reached: a workspace writing to xlsx never pays their 0.1 s.
             import gspread
+            from google.auth.transport.requests import AuthorizedSession
             from google.oauth2.service_account import Credentials
+            from .sheets_auth import TokenRequest, load_key
             info = load_key(self.config, self.runtime)
             self._email = info["client_email"]
             try:
@@ -110,6 +110,7 @@ class SheetsSink:
                           translate=lambda exc: self._translate(exc, what))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
+        from google.auth.exceptions import RefreshError, TransportError
         from gspread.exceptions import APIError
         if isinstance(exc, (TransportError, requests.ConnectionError, requests.Timeout)):
             return TransientError(f"Google Sheets {what}: {type(exc).__name__} {str(exc)[:200]}".strip())
@@ -196,6 +197,7 @@ class SheetsSink:
                 for name, vr in zip(ranges, body.get("valueRanges") or [])}
 
     def write(self, report: Report) -> None:
+        from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
         before = copy.deepcopy(self._sheets if self._sheets is not None else self._metadata())
         plan = None
         body = data = None

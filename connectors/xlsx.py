@@ -14,11 +14,7 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import field_validator
 
@@ -29,8 +25,8 @@ from sync.model import SheetInputs
 
 from .files import beside_config
 from . import xlsx_stream
-from .xlsx_book import (draw_charts, load_shell, metric_rows, ours, read_rows, read_rows_cached,
-                        save_replacing, seed_rows, sheet_paths, typed)
+from .xlsx_book import (column_letter, draw_charts, load_shell, metric_rows, openpyxl, ours, read_rows,
+                        read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
 from sync.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
 
@@ -39,8 +35,15 @@ from sync.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_tex
 REWRITTEN = {name for name in OWNED if name != "Owners"} | {"History"}
 MAX_TEXT = 32_767        # Excel's limit for one cell
 MAX_LINKS = 65_530       # Excel refuses more hyperlinks than this on one sheet
-_BOLD = Font(bold=True)
-_LINK = Font(color="1155CC", underline="single")
+LINK_COLOUR = "1155CC"
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
+
+def _font(**kw):
+    from openpyxl.styles import Font
+    return Font(**kw)
 PROBE = "-"              # the one cell a streamed tab holds until its rows go in
 
 
@@ -87,7 +90,7 @@ class XlsxSink:
         if not self.path.exists():
             return None
         try:
-            return load_workbook(self.path)
+            return openpyxl().load_workbook(self.path)
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
                               "move it away or point `sink.path` elsewhere")
@@ -155,7 +158,7 @@ class XlsxSink:
 
     def write(self, report: Report) -> None:
         self._writable()
-        wb = self._shell() or Workbook()
+        wb = self._shell() or openpyxl().Workbook()
         fresh = wb.sheetnames == ["Sheet"] and wb["Sheet"].max_row == 1
         streamed: dict[str, Table] = {}
         for table in report.tables:
@@ -209,7 +212,7 @@ class XlsxSink:
             # register the header and link styles the streamed rows then use.
             self._fill(ws, Table(table.name, table.headers, [[PROBE]], [], table.owned_columns),
                        widths=column_widths(table))
-            ws.cell(row=2, column=1).font = _LINK
+            ws.cell(row=2, column=1).font = _font(color=LINK_COLOUR, underline="single")
         else:
             self._fill(ws, table)
 
@@ -232,11 +235,12 @@ class XlsxSink:
                         cell.data_type = "s"
                 else:
                     cell.value = value
+        bold = _font(bold=True)
         for c, cell in enumerate(ws[1], start=1):
-            cell.font = _BOLD
+            cell.font = bold
         ws.freeze_panes = "A2"
         for c, width in enumerate(widths or column_widths(table), start=1):
-            ws.column_dimensions[get_column_letter(c)].width = width + 2
+            ws.column_dimensions[column_letter(c)].width = width + 2
         self._decorate(ws, table)
 
     def _decorate(self, ws, table: Table) -> None:
@@ -245,13 +249,15 @@ class XlsxSink:
             for r in range(2, len(table.rows) + 2):
                 colour = STATUS_COLOURS.get(ws.cell(row=r, column=col).value)
                 if colour:
+                    from openpyxl.styles import PatternFill
                     ws.cell(row=r, column=col).fill = PatternFill("solid", fgColor=colour)
         if table.links:
+            link = _font(color=LINK_COLOUR, underline="single")
             for r, url in enumerate(table.links[:MAX_LINKS], start=2):
                 if url:
                     cell = ws.cell(row=r, column=1)
                     cell.hyperlink = url
-                    cell.font = _LINK
+                    cell.font = link
 
     def _stream(self, tmp: str, streamed: dict[str, Table]) -> None:
         """The streamed tabs' rows into the saved file (`xlsx_stream`)."""

@@ -18,15 +18,34 @@ import posixpath
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from xml.etree import ElementTree
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.chart import BarChart, LineChart, Reference
 
 from sync.errors import ConfigError, RemoteError
 from sync.inputs import parse_number
 from sync.report import HEADERS
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
+
+def openpyxl():
+    """openpyxl, imported when a workbook is opened or saved: a sync into
+    Google Sheets, or a dry run before the first workbook, never pays its
+    0.1 s import."""
+    import openpyxl as module
+    return module
+
+
+def column_letter(n: int) -> str:
+    """1 → A, 27 → AA (openpyxl's get_column_letter, without importing it)."""
+    out = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -103,7 +122,7 @@ def load_shell(path: Path, emptied: set[str]) -> Workbook:
                     out.writestr(item, EMPTY_SHEET if item.filename in skip
                                  else archive.read(item.filename))
     buffer.seek(0)
-    return load_workbook(buffer)
+    return openpyxl().load_workbook(buffer)
 
 
 def rels_path(sheet: str) -> str:
@@ -169,6 +188,7 @@ def seed_rows(seed: Path | None, key: str) -> list[list[str]]:
 
 def draw_charts(wb: Workbook) -> None:
     """Progress vs time elapsed on Scorecard; the History trend on Trend."""
+    from openpyxl.chart import BarChart, LineChart, Reference
     ws = wb["Scorecard"]
     n = ws.max_row
     if n >= 2:

@@ -23,11 +23,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from sync.report import Table, cell_text
 
-from .xlsx_book import rels_path
+from .xlsx_book import column_letter, rels_path
 
 STREAMED = ("Tickets", "Warnings")
 _SPECIAL = re.compile(r"[&<>]")
@@ -104,7 +102,7 @@ class _Strings:
 
 def _rows_xml(spliced: Spliced, styles: dict[str, str]) -> Iterator[str]:
     table = spliced.table
-    letters = [get_column_letter(c) for c in range(1, len(table.headers) + 1)]
+    letters = [column_letter(c) for c in range(1, len(table.headers) + 1)]
     owned = table.owned_columns or len(table.headers)
     head = f' s="{styles["A1"]}"' if "A1" in styles else ""
     link = f' s="{styles["A2"]}"' if "A2" in styles else ""
@@ -183,7 +181,7 @@ def _write_sheet(src: zipfile.ZipFile, dst: zipfile.ZipFile, item, spliced: Spli
     styles = dict(_STYLE.findall(xml[start:end]))
     head, tail = xml[:start], xml[end:]
     table = spliced.table
-    last = f"{get_column_letter(max(len(table.headers), 1))}{len(table.rows) + 1}"
+    last = f"{column_letter(max(len(table.headers), 1))}{len(table.rows) + 1}"
     head = re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:{last}"/>', head, count=1)
     links, spliced.rels = _hyperlinks(spliced, 1)
     if links and "xmlns:r=" not in head:

@@ -129,11 +129,16 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     ordered = sorted(tickets, key=lambda t: (t.source, natural(t.key)))
     mappings, hits = rules.map_all(ordered)
     results = []
+    totals: dict[tuple, int] = {}     # 32 possible `held` tuples: each summed once
     for t in ordered:
         m = mappings[t.uid]
         held = scoring.task_score(t, m, review, pattern, now)
-        results.append(TicketResult(t, m, held, scoring.total(held) if m.in_scope else None,
-                                    m.in_scope and not t.done, scoring.effort(t, review)))
+        score = totals.get(held)
+        if score is None:
+            score = totals[held] = scoring.total(held)
+        in_scope = m.state != "ignored"
+        results.append(TicketResult(t, m, held, score if in_scope else None,
+                                    in_scope and not t.done, scoring.effort(t, review)))
 
     active = [r for r in results if r.active]
     team_effort = sum(r.effort for r in active)
@@ -186,16 +191,24 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
 
 
 def _count_warnings(result: Assessment) -> None:
-    by_key: dict[str, list[str]] = defaultdict(list)
+    """Each ticket's warning kinds, and the count per outcome and per owner, in one pass."""
+    by_key: dict[str, list[str]] = {}
+    per_outcome: Counter = Counter()
+    per_owner: Counter = Counter()
     for w in result.warnings:
-        if w.key and w.kind not in by_key[w.key]:
-            by_key[w.key].append(w.kind)
+        if w.key:
+            kinds = by_key.get(w.key)
+            if kinds is None:
+                by_key[w.key] = [w.kind]
+            elif w.kind not in kinds:
+                kinds.append(w.kind)
+        if w.outcome_id:
+            per_outcome[w.outcome_id] += 1
+        # Ticket warnings without an owner belong to the "(unassigned)" row.
+        per_owner[w.owner or (NO_OWNER if w.key else "")] += 1
     for r in result.tickets:
         r.flags = by_key.get(r.ticket.key, [])
-    per_outcome = Counter(w.outcome_id for w in result.warnings if w.outcome_id)
     for o in result.outcomes:
         o.warnings = per_outcome[o.outcome.id]
-    # Ticket warnings without an owner belong to the "(unassigned)" row.
-    per_owner = Counter(w.owner or (NO_OWNER if w.key else "") for w in result.warnings)
     for ow in result.owners:
         ow.warnings = per_owner[ow.owner]

@@ -14,8 +14,10 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def table(headers: list[str], rows: list[list], limit: int | None = None) -> str:
-    """A plain, aligned text table (numbers right-aligned)."""
+def table(headers: list[str], rows: list[list], limit: int | None = None,
+          total: int | None = None) -> str:
+    """A plain, aligned text table (numbers right-aligned).  `total`: how
+    many rows there are when the caller passed only the first `limit`."""
     shown = rows[:limit] if limit else rows
     cells = [[_fmt(v) for v in row] for row in shown]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
@@ -26,8 +28,9 @@ def table(headers: list[str], rows: list[list], limit: int | None = None) -> str
         return "  ".join(v.rjust(w) if numeric[i] else v.ljust(w)
                          for i, (v, w) in enumerate(zip(values, widths))).rstrip()
     out = [line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in cells]
-    if limit and len(rows) > limit:
-        out.append(f"... and {len(rows) - limit} more")
+    count = total if total is not None else len(rows)
+    if limit and count > limit:
+        out.append(f"... and {count - limit} more")
     return "\n".join(out)
 
 
@@ -46,7 +49,7 @@ def summary(a: Assessment, report: Report) -> str:
     lines += ["", f"Warnings ({len(a.warnings)})"]
     lines.append(table(["Severity", "Kind", "Key", "Where", "Message"],
                        [[w.severity, w.kind, w.key, w.lever_id or w.outcome_id or w.owner, w.message]
-                        for w in a.warnings], limit=40))
+                        for w in a.warnings[:40]], limit=40, total=len(a.warnings)))
     return "\n".join(lines)
 
 

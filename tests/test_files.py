@@ -194,3 +194,31 @@ def test_damaged_issue_lists_name_the_entry(tmp_path, issues, where):
     path.write_text('{"issues": ' + issues + "}")
     with pytest.raises(DataError, match=where):
         source(path).fetch()
+
+
+@pytest.mark.parametrize("doc", [
+    None, "wiki *text*", {"type": "doc", "content": []}, {"type": "doc"},
+    {"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text", "text": " a "}]}]},
+    {"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "a\n"}]},
+                                {"type": "paragraph"},
+                                {"type": "paragraph", "content": [{"type": "text", "text": "b"},
+                                                                  {"type": "text", "text": "c"}]}]},
+    {"type": "doc", "content": [{"type": "heading", "content": [{"type": "text", "text": "H"}]},
+                                {"type": "paragraph", "content": [{"type": "text", "text": "x"},
+                                                                  {"type": "hardBreak"},
+                                                                  {"type": "text", "text": "y"}]}]},
+    {"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "mention",
+                                                                   "attrs": {"text": "@Ann"}}]}]},
+    {"type": "doc", "content": [{"type": "paragraph", "content": None}]},
+])
+def test_the_quick_description_reader_agrees_with_the_adf_walker(doc):
+    from connectors.jira_issue import _description, field_text
+    assert _description(doc) == field_text(doc)
+
+
+@pytest.mark.parametrize("value", [3, 2.5, 0, None, "5", {"value": "8"}, -1, float("nan"),
+                                   float("inf"), 2e6, True])
+def test_the_quick_estimate_reader_agrees_with_the_checked_one(value):
+    from connectors.jira_issue import _estimate, number
+    from sync.model import checked_estimate
+    assert _estimate(value) == checked_estimate(number(value))

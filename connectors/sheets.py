@@ -25,7 +25,7 @@ from sync.errors import AlignSyncError, ConfigError, RemoteError, TransientError
 from sync.inputs import gather
 from sync.runtime import Runtime
 from sync.model import SheetInputs
-from sync.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, iso
+from sync.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
 
 from . import retry
 from .sheets_diff import header_edited
@@ -49,13 +49,6 @@ def spreadsheet_id(value: str) -> str:
     found = _ID.search(value)
     return found[1] if found else value.strip()
 
-
-def _column(n: int) -> str:
-    name = ""
-    while n:
-        n, rest = divmod(n - 1, 26)
-        name = chr(65 + rest) + name
-    return name
 
 
 class SheetsSinkConfig(Strict):
@@ -164,11 +157,11 @@ class SheetsSink:
         # edge (someone deleted a column) is a 400 for the whole read.
         widths = {name: len(HEADERS[name]) for name in ("Metrics", "History", "Review")}
         widths.update({name: sheets[name].cols for name in DIFFED if name in sheets})
-        ranges = {name: f"'{name}'!A:{_column(min(width, sheets[name].cols))}"
+        ranges = {name: f"'{name}'!A:{column_letter(min(width, sheets[name].cols))}"
                   for name, width in widths.items() if name in sheets and sheets[name].cols}
         heads = [name for name in OWNED if name in sheets and name in HEADERS and name not in ranges
                  and sheets[name].cols]
-        ranges.update({name: f"'{name}'!A1:{_column(min(len(HEADERS[name]), sheets[name].cols))}1"
+        ranges.update({name: f"'{name}'!A1:{column_letter(min(len(HEADERS[name]), sheets[name].cols))}1"
                        for name in heads})
         # FORMULA: people's formulas come back as formulas, to be written back.
         got = self._values(list(ranges.values()), "FORMULA")

@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 
 from sync.errors import ConfigError, RemoteError
 from sync.inputs import parse_number
-from sync.report import HEADERS
+from sync.report import HEADERS, column_letter  # noqa: F401 (the sink's modules take it from here)
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -36,15 +36,6 @@ def openpyxl():
     0.1 s import."""
     import openpyxl as module
     return module
-
-
-def column_letter(n: int) -> str:
-    """1 → A, 27 → AA (openpyxl's get_column_letter, without importing it)."""
-    out = ""
-    while n:
-        n, rest = divmod(n - 1, 26)
-        out = chr(65 + rest) + out
-    return out
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

@@ -93,6 +93,15 @@ class Report:
         return next(t for t in self.tables if t.name == name)
 
 
+def column_letter(n: int) -> str:
+    """1 → A, 27 → AA: a column's name in A1 notation (both sinks)."""
+    out = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
 def column_widths(table: Table, cap: int = 60) -> list[int]:
     """Characters each column needs (header or longest value, capped): both sinks size by it."""
     widths = [len(str(h)) for h in table.headers]

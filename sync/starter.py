@@ -211,8 +211,9 @@ def run(args, process, now: datetime) -> int:
     for note in notes:
         print(f"  {note}")
     print(f"wrote {out}: 1 outcome (TODO), {len(drafts)} lever{'s' if len(drafts) != 1 else ''}")
-    print(f"proposal maps {a.aligned_effort:g}% of active effort ({mapped} of {len(a.active)} "
-          f"active tickets)")
+    # No active effort at all (every estimate 0): the sheet shows the share blank.
+    share = "-" if a.aligned_effort is None else f"{a.aligned_effort:g}"
+    print(f"proposal maps {share}% of active effort ({mapped} of {len(a.active)} active tickets)")
     left = [i for i, r in enumerate_results(a, tickets) if r.active and r.mapping.state == "unmapped"]
     biggest = sorted(cl.field_clusters(tickets, left, prefixes),
                      key=lambda c: -cl.effort_of(c.members, efforts))[:5]

@@ -227,3 +227,15 @@ def test_init_needs_its_flags_and_env(tmp_path, capsys, monkeypatch):
     assert code == 2 and "JIRA_API_TOKEN is not set" in err
     code, _, err = init(tmp_path, capsys, "--source", "trello")
     assert code == 2 and "--board" in err
+
+
+def test_active_work_of_no_effort_still_drafts(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for i, issue in enumerate(issues := open_issues(12)):
+        issue["fields"]["labels"] = [f"area-{i % 3}"]
+        issue["fields"]["customfield_10016"] = 0
+    path = tmp_path / "z.json"
+    path.write_text(json.dumps({"issues": issues}))
+    code, out, err = init(tmp_path, capsys, "--path", str(path))
+    assert code == 0, err
+    assert "proposal maps -% of active effort (12 of 12 active tickets)" in out

@@ -169,7 +169,6 @@ class JiraSource:
         jql = base_jql(self.config.jql)
         cursor = state.get(self.name, "cursor")
         last_full = state.get(self.name, "last_full")
-        cached = state.cached_tickets(self.name)
         full = (not cursor or not last_full or state.get(self.name, "fields") != signature
                 or now - datetime.fromisoformat(last_full) >= self.config.full_refresh)
         url = self.config.url.rstrip("/")
@@ -188,6 +187,7 @@ class JiraSource:
             state.stage_tickets(self.name, texts)
             tickets = list(found.values())
         else:
+            cached = state.cached_tickets(self.name)
             since = datetime.fromisoformat(cursor) - OVERLAP
             local = since.astimezone(self.meta.user_zone()).strftime("%Y/%m/%d %H:%M")
             changed = self._all(f'({jql}) AND updated >= "{local}" ORDER BY updated ASC, key ASC',

@@ -10,7 +10,6 @@ value), and every value is escaped so the glob characters a label may hold
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -100,8 +99,9 @@ def field_clusters(tickets: Sequence[Ticket], pool: Iterable[int], tag_prefixes:
         if t.list:
             add("list", t.list, t.list, i)
     out = []
-    for (kind, _), members in groups.items():
-        value, name = shown[(kind, _)]
+    for key, members in groups.items():
+        kind = key[0]
+        value, name = shown[key]
         partition = kind in ("components", "list") and len(members) >= partition_share * len(pool) \
             and len(pool) >= 10
         out.append(Cluster(kind, value, name, frozenset(members), partition))
@@ -119,7 +119,6 @@ def title_clusters(tickets: Sequence[Ticket], pool: Iterable[int], min_tickets: 
     in more than `max_share` of these titles is a house style, not a theme."""
     pool = list(pool)
     ceiling = max_share * len(pool) if len(pool) >= 10 else len(pool)
-    counts: Counter = Counter()
     members: dict[str, set[int]] = {}
     for i in pool:
         words = title_words(tickets[i].title)
@@ -127,10 +126,9 @@ def title_clusters(tickets: Sequence[Ticket], pool: Iterable[int], min_tickets: 
         grams |= {f"{a} {b}" for a, b in zip(words, words[1:])
                   if a not in STOPWORDS and b not in STOPWORDS}
         for g in grams:
-            counts[g] += 1
             members.setdefault(g, set()).add(i)
-    return [Cluster("title", g, g, frozenset(members[g]))
-            for g, n in counts.items() if min_tickets <= n <= ceiling]
+    return [Cluster("title", g, g, frozenset(found))
+            for g, found in members.items() if min_tickets <= len(found) <= ceiling]
 
 
 def effort_of(members: Iterable[int], effort: Sequence[float]) -> float:
@@ -149,8 +147,8 @@ def greedy(candidates: Sequence[Cluster], effort: Sequence[float], k: int,
             new = c.members - covered
             return (effort_of(new, effort), len(new), -len(c.members))
         best = max(left, key=gain)
-        if gain(best)[0] <= 0 and gain(best)[1] == 0:
-            break
+        if not best.members - covered:
+            break                         # nothing left that any cluster adds
         chosen.append(best)
         covered |= best.members
         left.remove(best)

@@ -53,10 +53,6 @@ class Progress:
         self.clock = clock
         self._lock = threading.Lock()      # fleet syncs run in threads
 
-    @classmethod
-    def for_terminal(cls, console: bool) -> "Progress":
-        return cls(enabled=console, stream=None)
-
     def _out(self) -> TextIO:
         return self.stream or sys.stderr
 

@@ -14,7 +14,7 @@ import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from . import clusters as cl
@@ -256,6 +256,3 @@ def _write(out: Path, text: str, force: bool) -> None:
     finally:
         os.unlink(tmp)
 
-
-def default_deadline(now: datetime) -> str:
-    return (now + timedelta(days=90)).date().isoformat()

@@ -183,15 +183,21 @@ def improve(chosen: list[Cluster], candidates: Sequence[Cluster], effort: Sequen
     return chosen
 
 
+def single_kind_covers(candidates: Sequence[Cluster], kind: str, effort: Sequence[float],
+                       k: int) -> list[list[Cluster]]:
+    """The k heaviest clusters of one kind, and greedy over that kind alone."""
+    mine = [c for c in candidates if c.kind == kind]
+    heaviest = sorted(mine, key=lambda c: -effort_of(c.members, effort))[:k]
+    return [t for t in (heaviest, greedy(mine, effort, k)) if t]
+
+
 def best_cover(candidates: Sequence[Cluster], effort: Sequence[float], k: int) -> list[Cluster]:
     """The k clusters that cover the most effort we can find: greedy over all
     of them, and over each kind alone, then improved by swaps; the best wins."""
-    by_size = sorted(candidates, key=lambda c: -effort_of(c.members, effort))
-    shortlist = by_size[:60]          # swaps among the largest; the tail cannot win
-    kinds = {c.kind for c in candidates}
-    trials = [greedy(candidates, effort, k)]
-    trials += [greedy([c for c in candidates if c.kind == kind], effort, k) for kind in kinds]
-    trials += [[c for c in by_size if c.kind == kind][:k] for kind in kinds]
+    shortlist = sorted(candidates, key=lambda c: -effort_of(c.members, effort))[:60]
+    trials = [greedy(candidates, effort, k)]      # swaps among the largest; the tail cannot win
+    for kind in {c.kind for c in candidates}:
+        trials += single_kind_covers(candidates, kind, effort, k)
     trials = [improve(t, shortlist, effort) for t in trials if t]
     if not trials:
         return []

@@ -120,8 +120,12 @@ def propose(tickets: list[Ticket], active: list[int], efforts: list[float],
     total = sum(efforts[i] for i in active) or 1.0
     initiatives = [c for c in found if not c.partition]
     chosen = cl.best_cover(initiatives, efforts, MAX_LEVERS)
-    # Keep at least three; drop the tail that adds almost nothing.
-    while len(chosen) > 3 and _gains(chosen, efforts)[-1] < MIN_GAIN * total:
+    # Keep at least three; drop the tail that adds almost nothing, but never
+    # below what six labels alone, or six epics alone, would map.
+    floor = max([cl.coverage(t, efforts) for kind in ("labels", "epic")
+                 for t in cl.single_kind_covers(initiatives, kind, efforts, MAX_LEVERS)] or [0])
+    while len(chosen) > 3 and _gains(chosen, efforts)[-1] < MIN_GAIN * total \
+            and cl.coverage(chosen[:-1], efforts) >= floor:
         chosen.pop()
     covered = frozenset().union(*(c.members for c in chosen)) if chosen else frozenset()
     partitions = [c for c in found if c.partition]

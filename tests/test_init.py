@@ -239,3 +239,18 @@ def test_active_work_of_no_effort_still_drafts(tmp_path, capsys, monkeypatch):
     code, out, err = init(tmp_path, capsys, "--path", str(path))
     assert code == 0, err
     assert "proposal maps -% of active effort (12 of 12 active tickets)" in out
+
+
+def test_small_levers_are_kept_when_six_labels_alone_would_map_more(tmp_path, capsys, monkeypatch):
+    """Eight labels of under 1% of the effort each, the rest unlabelled: dropping
+    the small tail would map less than the best six labels do."""
+    monkeypatch.chdir(tmp_path)
+    for i, issue in enumerate(issues := open_issues(1000)):
+        issue["fields"]["labels"] = [f"small-{i % 8}"] if i < 64 else []
+        issue["fields"]["components"] = []
+        issue["fields"]["customfield_10016"] = 1
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"issues": issues}))
+    code, out, err = init(tmp_path, capsys, "--path", str(path))
+    assert code == 0, err
+    assert float(SHARE.search(out)[1]) >= 4.8          # six labels of 8 tickets of 1000

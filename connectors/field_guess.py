@@ -100,18 +100,18 @@ def csv_fields(header: list[str]) -> tuple[dict, list[str]]:
 def trello_fields(boards: list[dict]) -> tuple[dict, list[str]]:
     out: dict = {}
     notes: list[str] = []
-    numeric = {}
+    custom = {}
     lists: list[str] = []
     for board in boards:
         for cf in board.get("customFields") or ():
             if isinstance(cf, dict) and isinstance(cf.get("name"), str) \
                     and cf.get("type") in ("number", "list", "text"):
-                numeric.setdefault(cf["name"], cf["name"])
+                custom.setdefault(cf["name"], cf["name"])
         for lst in board.get("lists") or ():
             name = lst.get("name") if isinstance(lst, dict) else None
             if isinstance(name, str) and name.strip().lower() in DONE_LIST_NAMES and name not in lists:
                 lists.append(name)
-    hit = by_name(numeric, ESTIMATE_NAMES)
+    hit = by_name(custom, ESTIMATE_NAMES)
     if hit:
         out["estimate_field"] = hit[1]
         notes.append(f"estimate: custom field {hit[1]!r}")

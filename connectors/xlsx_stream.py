@@ -20,7 +20,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sync.report import Table, cell_text
@@ -35,7 +35,7 @@ _EDGE_SPACE = re.compile(r"^\s|\s$|\n")
 _CAREFUL = re.compile("[&<>\x00-\x1f\x7f\ud800-\udfff]|^\\s|\\s$")
 _STYLE = re.compile(r'<c r="(A[12])"[^>]*?\ss="(\d+)"')
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
+_HYPERLINK = f"{_REL_NS}/hyperlink"
 _RELS_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
               'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">')
 CHUNK = 5000               # rows per write into the zip entry
@@ -46,7 +46,6 @@ class Spliced:
     table: Table
     max_text: int
     max_links: int
-    rels: list[str] = field(default_factory=list)     # the hyperlinks' relationships, once written
 
 
 def streamable(table: Table) -> bool:
@@ -54,7 +53,7 @@ def streamable(table: Table) -> bool:
     are finite, scores are ints); people's columns are looked at."""
     if table.name not in STREAMED:
         return False
-    owned = table.owned_columns or len(table.headers)
+    owned = table.owned_columns          # Table sets it: all columns when none are people's
     if owned >= len(table.headers):
         return True
     for row in table.rows:
@@ -103,7 +102,7 @@ class _Strings:
 def _rows_xml(spliced: Spliced, styles: dict[str, str]) -> Iterator[str]:
     table = spliced.table
     letters = [column_letter(c) for c in range(1, len(table.headers) + 1)]
-    owned = table.owned_columns or len(table.headers)
+    owned = table.owned_columns          # Table sets it: all columns when none are people's
     head = f' s="{styles["A1"]}"' if "A1" in styles else ""
     link = f' s="{styles["A2"]}"' if "A2" in styles else ""
     linked = table.links[:spliced.max_links] if table.links else []
@@ -156,24 +155,26 @@ def splice(saved: Path, out: Path, parts: dict[str, Spliced]) -> None:
     """Copy the workbook `saved` to `out`, each sheet part in `parts` (its
     zip path → what to write there) replaced by streamed rows."""
     held = {rels_path(p) for p in parts}
+    links: dict[str, list[str]] = {}
     with zipfile.ZipFile(saved) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             if item.filename in parts:
-                _write_sheet(src, dst, item, parts[item.filename])
+                links[item.filename] = _write_sheet(src, dst, item, parts[item.filename])
             elif item.filename not in held:
                 dst.writestr(item, src.read(item.filename))
         # A streamed sheet's rels are written after it, with its hyperlinks added.
-        for sheet, spliced in parts.items():
+        for sheet in parts:
             rels = rels_path(sheet)
             old = src.read(rels).decode() if rels in src.namelist() else _RELS_HEAD + "</Relationships>"
-            extra = spliced.rels
+            extra = links.get(sheet, [])
             if extra:
                 old = old.replace("</Relationships>", "".join(extra) + "</Relationships>")
             if extra or rels in src.namelist():
                 dst.writestr(rels, old.encode())
 
 
-def _write_sheet(src: zipfile.ZipFile, dst: zipfile.ZipFile, item, spliced: Spliced) -> None:
+def _write_sheet(src: zipfile.ZipFile, dst: zipfile.ZipFile, item, spliced: Spliced) -> list[str]:
+    """Write one streamed sheet; its hyperlinks' relationships, for its rels part."""
     xml = src.read(item.filename).decode()
     start, end = xml.index("<sheetData"), xml.index("</sheetData>") + len("</sheetData>")
     if xml.find("<sheetData/>") == start:
@@ -183,7 +184,7 @@ def _write_sheet(src: zipfile.ZipFile, dst: zipfile.ZipFile, item, spliced: Spli
     table = spliced.table
     last = f"{column_letter(max(len(table.headers), 1))}{len(table.rows) + 1}"
     head = re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:{last}"/>', head, count=1)
-    links, spliced.rels = _hyperlinks(spliced, 1)
+    links, rels = _hyperlinks(spliced, 1)
     if links and "xmlns:r=" not in head:
         head = head.replace("<worksheet ", f'<worksheet xmlns:r="{_REL_NS}" ', 1)
     info = zipfile.ZipInfo(item.filename, item.date_time)
@@ -201,3 +202,4 @@ def _write_sheet(src: zipfile.ZipFile, dst: zipfile.ZipFile, item, spliced: Spli
         fh.write(b"</sheetData>")
         fh.write(links.encode())
         fh.write(tail.encode())
+    return rels

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("files", "jira", "trello", "sheets", "xlsx", "notify")
+MODULES = ("files.source", "jira.source", "trello.source", "sheets.sink", "xlsx.sink", "notify.deliver")
 
 
 def register(registry) -> None:

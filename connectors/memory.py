@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sync.errors import AlignSyncError
-from sync.model import SheetInputs, Ticket
-from sync.report import Report
+from sync.core.errors import AlignSyncError
+from sync.core.model import SheetInputs, Ticket
+from sync.core.report import Report
 
 
 class MemorySource:

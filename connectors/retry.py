@@ -17,13 +17,13 @@ import structlog
 from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt,
                       stop_after_delay, wait_exponential_jitter)
 
-from sync.errors import AlignSyncError, TransientError
-from sync.runtime import Runtime
+from sync.core.errors import AlignSyncError, TransientError
+from sync.worker.runtime import Runtime
 
 log = structlog.get_logger("align_sync.retry")
 T = TypeVar("T")
 
-ATTEMPTS = 5                 # the default (sync.runtime.RetrySettings); `check` uses 2
+ATTEMPTS = 5                 # the default (sync.worker.runtime.RetrySettings); `check` uses 2
 MAX_WAIT = 120.0             # a Retry-After beyond this is capped
 
 

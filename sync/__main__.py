@@ -1,6 +1,6 @@
 """`python -m sync` runs the align-sync command."""
 import sys
 
-from .cli import entry
+from sync.cli.main import entry
 
 sys.exit(entry())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.config import Config
-from sync.model import Reading, Ticket
+from sync.core.config import Config
+from sync.core.model import Reading, Ticket
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent

@@ -6,7 +6,7 @@ import shutil
 import openpyxl
 import pytest
 
-from sync.cli import main
+from sync.cli.main import main
 
 from .conftest import ROOT
 

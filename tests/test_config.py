@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from sync import configfile
-from sync.errors import ConfigError
+from sync.worker import configfile
+from sync.core.errors import ConfigError
 
 GOOD = """
 source:

@@ -21,11 +21,12 @@ import responses
 
 from connectors import retry
 from connectors.memory import MemorySink, MemorySource
-from sync import health, telemetry
-from sync.cli import main
-from sync.daemon import Daemon, StateLock
-from sync.errors import AlreadyRunning, TransientError
-from sync.state import State
+from sync.worker import health
+from sync.worker import telemetry
+from sync.cli.main import main
+from sync.worker.daemon import Daemon, StateLock
+from sync.core.errors import AlreadyRunning, TransientError
+from sync.worker.state import State
 
 from .conftest import NOW, ROOT, make_config, ticket
 from .fakes import FakeJira, make_issues
@@ -154,8 +155,8 @@ def test_health_and_metrics_endpoints(state):
 
 def test_http_requests_and_retries_are_counted(tmp_path, monkeypatch):
     monkeypatch.setattr(retry, "sleep", lambda s: None)
-    from connectors.jira import JiraSource
-    from connectors.jira import JiraSourceConfig
+    from connectors.jira.source import JiraSource
+    from connectors.jira.source import JiraSourceConfig
     status = lambda code: telemetry.HTTP.labels("default", "jira", code)._value.get()  # noqa: E731
     ok, busy, retried = status("200"), status("503"), telemetry.RETRIES.labels("default", "jira")._value.get()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:

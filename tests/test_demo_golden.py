@@ -6,13 +6,13 @@ import zipfile
 import openpyxl
 import pytest
 
-from sync.runtime import Runtime
-from sync.workspace import build_sources
-from connectors.xlsx import XlsxSink
-from sync import configfile
-from sync.engine import run_once
-from sync.report import HEADERS
-from sync.state import State
+from sync.worker.runtime import Runtime
+from sync.worker.workspace import build_sources
+from connectors.xlsx.sink import XlsxSink
+from sync.worker import configfile
+from sync.worker.engine import run_once
+from sync.core.report import HEADERS
+from sync.worker.state import State
 
 from .conftest import NOW, ROOT
 

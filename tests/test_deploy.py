@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sync import configfile
+from sync.worker import configfile
 
 from .conftest import ROOT
 

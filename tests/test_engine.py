@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 
 from connectors.memory import MemorySink, MemorySource
-from sync.engine import run_once
-from sync.errors import GuardError, RemoteError, TransientError
-from sync.state import State
+from sync.worker.engine import run_once
+from sync.core.errors import GuardError, RemoteError, TransientError
+from sync.worker.state import State
 
 from .conftest import NOW, make_config, ticket
 

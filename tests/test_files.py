@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from connectors.files import FileSource
-from connectors.files import FileSourceConfig
-from sync.errors import ConfigError
+from connectors.files.source import FileSource
+from connectors.files.source import FileSourceConfig
+from sync.core.errors import ConfigError
 
 from .conftest import FIXTURES
 
@@ -148,7 +148,7 @@ def _pages():
 
 def _reference(pages, estimate_id):
     """What reading the whole file with json.loads gives (the plain way)."""
-    from connectors.jira_issue import JiraFieldIds, to_ticket
+    from connectors.jira.issue import JiraFieldIds, to_ticket
     ids = JiraFieldIds(estimate_id, None, None)
     return {t.key: t for p in pages for t in (to_ticket(i, "file", ids) for i in p["issues"])}
 
@@ -189,7 +189,7 @@ def test_broken_json_says_where(tmp_path, text, line, msg):
 @pytest.mark.parametrize("issues,where", [('"x"', "`issues`: expected a list"),
                                           ('[{"id": "1"}, null]', r"issues\[1\]: expected an issue")])
 def test_damaged_issue_lists_name_the_entry(tmp_path, issues, where):
-    from sync.errors import DataError
+    from sync.core.errors import DataError
     path = tmp_path / "x.json"
     path.write_text('{"issues": ' + issues + "}")
     with pytest.raises(DataError, match=where):
@@ -212,13 +212,13 @@ def test_damaged_issue_lists_name_the_entry(tmp_path, issues, where):
     {"type": "doc", "content": [{"type": "paragraph", "content": None}]},
 ])
 def test_the_quick_description_reader_agrees_with_the_adf_walker(doc):
-    from connectors.jira_issue import _description, field_text
+    from connectors.jira.issue import _description, field_text
     assert _description(doc) == field_text(doc)
 
 
 @pytest.mark.parametrize("value", [3, 2.5, 0, None, "5", {"value": "8"}, -1, float("nan"),
                                    float("inf"), 2e6, True])
 def test_the_quick_estimate_reader_agrees_with_the_checked_one(value):
-    from connectors.jira_issue import _estimate, number
-    from sync.model import checked_estimate
+    from connectors.jira.issue import _estimate, number
+    from sync.core.model import checked_estimate
     assert _estimate(value) == checked_estimate(number(value))

@@ -18,10 +18,10 @@ import yaml
 from prometheus_client import generate_latest
 from structlog.testing import capture_logs
 
-from sync import telemetry
-from sync.cli import main
-from sync.fleet import Fleet
-from sync.workspace import Process, Workspace
+from sync.worker import telemetry
+from sync.cli.main import main
+from sync.worker.fleet import Fleet
+from sync.worker.workspace import Process, Workspace
 
 from .conftest import ROOT, base_config
 from .test_daemon import Process as DaemonProcess

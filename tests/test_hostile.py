@@ -9,11 +9,11 @@ import math
 
 import pytest
 
-from connectors.files import FileSource
-from sync.assessment import assess
-from connectors.files import FileSourceConfig
-from sync.errors import ConfigError, DataError
-from sync.inputs import gather, parse_number
+from connectors.files.source import FileSource
+from sync.core.assessment import assess
+from connectors.files.source import FileSourceConfig
+from sync.core.errors import ConfigError, DataError
+from sync.core.inputs import gather, parse_number
 
 from .conftest import FIXTURES, NOW, ROOT, make_config, ticket
 
@@ -144,8 +144,8 @@ def test_unreadable_and_future_metrics_rows_are_warnings(config):
 def test_a_percent_typed_in_excel_reads_as_the_percent(tmp_path):
     from openpyxl import Workbook
 
-    from connectors.xlsx import XlsxSink
-    from connectors.xlsx import XlsxSinkConfig
+    from connectors.xlsx.sink import XlsxSink
+    from connectors.xlsx.sink import XlsxSinkConfig
     wb = Workbook()
     ws = wb.active
     ws.title = "Metrics"
@@ -167,20 +167,20 @@ def test_unreadable_export_is_a_config_error_not_a_crash(tmp_path):
 # -- rules that never end ------------------------------------------------------
 
 def test_a_backtracking_rule_fails_naming_rule_and_ticket(monkeypatch):
-    from sync import matching
+    from sync.core import matching
     monkeypatch.setattr(matching, "MATCH_SECONDS", 0.2)
     config = make_config()
     data = config.model_dump(mode="json")
     data["outcomes"][0]["levers"][0]["match"] = {"title": "(a|a)+$"}
-    from sync.config import Config
+    from sync.core.config import Config
     config = Config.model_validate(data)
     with pytest.raises(ConfigError, match=r"lever emails title '\(a\|a\)\+\$' took over 0.2s on ticket A-7"):
         assess([ticket("A-7", title="a" * 40 + "!")], config, [], NOW)
 
 
 def test_a_backtracking_acceptance_pattern_is_bounded_too(monkeypatch):
-    from sync import matching
-    from sync.config import Config
+    from sync.core import matching
+    from sync.core.config import Config
     monkeypatch.setattr(matching, "MATCH_SECONDS", 0.2)
     data = make_config().model_dump(mode="json")
     data["review"]["acceptance_pattern"] = "(x|x)+y"
@@ -196,12 +196,12 @@ def test_a_backtracking_acceptance_pattern_is_bounded_too(monkeypatch):
     (r"(a)\1", 0), (r"\p{Lu}+", 0), (r"a*b*c*", 0),                     # back-reference, regex-only, cubic+
 ])
 def test_which_patterns_run_without_a_timeout(pattern, untimed):
-    from sync.matching import longest_untimed
+    from sync.core.matching import longest_untimed
     assert longest_untimed(pattern) == untimed
 
 
 def test_a_tame_pattern_on_long_text_still_runs_with_the_timeout(monkeypatch):
-    from sync import matching
+    from sync.core import matching
     timed = []
     real = matching.bounded_search
     monkeypatch.setattr(matching, "bounded_search", lambda *a: timed.append(len(a[1])) or real(*a))

@@ -11,10 +11,10 @@ import openpyxl
 import pytest
 
 from connectors.memory import MemorySource
-from connectors.xlsx import XlsxSink
-from sync.cli import main
-from sync.engine import run_once
-from sync.errors import ConfigError
+from connectors.xlsx.sink import XlsxSink
+from sync.cli.main import main
+from sync.worker.engine import run_once
+from sync.core.errors import ConfigError
 
 from .conftest import NOW, ROOT, make_config, ticket
 from .test_xlsx import env  # noqa: F401 (the workbook fixture)
@@ -183,7 +183,7 @@ def test_a_column_inserted_among_ours_is_kept(env):
 
 
 def make_headers():
-    from sync.report import HEADERS
+    from sync.core.report import HEADERS
     return list(HEADERS["Tickets"])
 
 
@@ -217,7 +217,7 @@ def test_control_characters_are_stripped_not_fatal(env, title):
 
 
 def test_control_characters_in_the_sheets_layout():
-    from connectors.sheets_layout import cell
+    from connectors.sheets.layout import cell
     assert cell("a\x0bb\x00c") == {"userEnteredValue": {"stringValue": "abc"}}
 
 
@@ -226,7 +226,7 @@ def test_a_later_sync_never_parses_the_tabs_it_rewrites(env, monkeypatch):
     the read, and the write parses only the team's tabs (owned ones emptied)."""
     import io
 
-    import connectors.xlsx_book as book
+    import connectors.xlsx.book as book
     sync(env, [ticket("A-1")])
     loads = []
     real = openpyxl.load_workbook

@@ -11,7 +11,9 @@ import pytest
 import responses
 import yaml
 
-from sync import cli, configfile
+from sync.cli import main as cli
+
+from sync.worker import configfile
 
 from .conftest import FIXTURES, NOW
 from .fakes import URL, FakeJira, make_issues
@@ -37,10 +39,10 @@ def open_issues(n: int) -> list[dict]:
 
 
 def dry_run_share(config) -> str:
-    from sync.workspace import Workspace
-    from sync.engine import fetch_all
-    from sync.assessment import assess
-    from sync.state import State
+    from sync.worker.workspace import Workspace
+    from sync.worker.engine import fetch_all
+    from sync.core.assessment import assess
+    from sync.worker.state import State
     ws = Workspace(config)
     tickets, _ = fetch_all(ws.sources, State(":memory:"), NOW)
     return f"{assess(tickets, ws.config, [], NOW).aligned_effort:g}"

@@ -8,12 +8,12 @@ import pytest
 import responses
 
 from connectors import retry
-from connectors.jira import JiraSource, base_jql
+from connectors.jira.source import JiraSource, base_jql
 from connectors.memory import MemorySink
-from connectors.jira import JiraSourceConfig
-from sync.engine import run_once
-from sync.errors import ConfigError, RemoteError, TransientError
-from sync.state import State
+from connectors.jira.source import JiraSourceConfig
+from sync.worker.engine import run_once
+from sync.core.errors import ConfigError, RemoteError, TransientError
+from sync.worker.state import State
 
 from .conftest import NOW, make_config
 from .fakes import DC_URL, URL, FakeJira, make_issues

@@ -22,10 +22,10 @@ import pytest
 import yaml
 
 from connectors.memory import MemorySource
-from connectors.sheets import SheetsSink
-from sync.engine import run_once
-from sync.errors import TransientError
-from sync.state import State
+from connectors.sheets.sink import SheetsSink
+from sync.worker.engine import run_once
+from sync.core.errors import TransientError
+from sync.worker.state import State
 
 from .conftest import NOW, ROOT, base_config
 from .fakes import make_issues
@@ -46,7 +46,7 @@ class SheetsRun:
         self.config = self._config(key_file)
 
     def _config(self, key_file):
-        from sync.config import Config
+        from sync.core.config import Config
         return Config.model_validate(base_config(sink={
             "type": "google_sheets", "credentials": str(key_file), "spreadsheet": self.fake.id}))
 
@@ -78,8 +78,8 @@ def test_a_kill_at_any_sheets_request_leaves_the_visible_tabs_whole(tmp_path, ke
                                                                    monkeypatch):
     import responses
     if staged:       # small walls, so a small sync stages in several requests
-        monkeypatch.setattr("connectors.sheets.PUBLISH_MAX", 50_000)
-        monkeypatch.setattr("connectors.sheets_staging.STAGE_CHUNK", 4_000)
+        monkeypatch.setattr("connectors.sheets.sink.PUBLISH_MAX", 50_000)
+        monkeypatch.setattr("connectors.sheets.staging.STAGE_CHUNK", 4_000)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         ref = SheetsRun(tmp_path, key_file, rsps, "ref")
         ref.sync(FIRST, NOW)

@@ -6,12 +6,12 @@ from typing import Literal
 
 import pytest
 
-from sync import config as config_module
-from sync.config import Strict
-from sync.engine import run_once
-from sync.registry import CONNECTORS, Registry
-from sync.state import State
-from sync.workspace import Process, Workspace, build_sources
+from sync.core import config as config_module
+from sync.core.config import Strict
+from sync.worker.engine import run_once
+from sync.core.registry import CONNECTORS, Registry
+from sync.worker.state import State
+from sync.worker.workspace import Process, Workspace, build_sources
 
 from .conftest import NOW, base_config, ticket
 
@@ -69,14 +69,14 @@ def test_the_registry_refuses_a_type_twice_and_names_the_known():
     registry.add("sink", "csv", StaticSourceConfig, lambda c, r: None)
     with pytest.raises(ValueError, match="registered twice"):
         registry.add("sink", "csv", StaticSourceConfig, lambda c, r: None)
-    from sync.errors import ConfigError
+    from sync.core.errors import ConfigError
     with pytest.raises(ConfigError, match="unknown type 'parquet'; known types: csv"):
         registry.kind("sink", "parquet")
 
 
 def test_build_sources_goes_through_the_registry(static_type):
     config = config_module.config_model().model_validate(base_config(source={"type": "static", "keys": ["Z-1"]}))
-    from sync.runtime import Runtime
+    from sync.worker.runtime import Runtime
     (source,) = build_sources(config, Runtime())
     assert isinstance(source, StaticSource)
     state = State(":memory:", readonly=True)
@@ -87,7 +87,7 @@ def test_build_sources_goes_through_the_registry(static_type):
 def test_run_once_is_unchanged_for_it(static_type, tmp_path):
     from connectors.memory import MemorySink
     config = config_module.config_model().model_validate(base_config(source={"type": "static", "keys": ["Z-1"]}))
-    from sync.runtime import Runtime
+    from sync.worker.runtime import Runtime
     state = State(tmp_path / "s.db")
     result = run_once(config, build_sources(config, Runtime()), MemorySink(), state, NOW)
     state.close()

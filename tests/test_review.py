@@ -14,17 +14,17 @@ import responses
 import yaml
 
 from connectors.memory import MemorySink, MemorySource
-from connectors.notify import EmailNotifier, SlackNotifier, TeamsNotifier
-from sync import review
-from sync.assessment import assess
-from sync.cli import main
-from sync.config import Config
-from sync.engine import run_once
-from sync.errors import RemoteError
-from sync.report import HEADERS
-from sync.runtime import Runtime
-from sync.state import State
-from sync.targets import EmailTarget, SlackTarget, TeamsTarget
+from connectors.notify.deliver import EmailNotifier, SlackNotifier, TeamsNotifier
+from sync.core import review
+from sync.core.assessment import assess
+from sync.cli.main import main
+from sync.core.config import Config
+from sync.worker.engine import run_once
+from sync.core.errors import RemoteError
+from sync.core.report import HEADERS
+from sync.worker.runtime import Runtime
+from sync.worker.state import State
+from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
 
 from .conftest import NOW, ROOT, base_config, reading, ticket
 
@@ -92,7 +92,7 @@ def test_the_review_tab_keeps_52_blocks_newest_first():
 def test_scheduled_reviews_through_syncs(tmp_path):
     """The first sync is the baseline; the review falls at the first review
     time after it, in the same write as every other tab, once."""
-    from connectors.xlsx import XlsxSink, XlsxSinkConfig
+    from connectors.xlsx.sink import XlsxSink, XlsxSinkConfig
     cfg = config()
     sink = XlsxSink(XlsxSinkConfig(type="xlsx", path=str(tmp_path / "book.xlsx")))
     state = State(tmp_path / "s.db")

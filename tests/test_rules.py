@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.rules import RuleSet
+from sync.core.rules import RuleSet
 
 from .conftest import make_config, ticket
 
@@ -118,7 +118,7 @@ def test_mapping_is_deterministic_and_order_independent(ts, rnd):
 
 
 def test_keys_sort_as_people_read_them():
-    from sync.model import natural
+    from sync.core.model import natural
     keys = ["PROJ-10", "PROJ-9", "AB2-1", "PROJ-100", "card 12", "card 9", "-5", "", "ÜX-2", "PROJ-09"]
     assert sorted(keys, key=natural) == ["", "-5", "AB2-1", "PROJ-9", "PROJ-09", "PROJ-10", "PROJ-100",
                                          "card 9", "card 12", "ÜX-2"]

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from sync import scoring
-from sync.assessment import assess
-from sync.config import Outcome
+from sync.core import scoring
+from sync.core.assessment import assess
+from sync.core.config import Outcome
 
 from .conftest import NOW, make_config, reading, ticket
 

@@ -9,11 +9,11 @@ import pytest
 import responses
 
 from connectors.memory import MemorySource
-from connectors.sheets import SheetsSink
-from connectors.sheets_staging import STAGING
-from sync.engine import run_once
-from sync.errors import RemoteError
-from sync.state import State
+from connectors.sheets.sink import SheetsSink
+from connectors.sheets.staging import STAGING
+from sync.worker.engine import run_once
+from sync.core.errors import RemoteError
+from sync.worker.state import State
 
 from .conftest import NOW, make_config, ticket
 from .fakes_sheets import MAX_BODY, FakeSheets
@@ -45,8 +45,8 @@ def rsps():
 
 
 def small_walls(monkeypatch, publish=50_000, chunk=4_000):
-    monkeypatch.setattr("connectors.sheets.PUBLISH_MAX", publish)
-    monkeypatch.setattr("connectors.sheets_staging.STAGE_CHUNK", chunk)
+    monkeypatch.setattr("connectors.sheets.sink.PUBLISH_MAX", publish)
+    monkeypatch.setattr("connectors.sheets.staging.STAGE_CHUNK", chunk)
 
 
 def people_columns(fake):
@@ -134,7 +134,7 @@ def big():
 
 def test_a_10k_first_sync_in_one_request_hits_the_wall(tmp_path, key_file, rsps, big, monkeypatch):  # noqa: F811
     # The write of issue 5 (everything in one batchUpdate) against the strict fake.
-    monkeypatch.setattr("connectors.sheets.PUBLISH_MAX", 10 ** 9)
+    monkeypatch.setattr("connectors.sheets.sink.PUBLISH_MAX", 10 ** 9)
     run = Run(tmp_path, key_file, rsps)
     with pytest.raises(RemoteError, match="Request payload size exceeds the limit: 10485760 bytes"):
         run.sync(big)

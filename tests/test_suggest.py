@@ -8,7 +8,7 @@ import shutil
 import pytest
 import yaml
 
-from sync import cli
+from sync.cli import main as cli
 
 from .conftest import NOW, ROOT
 from .fakes import make_issues
@@ -34,10 +34,10 @@ def file_config(tmp_path, levers: list[dict], **source) -> object:
 
 
 def unmapped(config) -> int:
-    from sync.assessment import assess
-    from sync.engine import fetch_all
-    from sync.state import State
-    from sync.workspace import Workspace
+    from sync.core.assessment import assess
+    from sync.worker.engine import fetch_all
+    from sync.worker.state import State
+    from sync.worker.workspace import Workspace
     ws = Workspace(config)
     tickets, _ = fetch_all(ws.sources, State(":memory:"), NOW)
     return len(assess(tickets, ws.config, [], NOW).unmapped_active())

@@ -16,8 +16,8 @@ import time
 import pytest
 import responses
 
-from sync.progress import Progress
-from sync.runtime import Runtime
+from sync.worker.progress import Progress
+from sync.worker.runtime import Runtime
 
 from .conftest import NOW, ROOT
 from .fakes import FakeJira, make_issues
@@ -142,8 +142,8 @@ def test_progress_shows_only_what_takes_longer_than_two_seconds():
 
 @responses.activate
 def test_a_slow_jira_fetch_reports_pages_and_issues():
-    from sync.state import State
-    from connectors.jira import JiraSource, JiraSourceConfig
+    from sync.worker.state import State
+    from connectors.jira.source import JiraSource, JiraSourceConfig
     FakeJira(responses.mock, make_issues(450, NOW))
     out = io.StringIO()
     runtime = Runtime(progress=Progress(enabled=True, stream=out, clock=Clock(1.5)))

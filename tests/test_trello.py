@@ -8,15 +8,15 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 
-from sync import ratelimit
-from sync.runtime import Runtime
-from sync.workspace import build_sources
+from sync.worker import ratelimit
+from sync.worker.runtime import Runtime
+from sync.worker.workspace import build_sources
 from connectors.memory import MemorySink
-from connectors.trello import TrelloSource
-from connectors.trello import TrelloSourceConfig
-from sync.engine import run_once
-from sync.errors import ConfigError, RemoteError, TransientError
-from sync.state import State
+from connectors.trello.source import TrelloSource
+from connectors.trello.source import TrelloSourceConfig
+from sync.worker.engine import run_once
+from sync.core.errors import ConfigError, RemoteError, TransientError
+from sync.worker.state import State
 
 from .conftest import FIXTURES, NOW, make_config
 from .fakes import FakeJira, make_issues
@@ -199,7 +199,7 @@ def test_check(rsps):
 
 def test_init_on_live_trello_finds_the_points_field_and_done_lists(rsps, tmp_path, capsys,
                                                                    monkeypatch):
-    from sync import cli
+    from sync.cli import main as cli
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRELLO_API_KEY", "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6")
     monkeypatch.setenv("TRELLO_TOKEN", TOKEN)

@@ -7,11 +7,11 @@ import openpyxl
 import pytest
 
 from connectors.memory import MemorySource
-from connectors.xlsx import XlsxSink
-from connectors.xlsx import XlsxSinkConfig
-from sync.engine import run_once
-from sync.errors import ConfigError, GuardError
-from sync.state import State
+from connectors.xlsx.sink import XlsxSink
+from connectors.xlsx.sink import XlsxSinkConfig
+from sync.worker.engine import run_once
+from sync.core.errors import ConfigError, GuardError
+from sync.worker.state import State
 
 from .conftest import NOW, make_config, ticket
 
@@ -222,7 +222,7 @@ def _snapshot(path):
 def test_streamed_tabs_read_back_as_openpyxl_wrote_them(tmp_path, monkeypatch):
     """The same report written both ways: every cell's value, type, font and
     link, the frozen header and the column widths come back identical."""
-    from connectors import xlsx_stream
+    from connectors.xlsx import stream as xlsx_stream
     books = {}
     for way in ("openpyxl", "streamed"):
         folder = tmp_path / way
@@ -258,8 +258,8 @@ def test_streamed_tabs_read_back_as_openpyxl_wrote_them(tmp_path, monkeypatch):
 
 def test_a_people_column_of_dates_goes_through_openpyxl(tmp_path):
     from datetime import datetime as dt
-    from connectors import xlsx_stream
-    from sync.report import Table
+    from connectors.xlsx import stream as xlsx_stream
+    from sync.core.report import Table
     table = Table("Tickets", ["Key", "When"], [["A-1", dt(2026, 11, 1)]], [], owned_columns=1)
     assert not xlsx_stream.streamable(table)
     assert xlsx_stream.streamable(Table("Tickets", ["Key", "When"], [["A-1", "soon"]], [], 1))

@@ -212,12 +212,12 @@ def history(issues: list[dict]) -> None:
     import sys
     from dataclasses import replace
     sys.path.insert(0, str(HERE.parents[1]))
-    from sync import configfile
-    from sync.assessment import assess
-    from sync.inputs import gather
-    from sync.report import HEADERS, history_rows
-    from sync.runtime import Runtime
-    from sync.workspace import build_sources
+    from sync.worker import configfile
+    from sync.core.assessment import assess
+    from sync.core.inputs import gather
+    from sync.core.report import HEADERS, history_rows
+    from sync.worker.runtime import Runtime
+    from sync.worker.workspace import build_sources
     config, _ = configfile.load(HERE.parent / "demo.yaml")
     source = build_sources(config, Runtime(base_dir=HERE.parents[1]))[0]
     source.path = HERE / "jira-search.json"

@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
 
 
 def make_config():
-    from sync.config import Config
+    from sync.core.config import Config
     outcomes = []
     for o in range(10):
         levers = []
@@ -46,7 +46,7 @@ def make_config():
 
 
 def make_tickets(n: int):
-    from sync.model import Ticket
+    from sync.core.model import Ticket
     rnd = random.Random(n)
     people = [f"Person {i}" for i in range(200)]
     out = []
@@ -67,10 +67,10 @@ def make_tickets(n: int):
 
 
 def run(n: int) -> None:
-    from sync.assessment import assess
-    from sync.model import SheetInputs
-    from sync.report import build
-    from sync.rules import RuleSet
+    from sync.core.assessment import assess
+    from sync.core.model import SheetInputs
+    from sync.core.report import build
+    from sync.core.rules import RuleSet
     config = make_config()
     tickets = make_tickets(n)
     t0 = time.perf_counter()

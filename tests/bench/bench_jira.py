@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import responses  # noqa: E402
 
-from connectors.jira import JiraSource  # noqa: E402
-from connectors.jira import JiraSourceConfig  # noqa: E402
-from sync.state import State  # noqa: E402
+from connectors.jira.source import JiraSource  # noqa: E402
+from connectors.jira.source import JiraSourceConfig  # noqa: E402
+from sync.worker.state import State  # noqa: E402
 from tests.fakes import URL, FakeJira, make_issues  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)

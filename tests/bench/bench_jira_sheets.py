@@ -29,11 +29,11 @@ import requests  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
-from sync.engine import run_once  # noqa: E402
-from sync.log import Redactor, configure  # noqa: E402
-from sync.runtime import Runtime  # noqa: E402
-from sync.state import State  # noqa: E402
-from sync.workspace import build_sink, build_sources  # noqa: E402
+from sync.worker.engine import run_once  # noqa: E402
+from sync.worker.log import Redactor, configure  # noqa: E402
+from sync.worker.runtime import Runtime  # noqa: E402
+from sync.worker.state import State  # noqa: E402
+from sync.worker.workspace import build_sink, build_sources  # noqa: E402
 from tests.bench.bench_core import NOW, make_config  # noqa: E402
 from tests.bench.fake_server import route_google_here  # noqa: E402
 

@@ -89,9 +89,9 @@ def run(kind: str, w: int, n: int) -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     from connectors import retry
-    from sync import log as logsetup
-    from sync.fleet import Fleet
-    from sync.workspace import Process
+    from sync.worker import log as logsetup
+    from sync.worker.fleet import Fleet
+    from sync.worker.workspace import Process
     from tests.conftest import NOW
     from tests.fakes import FakeJira, make_issues
     from tests.fakes_sheets import FakeSheets

@@ -69,12 +69,12 @@ def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
     rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.05
     from connectors import retry
-    from sync import log as logsetup
-    from sync.runtime import Runtime
-    from sync.workspace import build_sink, build_sources
-    from sync.config import Config
-    from sync.daemon import Daemon
-    from sync.state import State
+    from sync.worker import log as logsetup
+    from sync.worker.runtime import Runtime
+    from sync.worker.workspace import build_sink, build_sources
+    from sync.core.config import Config
+    from sync.worker.daemon import Daemon
+    from sync.worker.state import State
     from tests.conftest import NOW, base_config
     from tests.fakes import FakeJira, make_issues
     from tests.fakes_sheets import FakeSheets

@@ -1,0 +1,136 @@
+"""What the Jira source needs besides issues: the server's kind, the field
+ids behind configured names, the API user's time zone, each cached in the
+state store for a day so a sync spends its requests on issues.  Also the one
+place that turns a Jira or HTTP failure into an align-sync error.
+"""
+from __future__ import annotations
+
+import difflib
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import requests
+
+from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
+
+from connectors import retry
+from connectors.jira.issue import JiraFieldIds
+
+TTL = timedelta(hours=24)
+
+
+def _messages(exc) -> str:
+    """Jira's own error text (errorMessages + errors), never headers or URLs."""
+    response = getattr(exc, "response", None)
+    try:
+        body = response.json() if response is not None else {}
+    except ValueError:
+        body = {}
+    parts = list(body.get("errorMessages") or []) if isinstance(body, dict) else []
+    if isinstance(body, dict) and isinstance(body.get("errors"), dict):
+        parts += [f"{k}: {v}" for k, v in body["errors"].items()]
+    return "; ".join(str(p) for p in parts)
+
+
+def translate(exc: Exception, what: str, config) -> AlignSyncError:
+    from jira.exceptions import JIRAError
+    if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
+        return TransientError(f"Jira {what}: {type(exc).__name__} talking to {config.url}",
+                              hint="check source.url and that this host can reach it")
+    if not isinstance(exc, JIRAError):
+        return RemoteError(f"Jira {what}: unexpected {type(exc).__name__}")
+    status = exc.status_code or 0
+    text = _messages(exc)
+    headers = getattr(exc.response, "headers", None) or {}
+    if status == 429 or status >= 500:
+        return TransientError(f"Jira {what}: HTTP {status}" + (f" ({text})" if text else ""),
+                              retry_after=retry.retry_after(headers.get("Retry-After")))
+    if status == 401:
+        kind = "API token (with auth.email)" if config.auth.email else "personal access token"
+        return RemoteError("Jira rejected the credentials (HTTP 401): the token is wrong, revoked "
+                           "or expired",
+                           hint=f"create a new {kind} and update source.auth.token")
+    if status == 403:
+        return RemoteError(f"Jira refused {what} (HTTP 403)" + (f": {text}" if text else ""),
+                           hint="the account needs the Browse projects permission on every "
+                                "project the JQL names")
+    if status == 400 and what == "search":
+        return ConfigError(f"Jira rejected source.jql: {text or 'HTTP 400'}",
+                           hint="fix the JQL; try it in Jira's issue search first")
+    if status == 404:
+        return RemoteError(f"Jira {what}: HTTP 404 at {config.url}",
+                           hint="check source.url (the site's base URL, without /jira or /rest)")
+    if status == 410:
+        return RemoteError(f"Jira {what}: HTTP 410, this API was removed: {text}")
+    return RemoteError(f"Jira {what}: HTTP {status}" + (f": {text}" if text else ""))
+
+
+class JiraMeta:
+    def __init__(self, source, state, now: datetime):
+        self.source = source
+        self.state = state
+        self.now = now
+        self._server: dict | None = None
+
+    def _cached(self, key: str, load):
+        entry = self.state.get_json(self.source.name, key)
+        if entry and self.now - datetime.fromisoformat(entry["at"]) < TTL:
+            return entry["value"]
+        value = load()
+        self.state.stage(self.source.name, key, {"at": self.now.isoformat(), "value": value})
+        return value
+
+    def server_info(self) -> dict:
+        client = self.source.client
+
+        def load() -> dict:
+            info = self.source.request("server info", client.server_info)
+            return {k: info.get(k) for k in ("deploymentType", "versionNumbers", "serverTimeZone")}
+        self._server = self._cached("server", load)
+        return self._server
+
+    def myself(self) -> dict:
+        return self.source.request("auth check (/myself)", self.source.client.myself)
+
+    def user_zone(self) -> tzinfo:
+        """JQL dates are read in the API user's time zone (else the server's)."""
+        def load() -> str:
+            return self.myself().get("timeZone") or ""
+        name = self._cached("user_zone", load) or (self._server or {}).get("serverTimeZone") or "UTC"
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+    def field_list(self) -> list[dict]:
+        client = self.source.client
+        return self._cached("field_list", lambda: [
+            {"id": f.get("id"), "name": f.get("name"), "clauseNames": f.get("clauseNames", [])}
+            for f in self.source.request("field list", client.fields)])
+
+    def field_ids(self) -> JiraFieldIds:
+        client = self.source.client
+        fields = self.field_list()
+        # Hand the library the same list so it does not fetch /field again on
+        # the first search that names fields.
+        client._fields_cache_value = {n: f["id"] for f in fields for n in f.get("clauseNames") or []}
+        wanted = self.source.config.fields
+        epic = next((f["id"] for f in fields if (f.get("name") or "").lower() == "epic link"), None)
+        return JiraFieldIds(self._resolve(fields, "estimate", wanted.estimate),
+                            self._resolve(fields, "acceptance", wanted.acceptance),
+                            epic if not self.source.cloud else None)
+
+    def _resolve(self, fields: list[dict], key: str, wanted: str | None) -> str | None:
+        if not wanted:
+            return None
+        low = wanted.strip().lower()
+        for f in fields:
+            if f["id"] == wanted or (f.get("name") or "").lower() == low or \
+                    low in (c.lower() for c in f.get("clauseNames") or []):
+                return f["id"]
+        names = sorted({f.get("name") or f["id"] for f in fields})
+        close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
+        raise ConfigError(f"source.fields.{key}: no Jira field is named or has the id {wanted!r}",
+                          hint=f"close names: {', '.join(close)}" if close
+                          else "see the field list under Jira settings → Issues → Custom fields")
+

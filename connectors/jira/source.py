@@ -1,0 +1,247 @@
+"""Jira source: Cloud (email + API token) and Server/Data Center (personal
+access token), on the `jira` library, with incremental syncs.
+
+Cloud pages `/rest/api/3/search/jql` by `nextPageToken` (the old `/search`
+answers 410 there since 2025, CHANGE-2046); Data Center pages
+`/rest/api/2/search` by `startAt`/`total`.  Every request goes through
+`retry.call` one at a time; the library's own retries are off.  Between full
+re-fetches only issues updated since the cursor are read, and an ids-only
+census of the JQL drops issues that were deleted or left the query.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterator, Literal, TypeVar
+
+from pydantic import Field
+
+from sync.core.config import Duration, Strict
+from sync.core.errors import RemoteError
+from sync.core.model import Ticket
+from sync.worker.runtime import Runtime
+from sync.worker.state import State
+
+from connectors import retry
+from connectors.jira.issue import JiraFields, issue_list, parse_time, to_ticket
+from connectors.jira.meta import JiraMeta, translate
+
+T = TypeVar("T")
+FIELDS = ("summary", "issuetype", "status", "assignee", "labels", "components", "project",
+          "parent", "updated", "resolutiondate", "description")
+PAGE = 100              # Cloud returns at most 100 issues with fields per page
+CENSUS_PAGE = 5000      # ids-only pages hold up to 5000 on Cloud (DC caps lower; we read it back)
+OVERLAP = timedelta(hours=1)   # index lag, minute-granular JQL dates, DST folds
+TIMEOUT = (5, 60)
+_ORDER_BY = re.compile(r"\s+order\s+by\s+.*$", re.IGNORECASE | re.DOTALL)
+
+
+def base_jql(jql: str) -> str:
+    """The user's JQL without its ORDER BY, so it can be and-ed with a cursor."""
+    return _ORDER_BY.sub("", jql.strip())
+
+
+class JiraAuth(Strict):
+    email: str | None = None
+    token: str
+
+
+class JiraSourceConfig(Strict):
+    type: Literal["jira"]
+    name: str | None = None
+    url: str
+    auth: JiraAuth
+    jql: str
+    fields: JiraFields = Field(default_factory=JiraFields)
+    full_refresh: Duration = timedelta(hours=24)
+
+
+# Jira Cloud's API-token traffic falls under per-second burst limits; this
+# ceiling keeps many workspaces on one host and account under them together.
+BURST = (100, 1.0)
+
+
+class JiraSource:
+    def __init__(self, config: JiraSourceConfig, name: str, runtime: Runtime | None = None):
+        self.config = config
+        self.name = name
+        self.runtime = runtime or Runtime()
+        self.client = None
+        self.cloud = False
+        auth = config.auth
+        self.limiter = self.runtime.limiters.get("jira", config.url.rstrip("/"), auth.email or "",
+                                                 auth.token, limit=BURST[0], window=BURST[1])
+
+    # -- plumbing ---------------------------------------------------------
+
+    def request(self, what: str, fn: Callable[[], T]) -> T:
+        def once() -> T:
+            self.limiter.wait(retry.sleep)
+            return fn()
+        return retry.call("jira", once, runtime=self.runtime,
+                          translate=lambda exc: translate(exc, what, self.config))
+
+    def _connect(self, state: State, now: datetime):
+        from jira import JIRA
+        auth = self.config.auth
+        kwargs = dict(server=self.config.url.rstrip("/"), max_retries=0, timeout=TIMEOUT,
+                      get_server_info=False, options={"check_update": False})
+        # Cloud: email + API token (basic); Server/DC: personal access token (bearer).
+        if auth.email:
+            kwargs["basic_auth"] = (auth.email, auth.token)
+        else:
+            kwargs["token_auth"] = auth.token
+        client = JIRA(**kwargs)
+        client._session.hooks["response"].append(self.runtime.telemetry.response_hook("jira"))
+        self.client = client
+        self.meta = JiraMeta(self, state, now)
+        info = self.meta.server_info()
+        client.deploymentType = info.get("deploymentType")
+        client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
+        self.cloud = client.deploymentType == "Cloud"
+        return client
+
+    def cloud_search(self, jql: str, **kwargs) -> dict:
+        """One `/rest/api/3/search/jql` page (v3: ADF descriptions).  Metadata
+        calls stay on v2, which Cloud and Data Center both serve."""
+        client = self.client
+        client._options["rest_api_version"] = "3"
+        try:
+            return client.enhanced_search_issues(jql, json_result=True, **kwargs)
+        finally:
+            client._options["rest_api_version"] = "2"
+
+    # -- searching --------------------------------------------------------
+
+    def pages(self, jql: str, fields: list[str], size: int) -> Iterator[list[dict]]:
+        """Every page of a search; never stops early on a short page."""
+        client = self.client
+        if self.cloud:
+            token = None
+            while True:
+                page = self.request("search", lambda token=token: self.cloud_search(
+                    jql, nextPageToken=token, maxResults=size, fields=list(fields)))
+                yield issue_list(page, f"source {self.name}")
+                token = page.get("nextPageToken")
+                if page.get("isLast") is True or (page.get("isLast") is None and not token):
+                    return
+                if not token:
+                    raise RemoteError("Jira said more results follow but sent no nextPageToken; "
+                                      "refusing to sync a partial list")
+        else:
+            start = 0
+            while True:
+                page = self.request("search", lambda start=start: client.search_issues(
+                    jql, startAt=start, maxResults=size, fields=list(fields),
+                    json_result=True, validate_query=True))
+                issues = issue_list(page, f"source {self.name}")
+                yield issues
+                start += len(issues)
+                total = int(page.get("total") or 0)
+                if start >= total:
+                    return
+                if not issues:
+                    raise RemoteError(f"Jira returned an empty page at {start} of {total} "
+                                      "issues; refusing to sync a partial list")
+
+    def _each(self, jql: str, fields: list[str], size: int = PAGE) -> Iterator[tuple[str, dict]]:
+        """(id, issue) of every issue of a search, page by page."""
+        step = self.runtime.progress.step(f"source {self.name}: reading Jira")
+        seen = 0
+        for n, page in enumerate(self.pages(jql, fields, size), 1):
+            for issue in page:
+                yield str(issue.get("id") or issue["key"]), issue
+            seen += len(page)
+            step.update(pages=n, issues=seen)
+        step.done()
+
+    def _all(self, jql: str, fields: list[str], size: int = PAGE) -> dict[str, dict]:
+        return dict(self._each(jql, fields, size))
+
+    # -- the source protocol ----------------------------------------------
+
+    def fetch(self, state: State, now: datetime) -> list[Ticket]:
+        self._connect(state, now)
+        ids = self.meta.field_ids()
+        fields = list(FIELDS) + [f for f in (ids.estimate, ids.acceptance, ids.epic_link) if f]
+        signature = ",".join(fields)
+        jql = base_jql(self.config.jql)
+        cursor = state.get(self.name, "cursor")
+        last_full = state.get(self.name, "last_full")
+        full = (not cursor or not last_full or state.get(self.name, "fields") != signature
+                or now - datetime.fromisoformat(last_full) >= self.config.full_refresh)
+        url = self.config.url.rstrip("/")
+        if full:
+            # Each page's issues become text for the cache and Tickets, and
+            # their dicts are dropped: 10k issues never sit in memory as dicts.
+            texts: dict[str, str] = {}
+            found: dict[str, Ticket] = {}
+            stamps = []
+            for k, issue in self._each(self.config.jql, fields):
+                texts[k] = json.dumps(issue, separators=(",", ":"))
+                found[k] = to_ticket(issue, self.name, ids, url)   # an id on two pages counts once
+                stamps.append((issue.get("fields") or {}).get("updated"))
+            state.stage(self.name, "last_full", now.isoformat())
+            state.stage(self.name, "fields", signature)
+            state.stage_tickets(self.name, texts)
+            tickets = list(found.values())
+        else:
+            cached = state.cached_tickets(self.name)
+            since = datetime.fromisoformat(cursor) - OVERLAP
+            local = since.astimezone(self.meta.user_zone()).strftime("%Y/%m/%d %H:%M")
+            changed = self._all(f'({jql}) AND updated >= "{local}" ORDER BY updated ASC, key ASC',
+                                fields)
+            census = set(self._all(jql, ["id"], CENSUS_PAGE))
+            missing = sorted(census - set(cached) - set(changed), key=int)
+            # Issues that entered the query without an update (a sprint or
+            # filter change) are fetched by id, 100 at a time.
+            for i in range(0, len(missing), PAGE):
+                chunk = ", ".join(missing[i:i + PAGE])
+                changed.update(self._all(f"id in ({chunk})", fields))
+            changed = {k: v for k, v in changed.items() if k in census}
+            texts = {k: json.dumps(v, separators=(",", ":")) for k, v in changed.items()}
+            state.stage_ticket_changes(self.name, texts, set(cached) - census)
+            # The cache's text is parsed one issue at a time and dropped once
+            # its Ticket exists; only what changed is written back.
+            tickets, stamps = [], []
+            for k in [k for k in cached if k in census] + [k for k in changed if k not in cached]:
+                issue = changed[k] if k in changed else json.loads(cached[k])
+                tickets.append(to_ticket(issue, self.name, ids, url))
+                stamps.append((issue.get("fields") or {}).get("updated"))
+        newest = max((s for s in map(parse_time, stamps) if s), default=None)
+        state.stage(self.name, "cursor", (newest or now).isoformat())
+        return tickets
+
+    def draft_fields(self) -> tuple[dict, list[str]]:
+        """For `init`: the estimate and acceptance fields, by their names."""
+        from collections import Counter
+        from connectors.field_guess import jira_fields
+        self._connect(State(":memory:", readonly=True), datetime.now(timezone.utc))
+        names = {f["id"]: f.get("name") or "" for f in self.meta.field_list() if f.get("id")}
+        return jira_fields(names, Counter(), 0, use_names=True)
+
+    def check(self) -> str:
+        state = State(":memory:", readonly=True)
+        now = datetime.now(timezone.utc)
+        self._connect(state, now)
+        me = self.meta.myself()
+        ids = self.meta.field_ids()
+        client = self.client
+        jql = self.config.jql
+        if self.cloud:
+            self.request("search", lambda: self.cloud_search(jql, maxResults=1, fields=["id"]))
+        else:
+            self.request("search", lambda: client.search_issues(
+                jql, maxResults=1, fields=["id"], json_result=True))
+        kind = "Cloud" if self.cloud else (client.deploymentType or "Server")
+        found = ", ".join(f"{k}={v}" for k, v in (("estimate", ids.estimate),
+                                                  ("acceptance", ids.acceptance)) if v)
+        return (f"Jira {kind} at {self.config.url} as {me.get('displayName') or me.get('name')}; "
+                f"JQL valid; fields {found or 'none configured'}")
+
+
+
+def register(registry) -> None:
+    registry.add("source", "jira", JiraSourceConfig,
+                 lambda config, name, runtime: JiraSource(config, name, runtime))

@@ -1,0 +1,319 @@
+"""Google Sheets sink on gspread + a service account: three requests a sync.
+
+1. metadata (tabs, grid sizes, our charts), 2. one `values:batchGet`
+(Metrics, History, Tickets with people's columns and Warnings whole, the
+other owned header rows) with formulas as written, so people's formulas go
+back as formulas (a Metrics value that is itself a formula costs one more
+read, for its result), 3. one `spreadsheets:batchUpdate` with everything,
+Tickets and Warnings by changed rows (see `sheets_layout`, `sheets_diff`).  A failed
+sync costs at most one more small batchUpdate: Summary's `Last error`.
+gspread's BackOffHTTPClient is not used (6.2.1 never gives up on a 429);
+retries are ours, per request.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+import requests
+import structlog
+
+from sync.core.config import FilePath, Strict
+from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
+from sync.core.inputs import gather
+from sync.worker.runtime import Runtime
+from sync.core.model import SheetInputs
+from sync.core.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
+
+from connectors import retry
+from connectors.sheets.diff import header_edited
+
+from connectors.sheets.layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata, staged_bytes
+from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode, prep_bodies, value_bodies
+
+log = structlog.get_logger("align_sync.sheets")
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+TIMEOUT = (10, 120)        # under the API's own 180 s processing limit
+QUOTA_WAIT = 20.0          # seconds after a 429 (Google's buckets are per minute)
+WRITES_PER_MINUTE = 50     # of Google's 60 per user: room for the Last error note and a retry
+_ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
+_META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,hidden,gridProperties),"
+                "charts(chartId,spec(title)))")
+DIFFED = ("Tickets", "Warnings")       # the big tabs: read back whole, written by changed rows
+_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)     # Sheets' serial day 0
+
+
+def spreadsheet_id(value: str) -> str:
+    found = _ID.search(value)
+    return found[1] if found else value.strip()
+
+
+
+class SheetsSinkConfig(Strict):
+    type: Literal["google_sheets"]
+    spreadsheet: str
+    credentials: FilePath
+    owners_tab: bool = True
+
+
+class SheetsSink:
+    def __init__(self, config: SheetsSinkConfig, runtime: Runtime | None = None):
+        self.config = config
+        self.runtime = runtime or Runtime()
+        self.id = spreadsheet_id(config.spreadsheet)
+        self.url = f"https://docs.google.com/spreadsheets/d/{self.id}"
+        self._http = None
+        self._email = ""
+        self._sheets: dict[str, SheetInfo] | None = None
+        self._previous: dict[str, list[list]] | None = None   # DIFFED tabs and History as read this sync
+        self._title = ""
+
+    # -- plumbing ---------------------------------------------------------
+
+    def http(self):
+        if self._http is None:
+            # google-auth and gspread are imported here, when a sheet is first
+            # reached: a workspace writing to xlsx never pays their 0.1 s.
+            import gspread
+            from google.auth.transport.requests import AuthorizedSession
+            from google.oauth2.service_account import Credentials
+            from connectors.sheets.auth import TokenRequest, load_key
+            info = load_key(self.config, self.runtime)
+            self._email = info["client_email"]
+            try:
+                creds = Credentials.from_service_account_info(info, scopes=SCOPES)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"sink.credentials: the service-account key does not load "
+                                  f"({str(exc).splitlines()[0][:200]})")
+            # Our own token transport: tried once per call (see sheets_auth.TokenRequest),
+            # on a plain session (google-auth's default mounts 3 connection retries).
+            session = AuthorizedSession(creds, auth_request=TokenRequest(requests.Session()))
+            client = gspread.Client(auth=creds, session=session)
+            client.http_client.auth = creds     # gspread sets it only for a session it builds
+            client.set_timeout(TIMEOUT)
+            client.http_client.session.hooks["response"].append(
+                self.runtime.telemetry.response_hook("sheets"))
+            self._http = client.http_client
+        return self._http
+
+    def request(self, what: str, fn, attempts: int | None = None):
+        return retry.call("sheets", fn, runtime=self.runtime, attempts=attempts,
+                          translate=lambda exc: self._translate(exc, what))
+
+    def _translate(self, exc: Exception, what: str) -> AlignSyncError:
+        from google.auth.exceptions import RefreshError, TransportError
+        from gspread.exceptions import APIError
+        if isinstance(exc, (TransportError, requests.ConnectionError, requests.Timeout)):
+            return TransientError(f"Google Sheets {what}: {type(exc).__name__} {str(exc)[:200]}".strip())
+        if isinstance(exc, RefreshError):
+            text = str(exc)
+            if "invalid_grant" in text or "invalid_client" in text or "unauthorized_client" in text:
+                return RemoteError("Google refused the service-account key (token request: "
+                                   f"{text.split(',')[0][:120]})",
+                                   hint="the key was deleted or disabled; create a new key")
+            return TransientError(f"Google Sheets {what}: token refresh failed")
+        if not isinstance(exc, APIError):
+            return RemoteError(f"Google Sheets {what}: unexpected {type(exc).__name__}")
+        status = exc.response.status_code
+        message = str((exc.error or {}).get("message", ""))[:300]
+        if status == 429 or status >= 500:
+            wait = retry.retry_after(exc.response.headers.get("Retry-After"))
+            if status == 429 and wait is None:
+                # Sheets sends no Retry-After; its quotas refill per minute, so
+                # four waits of QUOTA_WAIT span a whole window.
+                wait = QUOTA_WAIT
+            return TransientError(f"Google Sheets {what}: HTTP {status} {message}".strip(),
+                                  retry_after=wait)
+        if status == 401:
+            return RemoteError(f"Google Sheets refused the service account's token for {what} (HTTP 401)",
+                               hint="check sink.credentials: the key may be deleted, or for another project")
+        if status == 403:
+            return RemoteError(f"Google Sheets refused {what} (HTTP 403: {message})",
+                               hint=f"share the spreadsheet with {self._email or 'the service account'}"
+                                    " as Editor")
+        if status == 404:
+            return RemoteError(f"Google Sheets: no spreadsheet with id {self.id} (HTTP 404)",
+                               hint="check sink.spreadsheet (the URL or the id between /d/ and /edit)")
+        return RemoteError(f"Google Sheets {what}: HTTP {status}: {message}")
+
+    def _metadata(self) -> dict[str, SheetInfo]:
+        http = self.http()
+        meta = self.request("metadata read", lambda: http.fetch_sheet_metadata(
+            self.id, params={"includeGridData": "false", "fields": _META_FIELDS}))
+        self._sheets = parse_metadata(meta)
+        self._title = (meta.get("properties") or {}).get("title", "")
+        return self._sheets
+
+    # -- the sink protocol ------------------------------------------------
+
+    def read(self) -> SheetInputs:
+        sheets = self._metadata()
+        # Metrics and History whole; Tickets (with people's columns) and
+        # Warnings whole too: people's cells go back on their ticket's row,
+        # and only rows that changed are written.  Other owned tabs: the
+        # header row.  Each range is clipped to its grid: one past a grid's
+        # edge (someone deleted a column) is a 400 for the whole read.
+        widths = {name: len(HEADERS[name]) for name in ("Metrics", "History", "Review")}
+        widths.update({name: sheets[name].cols for name in DIFFED if name in sheets})
+        ranges = {name: f"'{name}'!A:{column_letter(min(width, sheets[name].cols))}"
+                  for name, width in widths.items() if name in sheets and sheets[name].cols}
+        heads = [name for name in OWNED if name in sheets and name in HEADERS and name not in ranges
+                 and sheets[name].cols]
+        ranges.update({name: f"'{name}'!A1:{column_letter(min(len(HEADERS[name]), sheets[name].cols))}1"
+                       for name in heads})
+        # FORMULA: people's formulas come back as formulas, to be written back.
+        got = self._values(list(ranges.values()), "FORMULA")
+        tabs = {name: got.get(a1, []) for name, a1 in ranges.items()}
+        metrics = tabs.get("Metrics", [])
+        if any(isinstance(v, str) and v.startswith("=") for row in metrics for v in row[2:3]):
+            # A computed metric: its result needs one more read (only then).
+            metrics = self._values([ranges["Metrics"]], "UNFORMATTED_VALUE")[ranges["Metrics"]]
+        for name in heads + [n for n in (*DIFFED, "History") if n in tabs]:
+            row = (tabs[name] or [[]])[0]
+            if header_edited(row, HEADERS[name]):
+                log.warning("sheet.header_restored", tab=name, found=row[:len(HEADERS[name])])
+        # Owners' header too: a tab of that name is removed only if it is ours.
+        self._previous = {name: tabs[name] for name in (*DIFFED, "History", "Owners") if name in tabs}
+        return gather([[_serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],
+                      tabs.get("Tickets", []), tabs.get("History", [])[1:], tabs.get("Review", [])[1:])
+
+    def _values(self, ranges: list[str], render: str) -> dict[str, list]:
+        """One `values:batchGet`; dates as serial numbers, rows by range."""
+        if not ranges:
+            return {}
+        http = self.http()
+        body = self.request("read", lambda: http.values_batch_get(self.id, ranges, params={
+            "valueRenderOption": render, "dateTimeRenderOption": "SERIAL_NUMBER"}))
+        return {name: vr.get("values") or []
+                for name, vr in zip(ranges, body.get("valueRanges") or [])}
+
+    def write(self, report: Report) -> None:
+        from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
+        before = copy.deepcopy(self._sheets if self._sheets is not None else self._metadata())
+        plan = None
+        body = data = None
+        if staged_bytes(report, self._previous) <= PUBLISH_MAX:
+            sheets = copy.deepcopy(before)
+            body, cells = build(report, sheets, self._previous)
+            data = encode(body)
+        if data is None or len(data) > PUBLISH_MAX:
+            # Too big for one request: stage the bulk, publish a small batch.
+            plan = Plan(*_staging_id(before))
+            sheets = copy.deepcopy(before)
+            body, cells = build(report, sheets, self._previous, plan)
+            data = encode(body)
+            if len(data) > PUBLISH_MAX:
+                raise RemoteError(f"Google Sheets write: the publish is {len(data):,} bytes even with "
+                                  f"staging (limit {PUBLISH_MAX:,}); nothing was written",
+                                  hint="report this: a tab other than Tickets and Warnings is too large")
+        self._check_cells(before, sheets, plan)
+        if cells > 0.8 * CELL_LIMIT:
+            log.warning("sheet.cells_high", cells=cells, limit=CELL_LIMIT)
+        sent = [len(data)]
+        step = self.runtime.progress.step("sink google_sheets: writing")
+        if plan is not None:
+            for prep in prep_bodies(plan, len(before)):
+                sent.append(self._post("staging", encode(prep), SPREADSHEET_BATCH_UPDATE_URL))
+                step.update(requests=len(sent) - 1)
+            for values in value_bodies(plan):
+                sent.append(self._post("staging", values, SPREADSHEET_VALUES_BATCH_UPDATE_URL))
+                step.update(requests=len(sent) - 1)
+        self._post("write", data, SPREADSHEET_BATCH_UPDATE_URL)
+        step.update(requests=len(sent))
+        step.done()
+        rows = sum(len(r["updateCells"]["rows"]) for r in body["requests"] if "updateCells" in r) + \
+            (sum(b.end - b.start for b in plan.blocks) if plan else 0)
+        log.info("sheet.written", requests=len(body["requests"]), bytes=sum(sent), largest=max(sent),
+                 staged_rows=plan.rows if plan else 0, writes=len(sent), rows=rows, cells=cells)
+        self._sheets = self._previous = None   # the tabs changed: read them again next sync
+
+    def _check_cells(self, before: dict[str, SheetInfo], after: dict[str, SheetInfo],
+                     plan: Plan | None) -> None:
+        """§7: over 10M cells at any moment of the write fails before any write.
+        A tab holds the larger of its old and new grid until the publish ends."""
+        sizes = {name: max(info.rows * info.cols,
+                           before[name].rows * before[name].cols if name in before else 0)
+                 for name, info in after.items()}
+        if plan is not None:
+            sizes[STAGING] = max(sizes.get(STAGING, 0), plan.cells)
+        peak = sum(sizes.values())
+        if peak <= CELL_LIMIT:
+            return
+        big = sorted(((n, c) for n, c in sizes.items() if c), key=lambda x: -x[1])[:5]
+        tabs = ", ".join(f"{n} {c:,}" for n, c in big)
+        raise RemoteError(f"Google Sheets write: the spreadsheet would hold {peak:,} cells, over "
+                          f"Google's limit of {CELL_LIMIT:,} (empty cells count; {tabs}); nothing "
+                          "was written",
+                          hint="set sink.owners_tab: false, narrow the JQL or boards, or use the "
+                               "xlsx sink")
+
+    def _post(self, what: str, data: bytes, url: str) -> int:
+        """One write (a batchUpdate or a values.batchUpdate), paced to stay
+        under Google's 60 writes a minute per user."""
+        self._pace()
+        http = self.http()
+        self.request(what, lambda: http.request(
+            "post", url % self.id, data=data,
+            headers={"Content-Type": "application/json; charset=utf-8"}))
+        return len(data)
+
+    def _pace(self) -> None:
+        """Google counts writes per user (the service account), so every
+        workspace writing as the same account shares one window."""
+        self.http()                              # the account's email is known from here
+        window = self.runtime.limiters.get("sheets-writes", self._email, limit=WRITES_PER_MINUTE,
+                                           window=60.0)
+        waited = window.wait(retry.sleep)
+        if waited:
+            log.info("sheet.paced", seconds=round(waited, 1), account=self._email)
+
+    def done(self) -> None:
+        """After a sync: forget the tabs this sync read."""
+        self._sheets = self._previous = None
+
+    def write_error(self, message: str, when: datetime) -> None:
+        sheets = self._sheets if self._sheets is not None else self._metadata()
+        summary = sheets.get("Summary")
+        if summary is None:
+            return
+        row = SUMMARY_FIELDS.index("Last error") + 1
+        body = {"requests": [{"updateCells": {
+            "range": {"sheetId": summary.sheet_id, "startRowIndex": row, "endRowIndex": row + 1,
+                      "startColumnIndex": 1, "endColumnIndex": 2},
+            "rows": [{"values": [cell(f"{iso(when)}: {message}")]}], "fields": "userEnteredValue"}}]}
+        http = self.http()
+        # Best effort, after a sync that already failed: one retry, not five.
+        self.request("error note", lambda: http.batch_update(self.id, body), attempts=2)
+
+    def check(self) -> str:
+        sheets = self._metadata()
+        # A write that changes nothing proves Editor access: set the title to itself.
+        body = {"requests": [{"updateSpreadsheetProperties": {
+            "properties": {"title": self._title}, "fields": "title"}}]}
+        http = self.http()
+        self.request("write check", lambda: http.batch_update(self.id, body))
+        return f"spreadsheet {self._title!r} opens ({len(sheets)} tabs) and {self._email} can write to it"
+
+
+def _staging_id(sheets: dict[str, SheetInfo]) -> tuple[int, bool]:
+    """The staging tab's id, and whether it exists (a killed sync may leave it)."""
+    if STAGING in sheets:
+        return sheets[STAGING].sheet_id, True
+    taken = {s.sheet_id for s in sheets.values()}
+    sheet_id = 900_000
+    while sheet_id in taken:
+        sheet_id += 1
+    return sheet_id, False
+
+
+def _serial_date(value):
+    """Sheets returns date cells as serial days (SERIAL_NUMBER); typed text stays text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _EPOCH + timedelta(days=value)
+    return value
+
+
+def register(registry) -> None:
+    registry.add("sink", "google_sheets", SheetsSinkConfig, lambda config, runtime: SheetsSink(config, runtime))

@@ -1,0 +1,127 @@
+"""A Trello board (the JSON of "Export as JSON", which is also what one nested
+`GET /1/boards/{id}?cards=...&lists=...` returns) → `Ticket`s.
+
+Shared by the file source and the live Trello source, so both read a board
+the same way: done lists, archived cards, custom-field or `(3) title`
+estimates, unnamed labels.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sync.core.errors import ConfigError, DataError
+from sync.core.inputs import parse_date
+from sync.core.model import Ticket, checked_estimate
+
+_TITLE_ESTIMATE = re.compile(r"^\s*\((\d+(?:\.\d+)?)\)")
+
+
+def _number(text: Any) -> float | None:
+    try:
+        return float(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _field_value(item: dict, definition: dict) -> float | None:
+    """A custom field item's value as a number, whatever its type; else None.
+
+    Unknown types (py-trello crashes on some) are read defensively: any of
+    number, text or a list option's text that parses as a number counts.
+    """
+    value = item.get("value") or {}
+    if isinstance(value, dict):
+        for kind in ("number", "text"):
+            if kind in value:
+                return _number(value[kind])
+    if item.get("idValue"):
+        for option in definition.get("options") or ():
+            if option.get("id") == item["idValue"]:
+                return _number((option.get("value") or {}).get("text"))
+    return None
+
+
+def estimate_field_id(board: dict, name: str | None) -> str | None:
+    """The id of the configured estimate field on this board (by name or id)."""
+    if not name:
+        return None
+    for cf in board.get("customFields") or ():
+        if not isinstance(cf, dict) or not isinstance(cf.get("name", ""), str):
+            continue
+        if cf.get("id") == name or (cf.get("name") or "").strip().lower() == name.strip().lower():
+            return cf["id"]
+    return None
+
+
+def require_estimate_field(board: dict, name: str | None, where: str) -> None:
+    if name and estimate_field_id(board, name) is None:
+        have = ", ".join(str(cf.get("name", "?")) for cf in board.get("customFields") or ()
+                         if isinstance(cf, dict)) or "none"
+        raise ConfigError(f"{where}: estimate_field {name!r} is not a custom field of board "
+                          f"{board.get('name')!r} (its custom fields: {have})")
+
+
+def _objects(board: dict, name: str, where: str, required: bool = False) -> list[dict]:
+    """One of the board's lists of objects; objects without an `id` are
+    dropped (nothing can refer to them), a list that is not a list fails."""
+    items = board.get(name)
+    if items is None and not required:
+        return []
+    if not isinstance(items, list):
+        raise DataError(f"{where}: board {board.get('name')!r}: `{name}`: expected a list, "
+                        f"got {'null' if items is None else type(items).__name__}",
+                        hint="export the board again (Menu → Print and export → JSON)")
+    return [x for x in items if isinstance(x, dict) and isinstance(x.get("id"), str)]
+
+
+def board_tickets(board: dict, source: str, done_lists: list[str],
+                  estimate_field: str | None) -> list[Ticket]:
+    where = f"source {source}"
+    lists = {lst["id"]: lst for lst in _objects(board, "lists", where, required=True)}
+    members = {m["id"]: m for m in _objects(board, "members", where)}
+    fields = {cf["id"]: cf for cf in _objects(board, "customFields", where)}
+    field_id = estimate_field_id(board, estimate_field)
+    done_names = {d.strip().lower() for d in done_lists}
+    tickets = []
+    cards = board.get("cards")
+    if not isinstance(cards, list):
+        raise DataError(f"{where}: board {board.get('name')!r}: `cards`: expected a list")
+    for i, card in enumerate(cards):
+        if not isinstance(card, dict):
+            raise DataError(f"{where}: board {board.get('name')!r}: cards[{i}]: expected a card "
+                            f"object, got {'null' if card is None else type(card).__name__}")
+        key = card.get("shortLink") or card.get("id")
+        if not isinstance(key, str) or not key:
+            raise DataError(f"{where}: board {board.get('name')!r}: card {card.get('name')!r} "
+                            f"(cards[{i}]): field `id`: missing; a card needs an id or shortLink")
+        lst = lists.get(card.get("idList"), {})
+        if card.get("closed") or lst.get("closed"):
+            continue  # archived cards, and cards in archived lists, are gone for the team
+        list_name = str(lst.get("name") or "")
+        estimate = None
+        for item in card.get("customFieldItems") or ():
+            if isinstance(item, dict) and field_id and item.get("idCustomField") == field_id:
+                estimate = _field_value(item, fields.get(field_id, {}))
+        title = card.get("name") or ""
+        title = title if isinstance(title, str) else str(title)
+        if estimate is None:
+            match = _TITLE_ESTIMATE.match(title)
+            estimate = float(match[1]) if match else None
+        estimate, problem = checked_estimate(estimate)
+        owner = next((str(members[m].get("fullName")) for m in card.get("idMembers") or ()
+                      if isinstance(m, str) and m in members and members[m].get("fullName")), None)
+        labels = tuple(str(lb.get("name") or lb.get("color") or "") for lb in card.get("labels") or ()
+                       if isinstance(lb, dict))
+        tickets.append(Ticket(
+            key=key, source=source, title=title,
+            url=card.get("shortUrl") or card.get("url") or "",
+            type="Card", status=list_name,
+            done=list_name.strip().lower() in done_names or bool(card.get("dueComplete")),
+            owner=owner, estimate=estimate, labels=tuple(x for x in labels if x),
+            board=board.get("name"), list=list_name or None,
+            description=str(card.get("desc") or ""),
+            updated=parse_date(card.get("dateLastActivity")),   # UTC, `Z`
+            problems=(problem,) if problem else (),
+        ))
+    return tickets

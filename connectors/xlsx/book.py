@@ -1,0 +1,237 @@
+"""Reading and saving an existing workbook's parts for the xlsx sink.
+
+Opening it fast (issue 11: a second sync of a 40k-ticket
+workbook took 161 s against 24 s for the first, nearly all in openpyxl
+parsing tabs that the sync then throws away).
+
+- `read_rows`: the tabs a sync reads, streamed (`read_only`), values only.
+- `load_shell`: the workbook with the tabs align-sync rewrites emptied in the
+  file's bytes before openpyxl parses it, so only the team's own tabs
+  (Metrics, any other tab, with their formats) are parsed in full.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import posixpath
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+from xml.etree import ElementTree
+
+
+from sync.core.errors import ConfigError, RemoteError
+from sync.core.inputs import parse_number
+from sync.core.report import HEADERS, column_letter  # noqa: F401 (the sink's modules take it from here)
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
+
+def openpyxl():
+    """openpyxl, imported when a workbook is opened or saved: a sync into
+    Google Sheets, or a dry run before the first workbook, never pays its
+    0.1 s import."""
+    import openpyxl as module
+    return module
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+               b'<sheetData/></worksheet>')
+
+
+def read_rows(path: Path, names: tuple[str, ...],
+              header_only_if: dict[str, list] | None = None) -> dict[str, list]:
+    """Rows of the named tabs (absent ones missing); the Metrics tab's cells come back as cells (its number formats matter).
+    `header_only_if`: a tab whose header row is exactly the one given is read
+    no further (Tickets holds nobody's columns: its rows would be thrown away)."""
+    wb = open_read_only(path)
+    try:
+        out: dict[str, list] = {}
+        for name in names:
+            if name not in wb.sheetnames:
+                continue
+            ws = wb[name]
+            if name == "Metrics":
+                out[name] = [list(r) for r in ws.iter_rows()]
+                continue
+            wanted = (header_only_if or {}).get(name)
+            if wanted is not None:
+                first = list(next(ws.iter_rows(max_row=1, values_only=True), ()))
+                while first and first[-1] in (None, ""):
+                    first.pop()
+                if first == wanted:
+                    out[name] = [first]
+                    continue
+            out[name] = [list(r) for r in ws.iter_rows(values_only=True)]
+        return out
+    finally:
+        wb.close()
+
+
+def open_read_only(path: Path, data_only: bool = False) -> Workbook:
+    """`load_workbook(read_only=True)`, minus parsing each sheet's rels: the
+    read-only reader parses them and throws them away, and the Tickets
+    tab's 65k hyperlinks made that 0.4 s of every sync's read."""
+    from openpyxl.reader.excel import ExcelReader
+    reader = ExcelReader(path, read_only=True, data_only=data_only)
+    reader.valid_files = [f for f in reader.valid_files if not f.startswith("xl/worksheets/_rels/")]
+    reader.read()
+    return reader.wb
+
+
+def sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{_PKG}Relationship")}
+    paths = {}
+    for sheet in book.iter(f"{_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{_REL}id"), "")
+        paths[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else \
+            posixpath.normpath(posixpath.join("xl", target))
+    return paths
+
+
+def load_shell(path: Path, emptied: set[str]) -> Workbook:
+    """The workbook with the tabs named in `emptied` loaded empty."""
+    with zipfile.ZipFile(path) as archive:
+        paths = sheet_paths(archive)
+        skip = {paths[name] for name in emptied if name in paths}
+        # An emptied tab's rels (its hyperlinks, its chart) go too: the tab
+        # is rewritten, and 65k links were parsed for nothing.
+        drop = {rels_path(p) for p in skip}
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+            for item in archive.infolist():
+                if item.filename not in drop:
+                    out.writestr(item, EMPTY_SHEET if item.filename in skip
+                                 else archive.read(item.filename))
+    buffer.seek(0)
+    return openpyxl().load_workbook(buffer)
+
+
+def rels_path(sheet: str) -> str:
+    """`xl/worksheets/sheet4.xml` → `xl/worksheets/_rels/sheet4.xml.rels`."""
+    folder, name = sheet.rsplit("/", 1)
+    return f"{folder}/_rels/{name}.rels"
+
+
+def metric_rows(cell_rows) -> list[list]:
+    """Metrics rows (header excluded), from rows of cells.  A value typed
+    `7.8%` in Excel is stored as 0.078 with a percent format; read it as the
+    7.8 the person typed."""
+    rows = []
+    for cells in list(cell_rows)[1:]:
+        row = [c.value for c in cells]
+        if len(cells) > 2 and isinstance(row[2], (int, float)) and not isinstance(row[2], bool) \
+                and "%" in (cells[2].number_format or ""):
+            row[2] = round(row[2] * 100, 10)
+        rows.append(row)
+    return rows
+
+
+def read_rows_cached(path: Path) -> list[list]:
+    """Metrics as Excel last computed it (`data_only`), as rows of cells."""
+    wb = open_read_only(path, data_only=True)
+    try:
+        return [list(r) for r in wb["Metrics"].iter_rows()]
+    finally:
+        wb.close()
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def ours(ws, name: str, headers: dict) -> bool:
+    """A tab of that name that align-sync wrote (its header is ours): a
+    person's own tab that happens to share the name is never removed."""
+    first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    return list(first[:len(headers[name])]) == headers[name]
+
+
+def typed(value: str):
+    number = parse_number(value)
+    return number if number is not None else (value or None)
+
+
+def seed_rows(seed: Path | None, key: str) -> list[list[str]]:
+    """A seed CSV's rows after its header."""
+    if not seed:
+        return []
+    try:
+        with open(seed, newline="", encoding="utf-8-sig") as fh:
+            return list(csv.reader(fh))[1:]
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"sink.{key} {seed}: not UTF-8 text (byte "
+                          f"0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                          hint="save the CSV as UTF-8")
+    except OSError as exc:
+        raise ConfigError(f"sink.{key} {seed}: cannot read ({exc.strerror})")
+
+
+def draw_charts(wb: Workbook) -> None:
+    """Progress vs time elapsed on Scorecard; the History trend on Trend."""
+    from openpyxl.chart import BarChart, LineChart, Reference
+    ws = wb["Scorecard"]
+    n = ws.max_row
+    if n >= 2:
+        chart = BarChart()
+        chart.title = "Progress vs time elapsed"
+        chart.y_axis.title = "%"
+        heads = HEADERS["Scorecard"]
+        for name in ("Progress %", "Time elapsed %"):
+            col = heads.index(name) + 1
+            chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=n), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n))
+        chart.width, chart.height = 18, 8
+        ws.add_chart(chart, f"A{n + 3}")
+    ws = wb["Trend"]
+    if ws.max_row >= 2:
+        chart = LineChart()
+        chart.title = "History: progress and aligned effort"
+        chart.y_axis.title = "%"
+        chart.add_data(Reference(ws, min_col=2, max_col=ws.max_column, min_row=1,
+                                 max_row=ws.max_row), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=ws.max_row))
+        chart.width, chart.height = 18, 8
+        ws.add_chart(chart, f"A{ws.max_row + 3}")
+
+
+def save_replacing(target: Path, what: str, write: Callable[[str], None]) -> None:
+    """`write(tmp)` into a temp file beside `target`, then one rename: a
+    reader (or a kill -9) sees the old workbook or the new one, never half of
+    one.  The new file keeps the old one's mode and, where allowed, its owner."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        old = target.stat() if target.exists() else None
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise RemoteError(f"{what}: cannot write in {target.parent} ({exc.strerror})")
+    try:
+        os.close(fd)
+        write(tmp)
+        mode = old.st_mode & 0o7777 if old else 0o666 & ~umask()
+        os.chmod(tmp, mode)
+        if old and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(tmp, old.st_uid, old.st_gid)
+            except PermissionError:      # only root may give a file away
+                pass
+        with open(tmp, "rb") as fh:      # on disk before it replaces the old one
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise RemoteError(f"{what}: cannot save ({exc.strerror})")
+    except Exception as exc:             # openpyxl refusing a value: say so, keep the old file
+        raise RemoteError(f"{what}: cannot save the workbook ({type(exc).__name__}: {exc})")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -1,0 +1,298 @@
+"""The local sink: a .xlsx workbook with the same tabs as the Google Sheet.
+
+The workbook is built with openpyxl and saved to a temporary file that
+replaces the old one in one rename, so a failed sync leaves the previous
+workbook as it was.  Metrics and tabs we do not own are carried over.  The
+two big tabs' rows are written into the saved file as XML (`xlsx_stream`).
+(openpyxl does not keep charts or images it did not draw, so charts people
+add to their own tabs in Excel are lost on the next sync: documented.)
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import field_validator
+
+from sync.core.config import FilePath, Strict
+from sync.core.errors import ConfigError
+from sync.core.inputs import gather
+from sync.core.model import SheetInputs
+
+from connectors.files.source import beside_config
+from connectors.xlsx import stream as xlsx_stream
+from connectors.xlsx.book import (column_letter, draw_charts, load_shell, metric_rows, openpyxl, ours, read_rows,
+                        read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
+from sync.core.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
+                         iso)
+
+# The tabs a write replaces whole: loaded empty (their rows come from `read`).
+# Owners is left parsed: whether a tab of that name is ours is read off it.
+REWRITTEN = {name for name in OWNED if name != "Owners"} | {"History"}
+MAX_TEXT = 32_767        # Excel's limit for one cell
+MAX_LINKS = 65_530       # Excel refuses more hyperlinks than this on one sheet
+LINK_COLOUR = "1155CC"
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
+
+def _font(**kw):
+    from openpyxl.styles import Font
+    return Font(**kw)
+PROBE = "-"              # the one cell a streamed tab holds until its rows go in
+
+
+def _rows(ws) -> list[list]:
+    return [list(r) for r in ws.iter_rows(values_only=True)] if ws is not None else []
+
+
+class XlsxSinkConfig(Strict):
+    type: Literal["xlsx"]
+    path: FilePath
+    owners_tab: bool = True
+    metrics_seed: FilePath | None = None   # CSV (Date,Metric,Value,Note) for a new workbook's Metrics
+    history_seed: FilePath | None = None   # CSV of History's columns for a new workbook's History
+
+    @field_validator("path")
+    @classmethod
+    def _xlsx(cls, path: str) -> str:
+        # openpyxl reads a workbook back only under an Excel file name, so a
+        # path without `.xlsx` would work once and fail on every later sync.
+        if not path.lower().endswith(".xlsx"):
+            raise ValueError(f"expected a file name ending in .xlsx, got {path!r}")
+        return path
+
+
+class XlsxSink:
+    def __init__(self, config: XlsxSinkConfig, base_dir: Path | None = None):
+        self.config = config
+        self.path = Path(config.path)
+        self.seed = beside_config(config.metrics_seed, base_dir) if config.metrics_seed else None
+        self.history_seed = beside_config(config.history_seed, base_dir) if config.history_seed else None
+        self._loaded: tuple[tuple, list] | None = None   # (file stamp, History rows) of this sync's read
+
+    def done(self) -> None:
+        """After a sync: forget the workbook a read loaded (a dry run or a
+        guarded sync never writes it)."""
+        self._loaded = None
+
+    def _stamp(self) -> tuple:
+        st = os.stat(self.path)
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def _open(self) -> Workbook | None:
+        """The whole workbook, every tab parsed (for `write_error` and `check`)."""
+        if not self.path.exists():
+            return None
+        try:
+            return openpyxl().load_workbook(self.path)
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
+                              "move it away or point `sink.path` elsewhere")
+
+    def _shell(self) -> Workbook | None:
+        """For `write`: the workbook with the tabs it rewrites loaded empty,
+        when `read` saw this very file (it kept History's rows); else whole."""
+        if not self.path.exists():
+            return None
+        if self._loaded is None or self._loaded[0] != self._stamp():
+            self._loaded = None
+            return self._open()
+        try:
+            return load_shell(self.path, REWRITTEN)
+        except Exception as exc:
+            raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
+                              "move it away or point `sink.path` elsewhere")
+
+    def read(self) -> SheetInputs:
+        self._loaded = None
+        if not self.path.exists():
+            # A new workbook starts from the seeds; write() keeps the History seed.
+            history = self._history_seed_rows()
+            self._loaded = (None, history) if history else None
+            return gather(self._seed_rows(), [], history)
+        stamp = self._stamp()
+        try:
+            tabs = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"),
+                                    header_only_if={"Tickets": HEADERS["Tickets"]})
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
+                              "move it away or point `sink.path` elsewhere")
+        metrics = metric_rows(tabs["Metrics"]) if "Metrics" in tabs else self._seed_rows()
+        if any(isinstance(v, str) and v.startswith("=") for r in metrics for v in r[:3]):
+            # A computed metric: take the value Excel cached when it last saved
+            # the file (openpyxl cannot compute formulas).
+            metrics = metric_rows(read_rows_cached(self.path))
+        history = (tabs.get("History") or [[]])[1:]
+        self._loaded = (stamp, history)
+        return gather(metrics, tabs.get("Tickets", []), history, (tabs.get("Review") or [[]])[1:])
+
+    def _seed_rows(self) -> list[list]:
+        # Values become numbers, as a person typing them into the tab would get.
+        return [[r[0], r[1], typed(r[2])] + r[3:4]
+                for r in seed_rows(self.seed, "metrics_seed") if len(r) >= 3]
+
+    def _history_seed_rows(self) -> list[list]:
+        """Earlier snapshots for a new workbook (the demo's eight weeks), so
+        Trend draws a curve from the first sync."""
+        width = len(HEADERS["History"])
+        rows = seed_rows(self.history_seed, "history_seed")
+        for n, r in enumerate(rows, 2):
+            if len(r) != width:
+                raise ConfigError(f"sink.history_seed {self.history_seed}: line {n}: expected "
+                                  f"{width} columns ({', '.join(HEADERS['History'])}), got {len(r)}")
+        return [[r[0], r[1]] + [typed(v) for v in r[2:]] for r in rows]
+
+    def check(self) -> str:
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise ConfigError(f"sink xlsx: folder {folder} is not writable")
+        self._open()
+        return f"{self.path} is writable"
+
+    def write(self, report: Report) -> None:
+        self._writable()
+        wb = self._shell() or openpyxl().Workbook()
+        fresh = wb.sheetnames == ["Sheet"] and wb["Sheet"].max_row == 1
+        streamed: dict[str, Table] = {}
+        for table in report.tables:
+            if xlsx_stream.streamable(table):
+                streamed[table.name] = table       # its rows go in after the save
+                self._replace(wb, table, probe=True)
+            else:
+                self._replace(wb, table)
+        if self._loaded is not None:
+            old_history = self._loaded[1]          # read this sync (the shell holds none)
+        else:
+            old_history = _rows(wb["History"])[1:] if "History" in wb.sheetnames else []
+        self._loaded = None
+        self._replace(wb, Table("History", HEADERS["History"], old_history + report.history))
+        if "Metrics" not in wb.sheetnames:
+            ws = wb.create_sheet("Metrics")
+            self._fill(ws, Table("Metrics", HEADERS["Metrics"], self._seed_rows()))
+        if fresh:
+            del wb["Sheet"]
+        for name in ("Owners",):  # a tab switched off in config is removed, not left stale
+            if not any(t.name == name for t in report.tables) and name in wb.sheetnames \
+                    and ours(wb[name], name, HEADERS):
+                del wb[name]
+        draw_charts(wb)
+        self._save(wb, streamed)
+
+    def write_error(self, message: str, when: datetime) -> None:
+        self._writable()
+        wb = self._open()
+        if wb is None or "Summary" not in wb.sheetnames:
+            return
+        ws = wb["Summary"]
+        for row in ws.iter_rows(min_row=2):
+            if row[0].value == "Last error":
+                row[1].value = cell_text(f"{iso(when)}: {message}", MAX_TEXT)
+                row[1].data_type = "s"
+        self._save(wb)
+
+    def _replace(self, wb: Workbook, table: Table, probe: bool = False) -> None:
+        order = OWNED + ["History", "Metrics"]
+        if table.name in wb.sheetnames:
+            index = wb.sheetnames.index(table.name)
+            del wb[table.name]
+        else:
+            later = [wb.sheetnames.index(n) for n in order[order.index(table.name) + 1:]
+                     if n in wb.sheetnames]
+            index = min(later) if later else len(wb.sheetnames)
+        ws = wb.create_sheet(table.name, index)
+        if probe:
+            # Header and one key cell only, for openpyxl to lay the tab out and
+            # register the header and link styles the streamed rows then use.
+            self._fill(ws, Table(table.name, table.headers, [[PROBE]], [], table.owned_columns),
+                       widths=column_widths(table))
+            ws.cell(row=2, column=1).font = _font(color=LINK_COLOUR, underline="single")
+        else:
+            self._fill(ws, table)
+
+    def _fill(self, ws, table: Table, widths: list[int] | None = None) -> None:
+        for c, head in enumerate(table.headers, start=1):
+            # Headers are text too: a Trend column named after an outcome id
+            # such as "=HYPERLINK(...)" must not become a formula.
+            cell = ws.cell(row=1, column=c, value=cell_text(str(head), MAX_TEXT))
+            cell.data_type = "s"
+        for r, row in enumerate(table.rows, start=2):
+            for c, value in enumerate(row, start=1):
+                if value is None:
+                    continue
+                cell = ws.cell(row=r, column=c)
+                if isinstance(value, str):
+                    cell.value = cell_text(value, MAX_TEXT)
+                    if c <= table.owned_columns:
+                        # Ticket text is data: a title "=IMPORTXML(...)" must stay
+                        # text, and openpyxl makes any "=..." string a formula.
+                        cell.data_type = "s"
+                else:
+                    cell.value = value
+        bold = _font(bold=True)
+        for c, cell in enumerate(ws[1], start=1):
+            cell.font = bold
+        ws.freeze_panes = "A2"
+        for c, width in enumerate(widths or column_widths(table), start=1):
+            ws.column_dimensions[column_letter(c)].width = width + 2
+        self._decorate(ws, table)
+
+    def _decorate(self, ws, table: Table) -> None:
+        if table.name == "Scorecard":
+            col = table.headers.index("Status") + 1
+            for r in range(2, len(table.rows) + 2):
+                colour = STATUS_COLOURS.get(ws.cell(row=r, column=col).value)
+                if colour:
+                    from openpyxl.styles import PatternFill
+                    ws.cell(row=r, column=col).fill = PatternFill("solid", fgColor=colour)
+        if table.links:
+            link = _font(color=LINK_COLOUR, underline="single")
+            for r, url in enumerate(table.links[:MAX_LINKS], start=2):
+                if url:
+                    cell = ws.cell(row=r, column=1)
+                    cell.hyperlink = url
+                    cell.font = link
+
+    def _stream(self, tmp: str, streamed: dict[str, Table]) -> None:
+        """The streamed tabs' rows into the saved file (`xlsx_stream`)."""
+        with zipfile.ZipFile(tmp) as archive:
+            paths = sheet_paths(archive)
+        parts = {paths[name]: xlsx_stream.Spliced(table, MAX_TEXT, MAX_LINKS)
+                 for name, table in streamed.items()}
+        spliced = tmp + ".rows"
+        try:
+            xlsx_stream.splice(Path(tmp), Path(spliced), parts)
+            os.replace(spliced, tmp)
+        finally:
+            if os.path.exists(spliced):
+                os.unlink(spliced)
+
+    def _target(self) -> Path:
+        """Where the bytes go: through a symlink to the file it names, so a
+        shared target is updated and the link stays a link."""
+        return Path(os.path.realpath(self.path))
+
+    def _writable(self) -> None:
+        target = self._target()
+        if target.exists() and not target.stat().st_mode & 0o222:
+            # Root may write anyway; a workbook someone made read-only is theirs.
+            raise ConfigError(f"sink xlsx {self.path}: the workbook is read-only; nothing was "
+                              "written", hint="make it writable (chmod u+w) or point `sink.path` elsewhere")
+
+    def _save(self, wb: Workbook, streamed: dict[str, Table] | None = None) -> None:
+        def write(tmp: str) -> None:
+            wb.save(tmp)
+            if streamed:
+                self._stream(tmp, streamed)
+        save_replacing(self._target(), f"sink xlsx {self.path}", write)
+
+
+def register(registry) -> None:
+    registry.add("sink", "xlsx", XlsxSinkConfig, lambda config, runtime: XlsxSink(config, runtime.base_dir))
+

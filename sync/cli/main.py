@@ -1,0 +1,267 @@
+"""The `align-sync` command (PRODUCT.md §2) and the one place where errors
+become messages and exit codes: 0 success, 2 bad config or usage, 1 a
+failed sync.  Everything below raises; nothing below prints a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import os
+import sys
+from datetime import datetime, timezone
+
+from sync.worker import configfile  # noqa: F401
+
+from sync.cli import console
+
+from sync.worker import log as logsetup
+from sync.core.errors import AlignSyncError, ConfigError, describe
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS,
+                        help="config file (default: $ALIGN_SYNC_CONFIG, else align-sync.yaml)")
+    common.add_argument("--log-format", choices=("json", "console"), default=argparse.SUPPRESS,
+                        help="log lines as JSON (default when stdout is not a terminal) or for "
+                             "reading (default on a terminal)")
+    p = argparse.ArgumentParser(prog="align-sync", parents=[common],
+                                description="Keep a sheet of how well tickets serve outcomes.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", parents=[common], help="sync now, then on the schedule")
+    run.add_argument("--once", action="store_true", help="one sync, then exit")
+    run.add_argument("--dry-run", action="store_true", help="fetch, map, score and print; write nothing")
+    run.add_argument("--force", action="store_true",
+                     help="write even when the ticket count dropped to zero or under half")
+    run.add_argument("--health-port", type=int, default=None, help="serve /healthz and /metrics")
+    run.add_argument("--workspaces", metavar="DIR", default=None,
+                     help="serve every *.yaml in DIR as one workspace (instead of --config)")
+    check = sub.add_parser("check", parents=[common], help="validate the config and probe every service")
+    check.add_argument("--workspaces", metavar="DIR", default=None,
+                       help="check every *.yaml in DIR")
+    rv = sub.add_parser("review", parents=[common], help="the review digest of the current period")
+    mode = rv.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--print", action="store_true", dest="print_", help="show it here, change nothing")
+    mode.add_argument("--send", action="store_true", help="deliver it now to every target not yet reached")
+    ex = sub.add_parser("explain", parents=[common], help="why one ticket is mapped and scored as it is")
+    ex.add_argument("key")
+    init = sub.add_parser("init", parents=[common], help="draft a starter config from the tracker")
+    init.add_argument("--source", choices=("jira", "trello", "file"), default=None,
+                      help="where the tickets are (default: file with --path, trello with "
+                           "--board, else jira)")
+    init.add_argument("--url", help="Jira base URL (with --source jira; for links of a file)")
+    init.add_argument("--jql", help="the Jira query whose tickets the team works on")
+    init.add_argument("--board", action="append", help="a Trello board name or id (repeatable)")
+    init.add_argument("--path", help="an export: Jira search JSON, Trello board JSON or Jira CSV")
+    init.add_argument("--sink", choices=("xlsx", "google_sheets"), default="xlsx")
+    init.add_argument("--out", default="align-sync.yaml", help="the file to write")
+    init.add_argument("--force", action="store_true", help="replace --out if it exists")
+    sg = sub.add_parser("suggest", parents=[common], help="propose rules for the unmapped work")
+    sg.add_argument("--top", type=int, default=10, help="how many proposals (default 10)")
+    sg.add_argument("--format", choices=("table", "yaml"), default="table",
+                    help="yaml: only a list a script can apply")
+    return p
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def open_workspace(path: str, process, retry=None):
+    from sync.worker.runtime import DEFAULT_RETRY
+    from sync.worker.workspace import Workspace
+    return Workspace(path, process, retry=retry or DEFAULT_RETRY)
+
+
+def cmd_run(args, path: str, process) -> int:
+    if args.dry_run and not args.once:
+        raise ConfigError("--dry-run goes with --once", hint="align-sync run --once --dry-run")
+    if args.workspaces:
+        from sync.worker import fleet
+        if args.once:
+            return fleet.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force)
+        return fleet.serve(args.workspaces, process, health_port=args.health_port, force=args.force)
+    ws = open_workspace(path, process)
+    if not args.once:
+        from sync.worker.daemon import serve
+        return serve(ws, health_port=args.health_port, force=args.force)
+    # A one-off sync must not race a daemon (or a timer run) on the same state.
+    result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
+    if args.dry_run:
+        print(console.summary(result.assessment, result.report))
+    else:
+        print(synced_line(result, ws.sink))
+    return 0
+
+
+def synced_line(result, sink) -> str:
+    a = result.assessment
+    where = getattr(sink, "path", None) or getattr(sink, "url", "the sheet")
+    return (f"synced {result.tickets} tickets ({len(a.in_scope)} in scope, {len(a.warnings)} "
+            f"warnings) in {result.seconds:.1f}s → {where}")
+
+
+def cmd_check(args, path: str, process) -> int:
+    from sync.worker.runtime import PROBE_RETRY
+    if args.workspaces:
+        from sync.worker import fleet
+        return fleet.check(args.workspaces, process)
+    ws = open_workspace(path, process, retry=PROBE_RETRY)     # a probe should answer fast
+    return print_check(ws, path)
+
+
+def print_check(ws, path) -> int:
+    config = ws.config
+    print(f"ok    config {path}: {len(config.outcomes)} outcomes, {len(config.levers())} levers")
+    failed = 0
+    for line, problem in ws.check(_now()):
+        if problem is None:
+            print(f"ok    {line}")
+        else:
+            failed += 1
+            print(f"FAIL  {line}: {problem}")
+    return 1 if failed else 0
+
+
+def _assess(ws):
+    from sync.core.assessment import assess
+    from sync.worker.engine import fetch_all
+    state = ws.state(readonly=True)
+    try:
+        tickets, _ = fetch_all(ws.sources, state, _now())
+    finally:
+        state.close()
+    inputs = ws.sink.read()
+    return assess(tickets, ws.config, inputs.readings, _now(), metric_problems=inputs.metric_problems), tickets
+
+
+def cmd_review(args, path: str, process) -> int:
+    from sync.core import review
+    from sync.worker.engine import deliver
+    ws = open_workspace(path, process)
+    sheet = getattr(ws.sink, "url", "") or str(getattr(ws.sink, "path", ""))
+    if args.print_:
+        a, _ = _assess(ws)
+        state = ws.state(readonly=True)
+        try:
+            print(review.render_text(review.preview(state, a, _now()), sheet), end="")
+        finally:
+            state.close()
+        return 0
+    if not ws.notifiers:
+        raise ConfigError(f"{path}: review.notify: no targets to send to",
+                          hint="add a slack, teams or email target (docs/config.md)")
+    lock = ws.lock()
+    state = ws.state()
+    try:
+        pending, todo = review.undelivered(state, [n.id for n in ws.notifiers])
+        if pending is None or not todo:
+            # Nothing waiting: the digest of the current period, as a new review.
+            a, _ = _assess(ws)
+            fresh = review.preview(state, a, _now())
+            state.put(review.KEY, "pending", fresh.to_json())
+        failed = deliver(state, ws.notifiers, ws.sink)
+    finally:
+        state.close()
+        lock.release()
+    for line in failed:
+        print(f"FAIL  {process.redactor(line)}")
+    sent = len(ws.notifiers) - len(failed)
+    print(f"review delivered to {sent} of {len(ws.notifiers)} targets")
+    return 1 if failed else 0
+
+
+def cmd_explain(args, path: str, process) -> int:
+    ws = open_workspace(path, process)
+    a, tickets = _assess(ws)
+    found = a.find(args.key)
+    if found is None:
+        raise ConfigError(f"no ticket {args.key!r} in the configured sources "
+                          f"({len(tickets)} tickets fetched)")
+    print(console.explain(a, found))
+    return 0
+
+
+def cmd_init(args, path: str, process) -> int:
+    from sync.drafting import starter
+    return starter.run(args, process, _now())
+
+
+def cmd_suggest(args, path: str, process) -> int:
+    import yaml
+    from sync.drafting import suggestions
+    if args.top < 1:
+        raise ConfigError(f"--top {args.top}: expected a number of 1 or more")
+    ws = open_workspace(path, process)
+    a, _ = _assess(ws)
+    proposals = suggestions.propose(a, ws.config, args.top)
+    unmapped = len(a.unmapped_active())
+    if args.format == "yaml":
+        print(yaml.safe_dump([p.as_data() for p in proposals], sort_keys=False,
+                             allow_unicode=True, width=1000), end="")
+        if not proposals:
+            print(_nothing(a, unmapped), file=sys.stderr)
+        return 0
+    print(suggestions.render_table(proposals, unmapped) if proposals else _nothing(a, unmapped))
+    return 0
+
+
+def _nothing(a, unmapped: int) -> str:
+    if not unmapped:
+        return f"nothing to suggest: every one of the {len(a.active)} active tickets is mapped"
+    return (f"nothing to suggest: the {unmapped} unmapped active tickets share no label, "
+            "component, epic or title word; map them with tags (lever:ID) or by hand")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    path = getattr(args, "config", None) or configfile.default_path()
+    quiet = args.command != "run" or args.dry_run
+    from sync.worker.progress import Progress
+    from sync.worker.workspace import Process
+    collecting = gc.isenabled()
+    if (args.command != "run" or args.once) and not getattr(args, "workspaces", None):
+        # One workspace, once: the collector would walk every ticket of the
+        # sync again (0.5 s at 100k) for cycles the exit frees anyway.
+        gc.disable()
+    console = logsetup.console_wanted(getattr(args, "log_format", None))
+    process = Process(progress=Progress(enabled=console))
+    # A dry run, `check` and `explain` print for a person: only problems are logged.
+    logsetup.configure(process.redactor, json_lines=not console,
+                       level=logging.WARNING if quiet else logging.INFO)
+    handlers = {"run": cmd_run, "check": cmd_check, "explain": cmd_explain, "review": cmd_review,
+                "init": cmd_init, "suggest": cmd_suggest}
+    try:
+        return handlers[args.command](args, path, process)
+    except AlignSyncError as exc:
+        print(f"align-sync: {process.redactor(describe(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: say so in one line (the trace is in the log)
+        print(f"align-sync: {process.redactor(describe(exc))}", file=sys.stderr)
+        return 1
+    finally:
+        if collecting:
+            gc.enable()          # main() is also called in-process (tests)
+
+
+def entry() -> int:
+    """The console script: `main`, then out without tearing down the heap.
+    A one-off sync leaves millions of objects (100k tickets, their results
+    and rows) that the interpreter would free one by one at exit, 0.5 s for
+    nothing; state is committed and closed, and the output is flushed here."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):      # a closed pipe: nothing more can be said
+        code = code or 1
+    logging.shutdown()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

@@ -1,0 +1,214 @@
+"""One sync's verdict: every ticket mapped and scored, every outcome, lever
+and owner rolled up, every warning raised.  `assess()` is pure: tickets,
+config, the Metrics readings and `now` in; an `Assessment` out.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Iterable, TYPE_CHECKING
+
+from sync.core.matching import Pattern
+
+from sync.core import scoring
+from sync.core.config import Lever, Outcome
+from sync.core.model import Mapping, Reading, Ticket, Warning, natural
+from sync.core.rules import RuleHits, RuleSet
+
+if TYPE_CHECKING:
+    from sync.core.config import Config
+
+NO_OWNER = "(unassigned)"
+
+
+@dataclass
+class TicketResult:
+    ticket: Ticket
+    mapping: Mapping
+    held: tuple[bool, ...]       # the task score's checks, in scoring.POINTS order
+    score: int | None            # None for out-of-scope (ignored) tickets
+    active: bool                 # in scope and not done
+    effort: float
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OutcomeResult:
+    outcome: Outcome
+    current: float | None
+    progress: float | None
+    elapsed: float
+    status: str
+    active: int
+    done: int
+    aligned_effort: float | None     # share of the team's active effort, %
+    average_score: float | None
+    warnings: int = 0
+
+
+@dataclass
+class LeverResult:
+    outcome: Outcome
+    lever: Lever
+    priority: float | None
+    active: int
+    done: int
+    active_effort: float
+    last_activity: datetime | None
+
+
+@dataclass
+class OwnerResult:
+    owner: str
+    active: int
+    outcomes: int
+    aligned_effort: float | None
+    average_score: float | None
+    warnings: int = 0
+
+
+@dataclass
+class Assessment:
+    now: datetime
+    tickets: list[TicketResult]
+    outcomes: list[OutcomeResult]
+    levers: list[LeverResult]
+    owners: list[OwnerResult]
+    warnings: list[Warning]
+    rules: RuleSet
+    hits: RuleHits
+    aligned_effort: float | None
+    average_score: float | None
+    metric_problems: list[str] = field(default_factory=list)   # `bad_metric` lines
+
+    @property
+    def in_scope(self) -> list[TicketResult]:
+        return [r for r in self.tickets if r.mapping.in_scope]
+
+    @property
+    def active(self) -> list[TicketResult]:
+        return [r for r in self.tickets if r.active]
+
+    def unmapped_active(self) -> list[TicketResult]:
+        return [r for r in self.tickets if r.active and r.mapping.state == "unmapped"]
+
+    def find(self, key: str) -> TicketResult | None:
+        wanted = key.lower()
+        return next((r for r in self.tickets if r.ticket.key.lower() == wanted), None)
+
+
+def _mean(values: list[int]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+# A reading dated past tomorrow is a typo (2062 for 2026), not the latest value.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def usable_readings(readings: list[Reading], now: datetime) -> tuple[list[Reading], list[str]]:
+    """Readings a figure may rest on, and a line for each one dated in the future."""
+    ok, problems = [], []
+    for r in readings:
+        if scoring.as_utc(r.date) > now + FUTURE_SLACK:
+            where = f"Metrics row {r.row}" if r.row else f"a {r.metric} reading"
+            problems.append(f"{where}: dated {r.date.date().isoformat()}, in the future; ignored")
+        else:
+            ok.append(r)
+    return ok, problems
+
+
+def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
+           now: datetime, rules: RuleSet | None = None,
+           metric_problems: Iterable[str] = ()) -> Assessment:
+    from sync.core.checks import raise_warnings
+    readings, future = usable_readings(readings, now)
+    rules = rules or RuleSet.compile(config)
+    review = config.review
+    pattern = Pattern(review.acceptance_pattern)
+    ordered = sorted(tickets, key=lambda t: (t.source, natural(t.key)))
+    mappings, hits = rules.map_all(ordered)
+    results = []
+    totals: dict[tuple, int] = {}     # 32 possible `held` tuples: each summed once
+    for t in ordered:
+        m = mappings[t.uid]
+        held = scoring.task_score(t, m, review, pattern, now)
+        score = totals.get(held)
+        if score is None:
+            score = totals[held] = scoring.total(held)
+        in_scope = m.state != "ignored"
+        results.append(TicketResult(t, m, held, score if in_scope else None,
+                                    in_scope and not t.done, scoring.effort(t, review)))
+
+    active = [r for r in results if r.active]
+    team_effort = sum(r.effort for r in active)
+    by_outcome: dict[str, list[TicketResult]] = defaultdict(list)
+    by_lever: dict[str, list[TicketResult]] = defaultdict(list)
+    for r in results:
+        if r.mapping.mapped:
+            by_outcome[r.mapping.outcome_id].append(r)
+            if r.mapping.lever_id:
+                by_lever[r.mapping.lever_id].append(r)
+
+    outcomes = []
+    for o in config.outcomes:
+        mine = by_outcome[o.id]
+        last = scoring.latest(readings, o.metric)
+        current = last.value if last else None
+        prog = scoring.progress(o, current)
+        elapsed = scoring.time_elapsed(o, now)
+        outcomes.append(OutcomeResult(
+            o, current, prog, elapsed, scoring.status(prog, elapsed),
+            sum(r.active for r in mine), sum(r.ticket.done for r in mine),
+            scoring.percent(sum(r.effort for r in mine if r.active), team_effort),
+            _mean([r.score for r in mine])))
+
+    levers = []
+    for o, lv in config.levers():
+        mine = by_lever[lv.id]
+        stamps = [r.ticket.updated for r in mine if r.ticket.updated]
+        levers.append(LeverResult(o, lv, scoring.priority(lv.impact, lv.effort, lv.confidence),
+                                  sum(r.active for r in mine), sum(r.ticket.done for r in mine),
+                                  sum(r.effort for r in mine if r.active), max(stamps, default=None)))
+
+    per_owner: dict[str, list[TicketResult]] = defaultdict(list)
+    for r in active:
+        per_owner[r.ticket.owner or NO_OWNER].append(r)
+    owners = [OwnerResult(name, len(rs), len({r.mapping.outcome_id for r in rs if r.mapping.mapped}),
+                          scoring.percent(sum(r.effort for r in rs if r.mapping.mapped),
+                                          sum(r.effort for r in rs)),
+                          _mean([r.score for r in rs]))
+              for name, rs in sorted(per_owner.items(), key=lambda kv: kv[0].lower())]
+
+    mapped_effort = sum(r.effort for r in active if r.mapping.mapped)
+    result = Assessment(now, results, outcomes, levers, owners, [], rules, hits,
+                        scoring.percent(mapped_effort, team_effort),
+                        _mean([r.score for r in results if r.score is not None]),
+                        list(metric_problems) + future)
+    result.warnings = raise_warnings(result, config, readings)
+    _count_warnings(result)
+    return result
+
+
+def _count_warnings(result: Assessment) -> None:
+    """Each ticket's warning kinds, and the count per outcome and per owner, in one pass."""
+    by_key: dict[str, list[str]] = {}
+    per_outcome: Counter = Counter()
+    per_owner: Counter = Counter()
+    for w in result.warnings:
+        if w.key:
+            kinds = by_key.get(w.key)
+            if kinds is None:
+                by_key[w.key] = [w.kind]
+            elif w.kind not in kinds:
+                kinds.append(w.kind)
+        if w.outcome_id:
+            per_outcome[w.outcome_id] += 1
+        # Ticket warnings without an owner belong to the "(unassigned)" row.
+        per_owner[w.owner or (NO_OWNER if w.key else "")] += 1
+    for r in result.tickets:
+        r.flags = by_key.get(r.ticket.key, [])
+    for o in result.outcomes:
+        o.warnings = per_outcome[o.outcome.id]
+    for ow in result.owners:
+        ow.warnings = per_owner[ow.owner]

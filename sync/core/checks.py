@@ -1,0 +1,145 @@
+"""The warnings of PRODUCT.md §5, each raised by a small pure function.
+
+Every check reads the finished `Assessment` (plus config and Metrics) and
+returns `Warning`s; `raise_warnings` runs them all and sorts high → low.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from collections import defaultdict
+
+from sync.core import scoring
+from sync.core.model import SEVERITY_ORDER, Reading, Warning, natural
+
+if TYPE_CHECKING:
+    from sync.core.config import Config
+
+
+def _ticket_warnings(a, config: Config) -> list[Warning]:
+    out = []
+    review = config.review
+    stale_after = _days(review.cadence)
+    default = f"{review.default_estimate:g}"
+    for r in a.tickets:
+        t, m = r.ticket, r.mapping
+        if not m.in_scope and not m.unknown_tags:
+            continue
+        kinds: list[tuple[str, str, str]] = []
+        for tag in m.unknown_tags:
+            kinds.append(("medium", "unknown_tag", f"tag {tag!r} names no configured lever or outcome id"))
+        if m.in_scope:
+            for problem in t.problems:
+                kinds.append(("medium", "bad_data", problem))
+            if m.ambiguous_with:
+                kinds.append(("low", "ambiguous", f"also matches levers of outcome(s) "
+                              f"{', '.join(m.ambiguous_with)}; kept {m.matched_by}"))
+            if r.active:
+                if m.state == "unmapped":
+                    kinds.append(("medium", "unmapped", f"{t.title!r} serves no lever or outcome"))
+                if not t.owner:
+                    kinds.append(("medium", "unowned", "active ticket has no owner"))
+                if t.estimate is None:
+                    kinds.append(("low", "no_estimate", f"no estimate (counted as {default})"))
+                if m.mapped and not r.held[3]:
+                    kinds.append(("low", "no_acceptance",
+                                  "no acceptance metric (field empty, pattern not found)"))
+                if not r.held[4]:
+                    when = t.updated.date().isoformat() if t.updated else "never"
+                    kinds.append(("low", "stale", f"not updated within {stale_after} (last: {when})"))
+        if kinds:
+            owner, outcome, lever = t.owner or "", m.outcome_id or "", m.lever_id or ""
+            out += [Warning(sev, kind, msg, t.key, owner, outcome, lever) for sev, kind, msg in kinds]
+    return out
+
+
+def _days(delta) -> str:
+    days = delta.total_seconds() / 86400
+    return f"{days:g}d" if days >= 1 else f"{delta.total_seconds() / 3600:g}h"
+
+
+def _goal_overload(a, config: Config) -> list[Warning]:
+    goals: dict[str, set[str]] = defaultdict(set)
+    for r in a.active:
+        if r.ticket.owner and r.mapping.mapped:
+            goals[r.ticket.owner].add(r.mapping.outcome_id)
+    limit = config.review.max_goals_per_person
+    return [Warning("high", "goal_overload",
+                    f"{owner} has active tickets for {len(ids)} outcomes (max {limit}): "
+                    f"{', '.join(sorted(ids))}", owner=owner)
+            for owner, ids in sorted(goals.items()) if len(ids) > limit]
+
+
+def _lever_warnings(a) -> list[Warning]:
+    return [Warning("medium", "idle_lever", f"lever {lr.lever.name!r} has no active ticket",
+                    owner=lr.lever.owner or "", outcome_id=lr.outcome.id, lever_id=lr.lever.id)
+            for lr in a.levers if lr.active == 0]
+
+
+def _outcome_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
+    out = []
+    low, high = config.review.levers_per_outcome
+    cadence = config.review.cadence
+    done: dict[str, list] = defaultdict(list)
+    for r in a.tickets:
+        if r.mapping.mapped and r.ticket.done:
+            done[r.mapping.outcome_id].append(r.ticket)
+    for res in a.outcomes:
+        o = res.outcome
+        base = dict(owner=o.owner or "", outcome_id=o.id)
+        if not low <= len(o.levers) <= high:
+            out.append(Warning("low", "lever_count",
+                               f"{len(o.levers)} levers; expected {low} to {high}", **base))
+        if not o.owner:
+            out.append(Warning("medium", "unowned_outcome", f"outcome {o.name!r} has no owner", **base))
+        if res.status in ("off track", "at risk"):
+            out.append(Warning("high" if res.status == "off track" else "medium", "off_track",
+                               f"{res.status}: progress {res.progress:g}% vs "
+                               f"{res.elapsed:g}% of the time elapsed", **base))
+        for g in o.guardrails:
+            last = scoring.latest(readings, g.metric)
+            if last is None:
+                continue
+            if g.max is not None and last.value > g.max:
+                out.append(Warning("high", "guardrail_breach",
+                                   f"{g.metric} is {last.value:g}, above its max {g.max:g}", **base))
+            if g.min is not None and last.value < g.min:
+                out.append(Warning("high", "guardrail_breach",
+                                   f"{g.metric} is {last.value:g}, below its min {g.min:g}", **base))
+        last = scoring.latest(readings, o.metric)
+        if last is None or a.now - scoring.as_utc(last.date) > cadence:
+            when = scoring.as_utc(last.date).date().isoformat() if last else "none"
+            out.append(Warning("medium", "metric_stale",
+                               f"no {o.metric} value dated within {_days(cadence)} (latest: {when})",
+                               **base))
+        mv = scoring.movement(o, done.get(o.id, []), readings, cadence, a.now)
+        if mv.done_in_window >= 3 and not mv.moved_toward_target:
+            out.append(Warning("medium", "activity_bias",
+                               f"{mv.done_in_window} tickets done in the last {_days(2 * cadence)} "
+                               f"but {o.metric} went {mv.reference:g} → {mv.current:g}", **base))
+    return out
+
+
+def _unused_rules(a) -> list[Warning]:
+    out = []
+    for rule in a.rules.all_rules():
+        if not a.hits.tickets(rule):
+            lever = rule.lever_id or "ignore"
+            out.append(Warning("low", "unused_rule", f"{lever} rule {rule.describe()} matched no ticket",
+                               outcome_id=rule.outcome_id or "", lever_id=rule.lever_id or ""))
+    return out
+
+
+def _metric_problems(a) -> list[Warning]:
+    return [Warning("medium", "bad_metric", line) for line in a.metric_problems]
+
+
+def raise_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
+    found = (_ticket_warnings(a, config) + _goal_overload(a, config) + _lever_warnings(a)
+             + _outcome_warnings(a, config, readings) + _unused_rules(a) + _metric_problems(a))
+    # natural() once per ticket key, not once per warning (150k at 100k tickets).
+    naturals = {key: natural(key) for key in {w.key for w in found}}
+    keys = [(SEVERITY_ORDER[w.severity], w.kind, w.outcome_id, w.lever_id, naturals[w.key], w.owner)
+            for w in found]
+    return [found[i] for i in sorted(range(len(found)), key=keys.__getitem__)]
+

@@ -1,0 +1,350 @@
+"""The config file's schema (PRODUCT.md §3) as strict pydantic models.
+
+Every model forbids unknown keys: a typo such as `labelz` must fail loudly,
+not silently match nothing.  Loading, `${ENV}` interpolation and the error
+report live in `sync.worker.configfile`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any, Optional, Union
+
+import regex
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      field_validator, model_validator)
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str) and value.startswith("P"):
+        # ISO 8601 (`P1D`), as a dumped config writes durations back.
+        from pydantic import TypeAdapter, ValidationError
+        try:
+            return TypeAdapter(timedelta).validate_python(value)
+        except ValidationError:
+            pass
+    match = _DURATION.match(str(value))
+    if not match or isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 30s, 15m, 2h or 7d, got {value!r}")
+    return timedelta(seconds=int(match[1]) * _UNITS[match[2]])
+
+
+def _positive(delta: timedelta) -> timedelta:
+    if delta <= timedelta(0):
+        raise ValueError("expected a duration above zero, such as 30s, 15m, 2h or 7d")
+    return delta
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+
+
+def _expand_home(path: str) -> str:
+    return os.path.expanduser(path)
+
+
+# A file path: `~` means the home folder, as in a shell.
+FilePath = Annotated[str, Field(min_length=1), AfterValidator(_expand_home)]
+
+# Ids are named by tags (`lever:<id>`) and written as sheet cells: letters,
+# digits and - _ . only, so no id can start a formula or hide in a label.
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError("expected an id of letters, digits, `-`, `_` or `.` "
+                         f"(tags name it as lever:<id>), got {value!r}")
+    return value
+
+
+Ident = Annotated[str, AfterValidator(_id)]
+
+
+def _listify(value: Any) -> Any:
+    # "one value or a list (any of them)": normalise to a list of strings.
+    if value is None:
+        return value
+    items = value if isinstance(value, list) else [value]
+    for v in items:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            # YAML has already turned 1.10 into 1.1 and 0012 into 10: the text
+            # the person meant is gone, so say how to keep it.
+            raise ValueError(f"expected text; YAML read this value as the number {v!r}: "
+                             "put it in quotes (\"1.10\") to match it as written")
+    return items
+
+
+Values = Annotated[list[str], BeforeValidator(_listify), Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    # NaN and infinity are no baseline, target or estimate anyone meant.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+GLOB_FIELDS = ("labels", "components", "project", "board", "list", "epic",
+               "type", "status", "assignee")
+REGEX_FIELDS = ("title", "text")
+
+
+class MatchBlock(Strict):
+    labels: Values | None = None
+    components: Values | None = None
+    project: Values | None = None
+    board: Values | None = None
+    list: Values | None = None
+    epic: Values | None = None
+    type: Values | None = None
+    status: Values | None = None
+    assignee: Values | None = None
+    title: Values | None = None
+    text: Values | None = None
+
+    @field_validator("title", "text")
+    @classmethod
+    def _regex_compiles(cls, patterns: list[str] | None) -> list[str] | None:
+        for pattern in patterns or []:
+            try:
+                regex.compile(pattern)
+            except regex.error as exc:
+                raise ValueError(f"expected a Python regular expression, got {pattern!r} ({exc})")
+        return patterns
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "MatchBlock":
+        if not self.conditions():
+            raise ValueError("a match block needs at least one condition "
+                             f"({', '.join(GLOB_FIELDS + REGEX_FIELDS)})")
+        return self
+
+    def conditions(self) -> list[tuple[str, list[str]]]:
+        return [(name, getattr(self, name)) for name in GLOB_FIELDS + REGEX_FIELDS
+                if getattr(self, name) is not None]
+
+
+def _blocks(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+Blocks = Annotated[list[MatchBlock], BeforeValidator(_blocks)]
+
+
+class Lever(Strict):
+    id: Ident
+    name: str
+    impact: float | None = Field(default=None, ge=1, le=10)
+    effort: float | None = Field(default=None, ge=1, le=10)
+    confidence: float = Field(default=1.0, ge=0, le=1)
+    owner: str | None = None
+    match: Blocks = Field(default_factory=list)
+
+
+class Guardrail(Strict):
+    metric: str
+    max: float | None = None
+    min: float | None = None
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> "Guardrail":
+        if self.max is None and self.min is None:
+            raise ValueError("a guardrail needs `max` or `min`")
+        return self
+
+
+class Outcome(Strict):
+    id: Ident
+    name: str
+    metric: str
+    unit: str = ""
+    baseline: float
+    target: float
+    start: date
+    deadline: date
+    owner: str | None = None
+    guardrails: list[Guardrail] = Field(default_factory=list)
+    levers: list[Lever] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sane(self) -> "Outcome":
+        if self.target == self.baseline:
+            raise ValueError("`target` must differ from `baseline`")
+        if self.deadline <= self.start:
+            raise ValueError("`deadline` must be after `start`")
+        return self
+
+
+class Schedule(Strict):
+    every: Duration | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "Schedule":
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give `every` or `cron`, not both")
+        return self
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, cron: str | None) -> str | None:
+        from croniter import croniter
+        if cron is not None and not croniter.is_valid(cron):
+            raise ValueError(f"expected a cron expression of five fields (minute hour day month "
+                             f"weekday), such as \"*/15 7-19 * * 1-5\", got {cron!r}")
+        return cron
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo
+        try:
+            ZoneInfo(name)
+        except Exception:
+            raise ValueError(f"expected an IANA time zone such as UTC or Europe/Berlin, got {name!r}")
+        return name
+
+
+class TagPrefixes(Strict):
+    # An empty prefix would make every label a tag.
+    lever: str = Field(default="lever:", min_length=1)
+    outcome: str = Field(default="outcome:", min_length=1)
+
+
+DEFAULT_ACCEPTANCE = r"(?im)^\s*(acceptance|success metric|metric)\b[^:\n]*:"
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class Review(Strict):
+    cadence: Duration = timedelta(days=7)
+    max_goals_per_person: int = Field(default=5, ge=1)
+    levers_per_outcome: tuple[int, int] = (3, 6)
+    acceptance_pattern: str = DEFAULT_ACCEPTANCE
+    default_estimate: float = Field(default=1, ge=0)
+    tag_prefixes: TagPrefixes = Field(default_factory=TagPrefixes)
+    history_every: Duration = timedelta(days=1)
+    day: str = "monday"                  # the weekly review (PRODUCT.md §9)
+    time: str = "09:00"                  # in schedule.timezone
+    notify: list[Any] = Field(default_factory=list)   # sync.core.targets.Target, checked below
+
+    @field_validator("day")
+    @classmethod
+    def _weekday(cls, day: str) -> str:
+        if day.strip().lower() not in WEEKDAYS:
+            raise ValueError(f"expected a weekday such as monday, got {day!r}")
+        return day.strip().lower()
+
+    @field_validator("time")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+        if not match:
+            raise ValueError(f"expected a time of day HH:MM such as \"09:00\", got {value!r}")
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _targets(cls, value):
+        from pydantic import TypeAdapter
+
+        from sync.core.targets import Target
+        return TypeAdapter(list[Target]).validate_python(value or [])
+
+    @field_validator("acceptance_pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            regex.compile(pattern)
+        except regex.error as exc:
+            raise ValueError(f"expected a Python regular expression ({exc})")
+        return pattern
+
+    @field_validator("levers_per_outcome")
+    @classmethod
+    def _ordered(cls, pair: tuple[int, int]) -> tuple[int, int]:
+        if pair[0] > pair[1]:
+            raise ValueError("expected [min, max] with min <= max")
+        return pair
+
+
+class ConfigBase(Strict):
+    """Everything but the connector blocks, whose models come from the
+    registry (`config_model()` adds `source`, `sources` and `sink`)."""
+    name: str | None = None              # the workspace's name (default: the file's stem)
+    schedule: Schedule = Field(default_factory=Schedule)
+    state: FilePath = ".align-sync/state.db"
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    review: Review = Field(default_factory=Review)
+    outcomes: list[Outcome] = Field(min_length=1)
+    ignore: Blocks = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ConfigBase":
+        if (self.source is None) == (self.sources is None):
+            raise ValueError("give exactly one of `source` (one tracker) or `sources` (a list)")
+        if self.sources is not None:
+            if not self.sources:
+                raise ValueError("`sources` needs at least one source")
+            names = [s.name for s in self.sources]
+            if any(n is None for n in names):
+                raise ValueError("every entry of `sources` needs a `name`")
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        seen: dict[str, str] = {}
+        for outcome in self.outcomes:
+            for ident, what in [(outcome.id, "outcome")] + [(lv.id, "lever") for lv in outcome.levers]:
+                if ident in seen:
+                    raise ValueError(f"id {ident!r} is used twice ({seen[ident]} and {what}); "
+                                     "ids must be unique because tags name them")
+                seen[ident] = what
+        return self
+
+    def source_list(self) -> list[Any]:
+        """Sources with their display names filled in (§6: name, or type when alone)."""
+        if self.sources is not None:
+            return list(self.sources)
+        src = self.source
+        return [src if src.name else src.model_copy(update={"name": src.type})]
+
+    def levers(self) -> list[tuple[Outcome, Lever]]:
+        return [(o, lv) for o in self.outcomes for lv in o.levers]
+
+
+def _union(models: list[type[BaseModel]]):
+    if len(models) == 1:
+        return models[0]
+    return Annotated[Union[tuple(models)], Field(discriminator="type")]
+
+
+_MODEL: dict[str, type[BaseModel]] = {}     # built once, after the connectors registered
+
+
+def config_model() -> type[BaseModel]:
+    """The whole config schema: `ConfigBase` plus the registered connectors'
+    blocks as discriminated unions on `type` (an unknown type lists the known)."""
+    if "Config" not in _MODEL:
+        from pydantic import create_model
+
+        from sync.core.registry import CONNECTORS
+        source = _union(CONNECTORS.models("source"))
+        sink = _union(CONNECTORS.models("sink"))
+        _MODEL["Config"] = create_model("Config", __base__=ConfigBase,
+                                        source=(Optional[source], None),
+                                        sources=(Optional[list[source]], None),
+                                        sink=(sink, ...))
+    return _MODEL["Config"]
+
+
+def __getattr__(name: str):
+    # `from sync.core.config import Config` works as before, built on first use.
+    if name == "Config":
+        return config_model()
+    raise AttributeError(name)

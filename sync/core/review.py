@@ -1,0 +1,239 @@
+"""The weekly review (PRODUCT.md §9): what changed since the last one.
+
+Pure: a `snapshot` of an assessment is what the next review compares with
+(kept in state); `digest` compares a snapshot with the current assessment;
+`next_review` says when the next one falls.  No clock, no I/O.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sync.core.report import iso
+
+if TYPE_CHECKING:
+    from sync.core.assessment import Assessment
+    from sync.core.config import Config
+
+TEAM = "*"
+MAX_BLOCKS = 52                # a year of weekly reviews in the Review tab
+
+
+def snapshot(a: "Assessment") -> dict:
+    """What a later review compares with: JSON-ready."""
+    return {
+        "when": iso(a.now),
+        "outcomes": {o.outcome.id: {"status": o.status, "progress": o.progress, "aligned": o.aligned_effort}
+                     for o in a.outcomes},
+        "team": {"aligned": a.aligned_effort},
+        "warnings": sorted({(w.kind, w.key, w.outcome_id, w.lever_id) for w in a.warnings}),
+        "mapped": {r.ticket.key: r.mapping.outcome_id for r in a.tickets if r.mapping.mapped},
+        "unmapped": sorted(r.ticket.key for r in a.unmapped_active()),
+        "done": sorted(r.ticket.key for r in a.tickets if r.ticket.done),
+    }
+
+
+@dataclass
+class Row:
+    outcome_id: str
+    name: str
+    status: str | None
+    previous_status: str | None
+    progress: float | None
+    progress_change: float | None
+    aligned: float | None
+    aligned_change: float | None
+    done: list[str] = field(default_factory=list)
+    new_warnings: dict[str, list[str]] = field(default_factory=dict)       # kind → keys ("" for none)
+    resolved_warnings: dict[str, list[str]] = field(default_factory=dict)
+    newly_unmapped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Digest:
+    id: str                     # the review's time, ISO: one review, one id
+    since: str                  # the time of what it compares with
+    rows: list[Row]
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "since": self.since, "rows": [asdict(r) for r in self.rows]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Digest":
+        return cls(data["id"], data["since"], [Row(**r) for r in data["rows"]])
+
+    def table_rows(self) -> list[list]:
+        """This review's block of the Review tab (§6)."""
+        return [[self.id, r.outcome_id, r.status, r.previous_status, r.progress, r.progress_change,
+                 r.aligned, r.aligned_change, len(r.done), by_kind(r.new_warnings),
+                 by_kind(r.resolved_warnings), ", ".join(r.newly_unmapped) or None]
+                for r in self.rows]
+
+
+def by_kind(found: dict[str, list[str]]) -> str | None:
+    """`stale 2 (A-1, A-2); idle_lever 1`: warnings by kind, with their keys."""
+    parts = []
+    for kind in sorted(found, key=lambda k: (-len(found[k]), k)):
+        keys = [k for k in found[kind] if k]
+        parts.append(f"{kind} {len(found[kind])}" + (f" ({', '.join(keys[:10])}"
+                                                        f"{', …' if len(keys) > 10 else ''})" if keys else ""))
+    return "; ".join(parts) or None
+
+
+def _change(now: float | None, before: float | None) -> float | None:
+    return round(now - before, 1) if now is not None and before is not None else None
+
+
+def digest(before: dict, a: "Assessment", review_id: str) -> Digest:
+    """Each outcome, then the team (`*`), against the snapshot `before`."""
+    old_warnings = {tuple(w) for w in before.get("warnings", [])}
+    new_warnings = {(w.kind, w.key, w.outcome_id, w.lever_id) for w in a.warnings}
+    old_done, old_unmapped = set(before.get("done", [])), set(before.get("unmapped", []))
+    old_mapped = before.get("mapped", {})
+    done_now = {r.ticket.key: r.mapping.outcome_id for r in a.tickets
+                if r.ticket.done and r.ticket.key not in old_done and r.mapping.mapped}
+    unmapped_now = [r.ticket.key for r in a.unmapped_active() if r.ticket.key not in old_unmapped]
+
+    def grouped(found: set, outcome: str | None) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for kind, key, outcome_id, _ in sorted(found):
+            if outcome is None or outcome_id == outcome:
+                out[kind].append(key)
+        return dict(out)
+
+    rows = []
+    for o in a.outcomes:
+        was = before.get("outcomes", {}).get(o.outcome.id, {})
+        rows.append(Row(o.outcome.id, o.outcome.name, o.status, was.get("status"), o.progress,
+                        _change(o.progress, was.get("progress")), o.aligned_effort,
+                        _change(o.aligned_effort, was.get("aligned")),
+                        sorted(k for k, oid in done_now.items() if oid == o.outcome.id),
+                        grouped(new_warnings - old_warnings, o.outcome.id),
+                        grouped(old_warnings - new_warnings, o.outcome.id),
+                        [k for k in unmapped_now if old_mapped.get(k) == o.outcome.id]))
+    team = before.get("team", {})
+    rows.append(Row(TEAM, "Team", None, None, None, None, a.aligned_effort,
+                    _change(a.aligned_effort, team.get("aligned")), sorted(done_now),
+                    grouped(new_warnings - old_warnings, None), grouped(old_warnings - new_warnings, None),
+                    unmapped_now))
+    return Digest(review_id, before.get("when") or review_id, rows)
+
+
+def occurrences(config: "Config", after: datetime) -> datetime:
+    """The first `review.day` at `review.time` (in schedule.timezone) after `after`."""
+    from sync.core.config import WEEKDAYS
+    zone = ZoneInfo(config.schedule.timezone)
+    local = after.astimezone(zone)
+    hour, minute = (int(x) for x in config.review.time.split(":"))
+    day = WEEKDAYS.index(config.review.day)
+    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    candidate += timedelta(days=(day - candidate.weekday()) % 7)
+    if candidate <= local:
+        candidate += timedelta(days=7)
+    return candidate.astimezone(after.tzinfo)
+
+
+def next_review(config: "Config", previous: datetime) -> datetime:
+    """The review after one at `previous`: a cadence later, on the review day."""
+    return occurrences(config, previous + config.review.cadence - timedelta(minutes=1))
+
+
+def merge_blocks(new: list[list], old_rows: list[list]) -> list[list]:
+    """The Review tab: the new block first, older blocks kept, at most MAX_BLOCKS."""
+    rows = list(new) + [r for r in old_rows if r and r[0] not in {n[0] for n in new}]
+    seen: list[str] = []
+    kept = []
+    for row in rows:
+        if row[0] not in seen:
+            seen.append(row[0])
+        if len(seen) > MAX_BLOCKS:
+            break
+        kept.append(row)
+    return kept
+
+
+def render_text(d: Digest, sheet: str = "") -> str:
+    """`review --print` and the email's plain part: Markdown-like text."""
+    lines = [f"# Review {d.id} (since {d.since})", ""]
+    for r in d.rows:
+        if r.outcome_id == TEAM:
+            lines.append(f"## Team: aligned effort {_pct(r.aligned)} ({_delta(r.aligned_change)})")
+        else:
+            was = f" (was {r.previous_status})" if r.previous_status and r.previous_status != r.status else ""
+            lines.append(f"## {r.name} [{r.outcome_id}]: {r.status}{was}")
+            lines.append(f"- progress {_pct(r.progress)} ({_delta(r.progress_change)}), aligned effort "
+                         f"{_pct(r.aligned)} ({_delta(r.aligned_change)})")
+        lines.append(f"- tickets done: {len(r.done)}")
+        if r.new_warnings:
+            lines.append(f"- new warnings: {by_kind(r.new_warnings)}")
+        if r.resolved_warnings:
+            lines.append(f"- resolved warnings: {by_kind(r.resolved_warnings)}")
+        if r.newly_unmapped:
+            lines.append(f"- newly unmapped: {', '.join(r.newly_unmapped)}")
+        lines.append("")
+    if sheet:
+        lines.append(f"Sheet: {sheet}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}%"
+
+
+def _delta(value: float | None) -> str:
+    return "no earlier value" if value is None else f"{value:+g} pts"
+
+
+# -- in state -------------------------------------------------------------
+# kv entries under source "review": `baseline` (the snapshot the next review
+# compares with), `next_due`, `pending` (the last review's digest) and
+# `delivered` ({target id: review id}), so a review reaches each target once.
+
+KEY = "review"
+
+
+def plan(state, a: "Assessment", config: "Config", now: datetime) -> Digest | None:
+    """Stage this sync's part of the review schedule; the digest when a
+    review falls due now.  The first sync after install is the baseline."""
+    baseline = state.get_json(KEY, "baseline")
+    if baseline is None:
+        state.stage(KEY, "baseline", snapshot(a))
+        state.stage(KEY, "next_due", iso(occurrences(config, now)))
+        return None
+    due = state.get(KEY, "next_due")
+    due_at = datetime.fromisoformat(due.replace("Z", "+00:00")) if due else occurrences(config, now)
+    if now < due_at:
+        return None
+    found = digest(baseline, a, iso(due_at))
+    state.stage(KEY, "baseline", snapshot(a))
+    state.stage(KEY, "pending", found.to_json())
+    following = next_review(config, due_at)
+    while following <= now:                  # a worker that was down for weeks: one review, not many
+        following = next_review(config, following)
+    state.stage(KEY, "next_due", iso(following))
+    return found
+
+
+def preview(state, a: "Assessment", now: datetime) -> Digest:
+    """The digest of the current period, changing nothing (`review --print`)."""
+    baseline = state.get_json(KEY, "baseline") or snapshot(a)
+    return digest(baseline, a, iso(now))
+
+
+def undelivered(state, target_ids: list[str]) -> tuple[Digest | None, list[str]]:
+    pending = state.get_json(KEY, "pending")
+    if pending is None:
+        return None, []
+    delivered = state.get_json(KEY, "delivered") or {}
+    return Digest.from_json(pending), [t for t in target_ids if delivered.get(t) != pending["id"]]
+
+
+def mark_delivered(state, target_id: str, review_id: str) -> None:
+    """Committed at once, target by target: a crash between two targets
+    re-sends only to those that had not accepted."""
+    delivered = state.get_json(KEY, "delivered") or {}
+    delivered[target_id] = review_id
+    state.put(KEY, "delivered", delivered)

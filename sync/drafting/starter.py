@@ -1,0 +1,262 @@
+"""`align-sync init` (PRODUCT.md §8): a starter config drafted from the
+tracker itself.
+
+It reads every ticket through the same connectors as `run`, draws clusters
+of active work (`clusters`), picks the few that cover the most active
+effort, and writes them as levers of one placeholder outcome.  The share it
+prints comes from assessing the tickets with the very file it wrote, so it
+is the figure the first sync shows.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sync.drafting import clusters as cl
+from sync.worker import configfile
+from sync.core.errors import ConfigError
+from sync.core.model import Ticket
+from sync.drafting.starter_yaml import render
+
+MAX_LEVERS = 6
+MIN_GAIN = 0.01          # a lever adding under 1% of active effort is not worth a row
+PARTITION_GAIN = 0.05    # a team/stage cluster earns a lever only when it covers this much
+
+
+@dataclass
+class Draft:
+    lever: cl.Cluster
+    tickets: int           # active tickets it maps (those no lever above it took)
+    effort: float
+
+
+def source_block(args) -> dict:
+    """The `source:` block the flags describe, secrets as ${ENV} references."""
+    kind = args.source or ("file" if args.path else "trello" if args.board else "jira")
+    if kind == "file":
+        if not args.path:
+            raise ConfigError("init --source file needs --path FILE (a Jira search JSON, "
+                              "a Trello board export or a Jira CSV export)")
+        if not Path(args.path).is_file():
+            raise ConfigError(f"init: --path {args.path}: file not found")
+        block = {"type": "file", "path": args.path}
+        if args.url:
+            block["url"] = args.url
+        return block
+    if kind == "jira":
+        if not args.url or not args.jql:
+            raise ConfigError("init --source jira needs --url and --jql",
+                              hint="e.g. --url https://acme.atlassian.net --jql 'project = GROW "
+                                   "AND (statusCategory != Done OR resolved >= -30d)'")
+        _need("JIRA_API_TOKEN", "the Jira API token (Cloud) or personal access token (Server/DC)")
+        auth = {"token": "${JIRA_API_TOKEN}"}
+        if os.environ.get("JIRA_EMAIL"):
+            auth = {"email": "${JIRA_EMAIL}", **auth}
+        return {"type": "jira", "url": args.url, "auth": auth, "jql": args.jql}
+    if not args.board:
+        raise ConfigError("init --source trello needs --board NAME (one per board)")
+    _need("TRELLO_API_KEY", "your Trello API key")
+    _need("TRELLO_TOKEN", "a Trello token authorized for that key")
+    return {"type": "trello", "auth": {"key": "${TRELLO_API_KEY}", "token": "${TRELLO_TOKEN}"},
+            "boards": list(args.board)}
+
+
+def _need(name: str, what: str) -> None:
+    if not os.environ.get(name):
+        raise ConfigError(f"init: environment variable {name} is not set ({what})",
+                          hint="the drafted file refers to it as ${" + name + "}; it never "
+                               "holds the value")
+
+
+def sink_block(kind: str) -> dict:
+    if kind == "google_sheets":
+        return {"type": "google_sheets", "spreadsheet": "${ALIGN_SYNC_SPREADSHEET}",
+                "credentials": "${GOOGLE_APPLICATION_CREDENTIALS}"}
+    return {"type": "xlsx", "path": "out/alignment.xlsx"}
+
+
+@contextmanager
+def placeholders(text: str):
+    """Missing ${VARS} (a sheet id not chosen yet) set to a stand-in while the
+    file is validated: their absence is for the person to fix, not a flaw."""
+    added = [n for n in set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text))
+             if n not in os.environ]
+    for name in added:
+        os.environ[name] = "placeholder"
+    try:
+        yield added
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
+def load_text(text: str, folder: Path):
+    """Validate `text` as a config file kept in `folder`."""
+    fd, tmp = tempfile.mkstemp(prefix=".align-sync-init-", suffix=".yaml", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        with placeholders(text):
+            return configfile.load(tmp)
+    finally:
+        os.unlink(tmp)
+
+
+def effort(tickets: list[Ticket], default: float) -> list[float]:
+    return [t.estimate if t.estimate is not None else default for t in tickets]
+
+
+def propose(tickets: list[Ticket], active: list[int], efforts: list[float],
+            prefixes: tuple[str, ...]) -> list[Draft]:
+    """Levers covering the most active effort with few clusters: initiatives
+    (epics, labels, components and lists that are not on most tickets) by
+    set cover, then a team-or-stage cluster only if the rest leave much out."""
+    found = [c for c in cl.field_clusters(tickets, active, prefixes) if _writable(c.value)]
+    total = sum(efforts[i] for i in active) or 1.0
+    initiatives = [c for c in found if not c.partition]
+    chosen = cl.best_cover(initiatives, efforts, MAX_LEVERS)
+    # Keep at least three; drop the tail that adds almost nothing, but never
+    # below what six labels alone, or six epics alone, would map.
+    floor = max([cl.coverage(t, efforts) for kind in ("labels", "epic")
+                 for t in cl.single_kind_covers(initiatives, kind, efforts, MAX_LEVERS)] or [0])
+    while len(chosen) > 3 and _gains(chosen, efforts)[-1] < MIN_GAIN * total \
+            and cl.coverage(chosen[:-1], efforts) >= floor:
+        chosen.pop()
+    covered = frozenset().union(*(c.members for c in chosen)) if chosen else frozenset()
+    partitions = [c for c in found if c.partition]
+    for extra in cl.greedy(partitions, efforts, MAX_LEVERS - len(chosen), covered):
+        gain = cl.effort_of(extra.members - covered, efforts)
+        if gain >= PARTITION_GAIN * total or not chosen:
+            chosen.append(extra)
+            covered |= extra.members
+    drafts, taken = [], set()
+    for c in chosen:
+        new = c.members - taken
+        drafts.append(Draft(c, len(new), cl.effort_of(new, efforts)))
+        taken |= c.members
+    return [d for d in drafts if d.tickets]
+
+
+def _gains(chosen: list[cl.Cluster], efforts: list[float]) -> list[float]:
+    taken: set[int] = set()
+    out = []
+    for c in chosen:
+        out.append(cl.effort_of(c.members - taken, efforts))
+        taken |= c.members
+    return out
+
+
+def _writable(value: str) -> bool:
+    """`${` would be read as an environment variable; lone surrogates cannot be saved."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "${" not in value
+
+
+def run(args, process, now: datetime) -> int:
+    from sync.core.assessment import assess
+    from sync.worker.workspace import build_sources
+    from sync.worker.runtime import DEFAULT_RETRY, Runtime
+    from sync.worker.state import State
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise ConfigError(f"{out}: already exists; init will not overwrite it",
+                          hint="pass --force to replace it, or --out another file")
+    folder = out.resolve().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    source = source_block(args)
+    if source["type"] == "file":
+        source["path"] = os.path.relpath(Path(args.path).resolve(), folder)
+    sink = sink_block(args.sink)
+    text = render(source, sink, [], now, {}, [])
+    config, secrets = load_text(text, folder)
+    process.redactor.add(secrets)
+    runtime = Runtime("init", folder, DEFAULT_RETRY, process.limiters, process.redactor,
+                      progress=process.progress)
+    reader = build_sources(config, runtime)[0]
+    extra, notes = getattr(reader, "draft_fields", lambda: ({}, []))()
+    source.update(extra)
+    config, _ = load_text(render(source, sink, [], now, {}, notes), folder)
+    reader = build_sources(config, runtime)[0]
+    tickets = reader.fetch(State(":memory:"), now)
+    shown = dict(source, path=args.path) if source["type"] == "file" else source
+    where = f"source {reader.name} ({_what(shown)})"
+    prefixes = (config.review.tag_prefixes.lever, config.review.tag_prefixes.outcome)
+    if not tickets:
+        raise ConfigError(f"init: {where} has no tickets",
+                          hint="init needs the tickets of the team's current work: widen the "
+                               "JQL, pick other boards, or export again")
+    efforts = effort(tickets, config.review.default_estimate)
+    active = [i for i, t in enumerate(tickets) if not t.done]
+    if not active:
+        raise ConfigError(f"init: {where}: all {len(tickets)} tickets are done; nothing active "
+                          "to draw levers from", hint="include the open work in the query or export")
+    drafts = propose(tickets, active, efforts, prefixes)
+    if not drafts:
+        raise ConfigError(f"init: {where}: {len(tickets)} tickets ({len(active)} active), and "
+                          "none carries a label, a component, an epic or a list",
+                          hint="init needs one of those to group work by; tag the tickets, or "
+                               "write the levers by hand (docs/config.md)")
+    summary = {"tickets": len(tickets), "active": len(active),
+               "effort": sum(efforts[i] for i in active), "where": _what(shown)}
+    text = render(source, sink, drafts, now, summary, notes)
+    config, _ = load_text(text, folder)
+    a = assess(tickets, config, [], now)
+    _write(out, text, args.force)
+    mapped = sum(1 for r in a.active if r.mapping.mapped)
+    print(f"read {len(tickets)} tickets from {where}: {len(active)} active")
+    for note in notes:
+        print(f"  {note}")
+    print(f"wrote {out}: 1 outcome (TODO), {len(drafts)} lever{'s' if len(drafts) != 1 else ''}")
+    # No active effort at all (every estimate 0): the sheet shows the share blank.
+    share = "-" if a.aligned_effort is None else f"{a.aligned_effort:g}"
+    print(f"proposal maps {share}% of active effort ({mapped} of {len(a.active)} active tickets)")
+    left = [i for i, r in enumerate_results(a, tickets) if r.active and r.mapping.state == "unmapped"]
+    biggest = sorted(cl.field_clusters(tickets, left, prefixes),
+                     key=lambda c: -cl.effort_of(c.members, efforts))[:5]
+    if biggest:
+        print("largest unmapped clusters left:")
+        for c in biggest:
+            print(f"  {c.describe()}: {len(c.members)} tickets, effort "
+                  f"{cl.effort_of(c.members, efforts):g}")
+    print(f"next: fill in the TODOs in {out}, then align-sync check --config {out}")
+    return 0
+
+
+def enumerate_results(a, tickets: list[Ticket]):
+    """(index into `tickets`, result) for every assessed ticket."""
+    at = {t.uid: i for i, t in enumerate(tickets)}
+    return [(at[r.ticket.uid], r) for r in a.tickets]
+
+
+def _what(source: dict) -> str:
+    if source["type"] == "file":
+        return f"file {source['path']}"
+    if source["type"] == "jira":
+        return f"Jira {source['url']}"
+    return f"Trello boards {', '.join(source['boards'])}"
+
+
+def _write(out: Path, text: str, force: bool) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.resolve().parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o644)
+    if force:
+        os.replace(tmp, out)
+        return
+    try:
+        os.link(tmp, out)         # fails if someone wrote the file meanwhile
+    except FileExistsError:
+        raise ConfigError(f"{out}: already exists; init will not overwrite it",
+                          hint="pass --force to replace it")
+    finally:
+        os.unlink(tmp)
+

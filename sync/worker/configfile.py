@@ -1,0 +1,199 @@
+"""Reading a config file: YAML, `${ENV}` interpolation, and one report of
+every problem in it (`FILE: outcomes[0].levers[1].match.labelz: unknown key`).
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sync.core.config import config_model
+from sync.core.errors import ConfigError
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_START = re.compile(r"\$\{")
+# Keys whose values are credentials: their interpolated values are collected
+# so the log redactor can scrub them wherever they would appear.
+SECRET_KEYS = {"token", "key", "password", "secret", "api_key", "api_token", "webhook"}
+
+
+def default_path() -> str:
+    return os.environ.get("ALIGN_SYNC_CONFIG") or "align-sync.yaml"
+
+
+def load(path: str | os.PathLike):
+    """Parse and validate; returns the config and the secret values it holds."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found",
+                          hint="pass --config PATH or set ALIGN_SYNC_CONFIG")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start})", hint="save the config file as UTF-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}")
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+    except DuplicateKey as exc:
+        raise ConfigError(f"{path}: {exc}")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys (source, sink, outcomes, ...)")
+    problems: list[str] = []
+    secrets: set[str] = set()
+    data = _interpolate(raw, [], problems, secrets, path)
+    try:
+        config = config_model().model_validate(data)
+    except ValidationError as exc:
+        problems += [f"{path}: {line}" for line in _describe(exc, data)]
+    if problems:
+        raise ConfigError(problems[0], problems=problems)
+    return config, secrets
+
+
+class DuplicateKey(Exception):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, except that a key given twice is an error: PyYAML keeps the
+    last one, so a second `outcomes:` block would silently replace the first."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                continue                   # the base class reports unhashable keys
+            if key in seen:
+                raise DuplicateKey(f"key {key!r} is given twice (lines {seen[key] + 1} and "
+                                   f"{key_node.start_mark.line + 1}); keep one")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], path: Path) -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate(v, loc + [k], problems, secrets, path) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, loc + [i], problems, secrets, path) for i, v in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+
+    def substitute(match: re.Match) -> str:
+        name = match[1]
+        if name not in os.environ:
+            problems.append(f"{path}: {_path_text(loc)}: environment variable {name} is not set")
+            return ""
+        return os.environ[name]
+
+    value = _ENV.sub(substitute, node)
+    if _ENV_START.search(_ENV.sub("", node)):
+        problems.append(f"{path}: {_path_text(loc)}: `${{` without a matching `}}` "
+                        "(write ${NAME} for an environment variable)")
+    if loc and str(loc[-1]) in SECRET_KEYS and value:
+        secrets.add(value)
+    return value
+
+
+def _path_text(loc: list) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _user_path(loc: tuple, data: Any) -> list:
+    """Drop pydantic's union/tag segments and the index of a single block the
+    user wrote without a list, so the path reads as the user's own file."""
+    parts: list = []
+    node = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(part, int):
+            if isinstance(node, list):
+                parts.append(part)
+                node = node[part] if part < len(node) else None
+            continue
+        if isinstance(node, dict) and part in node:
+            parts.append(part)
+            node = node[part]
+        elif last and not ("[" in part or "-" in part):
+            parts.append(part)
+    return parts
+
+
+def _describe(exc: ValidationError, data: Any) -> list[str]:
+    lines: list[str] = []
+    for err in exc.errors(include_url=False):
+        loc = _user_path(err["loc"], data)
+        where = _path_text(loc)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            text = "unknown key"
+            hint = _close_names(loc[-1] if loc else "")
+            if hint:
+                text += f" (did you mean {hint}?)"
+        elif kind == "missing":
+            text = "required key is missing"
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            ctx = err.get("ctx", {})
+            given = err.get("input")
+            where = f"{where}.{ctx.get('discriminator', 'type').strip(chr(39))}"
+            tag = given.get("type") if isinstance(given, dict) else given
+            text = (f"unknown type {tag!r}; expected one of {ctx.get('expected_tags', '')}"
+                    if kind == "union_tag_invalid" else "required key is missing")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            got = err.get("input")
+            text = msg[0].lower() + msg[1:] if msg else kind
+            secret = bool(loc) and str(loc[-1]) in SECRET_KEYS       # never echo a secret back
+            if not isinstance(got, (dict, list)) and "got" not in text and not secret:
+                text += f", got {got!r}"
+        line = f"{where}: {text}"
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _close_names(bad: Any) -> str:
+    """Suggest the nearest valid key for a typo, from every model's fields."""
+    names: set[str] = set()
+    _collect_fields(config_model(), names, set())
+    close = difflib.get_close_matches(str(bad), sorted(names), n=2, cutoff=0.75)
+    return " or ".join(f"`{c}`" for c in close)
+
+
+def _collect_fields(model: type[BaseModel], out: set[str], seen: set) -> None:
+    if model in seen:
+        return
+    seen.add(model)
+    for name, field in model.model_fields.items():
+        out.add(name)
+        for arg in _model_args(field.annotation):
+            _collect_fields(arg, out, seen)
+
+
+def _model_args(annotation: Any) -> list[type[BaseModel]]:
+    found = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found.extend(_model_args(arg))
+    meta = getattr(annotation, "__metadata__", None)
+    if meta is not None:
+        found.extend(_model_args(getattr(annotation, "__origin__", None)))
+    return found

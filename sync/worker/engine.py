@@ -1,0 +1,183 @@
+"""One sync: fetch every source, read the sheet's inputs, assess, guard, write.
+
+`run_once` is the unit of work the CLI and the daemon call.  Nothing is
+written until every source was fetched and everything scored; a failure at
+any step leaves the data tabs as they were and, where the sink is reachable,
+puts the reason in Summary's `Last error`.  State is committed last.
+"""
+from __future__ import annotations
+
+import gc
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import structlog
+
+from sync.core import report as report_mod
+from sync.core import review
+from sync.core.assessment import Assessment, assess
+from sync.core.errors import AlignSyncError, GuardError, describe
+from sync.worker.log import Redactor
+from sync.core.model import Ticket
+from sync.core.protocols import Sink, Source
+
+if TYPE_CHECKING:
+    from sync.core.config import Config
+from sync.core.rules import RuleSet
+from sync.worker.state import State
+
+log = structlog.get_logger("align_sync.engine")
+
+
+@dataclass
+class RunResult:
+    assessment: Assessment
+    report: report_mod.Report
+    tickets: int
+    seconds: float
+    written: bool
+    per_source: dict[str, int] = field(default_factory=dict)
+
+
+def fetch_all(sources: Sequence[Source], state: State,
+              now: datetime) -> tuple[list[Ticket], dict[str, int]]:
+    """Every source's tickets; one failing source fails the whole fetch, named."""
+    tickets: list[Ticket] = []
+    counts: dict[str, int] = {}
+    for source in sources:
+        started = time.monotonic()
+        try:
+            got = list(source.fetch(state, now))
+        except AlignSyncError as exc:
+            exc.source = exc.source or source.name
+            log.error("source.failed", source=source.name, error=describe(exc))
+            raise
+        counts[source.name] = len(got)
+        tickets.extend(got)
+        log.info("source.fetched", source=source.name, tickets=len(got),
+                 seconds=round(time.monotonic() - started, 3))
+    return tickets, counts
+
+
+@contextmanager
+def paused_gc():
+    """No cyclic garbage collection while a sync builds its objects: a 100k
+    export makes millions of dicts, lists and tickets that hold no cycles, and
+    the collector walking them again and again took over half of the parse
+    (2.9 s against 1.2 s for a 117 MB export; orjson, tried, parsed no faster),
+    and 1 s of building the tabs.  The cycles a sync does make (a workbook's
+    sheets and cells) are collected by the service between syncs
+    (`collect_between_syncs`); a one-off command leaves them to its exit."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def collect_between_syncs() -> None:
+    """After a sync in a long-running process: free the cycles it made while
+    the collector was paused, now that its objects are garbage (a collection
+    then walks only what is still alive)."""
+    gc.collect()
+
+
+def guard(count: int, last: int | None, force: bool, dry_run: bool = False) -> None:
+    """§7: zero tickets, or under half of the last good sync, is refused unless forced."""
+    if force:
+        return
+    # A dry run writes nothing either way: say what a real sync would do.
+    left = "a real sync would leave the sheet as it is" if dry_run else "the sheet was left as it was"
+    if count == 0:
+        raise GuardError(f"the sources returned no tickets; {left}",
+                         hint="check the query or board; run with --force if this is right")
+    if last and count < last / 2:
+        raise GuardError(f"the sources returned {count} tickets, under half of the last good "
+                         f"sync's {last}; {left}",
+                         hint="check the query, token and board; run with --force if this is right")
+
+
+def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State,
+             now: datetime, *, dry_run: bool = False, force: bool = False,
+             next_sync: datetime | None = None, rules: RuleSet | None = None,
+             redact: Callable[[str], str] | None = None,
+             notifiers: Sequence = ()) -> RunResult:
+    """`redact`: the process's Redactor; the sheet is shared, so `Last error`
+    goes through it (a bare engine, in tests, uses an empty one).
+    `notifiers`: the review's targets (built by the workspace from the registry)."""
+    started = time.monotonic()
+    try:
+        with paused_gc():
+            tickets, counts = fetch_all(sources, state, now)
+            inputs = sink.read()
+            log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
+                     history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
+            assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems)
+            log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
+                     active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
+                     warnings=len(assessment.warnings))
+            if dry_run:
+                # Only Summary is shown; the other tabs (100k Tickets rows) would be thrown away.
+                built = report_mod.summary_only(assessment, [s.name for s in sources], next_sync)
+            else:
+                due = review.plan(state, assessment, config, now)
+                built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
+                                         history_every=config.review.history_every,
+                                         owners_tab=getattr(config.sink, "owners_tab", True),
+                                         next_sync=next_sync,
+                                         review_rows=review.merge_blocks(due.table_rows() if due else [],
+                                                                         inputs.review))
+            guard(len(tickets), state.last_count(), force, dry_run)
+            if not dry_run:
+                sink.write(built)
+                log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history),
+                         review=due.id if due else None)
+                state.commit(now, now, len(tickets))
+    except Exception as exc:     # a bug too: the sheet and the run history must say so
+        if not dry_run:
+            _report_failure(sink, state, exc, now, redact or Redactor())
+        raise
+    if not dry_run and notifiers:
+        failed = deliver(state, notifiers, sink)
+        if failed:
+            # The sync itself succeeded; Summary's Last error says who was not told.
+            _note(sink, f"review not delivered to {'; '.join(failed)}", now, redact or Redactor())
+    return RunResult(assessment, built, len(tickets), time.monotonic() - started, not dry_run, counts)
+
+
+def deliver(state: State, notifiers: Sequence, sink: Sink) -> list[str]:
+    """Send the last review to every target that has not accepted it; the
+    names and reasons of those that failed (retried at the next sync)."""
+    pending, todo = review.undelivered(state, [n.id for n in notifiers])
+    failed = []
+    for notifier in (n for n in notifiers if n.id in todo):
+        try:
+            notifier.send(pending, getattr(sink, "url", "") or str(getattr(sink, "path", "")))
+        except AlignSyncError as exc:
+            log.error("review.failed", target=notifier.label, review=pending.id, error=describe(exc))
+            text = describe(exc)            # notifiers' messages start with their label
+            failed.append(text if text.startswith(notifier.label) else f"{notifier.label}: {text}")
+            continue
+        review.mark_delivered(state, notifier.id, pending.id)
+        log.info("review.delivered", target=notifier.label, review=pending.id)
+    return failed
+
+
+def _note(sink: Sink, message: str, now: datetime, redact: Callable[[str], str]) -> None:
+    """Summary's `Last error`, best effort: the sheet may be the thing that is down."""
+    try:
+        sink.write_error(redact(message), now)
+    except Exception as inner:
+        log.warning("sink.error_not_recorded", error=describe(inner))
+
+
+def _report_failure(sink: Sink, state: State, exc: Exception, now: datetime,
+                    redact: Callable[[str], str]) -> None:
+    message = redact(describe(exc))     # the sheet is shared: no secret may reach it
+    _note(sink, message, now, redact)
+    state.record_failure(now, now, message)

@@ -1,0 +1,40 @@
+"""What a workspace lends its connectors: retry settings, the process's rate
+limiters and secret redactor, telemetry labelled with the workspace, and the
+folder its config file is in.  Passed in, never read from a module global,
+so workspaces in one process stay apart where they must (retry settings,
+labels) and share what they must (limiters per host, the redactor).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sync.worker.log import Redactor
+from sync.worker.progress import QUIET, Progress
+from sync.worker.ratelimit import Limiters
+from sync.worker.telemetry import Telemetry
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    attempts: int = 5             # per request
+    max_seconds: float = 300.0    # one request's retries never outlast this
+
+
+DEFAULT_RETRY = RetrySettings()
+PROBE_RETRY = RetrySettings(attempts=2, max_seconds=30.0)   # `check`: a probe should answer fast
+
+
+@dataclass
+class Runtime:
+    workspace: str = "default"
+    base_dir: Path | None = None
+    retry: RetrySettings = DEFAULT_RETRY
+    limiters: Limiters = field(default_factory=Limiters)
+    redactor: Redactor = field(default_factory=Redactor)
+    telemetry: Telemetry | None = None
+    progress: Progress = QUIET     # a person at a terminal sees long fetches move
+
+    def __post_init__(self):
+        if self.telemetry is None:
+            self.telemetry = Telemetry(self.workspace)

@@ -1,0 +1,162 @@
+"""The local state store: one SQLite file (stdlib sqlite3, WAL).
+
+It holds what a sync needs from the last one: the ticket count of the last
+good sync (for the drop guard), run history, per-source key/value entries
+(cursors, field caches) and a per-source ticket cache.  Everything a sync
+changes is written in one transaction, after the sink succeeded.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sync.core.errors import AlreadyRunning, ConfigError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT NOT NULL,
+    ok INTEGER NOT NULL, tickets INTEGER, error TEXT);
+CREATE TABLE IF NOT EXISTS kv (
+    source TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (source, key));
+CREATE TABLE IF NOT EXISTS tickets (
+    source TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (source, key));
+"""
+
+
+@dataclass
+class Pending:
+    """What a sync will commit once the sink has written."""
+    kv: dict[tuple[str, str], str] = field(default_factory=dict)
+    tickets: dict[str, dict[str, str]] = field(default_factory=dict)   # source → key → json
+    # source → (key → json to write, keys to drop): an incremental sync's changes only
+    changes: dict[str, tuple[dict[str, str], set[str]]] = field(default_factory=dict)
+
+
+class State:
+    def __init__(self, path: str | Path, readonly: bool = False):
+        """`readonly` (dry runs) never creates or changes the file."""
+        self.path = Path(path)
+        try:
+            if readonly:
+                exists = self.path.exists()
+                self.db = sqlite3.connect(f"file:{self.path}?mode=ro" if exists else ":memory:",
+                                          uri=exists, timeout=10)
+                if not exists:
+                    self.db.executescript(_SCHEMA)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, timeout=10)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.executescript(_SCHEMA)
+            # A file that is not SQLite opens fine and fails at the first query.
+            self.db.execute("SELECT count(*) FROM runs").fetchone()
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise ConfigError(f"state: cannot open {self.path}: {exc}",
+                              hint="`state:` must be a writable file path")
+        except sqlite3.Error as exc:
+            raise ConfigError(f"state: {self.path} is not an align-sync state file ({exc})",
+                              hint="move it away (a new one is made) or point `state:` elsewhere")
+        self.pending = Pending()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def get(self, source: str, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM kv WHERE source=? AND key=?", (source, key)).fetchone()
+        return row[0] if row else None
+
+    def get_json(self, source: str, key: str):
+        raw = self.get(source, key)
+        return json.loads(raw) if raw is not None else None
+
+    def stage(self, source: str, key: str, value) -> None:
+        """Remember a value to commit with this sync (not before)."""
+        self.pending.kv[(source, key)] = value if isinstance(value, str) else json.dumps(value)
+
+    def put(self, source: str, key: str, value) -> None:
+        """Write one value now, in its own transaction (a review delivery)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO kv VALUES (?,?,?)",
+                            (source, key, value if isinstance(value, str) else json.dumps(value)))
+
+    def cached_tickets(self, source: str) -> dict[str, str]:
+        with closing(self.db.execute("SELECT key, data FROM tickets WHERE source=?", (source,))) as cur:
+            return dict(cur.fetchall())
+
+    def stage_tickets(self, source: str, tickets: dict[str, str]) -> None:
+        self.pending.tickets[source] = tickets
+
+    def stage_ticket_changes(self, source: str, changed: dict[str, str], gone: set[str]) -> None:
+        """The cache as it was, with these written and those dropped: a quiet
+        sync rewrites a handful of rows, not 10k (23 MB) of them."""
+        self.pending.changes[source] = (changed, gone)
+
+    def last_count(self) -> int | None:
+        row = self.db.execute("SELECT tickets FROM runs WHERE ok=1 ORDER BY id DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def runs(self, limit: int = 10) -> list[tuple]:
+        return self.db.execute("SELECT started, finished, ok, tickets, error FROM runs "
+                               "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+
+    def commit(self, started: datetime, finished: datetime, tickets: int) -> None:
+        """A good sync: its run, every staged value and ticket cache, atomically."""
+        with self.db:
+            self.db.execute("INSERT INTO runs (started, finished, ok, tickets) VALUES (?,?,1,?)",
+                            (started.isoformat(), finished.isoformat(), tickets))
+            self.db.executemany("INSERT OR REPLACE INTO kv VALUES (?,?,?)",
+                                [(s, k, v) for (s, k), v in self.pending.kv.items()])
+            for source, cache in self.pending.tickets.items():
+                self.db.execute("DELETE FROM tickets WHERE source=?", (source,))
+                self.db.executemany("INSERT INTO tickets VALUES (?,?,?)",
+                                    [(source, k, v) for k, v in cache.items()])
+            for source, (changed, gone) in self.pending.changes.items():
+                self.db.executemany("DELETE FROM tickets WHERE source=? AND key=?",
+                                    [(source, k) for k in gone])
+                self.db.executemany("INSERT OR REPLACE INTO tickets VALUES (?,?,?)",
+                                    [(source, k, v) for k, v in changed.items()])
+        self.pending = Pending()
+
+    def record_failure(self, started: datetime, finished: datetime, error: str) -> None:
+        with self.db:
+            self.db.execute("INSERT INTO runs (started, finished, ok, error) VALUES (?,?,0,?)",
+                            (started.isoformat(), finished.isoformat(), error[:2000]))
+        self.pending = Pending()
+
+
+class StateLock:
+    """An exclusive, non-blocking flock on `<state>.lock`; released on exit."""
+
+    def __init__(self, state_path: str):
+        self.path = Path(f"{state_path}.lock")
+
+    def acquire(self) -> "StateLock":
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"state: cannot create the lock file {self.path}: {exc.strerror}",
+                              hint="`state:` must be a path in a writable folder")
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(self.fd)
+            raise AlreadyRunning(f"another align-sync (pid {holder}) is already running on state "
+                                 f"{self.path.with_suffix('')}; refusing to start a second one",
+                                 hint="stop it first, or give this one its own `state:` path")
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, str(os.getpid()).encode(), 0)
+        return self
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)

@@ -1,0 +1,100 @@
+"""A workspace: one config file and everything built from it once — config,
+sources, sink, state path and lock, retry settings, telemetry labels — on
+which every command runs (`run`, `run --once`, `check`, `explain`).
+
+The process lends each workspace what workspaces share: the secret
+`Redactor` (the log is the process's) and the rate `Limiters` (two teams on
+one Jira with one account share its burst limit).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sync.worker import configfile
+from sync.core.errors import AlignSyncError, describe
+from sync.worker.log import Redactor
+from sync.worker.progress import QUIET, Progress
+from sync.worker.ratelimit import Limiters
+from sync.core.registry import CONNECTORS
+from sync.worker.runtime import DEFAULT_RETRY, RetrySettings, Runtime
+from sync.worker.state import State, StateLock
+
+
+@dataclass
+class Process:
+    """What one align-sync process holds for all its workspaces."""
+    redactor: Redactor = field(default_factory=Redactor)
+    limiters: Limiters = field(default_factory=Limiters)
+    progress: Progress = QUIET
+
+
+def build_sources(config, runtime: Runtime) -> list:
+    return [CONNECTORS.kind("source", sc.type).build(sc, sc.name, runtime)
+            for sc in config.source_list()]
+
+
+def build_sink(config, runtime: Runtime):
+    return CONNECTORS.kind("sink", config.sink.type).build(config.sink, runtime)
+
+
+class Workspace:
+    def __init__(self, path: str | Path, process: Process | None = None, *,
+                 retry: RetrySettings = DEFAULT_RETRY):
+        self.path = Path(path)
+        self.process = process or Process()
+        config, secrets = configfile.load(self.path)
+        self.process.redactor.add(secrets)
+        self.config = config
+        self.name = config.name or self.path.stem
+        self.runtime = Runtime(self.name, self.path.resolve().parent, retry,
+                               self.process.limiters, self.process.redactor,
+                               progress=self.process.progress)
+        self.sources = build_sources(config, self.runtime)
+        self.sink = build_sink(config, self.runtime)
+        self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)
+                          for t in config.review.notify]
+
+    @property
+    def telemetry(self):
+        return self.runtime.telemetry
+
+    def lock(self) -> StateLock:
+        return StateLock(self.config.state).acquire()
+
+    def state(self, readonly: bool = False) -> State:
+        return State(self.config.state, readonly=readonly)
+
+    def sync_once(self, now: datetime, *, dry_run: bool = False, force: bool = False,
+                  next_sync: datetime | None = None, locked: bool = False):
+        """One observed sync under the state lock (a dry run takes none;
+        `locked`: the caller holds it, as the fleet does while it serves)."""
+        from sync.worker.service import observed_sync
+        lock = None if dry_run or locked else self.lock()
+        state = self.state(readonly=dry_run)
+        try:
+            return observed_sync(self.config, self.sources, self.sink, state, now,
+                                 dry_run=dry_run, force=force, next_sync=next_sync,
+                                 telemetry=self.telemetry, workspace=self.name,
+                                 redact=self.process.redactor, notifiers=self.notifiers)
+        finally:
+            state.close()
+            if lock:
+                lock.release()
+            # Nothing of this sync's tickets stays in memory between syncs.
+            getattr(self.sink, "done", lambda: None)()
+
+    def check(self, now: datetime) -> list[tuple[str, str | None]]:
+        """(label, None when fine, else the problem) for each source and the sink."""
+        out = []
+        kinds = [("source", s, CONNECTORS.kind("source", sc.type))
+                 for s, sc in zip(self.sources, self.config.source_list())]
+        kinds.append(("sink", self.sink, CONNECTORS.kind("sink", self.config.sink.type)))
+        for role, target, kind in kinds:
+            label = f"source {target.name}" if role == "source" else f"sink {kind.type}"
+            try:
+                out.append((f"{label}: {kind.probe(target)}", None))
+            except AlignSyncError as exc:
+                out.append((label, describe(exc)))
+        return out

@@ -11,16 +11,17 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 from typing import Literal
 
+import structlog
 from pydantic import Field
 
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
-from sync.core.model import Ticket, checked_estimate
+from sync.core import values
+from sync.core.model import Ticket
 
 from connectors import field_guess
 
@@ -29,6 +30,7 @@ from connectors.jira.issue import JiraFieldIds, JiraFields, to_ticket
 from connectors.trello.board import board_tickets, require_estimate_field
 
 _FIELD_ID = re.compile(r"^customfield_\d+$")
+log = structlog.get_logger("align_sync.files")
 
 
 class FileSourceConfig(Strict):
@@ -60,16 +62,42 @@ class FileSource:
         return f"source {self.name} (file {self.config.path})"
 
     def read_text(self) -> str:
+        """The file as text: UTF-8 (with or without a byte-order mark); a CSV
+        that is not UTF-8 is read as Windows-1252 (what Excel on Windows
+        saves), with a warning in the log.  An empty file is said to be empty."""
         try:
-            return self.path.read_text(encoding="utf-8-sig")
+            data = self.path.read_bytes()
         except FileNotFoundError:
             raise ConfigError(f"{self._where()}: file not found")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{self._where()}: cannot read: {exc}")
+        except OSError as exc:
+            raise ConfigError(f"{self._where()}: cannot read: {exc.strerror or exc}")
+        if not data.strip():
+            raise ConfigError(f"{self._where()}: the file is empty ({len(data)} bytes)",
+                              hint="export the issues again (a Jira search response as JSON, "
+                                   "a Trello board JSON export or a Jira CSV export)")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            if self._is_csv(data.lstrip()[:1].decode("latin-1")):
+                try:
+                    text = data.decode("cp1252")
+                except UnicodeDecodeError:
+                    pass
+                else:
+                    log.warning("source.csv_encoding", source=self.name, file=str(self.config.path),
+                                read_as="cp1252", hint="not UTF-8: read as Windows-1252; save the "
+                                "export as UTF-8 to be sure of accents")
+                    return text
+            raise ConfigError(f"{self._where()}: cannot read: not UTF-8 text (byte "
+                              f"0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                              hint="export it again, or save it as UTF-8")
+
+    def _is_csv(self, text: str) -> bool:
+        return self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "["))
 
     def fetch(self, state=None, now=None) -> list[Ticket]:
         text = self.read_text()
-        if self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
+        if self._is_csv(text):
             return self._csv(text)
         # One pass when the fields the config names can be resolved by the
         # first issue (ids, or `names` given before `issues`); else a first
@@ -93,9 +121,8 @@ class FileSource:
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the source keys this export's fields call for."""
         text = self.read_text()
-        if self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
-            header = next(csv.reader(io.StringIO(text)), [])
-            return field_guess.csv_fields(header)
+        if self._is_csv(text):
+            return field_guess.csv_fields(self._csv_rows(text)[0][0])
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
@@ -131,24 +158,60 @@ class FileSource:
         except _NotYet:
             return None
 
+    def _csv_rows(self, text: str) -> tuple[list[list[str]], list[int]]:
+        """The export's records and the line each starts on.  Jira writes
+        commas, but an export opened and saved again in a spreadsheet may use
+        semicolons or tabs: the separator is the one that makes the first
+        line hold an `Issue key` column."""
+        first = next(csv.reader(io.StringIO(text)), [])
+        delimiter = ","
+        if "issue key" not in (h.strip().lower() for h in first):
+            for other in (";", "\t", "|"):
+                head = next(csv.reader(io.StringIO(text), delimiter=other), [])
+                if "issue key" in (h.strip().lower() for h in head):
+                    delimiter = other
+                    break
+            else:
+                raise ConfigError(f"{self._where()}: not a Jira CSV export (no `Issue key` column "
+                                  f"in the first line: {', '.join(first[:6])[:120]!r})",
+                                  hint="export from Jira with Export → CSV (all fields), separated "
+                                       "by commas or semicolons")
+            log.warning("source.csv_separator", source=self.name, file=str(self.config.path),
+                        separator=delimiter, hint="read; Jira itself writes commas")
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        rows, lines, start = [], [], 1
+        for row in reader:
+            rows.append(row)
+            lines.append(start)
+            start = reader.line_num + 1
+        return rows, lines
+
     def _csv(self, text: str) -> list[Ticket]:
-        rows = list(csv.reader(io.StringIO(text)))
-        if not rows or "issue key" not in [h.strip().lower() for h in rows[0]]:
-            raise ConfigError(f"{self._where()}: not a Jira CSV export (no `Issue key` column)")
+        rows, lines = self._csv_rows(text)
         header = [h.strip() for h in rows[0]]
         estimate_col = self._csv_column(header, "estimate", self.config.fields.estimate)
         accept_col = self._csv_column(header, "acceptance", self.config.fields.acceptance)
         base = (self.config.url or "").rstrip("/")
-        tickets = []
-        for raw in rows[1:]:
+        records, keyless = [], []
+        for raw, line in zip(rows[1:], lines[1:]):
             if not any(cell.strip() for cell in raw):
                 continue
             cols: dict[str, list[str]] = {}
             for name, cell in zip(header, raw):
                 if cell.strip():
                     cols.setdefault(name.lower(), []).append(cell.strip())
-            tickets.append(_csv_ticket(cols, self.name, base, estimate_col, accept_col))
-        return tickets
+            if not cols.get("issue key"):
+                keyless.append(line)     # a ticket with no key could be no row of the sheet
+                continue
+            records.append(cols)
+        if keyless:
+            log.warning("source.rows_skipped", source=self.name, file=str(self.config.path),
+                        skipped=len(keyless), reason="no Issue key",
+                        lines=keyless[:20], more=max(0, len(keyless) - 20))
+        order = values.day_order(v for cols in records for name in _CSV_DATES
+                                 for v in cols.get(name, ()))
+        return [_csv_ticket(cols, self.name, base, estimate_col, accept_col, order)
+                for cols in records]
 
     def _csv_column(self, header: list[str], key: str, wanted: str | None) -> str | None:
         if not wanted:
@@ -196,42 +259,37 @@ class _Issues:
             self.tickets[ticket.key] = ticket    # a key on two pages counts once
 
 
-_CSV_TIMES = ("%d/%b/%y %I:%M %p", "%d/%b/%Y %I:%M %p", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M",
-              "%m/%d/%Y %H:%M", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
-
-
-def _csv_time(value: str | None) -> datetime | None:
-    """Jira CSV dates are in the exporting user's format and zone; read them as UTC."""
-    if not value:
-        return None
-    for fmt in _CSV_TIMES:
-        try:
-            parsed = datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    return None
+# The columns holding dates: together they show whether 03/04/2026 is day first.
+_CSV_DATES = ("created", "updated", "resolved", "last viewed", "due date")
 
 
 def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
-                estimate_col: str | None, accept_col: str | None) -> Ticket:
+                estimate_col: str | None, accept_col: str | None, order: str | None) -> Ticket:
     def one(*names: str) -> str | None:
         for n in names:
             if cols.get(n):
                 return cols[n][0]
         return None
-    key = one("issue key") or ""
+
+    def when(name: str, when_blank: str):
+        try:
+            return values.export_date(one(name), order)
+        except values.Unreadable as exc:
+            problems.append(f"column `{name.title()}`: {exc}; {when_blank}")
+            return None
+    problems: list[str] = []
+    key = one("issue key")
     category = (one("status category") or "").lower()
     done = category == "done" if category else bool(one("resolved", "resolution"))
-    estimate = problem = None
-    if estimate_col and one(estimate_col):
-        try:
-            estimate = float(one(estimate_col))
-        except ValueError:
-            problem = f"estimate {one(estimate_col)!r} is not a number; counted as no estimate"
-        estimate, problem = checked_estimate(estimate) if problem is None else (None, problem)
+    estimate = None
+    if estimate_col:
+        estimate, problem = values.estimate(one(estimate_col), f"column `{estimate_col}`")
+        if problem:
+            problems.append(problem)
     epic = [v for n in ("parent", "parent key", "parent id", "parent summary",
                         "custom field (epic link)", "custom field (epic name)") for v in cols.get(n, [])]
+    updated = when("updated", "taken as never updated")
+    done_at = when("resolved", "taken as no resolution date")
     return Ticket(
         key=key, source=source, title=one("summary") or "",
         url=f"{base}/browse/{key}" if base else "",
@@ -242,8 +300,7 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
         project_name=one("project name"), epic=tuple(dict.fromkeys(epic)),
         description=one("description") or "",
         acceptance=(one(accept_col) or "") if accept_col else "",
-        updated=_csv_time(one("updated")), done_at=_csv_time(one("resolved")),
-        problems=(problem,) if problem else (),
+        updated=updated, done_at=done_at, problems=tuple(problems),
     )
 
 

@@ -227,7 +227,7 @@ class Review(Strict):
     max_goals_per_person: int = Field(default=5, ge=1)
     levers_per_outcome: tuple[int, int] = (3, 6)
     acceptance_pattern: str = DEFAULT_ACCEPTANCE
-    default_estimate: float = Field(default=1, ge=0)
+    default_estimate: float = Field(default=1, ge=0, le=1e6)   # as an estimate: sums stay finite
     tag_prefixes: TagPrefixes = Field(default_factory=TagPrefixes)
     history_every: Duration = timedelta(days=1)
     day: str = "monday"                  # the weekly review (PRODUCT.md §9)

@@ -7,54 +7,11 @@ the last History set.
 """
 from __future__ import annotations
 
-import math
-import re
-from datetime import date, datetime, timezone
-from typing import Any, Iterable
+from typing import Iterable
 
 from sync.core.model import Reading, SheetInputs
 from sync.core.report import HEADERS
-
-
-def parse_date(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-# Past this no metric is plausible, and (value - baseline) * 100 could overflow.
-MAX_METRIC = 1e15
-
-# A comma is a thousands separator only where it groups three digits
-# (1,234.5); "40,5" could be 40.5 or 405, so it is not read as either.
-_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
-
-
-def parse_number(value: Any) -> float | None:
-    """A finite number from a cell: a number, or text such as `7.8`, `7.8%`, `1,234`."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) and abs(value) <= MAX_METRIC else None
-    text = str(value).strip().removesuffix("%").strip()
-    if "," in text:
-        if not _GROUPED.match(text):
-            return None
-        text = text.replace(",", "")
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and abs(number) <= MAX_METRIC else None
+from sync.core.values import parse_date, parse_number
 
 
 def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:

@@ -5,12 +5,14 @@ score can be recomputed exactly in a test or in `explain`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sync.core.config import Outcome, Review
 from sync.core.model import Mapping, Reading, Ticket
 from sync.core.matching import Pattern
+from sync.core.values import MAX_METRIC, as_utc  # noqa: F401 (as_utc: checks and assessment use scoring's)
 
 POINTS = (("mapped to a lever or outcome", 50), ("has an owner", 15),
           ("has an estimate", 10), ("has an acceptance metric", 15),
@@ -58,12 +60,6 @@ def percent(part: float, whole: float) -> float | None:
     return round(part / whole * 100, 1) if whole else None
 
 
-def as_utc(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-
-
 def latest(readings: list[Reading], metric: str, before: datetime | None = None) -> Reading | None:
     """The reading of `metric` with the most recent date (optionally at or before `before`)."""
     best = None
@@ -81,7 +77,11 @@ def latest(readings: list[Reading], metric: str, before: datetime | None = None)
 def progress(outcome: Outcome, current: float | None) -> float | None:
     if current is None:
         return None
-    return round((current - outcome.baseline) / (outcome.target - outcome.baseline) * 100, 1)
+    base, target = outcome.baseline, outcome.target
+    share = (current - base) / (target - base) if math.isfinite(target - base) else \
+        (current / 2 - base / 2) / (target / 2 - base / 2)   # -1e308..1e308: a span past any float
+    # A span of 1e-300 makes any move astronomical: shown as at most ±1e15 %.
+    return round(max(-MAX_METRIC, min(MAX_METRIC, share * 100)), 1)
 
 
 def time_elapsed(outcome: Outcome, now: datetime) -> float:

@@ -18,7 +18,7 @@ import posixpath
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 from xml.etree import ElementTree
 
 
@@ -49,8 +49,10 @@ EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 def read_rows(path: Path, names: tuple[str, ...],
               header_only_if: dict[str, list] | None = None) -> dict[str, list]:
     """Rows of the named tabs (absent ones missing); the Metrics tab's cells come back as cells (its number formats matter).
-    `header_only_if`: a tab whose header row is exactly the one given is read
-    no further (Tickets holds nobody's columns: its rows would be thrown away)."""
+    `header_only_if`: a tab whose header row is exactly the one given, and
+    whose recorded size (the sheet's `dimension`, which Excel and openpyxl
+    keep) is no wider, is read no further (Tickets holds nobody's columns,
+    headed or not: its rows would be thrown away)."""
     wb = open_read_only(path)
     try:
         out: dict[str, list] = {}
@@ -66,7 +68,7 @@ def read_rows(path: Path, names: tuple[str, ...],
                 first = list(next(ws.iter_rows(max_row=1, values_only=True), ()))
                 while first and first[-1] in (None, ""):
                     first.pop()
-                if first == wanted:
+                if first == wanted and (ws.max_column or len(wanted) + 1) <= len(wanted):
                     out[name] = [first]
                     continue
             out[name] = [list(r) for r in ws.iter_rows(values_only=True)]
@@ -157,24 +159,43 @@ def ours(ws, name: str, headers: dict) -> bool:
     return list(first[:len(headers[name])]) == headers[name]
 
 
-def typed(value: str):
-    number = parse_number(value)
+def typed(value: str, decimal_comma: bool = False):
+    number = parse_number(value, decimal_comma)
     return number if number is not None else (value or None)
 
 
-def seed_rows(seed: Path | None, key: str) -> list[list[str]]:
-    """A seed CSV's rows after its header."""
+class Seed(NamedTuple):
+    rows: list[list[str]]       # after the header
+    decimal_comma: bool         # separated by semicolons: `6,5` is 6.5
+
+
+def seed_rows(seed: Path | None, key: str, headers: list[str]) -> Seed:
+    """A seed CSV's rows after its header.  Commas, semicolons (what a
+    spreadsheet in a decimal-comma locale saves) or tabs: the separator is
+    the one that splits the first line into the tab's headers; a file in
+    which none does is refused, naming it, rather than read as nothing."""
     if not seed:
-        return []
+        return Seed([], False)
     try:
         with open(seed, newline="", encoding="utf-8-sig") as fh:
-            return list(csv.reader(fh))[1:]
+            text = fh.read()
     except UnicodeDecodeError as exc:
         raise ConfigError(f"sink.{key} {seed}: not UTF-8 text (byte "
                           f"0x{exc.object[exc.start]:02x} at offset {exc.start})",
                           hint="save the CSV as UTF-8")
     except OSError as exc:
         raise ConfigError(f"sink.{key} {seed}: cannot read ({exc.strerror})")
+    first = text.splitlines()[0] if text.strip() else ""
+    wanted = [h.lower() for h in headers]
+    for delimiter in (",", ";", "\t"):
+        head = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter), [])]
+        if head[:len(wanted)] == wanted:
+            rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))[1:]
+            return Seed(rows, delimiter == ";")
+    raise ConfigError(f"sink.{key} {seed}: " + (f"the first line is not the header "
+                      f"{', '.join(headers)} (got {first[:80]!r})" if first else "the file is empty"),
+                      hint=f"start the CSV with the line {','.join(headers)}; commas, semicolons "
+                           "or tabs may separate the columns")
 
 
 def draw_charts(wb: Workbook) -> None:

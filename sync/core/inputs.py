@@ -33,29 +33,42 @@ def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
     return found, bad
 
 
+def _blank(value) -> bool:
+    return value is None or value == ""
+
+
 def extra_columns(rows: list[list]) -> tuple[list[str], dict[str, list]]:
     """People's columns in the Tickets tab, keyed by ticket key.
 
-    Normally they sit right of the owned table.  A column someone inserted
-    among ours is found by its header: when every owned header is still
-    there by name, any other named column is theirs, wherever it stands (it
-    is kept, and written back right of the owned table).  When an owned
-    header was edited, positions decide, as before, so the edited header is
+    Normally they sit right of the owned table, with a header or without
+    one: a column is theirs as soon as any cell of it holds something (a
+    note typed into a headerless column is kept like a headed one, its
+    header staying blank).  A column someone inserted among ours is found by
+    its header: when every owned header is still there by name, any other
+    column with a header or a cell is theirs, wherever it stands (it is
+    kept, and written back right of the owned table).  When an owned header
+    was edited, positions decide, as before, so the edited header is
     restored rather than kept as a column of its own."""
     if not rows:
         return [], {}
     owned_names = HEADERS["Tickets"]
-    header = [str(h) if h is not None else "" for h in rows[0]]
-    while header and header[-1] == "":
-        header.pop()
-    positions = [i for i in range(len(owned_names), len(header))]
+    width = 0                         # up to the last cell that holds anything, in any row
+    for row in rows:
+        n = len(row or ())
+        while n > width and _blank(row[n - 1]):
+            n -= 1
+        width = max(width, n)
+    header = [str(h) if h is not None else "" for h in rows[0]][:width]
+    header += [""] * (width - len(header))
+    positions = list(range(len(owned_names), width))
     key_at = 0
     if header[:len(owned_names)] != owned_names and set(owned_names) <= set(header):
         first = {}
         for i, h in enumerate(header):
             first.setdefault(h, i)
         owned_at = {first[h] for h in owned_names}
-        positions = [i for i in range(len(header)) if i not in owned_at and header[i] != ""]
+        used = {i for row in rows[1:] for i, v in enumerate(row or ()) if not _blank(v)}
+        positions = [i for i in range(width) if i not in owned_at and (header[i] != "" or i in used)]
         key_at = first["Key"]
     extra = [header[i] for i in positions]
     if not extra:
@@ -64,9 +77,9 @@ def extra_columns(rows: list[list]) -> tuple[list[str], dict[str, list]]:
     for row in rows[1:]:
         row = list(row or ())
         key = row[key_at] if key_at < len(row) else None
-        if key not in (None, ""):
+        if not _blank(key):
             tail = [row[i] if i < len(row) else None for i in positions]
-            if any(c not in (None, "") for c in tail):
+            if any(not _blank(c) for c in tail):
                 cells[str(key)] = tail
     return extra, cells
 

@@ -236,13 +236,19 @@ def number(value: Any) -> float | None:
     raise Unreadable(f"{_shown(value)} is not a number")
 
 
-def parse_number(value: Any) -> float | None:
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+
+
+def parse_number(value: Any, decimal_comma: bool = False) -> float | None:
     """A number from a sheet or seed cell: a number, or text such as `7.8`,
-    `7.8%`, `1,234`; None when it is blank, unreadable, or past ±1e15."""
+    `7.8%`, `1,234`; None when it is blank, unreadable, or past ±1e15.
+    `decimal_comma` (a file separated by semicolons): `6,5` is 6.5."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str):
-        value = value.strip().removesuffix("%")
+        value = value.strip().removesuffix("%").strip()
+        if decimal_comma and _DECIMAL_COMMA.match(value):
+            value = value.replace(",", ".")
     try:
         found = number(value)
     except Unreadable:

@@ -220,6 +220,8 @@ class XlsxSink:
 
     def _fill(self, ws, table: Table, widths: list[int] | None = None) -> None:
         for c, head in enumerate(table.headers, start=1):
+            if head == "":
+                continue         # a people's column without a header stays without one
             # Headers are text too: a Trend column named after an outcome id
             # such as "=HYPERLINK(...)" must not become a formula.
             cell = ws.cell(row=1, column=c, value=cell_text(str(head), MAX_TEXT))

@@ -25,7 +25,8 @@ def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
         when, metric, value = parse_date(row[0]), row[1], parse_number(row[2])
         what = [f"Date {row[0]!r} is not a date" if when is None else "",
                 "Metric is blank" if not metric else "",
-                f"Value {row[2]!r} is not a number" if value is None else ""]
+                "" if value is not None else "Value is blank" if row[2] in (None, "") else
+                f"Value {row[2]!r} is not a number"]
         if any(what):
             bad.append(f"Metrics row {number}: {'; '.join(w for w in what if w)}; row ignored")
             continue

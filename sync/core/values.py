@@ -64,6 +64,21 @@ def parse_date(value: Any) -> datetime | None:
         return None
 
 
+_SERIAL_ZERO = datetime(1899, 12, 30, tzinfo=timezone.utc)     # spreadsheets' serial day 0
+
+
+def serial_date(value: Any) -> Any:
+    """A date cell Sheets returns as serial days (SERIAL_NUMBER), as a date;
+    anything else, a serial past year 9999 included, as it came (the row
+    reader then names it as no date)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        try:
+            return _SERIAL_ZERO + timedelta(days=value)
+        except OverflowError:
+            return value
+    return value
+
+
 def _epoch(number: float, shown: str) -> datetime:
     """Epoch seconds (10 digits) or milliseconds (13 digits) — the two a
     tracker sends; any other size could be either, so it is not guessed."""

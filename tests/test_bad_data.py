@@ -297,3 +297,13 @@ def test_a_headerless_column_survives_in_google_sheets(env):
     rows = {r[0]: r[15:] for r in values[1:]}
     assert values[0][15:] == []                                # still no header
     assert rows == {"A-0": [], "A-2": ["blocked on legal"], "A-3": [None, None, "=I4*2"], "A-4": []}
+
+
+def test_a_headerless_column_among_ours_is_found_by_its_cells():
+    from sync.core.inputs import extra_columns
+    from sync.core.report import HEADERS
+    owned = HEADERS["Tickets"]
+    moved = owned[:3] + [None, "Notes"] + owned[3:]          # two columns inserted after Title
+    row = ["A-1", "jira", "t", "typed here", "a note"] + [None] * (len(owned) - 3)
+    assert extra_columns([moved, row, ["A-2"] + [None] * len(owned)]) == \
+        (["", "Notes"], {"A-1": ["typed here", "a note"]})

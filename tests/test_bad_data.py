@@ -188,6 +188,21 @@ def test_a_csv_row_without_a_key_is_named_and_skipped(tmp_path, capsys):
 
 # -- 4. separators, encodings, empty files -------------------------------------------
 
+def test_check_names_the_rows_a_sync_would_skip(tmp_path, capsys):
+    export = csv_export("One,A-1,Task,In Progress,In Progress,Ann,24/Nov/26 10:00 AM,,3",
+                        ",,Task,In Progress,In Progress,Ann,24/Nov/26 10:00 AM,,3")
+    config = workspace(tmp_path, export, "export.csv")
+    main(["check", "--config", config])
+    assert "1 tickets; 1 rows without an Issue key skipped (lines 3)" in capsys.readouterr().out
+
+
+def test_a_utf16_tab_separated_export_is_read(tmp_path, capsys):
+    export = csv_export("Café,A-1,Task,In Progress,In Progress,René,24/Nov/26 10:00 AM,,3")
+    config = workspace(tmp_path, export.replace(",", "\t").encode("utf-16"), "export.csv")
+    code, out = run(config, capsys)
+    assert code == 0 and tab(tmp_path, "Tickets")[1][2] == "Café"
+
+
 def test_a_semicolon_csv_export_is_read_with_a_hint(tmp_path, capsys):
     export = csv_export("One,A-1,Task,In Progress,In Progress,Ann,24/Nov/26 10:00 AM,,3",
                         "Two,A-2,Task,In Progress,In Progress,Ann,24/Nov/26 10:00 AM,,2")
@@ -272,6 +287,12 @@ def test_a_non_finite_baseline_is_refused_naming_the_key(tmp_path, capsys, value
     code = main(["check", "--config", config])
     out = capsys.readouterr()
     assert code == 2 and "outcomes[0].baseline" in out.err + out.out
+
+
+def test_a_metric_value_past_the_range_says_so(tmp_path):
+    from sync.core.inputs import readings
+    assert readings([["2026-11-20", "conv_rate", 1e300]])[1] == \
+        ["Metrics row 2: Value 1e+300 is past ±1e+15; row ignored"]
 
 
 @pytest.mark.parametrize("value", ["NaN", "inf", "1e300", "#NUM!"])

@@ -50,6 +50,7 @@ def test_unreadable_tracker_times_say_why(raw, said):
     ("03/04/2026", "mdy", datetime(2026, 3, 4, tzinfo=UTC)),
     ("04/04/2026", None, datetime(2026, 4, 4, tzinfo=UTC)),           # either way the same day
     ("2026-11-24 15:30", None, datetime(2026, 11, 24, 15, 30, tzinfo=UTC)),
+    ("2026/11/24 15:30", None, datetime(2026, 11, 24, 15, 30, tzinfo=UTC)),
     ("  ", None, None),
 ])
 def test_export_dates(text, order, expected):
@@ -60,6 +61,7 @@ def test_export_dates(text, order, expected):
     ("03/04/2026", "could be 3 April or 4 March"), ("31/Feb/26", "day is out of range"),
     ("24/Foo/26", "unknown month 'Foo'"), ("13/13/2026", "month must be in 1..12"),
     ("24/Nov/26 13:00 PM", "hour 13 with AM/PM"), ("yesterday", "'yesterday' is not a date"),
+    ("2026/02/30", "'2026/02/30' is not a date (day is out of range"), ("1960/01/01", "is before 1970"),
 ])
 def test_unreadable_export_dates(text, said):
     with pytest.raises(Unreadable) as err:

@@ -75,6 +75,11 @@ class FileSource:
             raise ConfigError(f"{self._where()}: the file is empty ({len(data)} bytes)",
                               hint="export the issues again (a Jira search response as JSON, "
                                    "a Trello board JSON export or a Jira CSV export)")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):    # Excel's "Unicode text": UTF-16, tabs
+            try:
+                return data.decode("utf-16")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{self._where()}: cannot read: broken UTF-16 text ({exc.reason})")
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -98,7 +103,25 @@ class FileSource:
     def fetch(self, state=None, now=None) -> list[Ticket]:
         text = self.read_text()
         if self._is_csv(text):
-            return self._csv(text)
+            tickets, keyless = self._csv(text)
+            if keyless:
+                log.warning("source.rows_skipped", source=self.name, file=str(self.config.path),
+                            skipped=len(keyless), reason="no Issue key",
+                            lines=keyless[:20], more=max(0, len(keyless) - 20))
+            return tickets
+        return self._json(text)
+
+    def probe(self) -> str:
+        """`check`: what the file holds, rows the sync would skip included."""
+        text = self.read_text()
+        if not self._is_csv(text):
+            return f"{len(self._json(text))} tickets"
+        tickets, keyless = self._csv(text)
+        skipped = (f"; {len(keyless)} rows without an Issue key skipped (lines "
+                   f"{', '.join(map(str, keyless[:10]))}{', …' if len(keyless) > 10 else ''})")
+        return f"{len(tickets)} tickets" + (skipped if keyless else "")
+
+    def _json(self, text: str) -> list[Ticket]:
         # One pass when the fields the config names can be resolved by the
         # first issue (ids, or `names` given before `issues`); else a first
         # pass learns the names and a second converts.
@@ -186,7 +209,8 @@ class FileSource:
             start = reader.line_num + 1
         return rows, lines
 
-    def _csv(self, text: str) -> list[Ticket]:
+    def _csv(self, text: str) -> tuple[list[Ticket], list[int]]:
+        """The export's tickets, and the lines of rows skipped for want of a key."""
         rows, lines = self._csv_rows(text)
         header = [h.strip() for h in rows[0]]
         estimate_col = self._csv_column(header, "estimate", self.config.fields.estimate)
@@ -204,14 +228,10 @@ class FileSource:
                 keyless.append(line)     # a ticket with no key could be no row of the sheet
                 continue
             records.append(cols)
-        if keyless:
-            log.warning("source.rows_skipped", source=self.name, file=str(self.config.path),
-                        skipped=len(keyless), reason="no Issue key",
-                        lines=keyless[:20], more=max(0, len(keyless) - 20))
         order = values.day_order(v for cols in records for name in _CSV_DATES
                                  for v in cols.get(name, ()))
         return [_csv_ticket(cols, self.name, base, estimate_col, accept_col, order)
-                for cols in records]
+                for cols in records], keyless
 
     def _csv_column(self, header: list[str], key: str, wanted: str | None) -> str | None:
         if not wanted:
@@ -307,4 +327,4 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
 def register(registry) -> None:
     registry.add("source", "file", FileSourceConfig,
                  lambda config, name, runtime: FileSource(config, name, runtime.base_dir),
-                 probe=lambda source: f"{len(source.fetch())} tickets")
+                 probe=lambda source: source.probe())

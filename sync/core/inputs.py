@@ -7,11 +7,12 @@ the last History set.
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 from sync.core.model import Reading, SheetInputs
 from sync.core.report import HEADERS
-from sync.core.values import parse_date, parse_number
+from sync.core.values import MAX_METRIC, parse_date, parse_number
 
 
 def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
@@ -26,6 +27,7 @@ def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
         what = [f"Date {row[0]!r} is not a date" if when is None else "",
                 "Metric is blank" if not metric else "",
                 "" if value is not None else "Value is blank" if row[2] in (None, "") else
+                f"Value {row[2]!r} is past ±{MAX_METRIC:g}" if _too_big(row[2]) else
                 f"Value {row[2]!r} is not a number"]
         if any(what):
             bad.append(f"Metrics row {number}: {'; '.join(w for w in what if w)}; row ignored")
@@ -36,6 +38,10 @@ def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
 
 def _blank(value) -> bool:
     return value is None or value == ""
+
+
+def _too_big(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and abs(value) > MAX_METRIC
 
 
 def extra_columns(rows: list[list]) -> tuple[list[str], dict[str, list]]:

@@ -146,6 +146,8 @@ _EXPORT = re.compile(r"""^(\d{1,2})([./-])(\d{1,2}|[A-Za-z]{3,9}\.?)\2(\d{4}|\d{
                          (?:[ T,]+(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?\s*(?:([AaPp])\.?[Mm]\.?)?)?\s*$""",
                      re.X)
 
+_YMD = re.compile(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})((?:[ T]\d{2}:\d{2}(?::\d{2})?)?)$")
+
 
 def _month(name: str) -> int | None:
     name = name.rstrip(".").lower()
@@ -177,9 +179,17 @@ def export_date(text: str | None, order: str | None = None) -> datetime | None:
     is refused rather than guessed."""
     if text is None or not text.strip():
         return None
-    match = _EXPORT.match(text.strip())
+    text = text.strip()
+    ymd = _YMD.match(text)
+    if ymd:              # 2026/11/24 10:00 (an East Asian locale): ISO but for its separators
+        try:
+            when = _iso(f"{ymd[1]}-{int(ymd[3]):02d}-{int(ymd[4]):02d}{ymd[5]}")
+        except ValueError as exc:
+            raise Unreadable(f"{text!r} is not a date ({exc})") from None
+        return _checked(when, repr(text))
+    match = _EXPORT.match(text)
     if match is None:
-        return timestamp(text.strip())
+        return timestamp(text)
     first, sep, middle, year, hour, minute, second, half = match.groups()
     if middle.isdigit():
         day, month = int(first), int(middle)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -304,8 +305,6 @@ def test_a_metric_value_that_is_no_number_is_a_bad_metric(tmp_path, capsys, valu
 
 
 def test_a_headerless_column_survives_in_google_sheets(env):
-    from datetime import timedelta
-
     from .test_sheets import tickets
     env.sync(tickets("A-1", "A-2", "A-3"))
     tab = env.fake.tabs["Tickets"]
@@ -328,3 +327,27 @@ def test_a_headerless_column_among_ours_is_found_by_its_cells():
     row = ["A-1", "jira", "t", "typed here", "a note"] + [None] * (len(owned) - 3)
     assert extra_columns([moved, row, ["A-2"] + [None] * len(owned)]) == \
         (["", "Notes"], {"A-1": ["typed here", "a note"]})
+
+
+def test_a_jira_issue_updated_in_9999_does_not_move_the_cursor(tmp_path):
+    """Live Jira (real client, mocked HTTP): the year-9999 issue is bad data,
+    and a later edit of another issue is still fetched."""
+    import responses
+
+    from .fakes import FakeJira, make_issues
+    from .test_jira import START, cloud_config, fetch
+    from sync.worker.state import State
+    state = State(tmp_path / "state.db")
+    try:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+            fake = FakeJira(rsps, make_issues(20, START))
+            fake.issues[3]["fields"]["updated"] = "9999-12-31T00:00:00.000+0000"
+            first = fetch(cloud_config(), state)
+            assert state.get("jira", "cursor") == "2026-11-20T08:19:00+00:00"
+            key = fake.issues[3]["key"]
+            assert first[key].updated is not None                # read; the core judges the future
+            fake.issues[7]["fields"].update(summary="Edited", updated="2026-11-26T09:30:00.000+0000")
+            later = fetch(cloud_config(), state, NOW + timedelta(hours=1))
+            assert later[fake.issues[7]["key"]].title == "Edited"
+    finally:
+        state.close()

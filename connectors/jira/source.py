@@ -25,6 +25,7 @@ from sync.worker.state import State
 
 from connectors import retry
 from connectors.jira.issue import JiraFields, issue_list, parse_time, to_ticket
+from sync.core.values import future
 from connectors.jira.meta import JiraMeta, translate
 
 T = TypeVar("T")
@@ -209,7 +210,8 @@ class JiraSource:
                 issue = changed[k] if k in changed else json.loads(cached[k])
                 tickets.append(to_ticket(issue, self.name, ids, url))
                 stamps.append((issue.get("fields") or {}).get("updated"))
-        newest = max((s for s in map(parse_time, stamps) if s), default=None)
+        # A time past tomorrow (year 9999) is bad data, not a cursor: it would skip every later change.
+        newest = max((s for s in map(parse_time, stamps) if s and not future(s, now)), default=None)
         state.stage(self.name, "cursor", (newest or now).isoformat())
         return tickets
 

@@ -351,3 +351,13 @@ def test_a_jira_issue_updated_in_9999_does_not_move_the_cursor(tmp_path):
             assert later[fake.issues[7]["key"]].title == "Edited"
     finally:
         state.close()
+
+
+def test_a_trello_card_with_an_unreadable_activity_time_is_bad_data(tmp_path, capsys):
+    board = json.loads((ROOT / "tests/fixtures/trello_board_export.json").read_text())
+    card = next(c for c in board["cards"] if not c.get("closed"))
+    card["dateLastActivity"] = "2026-13-01T10:00:00.000Z"
+    config = workspace(tmp_path, json.dumps(board), "board.json")
+    assert run(config, capsys)[0] == 0
+    said = warnings(tmp_path)[card["shortLink"]]
+    assert any("`dateLastActivity`: '2026-13-01T10:00:00.000Z' is not a date" in m for m in said)

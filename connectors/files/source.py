@@ -71,7 +71,7 @@ class FileSource:
             raise ConfigError(f"{self._where()}: file not found")
         except OSError as exc:
             raise ConfigError(f"{self._where()}: cannot read: {exc.strerror or exc}")
-        if not data.strip():
+        if not data or data.isspace():          # isspace: no copy of a 70 MB export
             raise ConfigError(f"{self._where()}: the file is empty ({len(data)} bytes)",
                               hint="export the issues again (a Jira search response as JSON, "
                                    "a Trello board JSON export or a Jira CSV export)")

@@ -103,20 +103,21 @@ def timestamp(value: Any) -> datetime | None:
         return None
     if value.__class__ is str:
         try:           # the usual case first: C-fast, and reads Jira's +0200 offsets
-            return _checked(_iso(value), repr(value))
+            when = _iso(value)
         except (ValueError, OverflowError) as exc:
             text = value.strip()
-            if text.isdigit():
-                return _checked(_epoch(int(text), repr(value)), repr(value))
+            if text.isascii() and text.isdigit() and len(text) in (10, 13):
+                return _checked(_epoch(int(text), _q(value)), _q(value))
             if not text:
                 return None
             reason = "out of range" if isinstance(exc, OverflowError) else str(exc)
             if reason.startswith("Invalid isoformat"):
-                raise Unreadable(f"{value!r} is not a date") from None
-            raise Unreadable(f"{value!r} is not a date ({reason})") from None
+                raise Unreadable(f"{_q(value)} is not a date") from None
+            raise Unreadable(f"{_q(value)} is not a date ({reason})") from None
+        return _checked(when, _q(value))
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise Unreadable(f"{_shown(value)} is not a date")
-    return _checked(_epoch(value, repr(value)), repr(value))
+    return _checked(_epoch(value, _q(value)), _q(value))
 
 
 def timestamp_or_none(value: Any) -> datetime | None:
@@ -185,8 +186,8 @@ def export_date(text: str | None, order: str | None = None) -> datetime | None:
         try:
             when = _iso(f"{ymd[1]}-{int(ymd[3]):02d}-{int(ymd[4]):02d}{ymd[5]}")
         except ValueError as exc:
-            raise Unreadable(f"{text!r} is not a date ({exc})") from None
-        return _checked(when, repr(text))
+            raise Unreadable(f"{_q(text)} is not a date ({exc})") from None
+        return _checked(when, _q(text))
     match = _EXPORT.match(text)
     if match is None:
         return timestamp(text)
@@ -196,8 +197,8 @@ def export_date(text: str | None, order: str | None = None) -> datetime | None:
         if sep != ".":       # dotted dates are day first everywhere they are used
             a, b = day, month
             decided = order or ("dmy" if a > 12 else "mdy" if b > 12 else None)
-            if decided is None and a != b:
-                raise Unreadable(f"{text!r} could be {a} {_MONTHS[b - 1].title()} or "
+            if decided is None and a != b and a and b:
+                raise Unreadable(f"{_q(text)} could be {a} {_MONTHS[b - 1].title()} or "
                                  f"{b} {_MONTHS[a - 1].title()}, and no other date of the "
                                  "export shows whether the day or the month comes first")
             if decided == "mdy":
@@ -205,18 +206,18 @@ def export_date(text: str | None, order: str | None = None) -> datetime | None:
     else:
         day, month = int(first), _month(middle)
         if month is None:
-            raise Unreadable(f"{text!r} is not a date (unknown month {middle!r})")
+            raise Unreadable(f"{_q(text)} is not a date (unknown month {middle!r})")
     years = int(year) if len(year) == 4 else 2000 + int(year) if int(year) < 69 else 1900 + int(year)
     hours, minutes, seconds = int(hour or 0), int(minute or 0), int(second or 0)
     if half:
         if not 1 <= hours <= 12:
-            raise Unreadable(f"{text!r} is not a date (hour {hours} with AM/PM)")
+            raise Unreadable(f"{_q(text)} is not a date (hour {hours} with AM/PM)")
         hours = hours % 12 + (12 if half.lower() == "p" else 0)
     try:
         when = datetime(years, month, day, hours, minutes, seconds, tzinfo=timezone.utc)
     except ValueError as exc:
-        raise Unreadable(f"{text!r} is not a date ({exc})") from None
-    return _checked(when, repr(text))
+        raise Unreadable(f"{_q(text)} is not a date ({exc})") from None
+    return _checked(when, _q(text))
 
 
 # -- numbers --------------------------------------------------------------------
@@ -231,15 +232,15 @@ def _text_number(text: str) -> float:
     cleaned = text.strip()
     if "," in cleaned:
         if not _GROUPED.match(cleaned):
-            raise Unreadable(f"{text!r} is not a number (a comma counts only between groups "
+            raise Unreadable(f"{_q(text)} is not a number (a comma counts only between groups "
                              "of three digits, as in 1,234.5)")
         cleaned = cleaned.replace(",", "")
     try:
         number = float(cleaned)
     except ValueError:
-        raise Unreadable(f"{text!r} is not a number") from None
+        raise Unreadable(f"{_q(text)} is not a number") from None
     if not math.isfinite(number):
-        raise Unreadable(f"{text!r} is not a finite number")
+        raise Unreadable(f"{_q(text)} is not a finite number")
     return number
 
 
@@ -252,7 +253,7 @@ def number(value: Any) -> float | None:
         raise Unreadable(f"{_shown(value)} is not a number")
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
-            raise Unreadable(f"{value!r} is not a finite number")
+            raise Unreadable(f"{_q(value)} is not a finite number")
         return float(value)
     if isinstance(value, dict):
         return number(value.get("value"))
@@ -306,6 +307,12 @@ def checked_estimate(value: Any, field: str = "estimate") -> tuple[float | None,
     return found, None
 
 
-def _shown(value: Any) -> str:
+def _q(value: Any) -> str:
+    """A value quoted for a message, cut short: a message is one line."""
     text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _shown(value: Any) -> str:
+    text = _q(value)
     return f"{type(value).__name__} {text[:40]}{'…' if len(text) > 40 else ''}"

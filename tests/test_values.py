@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sync.core.values import (Unreadable, day_order, estimate, export_date, future, number,
+from sync.core.values import (Unreadable, day_order, estimate, export_date, future, number, read_time,
                               parse_date, parse_number, serial_date, timestamp)
 
 UTC = timezone.utc
@@ -112,3 +112,16 @@ def test_sheet_cells():
     assert parse_date("20/11/2026") is None                # Metrics dates: date cells or ISO text
     assert serial_date(46349) == datetime(2026, 11, 23, tzinfo=UTC)
     assert serial_date(1e12) == 1e12 and parse_date(serial_date(1e12)) is None   # no OverflowError
+
+
+@pytest.mark.parametrize("raw", ["2024-12-13T22:51:23.858+0200", "2026-11-24T10:00:00Z", "2026-11-24",
+                                 "1969-12-31T23:00:00Z", "9999-12-31T23:00:00-0200", "2026-02-29",
+                                 "1764669600000", 1764669600, None, "", "x"])
+def test_the_quick_time_reader_agrees_with_the_general_one(raw):
+    problems: list[str] = []
+    try:
+        expected, said = timestamp(raw), []
+    except Unreadable as exc:
+        expected, said = None, [f"`updated`: {exc}; taken as never updated"]
+    assert read_time(raw, "`updated`", problems, "taken as never updated") == expected
+    assert problems == said

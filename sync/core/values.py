@@ -132,6 +132,17 @@ def timestamp_or_none(value: Any) -> datetime | None:
 def read_time(value: Any, field: str, problems: list[str], when_blank: str) -> datetime | None:
     """`timestamp` for a ticket's field: an unreadable value is None and a
     line in `problems` naming the field and what the ticket is taken as."""
+    if value is None:
+        return None
+    if value.__class__ is str:       # the usual Jira/Trello time, without the general path's calls
+        try:
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is not None:
+                parsed = parsed.astimezone(timezone.utc)
+                if parsed >= EARLIEST:
+                    return parsed
+        except (ValueError, OverflowError):
+            pass                     # the general path says why
     try:
         return timestamp(value)
     except Unreadable as exc:

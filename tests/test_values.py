@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sync.core.values import (Unreadable, day_order, estimate, export_date, future, number, read_time,
-                              parse_date, parse_number, serial_date, timestamp)
+from sync.core.values import (Unreadable, day_order, estimate, export_date, future, number,
+                              parse_date, parse_number, read_time, serial_date, timestamp)
 
 UTC = timezone.utc
 

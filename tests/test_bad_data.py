@@ -191,10 +191,13 @@ def test_a_csv_row_without_a_key_is_named_and_skipped(tmp_path, capsys):
 
 def test_check_names_the_rows_a_sync_would_skip(tmp_path, capsys):
     export = csv_export("One,A-1,Task,In Progress,In Progress,Ann,24/Nov/26 10:00 AM,,3",
-                        ",,Task,In Progress,In Progress,Ann,24/Nov/26 10:00 AM,,3")
+                        ",,Task,In Progress,In Progress,Ann,24/Nov/26 10:00 AM,,3",
+                        "Two,A-2,Task,In Progress,In Progress,Ann,yesterday,,3")
     config = workspace(tmp_path, export, "export.csv")
     main(["check", "--config", config])
-    assert "1 tickets; 1 rows without an Issue key skipped (lines 3)" in capsys.readouterr().out
+    assert ("2 tickets; 1 rows without an Issue key skipped (lines 3); 1 with fields that cannot "
+            "be read (bad_data warnings; first: A-2: column `Updated`: 'yesterday' is not a date; "
+            "taken as never updated)") in capsys.readouterr().out
 
 
 def test_a_utf16_tab_separated_export_is_read(tmp_path, capsys):

@@ -114,12 +114,16 @@ class FileSource:
     def probe(self) -> str:
         """`check`: what the file holds, rows the sync would skip included."""
         text = self.read_text()
-        if not self._is_csv(text):
-            return f"{len(self._json(text))} tickets"
-        tickets, keyless = self._csv(text)
-        skipped = (f"; {len(keyless)} rows without an Issue key skipped (lines "
-                   f"{', '.join(map(str, keyless[:10]))}{', …' if len(keyless) > 10 else ''})")
-        return f"{len(tickets)} tickets" + (skipped if keyless else "")
+        tickets, keyless = self._csv(text) if self._is_csv(text) else (self._json(text), [])
+        said = [f"{len(tickets)} tickets"]
+        if keyless:
+            said.append(f"{len(keyless)} rows without an Issue key skipped (lines "
+                        f"{', '.join(map(str, keyless[:10]))}{', …' if len(keyless) > 10 else ''})")
+        bad = [t for t in tickets if t.problems]
+        if bad:
+            said.append(f"{len(bad)} with fields that cannot be read (bad_data warnings; first: "
+                        f"{bad[0].key}: {bad[0].problems[0]})")
+        return "; ".join(said)
 
     def _json(self, text: str) -> list[Ticket]:
         # One pass when the fields the config names can be resolved by the

@@ -56,7 +56,8 @@ WORK = [("moved", "2026-11-20"), ("moved", "2026-11-21"), ("moved", "2026-11-22"
         ("noread", None),
         ("expa", None), ("expa", "2026-11-18"),
         ("expd", "2026-11-10"), ("expd", "2026-11-18"),
-        ("expf", None)]
+        ("expf", None),
+        ("misc", None)]             # maps to no lever: `explain` shows no loop at all
 
 READINGS = [("2026-10-01", "up_rate", 10), ("2026-11-03", "up_rate", 10.5),
             ("2026-11-20", "up_rate", 14),
@@ -304,3 +305,15 @@ def test_init_drafts_commented_placeholders_that_validate_once_filled(tmp_path, 
     config, _ = configfile.load(tmp_path / "filled.yaml")
     assert len(config.outcomes[0].checkpoints) == 2
     assert all(lv.leading and lv.experiment_until for lv in config.outcomes[0].levers)
+
+
+def test_explain_on_a_lever_less_ticket_is_unchanged(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_now", lambda: NOW)
+    key = f"GROW-{100 + len(WORK) - 1}"                # the `misc` ticket
+    printed = []
+    for loop in (True, False):
+        path = tmp_path / f"c{loop}.yaml"
+        path.write_text(yaml.safe_dump(loop_config(tmp_path, loop=loop)))
+        assert cli.main(["explain", key, "--config", str(path)]) == 0
+        printed.append(capsys.readouterr().out)
+    assert printed[0] == printed[1] and "Unmapped" in printed[0]

@@ -50,11 +50,20 @@ def beside_config(path: str, base_dir: Path | None) -> Path:
     return found
 
 
+def looked_in(path: str, base_dir: Path | None) -> str:
+    """Where `beside_config` looked, for a file that is in neither place."""
+    found = Path(path)
+    if found.is_absolute() or base_dir is None:
+        return str(found.resolve())
+    return f"{(Path.cwd() / found).resolve()} nor {(base_dir / found).resolve()}"
+
+
 class FileSource:
     def __init__(self, config: FileSourceConfig, name: str, base_dir: Path | None = None):
         self.config = config
         self.name = name
         self.path = beside_config(config.path, base_dir)
+        self.base_dir = base_dir
 
     def _where(self) -> str:
         return f"source {self.name} (file {self.config.path})"
@@ -63,7 +72,10 @@ class FileSource:
         try:
             return self.path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
-            raise ConfigError(f"{self._where()}: file not found")
+            raise ConfigError(f"{self._where()}: file not found: no "
+                              f"{looked_in(self.config.path, self.base_dir)}",
+                              hint="a relative path is taken from the working directory, "
+                                   "then from the config file's folder")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{self._where()}: cannot read: {exc}")
 

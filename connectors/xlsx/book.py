@@ -174,7 +174,9 @@ def seed_rows(seed: Path | None, key: str) -> list[list[str]]:
                           f"0x{exc.object[exc.start]:02x} at offset {exc.start})",
                           hint="save the CSV as UTF-8")
     except OSError as exc:
-        raise ConfigError(f"sink.{key} {seed}: cannot read ({exc.strerror})")
+        where = f"no file {seed.resolve()}" if isinstance(exc, FileNotFoundError) else exc.strerror
+        raise ConfigError(f"sink.{key} {seed}: cannot read ({where}; a relative path is taken "
+                          "from the working directory, then from the config file's folder)")
 
 
 def draw_charts(wb: Workbook) -> None:

@@ -124,7 +124,9 @@ def print_check(ws, path) -> int:
     return 1 if failed else 0
 
 
-def _assess(ws):
+def _assess(ws, keep: list | None = None):
+    """The assessment a sync would make now (and its tickets); `keep`, when
+    given, receives the sheet's inputs (History, for the review)."""
     from sync.core.assessment import assess
     from sync.worker.engine import fetch_all
     state = ws.state(readonly=True)
@@ -133,19 +135,26 @@ def _assess(ws):
     finally:
         state.close()
     inputs = ws.sink.read()
-    return assess(tickets, ws.config, inputs.readings, _now(), metric_problems=inputs.metric_problems), tickets
+    if keep is not None:
+        keep.append(inputs)
+    now = ws.config.scoring_time(_now())
+    return assess(tickets, ws.config, inputs.readings, now, metric_problems=inputs.metric_problems), tickets
 
 
 def cmd_review(args, path: str, process) -> int:
     from sync.core import review
+    from sync.core.review_text import render_text
     from sync.worker.engine import deliver
     ws = open_workspace(path, process)
     sheet = getattr(ws.sink, "url", "") or str(getattr(ws.sink, "path", ""))
     if args.print_:
-        a, _ = _assess(ws)
+        inputs: list = []
+        a, _ = _assess(ws, inputs)
+        if not getattr(ws.sink, "url", "") and not os.path.exists(sheet):
+            sheet = ""            # no workbook yet: name none (the first sync writes it)
         state = ws.state(readonly=True)
         try:
-            print(review.render_text(review.preview(state, a, _now()), sheet), end="")
+            print(render_text(review.preview(state, a, a.now, inputs[0].history), sheet), end="")
         finally:
             state.close()
         return 0
@@ -158,8 +167,9 @@ def cmd_review(args, path: str, process) -> int:
         pending, todo = review.undelivered(state, [n.id for n in ws.notifiers])
         if pending is None or not todo:
             # Nothing waiting: the digest of the current period, as a new review.
-            a, _ = _assess(ws)
-            fresh = review.preview(state, a, _now())
+            inputs = []
+            a, _ = _assess(ws, inputs)
+            fresh = review.preview(state, a, a.now, inputs[0].history)
             state.put(review.KEY, "pending", fresh.to_json())
         failed = deliver(state, ws.notifiers, ws.sink)
     finally:

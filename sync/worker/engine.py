@@ -111,6 +111,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
     goes through it (a bare engine, in tests, uses an empty one).
     `notifiers`: the review's targets (built by the workspace from the registry)."""
     started = time.monotonic()
+    now = config.scoring_time(now)      # a pinned `as_of` (a saved export's day) wins
     try:
         with paused_gc():
             tickets, counts = fetch_all(sources, state, now)
@@ -125,7 +126,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
                 # Only Summary is shown; the other tabs (100k Tickets rows) would be thrown away.
                 built = report_mod.summary_only(assessment, [s.name for s in sources], next_sync)
             else:
-                due = review.plan(state, assessment, config, now)
+                due = review.plan(state, assessment, config, now, inputs.history)
                 built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
                                          history_every=config.review.history_every,
                                          owners_tab=getattr(config.sink, "owners_tab", True),

@@ -1,11 +1,14 @@
-"""The `align-sync` command (PRODUCT.md §2) and the one place where errors
-become messages and exit codes: 0 success, 2 bad config or usage, 1 a
-failed sync.  Everything below raises; nothing below prints a traceback.
+"""The `align-sync` command (README's command table) and the one place
+where errors become messages and exit codes: 0 success, 2 bad config or
+usage, 1 a failed sync.  Everything below raises; nothing below prints a
+traceback.  When the log is JSON lines (a pipe, a service, `--log-format
+json`), stdout carries JSON lines only: a person's line goes to stderr.
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import os
 import sys
@@ -28,10 +31,13 @@ def _parser() -> argparse.ArgumentParser:
                              "reading (default on a terminal)")
     p = argparse.ArgumentParser(prog="align-sync", parents=[common],
                                 description="Keep a sheet of how well tickets serve outcomes.")
+    p.add_argument("--version", action="version", version=f"align-sync {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", parents=[common], help="sync now, then on the schedule")
     run.add_argument("--once", action="store_true", help="one sync, then exit")
     run.add_argument("--dry-run", action="store_true", help="fetch, map, score and print; write nothing")
+    run.add_argument("--all", action="store_true", dest="every",
+                     help="with --dry-run: list every warning, not only the first ones")
     run.add_argument("--force", action="store_true",
                      help="write even when the ticket count dropped to zero or under half")
     run.add_argument("--health-port", type=int, default=None, help="serve /healthz and /metrics")
@@ -64,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("align-sync")
+    except PackageNotFoundError:          # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -88,18 +102,18 @@ def cmd_run(args, path: str, process) -> int:
         return serve(ws, health_port=args.health_port, force=args.force)
     # A one-off sync must not race a daemon (or a timer run) on the same state.
     result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
-    if args.dry_run:
-        print(console.summary(result.assessment, result.report))
+    if args.dry_run and process.json_asked:
+        print(json.dumps(console.summary_data(result.assessment, result.report), default=str))
+    elif args.dry_run:
+        print(console.summary(result.assessment, result.report, every=args.every))
     else:
-        print(synced_line(result, ws.sink))
+        process.say(synced_line(result, ws.sink))
     return 0
 
 
 def synced_line(result, sink) -> str:
-    a = result.assessment
     where = getattr(sink, "path", None) or getattr(sink, "url", "the sheet")
-    return (f"synced {result.tickets} tickets ({len(a.in_scope)} in scope, {len(a.warnings)} "
-            f"warnings) in {result.seconds:.1f}s → {where}")
+    return console.synced(result.assessment, result.tickets, result.seconds, str(where))
 
 
 def cmd_check(args, path: str, process) -> int:
@@ -113,15 +127,25 @@ def cmd_check(args, path: str, process) -> int:
 
 def print_check(ws, path) -> int:
     config = ws.config
-    print(f"ok    config {path}: {len(config.outcomes)} outcomes, {len(config.levers())} levers")
+    say = _checked(ws.process.json_asked)
+    say(None, f"config {path}: {console.plural(len(config.outcomes), 'outcome')}, "
+              f"{console.plural(len(config.levers()), 'lever')}")
     failed = 0
     for line, problem in ws.check(_now()):
-        if problem is None:
-            print(f"ok    {line}")
-        else:
-            failed += 1
-            print(f"FAIL  {line}: {problem}")
+        failed += problem is not None
+        say(problem, line)
     return 1 if failed else 0
+
+
+def _checked(json_lines: bool):
+    """One line of `check`: `ok    what` / `FAIL  what: problem`, or a JSON line."""
+    def say(problem: str | None, what: str) -> None:
+        if json_lines:
+            print(json.dumps({"event": "check", "ok": problem is None, "what": what,
+                              "problem": problem}))
+        else:
+            print(f"ok    {what}" if problem is None else f"FAIL  {what}: {problem}")
+    return say
 
 
 def _assess(ws, keep: list | None = None):
@@ -237,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         # sync again (0.5 s at 100k) for cycles the exit frees anyway.
         gc.disable()
     console = logsetup.console_wanted(getattr(args, "log_format", None))
-    process = Process(progress=Progress(enabled=console))
+    # Asked for by name, JSON covers a command's own output too (a dry run's
+    # summary, `check`'s lines); a pipe alone gets them as text, for reading.
+    process = Process(progress=Progress(enabled=console), json_lines=not console,
+                      json_asked=getattr(args, "log_format", None) == "json")
     # A dry run, `check` and `explain` print for a person: only problems are logged.
     logsetup.configure(process.redactor, json_lines=not console,
                        level=logging.WARNING if quiet else logging.INFO)

@@ -17,6 +17,7 @@ import os
 import posixpath
 import tempfile
 import zipfile
+from datetime import timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 from xml.etree import ElementTree
@@ -189,22 +190,55 @@ def draw_charts(wb: Workbook) -> None:
         chart.title = "Progress vs time elapsed"
         chart.y_axis.title = "%"
         heads = HEADERS["Scorecard"]
-        for name in ("Progress %", "Time elapsed %"):
-            col = heads.index(name) + 1
+        cols = [heads.index(name) + 1 for name in ("Progress %", "Time elapsed %")]
+        for col in cols:
             chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=n), titles_from_data=True)
         chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n))
+        _percent_axis(chart, [ws.cell(row=r, column=c).value for r in range(2, n + 1) for c in cols])
         chart.width, chart.height = 18, 8
         ws.add_chart(chart, f"A{n + 3}")
     ws = wb["Trend"]
     if ws.max_row >= 2:
+        _short_dates(ws)
         chart = LineChart()
         chart.title = "History: progress and aligned effort"
         chart.y_axis.title = "%"
         chart.add_data(Reference(ws, min_col=2, max_col=ws.max_column, min_row=1,
                                  max_row=ws.max_row), titles_from_data=True)
+        for series in chart.series:
+            series.smooth = False          # a smoothed line overshoots the weekly points
         chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=ws.max_row))
+        _percent_axis(chart, [c.value for row in ws.iter_rows(min_row=2, min_col=2) for c in row])
         chart.width, chart.height = 18, 8
         ws.add_chart(chart, f"A{ws.max_row + 3}")
+
+
+def _percent_axis(chart, values: list) -> None:
+    """0–100, widened to whole tens when a value falls outside (a metric that
+    went the wrong way, an outcome past its target)."""
+    import math
+    numbers = [v for v in values if isinstance(v, (int, float))]
+    chart.y_axis.scaling.min = min([0] + [math.floor(v / 10) * 10 for v in numbers])
+    chart.y_axis.scaling.max = max([100] + [math.ceil(v / 10) * 10 for v in numbers])
+    chart.y_axis.majorUnit = 20
+    chart.y_axis.delete = False
+    chart.x_axis.delete = False
+
+
+def _short_dates(ws) -> None:
+    """Trend's timestamps, the chart's axis labels, as short ISO text: the
+    date (`2026-11-26`), or date and time when a day holds several sets.
+    Still text, as every date in the sheet; History keeps the full stamps."""
+    from sync.core.inputs import parse_date
+    cells = [row[0] for row in ws.iter_rows(min_row=2, max_col=1)]
+    found = [parse_date(c.value) if isinstance(c.value, str) else None for c in cells]
+    if not cells or any(f is None for f in found):
+        return
+    found = [f.astimezone(timezone.utc) for f in found]
+    days = [f.date() for f in found]
+    form = "%Y-%m-%d" if len(set(days)) == len(days) else "%Y-%m-%d %H:%M"
+    for cell, when in zip(cells, found):
+        cell.value = when.strftime(form)
 
 
 def save_replacing(target: Path, what: str, write: Callable[[str], None]) -> None:

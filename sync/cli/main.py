@@ -130,11 +130,16 @@ def print_check(ws, path) -> int:
     say = _checked(ws.process.json_asked)
     say(None, f"config {path}: {console.plural(len(config.outcomes), 'outcome')}, "
               f"{console.plural(len(config.levers()), 'lever')}")
+    from sync.drafting import placeholders
+    left = placeholders.find(ws.path.read_text(encoding="utf-8-sig"))
+    for line, key, problem in left:
+        say(problem, f"config {path}:{line}: {key}")
     failed = 0
     for line, problem in ws.check(_now()):
         failed += problem is not None
         say(problem, line)
-    return 1 if failed else 0
+    # A draft still holding placeholders is a config to finish: exit 2, as for any bad config.
+    return 2 if left else 1 if failed else 0
 
 
 def _checked(json_lines: bool):

@@ -88,7 +88,7 @@ def collect_between_syncs() -> None:
 
 
 def guard(count: int, last: int | None, force: bool, dry_run: bool = False) -> None:
-    """§7: zero tickets, or under half of the last good sync, is refused unless forced."""
+    """Zero tickets, or under half of the last good sync, is refused unless forced."""
     if force:
         return
     # A dry run writes nothing either way: say what a real sync would do.
@@ -137,7 +137,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
             if not dry_run:
                 sink.write(built)
                 log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history),
-                         review=due.id if due else None)
+                         **({"review": due.id} if due else {}))    # no `review=None` to puzzle over
                 state.commit(now, now, len(tickets))
     except Exception as exc:     # a bug too: the sheet and the run history must say so
         if not dry_run:

@@ -210,7 +210,7 @@ class _Issues:
 
     def issue(self, issue: dict) -> None:
         self.seen += 1
-        if self.step is not None and not self.seen % 2000:
+        if self.step is not None and not self.seen % 500:
             self.step.update(issues=self.seen)
         fields = issue.get("fields")
         if isinstance(fields, dict):

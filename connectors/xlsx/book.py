@@ -193,7 +193,7 @@ def draw_charts(wb: Workbook) -> None:
         cols = [heads.index(name) + 1 for name in ("Progress %", "Time elapsed %")]
         for col in cols:
             chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=n), titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n))
+        _text_categories(chart, ws, n)
         _percent_axis(chart, [ws.cell(row=r, column=c).value for r in range(2, n + 1) for c in cols])
         chart.width, chart.height = 18, 8
         ws.add_chart(chart, f"A{n + 3}")
@@ -207,10 +207,18 @@ def draw_charts(wb: Workbook) -> None:
                                  max_row=ws.max_row), titles_from_data=True)
         for series in chart.series:
             series.smooth = False          # a smoothed line overshoots the weekly points
-        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=ws.max_row))
+        _text_categories(chart, ws, ws.max_row)
         _percent_axis(chart, [c.value for row in ws.iter_rows(min_row=2, min_col=2) for c in row])
         chart.width, chart.height = 18, 8
         ws.add_chart(chart, f"A{ws.max_row + 3}")
+
+
+def _text_categories(chart, ws, last_row: int) -> None:
+    """Column A (outcome ids, dates as text) as the x axis labels: a string
+    reference, or Excel numbers the points 1, 2, 3 instead of naming them."""
+    from openpyxl.chart.data_source import AxDataSource, StrRef
+    for series in chart.series:
+        series.cat = AxDataSource(strRef=StrRef(f"'{ws.title}'!$A$2:$A${last_row}"))
 
 
 def _percent_axis(chart, values: list) -> None:

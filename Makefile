@@ -8,25 +8,29 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test bench soak clean
 
-# The project and its runtime dependencies only.  Compiled once here: a
-# machine that sets PYTHONDONTWRITEBYTECODE would otherwise compile every
-# module of ours on every run (0.1 s a command).
+# The project and its runtime dependencies only, as a plain install: the
+# demo needs no editable one (whose every mode makes setuptools print a
+# warning box).  `make demo` runs the tree's own code (python -m sync from
+# here), so an edit shows without reinstalling.
 $(BIN)/.installed: pyproject.toml
 	@echo "installing align-sync into $(VENV) (first time only)"
 	@$(PY) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --upgrade pip
-	@$(BIN)/pip install --quiet -e .
-	@$(BIN)/python -m compileall -q sync connectors
+	@$(BIN)/pip install --quiet .
 	@touch $@
 
-# The test tools on top (pytest, responses, hypothesis, ...).
+# The test tools on top (pytest, responses, hypothesis, ...), and the project
+# editable, so the suite's subprocesses run the tree's code.  Compiled once
+# here: a machine that sets PYTHONDONTWRITEBYTECODE would otherwise compile
+# every module of ours on every run (0.1 s a command).
 $(BIN)/.installed-test: $(BIN)/.installed
 	@echo "installing the test tools into $(VENV) (first time only)"
 	@$(BIN)/pip install --quiet -e '.[test]'
+	@$(BIN)/python -m compileall -q sync connectors
 	@touch $@
 
 demo: $(BIN)/.installed
-	@$(BIN)/align-sync run --once --config config/demo.yaml
+	@$(BIN)/python -m sync run --once --config config/demo.yaml
 
 # pytest exits 5 when it collects nothing; that is not a failure of ours.
 test: $(BIN)/.installed-test

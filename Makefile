@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench soak clean
+.PHONY: demo test test-fast bench soak clean
 
 # The project and its runtime dependencies only, as a plain install: the
 # demo needs no editable one (whose every mode makes setuptools print a
@@ -35,6 +35,10 @@ demo: $(BIN)/.installed
 # pytest exits 5 when it collects nothing; that is not a failure of ours.
 test: $(BIN)/.installed-test
 	@$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+# The suite without the kill and signal storms: seconds, for the edit-test loop.
+test-fast: $(BIN)/.installed-test
+	@$(BIN)/python -m pytest -m "not slow"
 
 bench: $(BIN)/.installed-test
 	@$(BIN)/python tests/bench/bench_core.py

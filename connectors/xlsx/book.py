@@ -25,7 +25,7 @@ from xml.etree import ElementTree
 
 from sync.core.errors import ConfigError, RemoteError
 from sync.core.inputs import parse_number
-from sync.core.report import HEADERS, column_letter  # noqa: F401 (the sink's modules take it from here)
+from sync.core.report import HEADERS, SEVERITY_COLOURS, column_letter  # noqa: F401 (the sink takes column_letter from here)
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -211,6 +211,29 @@ def draw_charts(wb: Workbook) -> None:
         _percent_axis(chart, [c.value for row in ws.iter_rows(min_row=2, min_col=2) for c in row])
         chart.width, chart.height = 18, 8
         ws.add_chart(chart, f"A{ws.max_row + 3}")
+
+
+# The Scorecard's column name is fixed; what it measures is said on its header.
+ALIGNED_NOTE = ("This outcome's share of the team's active effort: effort of its active tickets "
+                "divided by the effort of all in-scope active tickets, so the outcomes add up "
+                "to the team's Aligned effort % (Summary).")
+
+
+def note_aligned_effort(ws, headers: list[str]) -> None:
+    from openpyxl.comments import Comment
+    cell = ws.cell(row=1, column=headers.index("Aligned effort") + 1)
+    cell.comment = Comment(ALIGNED_NOTE, "align-sync", width=260, height=90)
+
+
+def colour_severity(ws) -> None:
+    """Warnings' Severity coloured as in Google Sheets.  A rule on the column,
+    not a fill per cell: the tab's rows are streamed in after openpyxl saved it."""
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import PatternFill
+    for severity, colour in SEVERITY_COLOURS.items():
+        ws.conditional_formatting.add("A2:A1048576", CellIsRule(
+            operator="equal", formula=[f'"{severity}"'],
+            fill=PatternFill("solid", start_color=colour, end_color=colour)))
 
 
 def _text_categories(chart, ws, last_row: int) -> None:

@@ -26,10 +26,10 @@ from sync.core.model import SheetInputs
 from connectors.files.source import beside_config
 from sync.worker.progress import QUIET, Progress
 from connectors.xlsx import stream as xlsx_stream
-from connectors.xlsx.book import (column_letter, draw_charts, load_shell, metric_rows, openpyxl, ours, read_rows,
+from connectors.xlsx.book import (colour_severity, column_letter, draw_charts, note_aligned_effort, load_shell, metric_rows, openpyxl, ours, read_rows,
                         read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
-from sync.core.report import (HEADERS, OWNED, SEVERITY_COLOURS, STATUS_COLOURS, Report, Table, cell_text,
-                              column_widths, iso)
+from sync.core.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
+                         iso)
 
 # The tabs a write replaces whole: loaded empty (their rows come from `read`).
 # Owners is left parsed: whether a tab of that name is ours is read off it.
@@ -37,10 +37,6 @@ REWRITTEN = {name for name in OWNED if name != "Owners"} | {"History"}
 MAX_TEXT = 32_767        # Excel's limit for one cell
 MAX_LINKS = 65_530       # Excel refuses more hyperlinks than this on one sheet
 LINK_COLOUR = "1155CC"
-# The Scorecard's column name is fixed; what it measures is said on its header.
-ALIGNED_NOTE = ("This outcome's share of the team's active effort: effort of its active tickets "
-                "divided by the effort of all in-scope active tickets, so the outcomes add up "
-                "to the team's Aligned effort % (Summary).")
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -255,18 +251,9 @@ class XlsxSink:
 
     def _decorate(self, ws, table: Table) -> None:
         if table.name == "Warnings":
-            # Coloured as in Google Sheets.  A rule on the column, not a fill per
-            # cell: Warnings' rows are streamed in after openpyxl saved the tab.
-            from openpyxl.formatting.rule import CellIsRule
-            from openpyxl.styles import PatternFill
-            for severity, colour in SEVERITY_COLOURS.items():
-                ws.conditional_formatting.add("A2:A1048576", CellIsRule(
-                    operator="equal", formula=[f'"{severity}"'],
-                    fill=PatternFill("solid", start_color=colour, end_color=colour)))
+            colour_severity(ws)
         if table.name == "Scorecard":
-            from openpyxl.comments import Comment
-            col = table.headers.index("Aligned effort") + 1
-            ws.cell(row=1, column=col).comment = Comment(ALIGNED_NOTE, "align-sync", width=260, height=90)
+            note_aligned_effort(ws, table.headers)
             col = table.headers.index("Status") + 1
             for r in range(2, len(table.rows) + 2):
                 colour = STATUS_COLOURS.get(ws.cell(row=r, column=col).value)

@@ -1,6 +1,8 @@
 """What a person reads in the terminal: the dry-run summary and `explain`."""
 from __future__ import annotations
 
+import json
+
 from sync.core import scoring
 from sync.core.assessment import Assessment, TicketResult
 from sync.core.report import Report
@@ -135,6 +137,17 @@ def synced(a: Assessment, tickets: int, seconds: float, where: str) -> str:
     return (f"synced {plural(tickets, 'ticket')} ({len(a.in_scope)} in scope, "
             f"{plural(len(a.warnings), 'warning')}) in {seconds:.1f}s → {where}; aligned effort "
             f"{effort}, {off} of {plural(len(a.outcomes), 'outcome')} off track")
+
+
+def check_line(json_lines: bool):
+    """One line of `check`: `ok    what` / `FAIL  what: problem`, or a JSON line."""
+    def say(problem: str | None, what: str) -> None:
+        if json_lines:
+            print(json.dumps({"event": "check", "ok": problem is None, "what": what,
+                              "problem": problem}))
+        else:
+            print(f"ok    {what}" if problem is None else f"FAIL  {what}: {problem}")
+    return say
 
 
 def explain(a: Assessment, r: TicketResult) -> str:

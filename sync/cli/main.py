@@ -127,7 +127,7 @@ def cmd_check(args, path: str, process) -> int:
 
 def print_check(ws, path) -> int:
     config = ws.config
-    say = _checked(ws.process.json_asked)
+    say = console.check_line(ws.process.json_asked)
     say(None, f"config {path}: {console.plural(len(config.outcomes), 'outcome')}, "
               f"{console.plural(len(config.levers()), 'lever')}")
     from sync.drafting import placeholders
@@ -141,16 +141,6 @@ def print_check(ws, path) -> int:
     # A draft still holding placeholders is a config to finish: exit 2, as for any bad config.
     return 2 if left else 1 if failed else 0
 
-
-def _checked(json_lines: bool):
-    """One line of `check`: `ok    what` / `FAIL  what: problem`, or a JSON line."""
-    def say(problem: str | None, what: str) -> None:
-        if json_lines:
-            print(json.dumps({"event": "check", "ok": problem is None, "what": what,
-                              "problem": problem}))
-        else:
-            print(f"ok    {what}" if problem is None else f"FAIL  {what}: {problem}")
-    return say
 
 
 def _assess(ws, keep: list | None = None):

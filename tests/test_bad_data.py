@@ -273,14 +273,32 @@ def test_a_metrics_seed_row_too_short_is_a_bad_metric(tmp_path, capsys):
 
 # -- 5. extreme baselines and targets ------------------------------------------------
 
-def test_a_span_past_any_float_still_gives_the_right_progress(tmp_path, capsys):
-    config = seeded(tmp_path, "Date,Metric,Value\n2026-11-20,conv_rate,0\n")
+@pytest.mark.parametrize("where, key", [
+    (lambda o: o.update(baseline=-1e308, target=1e308), "outcomes[0].baseline"),
+    (lambda o: o["guardrails"][0].update(max=1e300), "outcomes[0].guardrails[0].max"),
+    (lambda o: o.update(checkpoints=[{"date": "2026-11-01", "value": -1e16}]),
+     "outcomes[0].checkpoints[0].value"),
+    (lambda o: o["levers"][0].update(leading={"metric": "ctr", "baseline": 0, "target": 1e20}),
+     "outcomes[0].levers[0].leading.target"),
+])
+def test_a_figure_past_a_metrics_range_is_refused_naming_the_key(tmp_path, capsys, where, key):
+    config = workspace(tmp_path, json.dumps(DEMO))
     data = yaml.safe_load(open(config))
-    data["outcomes"][0].update(baseline=-1e308, target=1e308)
+    where(data["outcomes"][0])
+    (tmp_path / "align.yaml").write_text(yaml.safe_dump(data))
+    code, out = run(config, capsys)
+    assert code == 2 and key in out and "between -1e15 and 1e15" in out
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_tiny_span_gives_a_bounded_progress_not_infinity(tmp_path, capsys):
+    config = seeded(tmp_path, "Date,Metric,Value\n2026-11-20,conv_rate,1000\n")
+    data = yaml.safe_load(open(config))
+    data["outcomes"][0].update(baseline=0, target=1e-300)
     (tmp_path / "align.yaml").write_text(yaml.safe_dump(data))
     assert run(config, capsys)[0] == 0
     conv = next(r for r in tab(tmp_path, "Scorecard") if r[0] == "conv")
-    assert conv[7] == 50.0 and conv[11] != "off track"
+    assert conv[7] == 1e15 and conv[11] == "done"
 
 
 @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])

@@ -5,7 +5,6 @@ score can be recomputed exactly in a test or in `explain`.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -74,14 +73,15 @@ def latest(readings: list[Reading], metric: str, before: datetime | None = None)
     return best
 
 
+def share(value: float, start: float, end: float) -> float:
+    """(value − start) ÷ (end − start) as a percentage, one decimal.  A span
+    of 1e-300 makes any move astronomical: shown as at most ±1e15 %, never
+    as infinity (no sheet cell can hold it)."""
+    return round(max(-MAX_METRIC, min(MAX_METRIC, (value - start) / (end - start) * 100)), 1)
+
+
 def progress(outcome: Outcome, current: float | None) -> float | None:
-    if current is None:
-        return None
-    base, target = outcome.baseline, outcome.target
-    share = (current - base) / (target - base) if math.isfinite(target - base) else \
-        (current / 2 - base / 2) / (target / 2 - base / 2)   # -1e308..1e308: a span past any float
-    # A span of 1e-300 makes any move astronomical: shown as at most ±1e15 %.
-    return round(max(-MAX_METRIC, min(MAX_METRIC, share * 100)), 1)
+    return None if current is None else share(current, outcome.baseline, outcome.target)
 
 
 def time_elapsed(outcome: Outcome, now: datetime) -> float:
@@ -125,12 +125,20 @@ def movement(outcome: Outcome, done_tickets: list[Ticket], readings: list[Readin
     (or the baseline when there is none); the current value is the latest
     value of all (or the reference, when there is no reading at all).
     """
+    return metric_movement(outcome.metric, outcome.baseline, outcome.target, done_tickets,
+                           readings, cadence, now)
+
+
+def metric_movement(metric: str, baseline: float, target: float, done_tickets: list[Ticket],
+                    readings: list[Reading], cadence: timedelta, now: datetime) -> Movement:
+    """`movement` for any metric with a baseline and a target (a lever's
+    leading indicator uses it for `leading_flat`)."""
     start = now - 2 * cadence
     count = sum(1 for t in done_tickets
                 if (t.done_at or t.updated) is not None and start <= (t.done_at or t.updated) <= now)
-    before = latest(readings, outcome.metric, before=start)
-    reference = before.value if before else outcome.baseline
-    last = latest(readings, outcome.metric)
+    before = latest(readings, metric, before=start)
+    reference = before.value if before else baseline
+    last = latest(readings, metric)
     current = last.value if last else reference
-    direction = 1 if outcome.target > outcome.baseline else -1
+    direction = 1 if target > baseline else -1
     return Movement(count, reference, current, (current - reference) * direction > 0)

@@ -54,11 +54,10 @@ def run(service: str, once: Callable[[], T], *, runtime: Runtime, attempts: int,
 
     def give_up(state: RetryCallState):
         exc = state.outcome.exception()
-        if isinstance(exc, TransientError) and state.attempt_number < attempts and \
-                state.seconds_since_start + state.upcoming_sleep >= seconds:
-            asked = f"the server asked to wait {exc.retry_after:g} s" if exc.retry_after is not None \
-                else f"the next try would start after {state.seconds_since_start + state.upcoming_sleep:.0f} s"
-            raise TransientError(f"{exc.message}; {asked}, past this request's {seconds:g} s deadline",
+        if isinstance(exc, TransientError) and exc.retry_after is not None and \
+                state.attempt_number < attempts and state.seconds_since_start + state.upcoming_sleep >= seconds:
+            raise TransientError(f"{exc.message}; the server asked to wait {exc.retry_after:g} s, "
+                                 f"past this request's {seconds:g} s deadline",
                                  hint=exc.hint or "it is tried again at the next sync",
                                  source=exc.source) from None
         raise exc

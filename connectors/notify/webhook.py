@@ -58,7 +58,7 @@ def address_problem(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, *, plai
         return ""
     for kind in ("loopback", "link_local", "multicast", "unspecified"):
         if getattr(addr, f"is_{kind}"):
-            return f"a {kind.replace('_', '-')} address"
+            return f"{'an' if kind[0] == 'u' else 'a'} {kind.replace('_', '-')} address"
     return "" if addr.is_global else "a private address"
 
 
@@ -70,6 +70,7 @@ class Guard:
         self.allow_private, self.seconds = allow_private, seconds
         self.deadline = time.monotonic() + seconds
         self.sockets: list[socket.socket] = []
+        self.tripped = False                # the deadline passed and the sockets were cut
         self._lock = threading.Lock()
 
     def remaining(self) -> float:
@@ -122,6 +123,7 @@ class Guard:
     def cut(self) -> None:
         """The deadline passed: whatever is still reading stops now."""
         with self._lock:
+            self.tripped = True
             for sock in self.sockets:
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
@@ -204,6 +206,8 @@ def post(url: str, body: dict, *, service: str, label: str, where: str, allow_pr
             text = _read(response, guard)
         finally:
             response.close()
+        if guard.tripped:                   # a cut socket reads as the end of the answer
+            raise TransientError(f"{label}: no answer within the {seconds:g} s delivery deadline")
         status = response.status_code
         if status < 300:
             return

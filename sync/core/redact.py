@@ -28,13 +28,18 @@ _MIN = 4                      # shorter values would redact ordinary words
 _MIN_PART = 6                 # a webhook URL's parts (a short path segment is a word)
 _MIN_B64 = 8                  # a base64 fragment shorter than this matches by chance
 
-_CRED = r"[A-Za-z0-9+/_.~=-]+"
+_CRED = r"[^\s\"',;<>{}\[\]\\]+"          # a credential runs to a space, quote or separator
 _FOLD = r"(?:(?:\r?\n|\\r\\n|\\n)[ \t]*" + _CRED + r"(?=[\s\"',;}\]]|$))*"   # a folded header
 _SHAPES = [
     # Authorization: <anything>, and the other headers that carry a credential
+    # (the scheme word goes too; what follows the credential stays)
     (re.compile(r"(?i)((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|cookie|set-cookie)"
-                r"([\"']?\s*[:=]\s*[\"']?)[^\"'\r\n,;}]+" + _FOLD), r"\1\2" + REDACTED),
-    (re.compile(r"(?i)\b(basic|bearer)((?:\s|%20|\+)+)" + _CRED + _FOLD), r"\1\2" + REDACTED),
+                r"([\"']?\s*[:=]\s*[\"']?)(?:[A-Za-z][A-Za-z0-9_-]*(?:\s|%20|\+)+)?" + _CRED + _FOLD),
+     r"\1\2" + REDACTED),
+    # (a credential, not a word: 8+ characters with a digit, a symbol or a case change)
+    (re.compile(r"\b([Bb]asic|BASIC|[Bb]earer|BEARER)((?:\s|%20|\+)+)"
+                r"(?=\S{8})(?=[A-Za-z]*[^A-Za-z\s]|[A-Za-z]*[a-z][A-Z])" + _CRED + _FOLD),
+     r"\1\2" + REDACTED),
     # scheme://user:password@host (also percent-encoded: https%3A%2F%2Fuser%3Apass%40host)
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#\"'<>]+@"), r"\1" + REDACTED + "@"),
     (re.compile(r"(?i)(%3A%2F%2F)(?:[^/\s%\"'<>]|%(?!40|2F)[0-9a-f]{2})+%40"), r"\1" + REDACTED + "%40"),
@@ -53,17 +58,19 @@ _B64_RUN = re.compile(r"(?:[A-Za-z0-9+/_-]|%2[BbFf])+(?:=|%3[Dd]){0,3}")
 _UNRESERVED = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
+def _hex(digits: str) -> str:
+    """Hex digits matching either case."""
+    return "".join(f"[{h.upper()}{h.lower()}]" if h.isalpha() else h for h in digits)
+
+
 def _char(c: str) -> str:
     """A character of a secret as it may appear: itself, percent-encoded
     (once or twice), JSON-escaped."""
     if c in _UNRESERVED:
         return re.escape(c)
-    forms = [re.escape(c)]
-    for byte in c.encode("utf-8"):
-        hexes = "".join(f"[{h.upper()}{h.lower()}]" if h.isalpha() else h for h in f"{byte:02x}")
-        forms += [f"%{hexes}", f"%25{hexes}"]
-    code = "".join(f"[{h.upper()}{h.lower()}]" if h.isalpha() else h for h in f"{ord(c):04x}")
-    forms += [rf"\\u{code}", rf"\\{re.escape(c)}"]
+    hexes = [_hex(f"{byte:02x}") for byte in c.encode("utf-8")]
+    forms = [re.escape(c), "".join(f"%{h}" for h in hexes), "".join(f"%25{h}" for h in hexes),
+             rf"\\u{_hex(f'{ord(c):04x}')}", rf"\\{re.escape(c)}"]
     if c == " ":
         forms.append(r"\+")
     return "(?:" + "|".join(forms) + ")"

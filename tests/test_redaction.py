@@ -10,6 +10,7 @@ import re
 from urllib.parse import quote, quote_plus
 
 import responses
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +18,9 @@ from connectors import retry
 from sync.cli.main import main
 from sync.core.redact import REDACTED, Redactor
 
-from .conftest import NOW, ROOT
-from .fakes import FakeJira, make_issues
+from .conftest import NOW, base_config
+from .fakes import URL, FakeJira, make_issues
+from .test_sheets import private_key  # noqa: F401 (a fixture)
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+/=:!$*()@&%é"
@@ -131,30 +133,24 @@ def test_structured_log_events_are_redacted_value_by_value():
 
 # -- end to end: the issue's case ------------------------------------------------
 
-def test_an_echoed_authorization_header_reaches_no_output(tmp_path, monkeypatch, capsys):
+def test_an_echoed_authorization_header_reaches_no_output(tmp_path, monkeypatch, capsys, private_key):
     """Jira answers 403 with an error body that echoes the request's
     Authorization header: `Basic <base64 of email:token>` must not reach
     stderr, the JSON log or the shared sheet's Last error."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     from .fakes_sheets import FakeSheets
+    from .test_sheets import SA_EMAIL
     monkeypatch.setattr(retry, "sleep", lambda s: None)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()).decode()
     email, token = "ops@acme.test", "ATATT3xFfGF0-jira-secret-9f8e7d"
     header = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
-    (tmp_path / "sa.json").write_text(json.dumps({
-        "type": "service_account", "private_key": key, "private_key_id": "kid-5ecret-77",
-        "client_email": "bot@p.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token"}))
+    key = {"type": "service_account", "private_key": private_key, "client_email": SA_EMAIL,
+           "token_uri": "https://oauth2.googleapis.com/token"}
     monkeypatch.setenv("JIRA_API_TOKEN", token)
-    config = (ROOT / "config/example.yaml").read_text()
-    config = config.replace("${JIRA_EMAIL}", email).replace(
-        "${GOOGLE_APPLICATION_CREDENTIALS}", str(tmp_path / "sa.json")).replace(
-        "https://docs.google.com/spreadsheets/d/SPREADSHEET_ID/edit", "1sheetFAKEid").replace(
-        "state: .align-sync/state.db", f"state: {tmp_path / 'state.db'}")
-    (tmp_path / "c.yaml").write_text(config)
+    monkeypatch.setenv("SA_KEY", json.dumps(key))
+    data = base_config(state=str(tmp_path / "state.db"),
+                       source={"type": "jira", "url": URL, "jql": "project = GROW",
+                               "auth": {"email": email, "token": "${JIRA_API_TOKEN}"}},
+                       sink={"type": "google_sheets", "spreadsheet": "1sheetFAKEid", "credentials": "${SA_KEY}"})
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(data))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         jira = FakeJira(rsps, make_issues(5, NOW))
         sheets = FakeSheets(rsps)

@@ -38,6 +38,8 @@ class Hint:
 
 
 _REVOKED = "create a new incoming webhook and update it in {where}"
+_GONE = Hint(RemoteError, "{subject}: the webhook was revoked or its channel archived (HTTP {status}{detail})",
+             _REVOKED)
 _REMOVED = Hint(RemoteError, "{subject}: the workflow webhook was removed or disabled (HTTP {status})",
                 "recreate the Teams workflow and update it in {where}")
 _REDIRECT = Hint(RemoteError, "{subject}: answered HTTP {status}, a redirect to {location}, not followed",
@@ -75,8 +77,9 @@ HINTS: dict[str, dict[int | str, Hint]] = {
     },
     "slack": {
         "3xx": _REDIRECT,
-        "4xx revoked": Hint(RemoteError, "{subject}: the webhook was revoked or its channel archived "
-                                         "(HTTP {status}{detail})", _REVOKED),
+        404: _GONE,
+        410: _GONE,
+        "4xx revoked": _GONE,
         "4xx payload": Hint(RemoteError, "{subject}: Slack refused the message ({said})"),
     },
     "teams": {"3xx": _REDIRECT, **{status: _REMOVED for status in (401, 403, 404, 410)}},

@@ -74,7 +74,8 @@ def label(target) -> str:
 
 
 def _slack_variant(status: int, text: str) -> str:
-    if status in (404, 410) or text in _SLACK_GONE:
+    """Slack says why in a word of the body (the status alone: see connectors.http)."""
+    if text in _SLACK_GONE:
         return "revoked"
     return "payload" if text in _SLACK_PAYLOAD else ""
 

@@ -80,15 +80,14 @@ class TrelloSource:
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
         """A failure of py-trello, read out for `http.status_error`."""
-        from trello.exceptions import ResourceUnavailable, Unauthorized
+        from trello.exceptions import ResourceUnavailable     # Unauthorized (401) is one too
         if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
             return http.network_error("trello", what, exc)
         if not isinstance(exc, ResourceUnavailable):
             return RemoteError(f"Trello {what}: unexpected {type(exc).__name__}")
-        status = 401 if isinstance(exc, Unauthorized) else exc._status
         # py-trello appends the URL it called, key and token in its query: cut it off.
         text = str(exc._msg).split(" at https://")[0].strip()
-        return http.status_error("trello", status, what=what, text=text,
+        return http.status_error("trello", exc._status, what=what, text=text,
                                  variant="key" if "key" in text.lower() else "",
                                  redact=self.runtime.redactor)
 

@@ -30,26 +30,34 @@ _MIN_B64 = 8                  # a base64 fragment shorter than this matches by c
 
 _CRED = r"[^\s\"',;<>{}\[\]\\]+"          # a credential runs to a space, quote or separator
 _FOLD = r"(?:(?:\r?\n|\\r\\n|\\n)[ \t]*" + _CRED + r"(?=[\s\"',;}\]]|$))*"   # a folded header
+# (words one of which the lowered text must hold, pattern, replacement): the
+# words are checked first, a regex pass per shape on every log line is not free.
+_SECRET_WORDS = ("token", "key", "secret", "sig", "passw", "pwd", "authorization")
 _SHAPES = [
     # Authorization: <anything>, and the other headers that carry a credential
     # (the scheme word goes too; what follows the credential stays)
-    (re.compile(r"(?i)((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|cookie|set-cookie)"
+    (("authorization", "api-key", "auth-token", "cookie"),
+     re.compile(r"(?i)((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|cookie|set-cookie)"
                 r"([\"']?\s*[:=]\s*[\"']?)(?:[A-Za-z][A-Za-z0-9_-]*(?:\s|%20|\+)+)?" + _CRED + _FOLD),
      r"\1\2" + REDACTED),
     # (a credential, not a word: 8+ characters with a digit, a symbol or a case change)
-    (re.compile(r"\b([Bb]asic|BASIC|[Bb]earer|BEARER)((?:\s|%20|\+)+)"
+    (("basic", "bearer"),
+     re.compile(r"\b([Bb]asic|BASIC|[Bb]earer|BEARER)((?:\s|%20|\+)+)"
                 r"(?=\S{8})(?=[A-Za-z]*[^A-Za-z\s]|[A-Za-z]*[a-z][A-Z])" + _CRED + _FOLD),
      r"\1\2" + REDACTED),
     # scheme://user:password@host (also percent-encoded: https%3A%2F%2Fuser%3Apass%40host)
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#\"'<>]+@"), r"\1" + REDACTED + "@"),
-    (re.compile(r"(?i)(%3A%2F%2F)(?:[^/\s%\"'<>]|%(?!40|2F)[0-9a-f]{2})+%40"), r"\1" + REDACTED + "%40"),
+    (("://",), re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#\"'<>]+@"), r"\1" + REDACTED + "@"),
+    (("%3a%2f%2f",), re.compile(r"(?i)(%3A%2F%2F)(?:[^/\s%\"'<>]|%(?!40|2F)[0-9a-f]{2})+%40"),
+     r"\1" + REDACTED + "%40"),
     # token=..., sig=... in a query string or form (also percent-encoded)
-    (re.compile(r"(?i)(?<![A-Za-z0-9_-])((?:access[_-]?|refresh[_-]?|id[_-]?|auth[_-]?)?token|api[_-]?key|key"
+    (_SECRET_WORDS,
+     re.compile(r"(?i)(?<![A-Za-z0-9_-])((?:access[_-]?|refresh[_-]?|id[_-]?|auth[_-]?)?token|api[_-]?key|key"
                 r"|client[_-]?secret|secret|private[_-]?key|sig|signature|x-(?:amz|goog)-signature"
                 r"|password|passwd|pwd)(=|%3D)(?:[^&\s\"'#<>%]|%(?!26)[0-9A-Fa-f]{2})+"),
      r"\1\2" + REDACTED),
     # "token": "...", 'password': '...' in JSON or a Python repr
-    (re.compile(r"(?i)([\"'](?:access_?|refresh_?|auth_?)?token|[\"']api_?key|[\"']client_?secret"
+    (_SECRET_WORDS,
+     re.compile(r"(?i)([\"'](?:access_?|refresh_?|auth_?)?token|[\"']api_?key|[\"']client_?secret"
                 r"|[\"']secret|[\"']private_?key|[\"']password|[\"']authorization|[\"']sig(?:nature)?)"
                 r"([\"']\s*:\s*[\"'])(?:[^\"'\\]|\\.)*"), r"\1\2" + REDACTED),
 ]
@@ -111,17 +119,28 @@ def url_parts(url: str) -> list[str]:
 @dataclass(frozen=True)
 class _Known:
     secrets: tuple[str, ...] = ()
-    plain: re.Pattern | None = None      # the secrets in their printable forms
-    b64: re.Pattern | None = None        # their base64 fragments
+    # (anchor, pattern, base64?): a pattern runs only on text holding its
+    # anchor, a piece every form of the secret keeps as is (a str `in` is
+    # far cheaper than a regex of a hundred alternatives on every log line)
+    checks: tuple[tuple[str, re.Pattern, bool], ...] = ()
+
+
+def _anchor(text: str, keep: str) -> str:
+    runs = re.findall(f"[{re.escape(keep)}]+", text)
+    best = max(runs, key=len, default="")
+    return best if len(best) >= 3 else ""
+
+
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def _compile(secrets: tuple[str, ...]) -> _Known:
-    if not secrets:
-        return _Known()
-    plain = "|".join("".join(_char(c) for c in s) for s in secrets)
+    checks = [(_anchor(s, "".join(sorted(_UNRESERVED))), re.compile("".join(_char(c) for c in s)), False)
+              for s in secrets]
     cores = sorted({core for s in secrets for core in _b64_cores(s)}, key=len, reverse=True)
-    b64 = "|".join("".join(_char(c) if c in "+/" else re.escape(c) for c in core) for core in cores)
-    return _Known(secrets, re.compile(plain), re.compile(b64) if b64 else None)
+    checks += [(_anchor(core, _ALNUM), re.compile("".join(_char(c) if c in "+/" else re.escape(c) for c in core)),
+                True) for core in cores]
+    return _Known(secrets, tuple(checks))
 
 
 class Redactor:
@@ -147,12 +166,12 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if not text:
             return text
-        for pattern, replacement in _SHAPES:
-            text = pattern.sub(replacement, text)
+        lowered = text.lower()
+        for words, pattern, replacement in _SHAPES:
+            if any(w in lowered for w in words):
+                text = pattern.sub(replacement, text)
         known = self._known
-        if known.plain is None:
-            return text
-        return _cut(text, _spans(text, known))
+        return _cut(text, _spans(text, known)) if known.checks else text
 
     def scrub(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -173,7 +192,8 @@ def _spans(text: str, known: _Known) -> list[tuple[int, int]]:
     the text with its line breaks taken out, so a value folded over lines
     (a header echo, MIME base64) is found whole."""
     starts, origins, pieces, at, pos = [], [], [], 0, 0
-    for brk in _LINE_BREAK.finditer(text):
+    breaks = _LINE_BREAK.finditer(text) if "\n" in text or "\r" in text or "\\" in text else ()
+    for brk in breaks:
         starts.append(pos), origins.append(at), pieces.append(text[at:brk.start()])
         pos += brk.start() - at
         at = brk.end()
@@ -184,9 +204,14 @@ def _spans(text: str, known: _Known) -> list[tuple[int, int]]:
         i = bisect_right(starts, p) - 1
         return origins[i] + p - starts[i]
 
-    found = [(m.start(), m.end()) for m in known.plain.finditer(view) if m.end() > m.start()]
-    if known.b64 is not None:
-        for m in known.b64.finditer(view):
+    found = []
+    for anchor, pattern, b64 in known.checks:
+        if anchor not in view:
+            continue
+        for m in pattern.finditer(view):
+            if not b64:
+                found.append(m.span())
+                continue
             # The whole base64 run goes: its other bytes are the secret's neighbours (email:token).
             lo, hi = max(0, m.start() - 4096), min(len(view), m.end() + 4096)
             runs = [r.span() for r in _B64_RUN.finditer(view, lo, hi)

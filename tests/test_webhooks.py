@@ -194,6 +194,25 @@ def test_an_answer_dripped_byte_by_byte_is_cut_at_the_deadline(endpoint):
     assert "no answer within the 1.5 s delivery deadline" in str(err.value)
 
 
+def test_the_deadline_cuts_a_socket_that_tls_took_over():
+    """Wrapping a socket in TLS detaches the original object; the watchdog
+    must still reach the connection."""
+    ours, peer = socket.socketpair()
+    guard = webhook.Guard(allow_private=False, seconds=30)
+    guard.watch(ours)
+    taken = socket.socket(fileno=ours.detach())          # what ssl.wrap_socket does to it
+    peer.settimeout(5)
+    try:
+        guard.cut()
+        assert peer.recv(1) == b""                          # the connection is closed, not just our copy
+        assert guard.tripped
+    finally:
+        taken.close()
+        peer.close()
+        for dup in guard.sockets:
+            dup.close()
+
+
 # -- addresses are checked after DNS, and connected to as checked --------------------------
 
 def resolving(monkeypatch, table: dict[str, list[str]], calls: list | None = None):

@@ -41,7 +41,6 @@ def _send_once(target: EmailTarget, message: EmailMessage, label: str, where: st
         try:
             if target.starttls and not target.ssl:
                 client.starttls(context=context)
-                guard.watch(client.sock)
             if target.username:
                 _login(client, target)
             client.send_message(message)

@@ -69,7 +69,7 @@ class Guard:
     def __init__(self, allow_private: bool, seconds: float):
         self.allow_private, self.seconds = allow_private, seconds
         self.deadline = time.monotonic() + seconds
-        self.sockets: list[socket.socket] = []
+        self.sockets: list[socket.socket] = []   # duplicates of every socket opened
         self.tripped = False                # the deadline passed and the sockets were cut
         self._lock = threading.Lock()
 
@@ -100,8 +100,12 @@ class Guard:
         raise error
 
     def watch(self, sock: socket.socket) -> socket.socket:
+        """Keep a duplicate of `sock`'s descriptor: a shutdown through it
+        stops the connection even after TLS took the original over (wrapping
+        detaches it), and it cannot be a reused number while we hold it."""
         with self._lock:
-            self.sockets.append(sock)
+            # fromfd duplicates the descriptor (an SSLSocket has no dup())
+            self.sockets.append(socket.fromfd(sock.fileno(), sock.family, sock.type))
         return sock
 
     def run(self, service: str, once, *, label: str, runtime: Runtime, translate=None) -> None:
@@ -119,6 +123,10 @@ class Guard:
             raise RemoteError(f"{label}: {type(exc).__name__}") from None
         finally:
             watchdog.cancel()
+            with self._lock:
+                for dup in self.sockets:
+                    dup.close()
+                self.sockets.clear()
 
     def cut(self) -> None:
         """The deadline passed: whatever is still reading stops now."""

@@ -37,6 +37,7 @@ class Endpoint:
 
     def __init__(self, answer):
         self.requests: list[tuple[str, str]] = []
+        self.bodies: list[bytes] = []
         self.sent = 0
         endpoint = self
 
@@ -45,7 +46,7 @@ class Endpoint:
 
             def handle_one(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
+                endpoint.bodies.append(self.rfile.read(length))
                 endpoint.requests.append((self.command, self.path))
                 try:
                     answer(self, endpoint)
@@ -130,6 +131,18 @@ def test_a_failing_target_never_fails_the_sync_and_is_named_in_last_error(endpoi
     assert "review not delivered to slack webhook (127.0.0.1): " in sink.errors[-1]
     assert "a redirect to a file: location" in sink.errors[-1] and "hushhush99" not in sink.errors[-1]
     state.close()
+
+
+def test_what_is_posted_is_redacted_too(endpoint):
+    """An alert quoting an error must not carry a secret to the channel."""
+    hook = endpoint(reply(200, b"ok"))
+    runtime = Runtime()
+    runtime.redactor.add(["jira-token-0123456789"])
+    payload = {"text": "sync failing: Jira said jira-token-0123456789 is bad",
+               "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Authorization: Bearer abc123def456"}}]}
+    assert deliver(slack(hook.url), payload, runtime).ok
+    assert b"jira-token" not in hook.bodies[0] and b"abc123def456" not in hook.bodies[0]
+    assert b"sync failing: Jira said [redacted] is bad" in hook.bodies[0]
 
 
 # -- answers are bounded: size, time, Retry-After -----------------------------------------

@@ -85,6 +85,8 @@ def deliver(target: SlackTarget | TeamsTarget | EmailTarget, payload: dict | Ema
     """Send `payload` to `target` once, within one 30 s deadline (retries
     included).  `payload`: the JSON body for a webhook; for email an
     EmailMessage (From and To are filled from the target when missing).
+    A JSON payload's strings are redacted on the way out; an email's text
+    must be built from redacted text (describe() through runtime.redactor).
     `where`: the config key people fix the target under, for the hints."""
     name = label(target)
     secret = target.password if isinstance(target, EmailTarget) else target.webhook
@@ -97,7 +99,7 @@ def deliver(target: SlackTarget | TeamsTarget | EmailTarget, payload: dict | Ema
                 payload["To"] = ", ".join(target.to)
             smtp.send(target, payload, label=name, where=where, runtime=runtime)
         else:
-            webhook.post(target.webhook, payload, service=target.type, label=name, where=where,
+            webhook.post(target.webhook, runtime.redactor.scrub(payload), service=target.type, label=name, where=where,
                          allow_private=target.allow_private, runtime=runtime,
                          variant=_slack_variant if target.type == "slack" else lambda status, text: "")
     except AlignSyncError as exc:

@@ -110,17 +110,25 @@ def deliver(target: SlackTarget | TeamsTarget | EmailTarget, payload: dict | Ema
 
 
 class _Notifier:
-    """The review, as one target's message (built by the registry)."""
+    """The review, as one target's message (built by the registry).  A
+    subclass sending something else (an alert) overrides `send` or `body`,
+    calls `post`, and sets `where`."""
+    where = "review.notify"            # the config key a person fixes the target under
 
     def __init__(self, target, runtime: Runtime):
         self.target, self.runtime = target, runtime
         self.id = target.id
         self.label = label(target)
 
-    def send(self, d: Digest, sheet: str) -> None:
-        result = deliver(self.target, self.body(d, sheet), self.runtime)
+    def post(self, payload: dict | EmailMessage) -> None:
+        """Deliver `payload` now; a failure raises the target's error (an
+        AlignSyncError whose message starts with the label), nothing else."""
+        result = deliver(self.target, payload, self.runtime, self.where)
         if not result.ok:
             raise result.error
+
+    def send(self, d: Digest, sheet: str) -> None:
+        self.post(self.body(d, sheet))
 
 
 class SlackNotifier(_Notifier):

@@ -119,7 +119,8 @@ def status_error(service: str, status: int, *, redact: Callable[[str], str], wha
     message (redacted whole, then cut to one line: a cut secret would not be
     recognised); `variant`: a finer case the table knows (`"search"` for
     Jira's 400); `words`: what the hints name."""
-    text = one_line(redact(text or ""))
+    # (only the start is shown, so a cut far past it cannot leave half a secret in view)
+    text = one_line(redact((text or "")[:65536]))
     subject = " ".join(p for p in (label or NAMES.get(service, service), what) if p)
     fields = dict(subject=subject, what=what, status=status, detail=f": {text}" if text else "",
                   said=text or f"HTTP {status}", **words)

@@ -19,8 +19,41 @@ from connectors.jira.issue import JiraFieldIds
 TTL = timedelta(hours=24)
 
 
+# Why Atlassian says 401 or 403, in words a person can act on.  Kept as one
+# table so a shared status-to-error layer can take it over whole.
+AUTH_HINTS = {
+    "expired": "Atlassian API tokens live at most a year (every token made before mid-December "
+               "2024 expired between March and May 2026); a token may also have been revoked. "
+               "Create a new one (id.atlassian.com → Security → API tokens; a service account's in "
+               "admin.atlassian.com → Directory → Service accounts) and update source.auth.token",
+    "scoped": "a scoped API token or a service account's token works only through the gateway "
+              "https://api.atlassian.com/ex/jira/<cloud id>: set source.cloud_id: auto",
+    "pat": "the personal access token expired or was revoked: create a new one under your Jira "
+           "profile → Personal access tokens and update source.auth.token",
+    "scope": "the scoped token lacks a scope: give it read:jira-work and read:jira-user (classic "
+             "scopes), or make a new token with them",
+    "permission": "the account needs the Browse projects permission on every project the JQL names"
+                  " (a scoped token also needs read:jira-work)",
+}
+
+
+def auth_hint(status: int, text: str, config) -> tuple[str, str]:
+    """(what happened, what to do) for a 401 or 403 from Jira or the gateway."""
+    if status == 401 and "scope" in text.lower():
+        return "the token's scopes do not allow this call", AUTH_HINTS["scope"]
+    if status == 403:
+        return "the account may not do this", AUTH_HINTS["permission"]
+    if not config.auth.email:
+        return "the token is wrong, revoked or expired", AUTH_HINTS["pat"]
+    if getattr(config, "cloud_id", None):
+        return "the token is wrong, revoked or expired", AUTH_HINTS["expired"]
+    return ("the token is wrong, revoked or expired, or is a scoped token sent to the site "
+            "instead of the gateway", f"{AUTH_HINTS['expired']}; or: {AUTH_HINTS['scoped']}")
+
+
 def _messages(exc) -> str:
-    """Jira's own error text (errorMessages + errors), never headers or URLs."""
+    """Jira's own error text (errorMessages + errors; the gateway's `message`),
+    never headers or URLs."""
     response = getattr(exc, "response", None)
     try:
         body = response.json() if response is not None else {}
@@ -29,6 +62,8 @@ def _messages(exc) -> str:
     parts = list(body.get("errorMessages") or []) if isinstance(body, dict) else []
     if isinstance(body, dict) and isinstance(body.get("errors"), dict):
         parts += [f"{k}: {v}" for k, v in body["errors"].items()]
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        parts.append(body["message"])
     return "; ".join(str(p) for p in parts)
 
 
@@ -37,23 +72,22 @@ def translate(exc: Exception, what: str, config) -> AlignSyncError:
     if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
         return TransientError(f"Jira {what}: {type(exc).__name__} talking to {config.url}",
                               hint="check source.url and that this host can reach it")
-    if not isinstance(exc, JIRAError):
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        status = exc.response.status_code
+    elif isinstance(exc, JIRAError):
+        status = exc.status_code or 0
+    else:
         return RemoteError(f"Jira {what}: unexpected {type(exc).__name__}")
-    status = exc.status_code or 0
     text = _messages(exc)
     headers = getattr(exc.response, "headers", None) or {}
     if status == 429 or status >= 500:
         return TransientError(f"Jira {what}: HTTP {status}" + (f" ({text})" if text else ""),
                               retry_after=retry.retry_after(headers.get("Retry-After")))
-    if status == 401:
-        kind = "API token (with auth.email)" if config.auth.email else "personal access token"
-        return RemoteError("Jira rejected the credentials (HTTP 401): the token is wrong, revoked "
-                           "or expired",
-                           hint=f"create a new {kind} and update source.auth.token")
-    if status == 403:
-        return RemoteError(f"Jira refused {what} (HTTP 403)" + (f": {text}" if text else ""),
-                           hint="the account needs the Browse projects permission on every "
-                                "project the JQL names")
+    if status in (401, 403):
+        happened, hint = auth_hint(status, text, config)
+        said = f": {text}" if text and (status == 403 or "scope" in text.lower()) else ""
+        verb = "rejected the credentials" if status == 401 else f"refused {what}"
+        return RemoteError(f"Jira {verb} (HTTP {status}{said}): {happened}", hint=hint)
     if status == 400 and what == "search":
         return ConfigError(f"Jira rejected source.jql: {text or 'HTTP 400'}",
                            hint="fix the JQL; try it in Jira's issue search first")

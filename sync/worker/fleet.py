@@ -94,7 +94,8 @@ class Member:
             status = "hung"
         return healthy, {"status": status, "config": str(self.path),
                          "last_success": iso(self.last_success), "last_error": self.last_error or None,
-                         "next_sync": iso(self.due), "syncs": self.syncs}
+                         "next_sync": iso(self.due), "syncs": self.syncs,
+                         "alerts_undelivered": self.workspace.alerting.undelivered}
 
 
 class Fleet:

@@ -4,12 +4,13 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench soak lint-deploy clean
+.PHONY: demo test bench soak lint-deploy clean constraints
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	# Under the pinned runtime set the image installs (deploy/constraints.txt).
+	$(BIN)/pip install --quiet -c deploy/constraints.txt -e '.[test]'
 	# Compiled once here: a machine that sets PYTHONDONTWRITEBYTECODE would
 	# otherwise compile every module of ours on every run (0.1 s a command).
 	$(BIN)/python -m compileall -q sync connectors
@@ -31,6 +32,15 @@ bench: $(BIN)/.installed
 
 soak: $(BIN)/.installed
 	$(BIN)/python tests/bench/soak.py 60 0.05
+
+# The pinned runtime set, from a fresh virtualenv holding the project alone.
+constraints:
+	rm -rf .venv-pin
+	$(PY) -m venv .venv-pin
+	.venv-pin/bin/pip install --quiet .
+	{ sed -n '1,3p' deploy/constraints.txt; .venv-pin/bin/pip freeze --exclude align-sync; } > deploy/constraints.new
+	mv deploy/constraints.new deploy/constraints.txt
+	rm -rf .venv-pin
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -225,3 +225,37 @@ def test_key_file_under_auth_and_the_bare_credentials_key_are_the_same(tmp_path,
 def test_identity_config_errors_name_the_key(sink, message):
     with pytest.raises(ValidationError, match=message):
         SheetsSinkConfig(type="google_sheets", spreadsheet="x", **sink)
+
+
+def test_auth_google_with_a_browser_uses_a_local_redirect(tmp_path, monkeypatch, capsys):
+    """The browser is a stand-in that follows Google's redirect to the local
+    server with a code, as a person's browser does after consent."""
+    import threading
+    import urllib.request
+    import webbrowser
+
+    opened = []
+
+    class Browser:
+        def open(self, url, new=0, autoraise=True):
+            query = parse_qs(urlparse(url).query)
+            opened.append(query)
+            back = f"{query['redirect_uri'][0]}?state={query['state'][0]}&code=4/0local-code"
+            threading.Thread(target=lambda: urllib.request.urlopen(back, timeout=10).read(),
+                             daemon=True).start()
+            return True
+
+    monkeypatch.setattr(webbrowser, "get", lambda *a, **k: Browser())
+    monkeypatch.setenv("DISPLAY", ":0")
+    out = tmp_path / "dana.json"
+    with responses.RequestsMock() as rsps:
+        rsps.add_passthru("http://localhost")
+        rsps.add(responses.POST, "https://oauth2.googleapis.com/token", json={
+            "access_token": "ya29.dana", "refresh_token": REFRESH, "expires_in": 3599,
+            "scope": "https://www.googleapis.com/auth/spreadsheets", "token_type": "Bearer"})
+        code = main(["auth", "google", "--client-secrets", str(client_secrets(tmp_path)), "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    (query,) = opened
+    assert query["redirect_uri"][0].startswith("http://localhost:") and query["prompt"] == ["consent"]
+    assert json.loads(out.read_text())["refresh_token"] == REFRESH
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600

@@ -23,6 +23,7 @@ from connectors.sheets.auth import SCOPES
 # a loopback address (allowed for Desktop clients), read back from the
 # browser's address bar.
 PASTE_REDIRECT = "http://127.0.0.1:1/"
+WAIT = 600              # seconds the local redirect server waits for the browser
 
 
 def consent(client_secrets: str, out: str, *, browser: bool = True,
@@ -40,11 +41,16 @@ def consent(client_secrets: str, out: str, *, browser: bool = True,
                           hint="download the JSON of an OAuth client of type Desktop app "
                                "(Google Cloud → APIs & Services → Credentials)")
     if browser:
-        creds = flow.run_local_server(
-            port=0, access_type="offline", prompt="consent",
-            authorization_prompt_message="Opening your browser to sign in; if it does not open, "
-                                         "visit:\n{url}",
-            success_message="align-sync has its access; you may close this tab.")
+        from google_auth_oauthlib.flow import WSGITimeoutError
+        try:
+            creds = flow.run_local_server(
+                port=0, access_type="offline", prompt="consent", timeout_seconds=WAIT,
+                authorization_prompt_message="Opening your browser to sign in; if it does not "
+                                             "open, visit:\n{url}",
+                success_message="align-sync has its access; you may close this tab.")
+        except WSGITimeoutError:
+            raise ConfigError(f"no answer from the browser within {WAIT // 60} minutes",
+                              hint="run it again, or with --no-browser to paste the code instead")
     else:
         flow.redirect_uri = PASTE_REDIRECT
         url, state = flow.authorization_url(access_type="offline", prompt="consent")

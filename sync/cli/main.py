@@ -195,8 +195,10 @@ def cmd_explain(args, path: str, process) -> int:
 
 def cmd_auth(args, path: str, process) -> int:
     from connectors.sheets.consent import consent
-    browser = not args.no_browser and bool(os.environ.get("DISPLAY") or sys.platform == "darwin"
-                                           or os.name == "nt")
+    # No display (a server, a container): print the address and read back the code.
+    desktop = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or \
+        sys.platform == "darwin" or os.name == "nt"
+    browser = not args.no_browser and bool(desktop)
     written = consent(args.client_secrets, args.out, browser=browser)
     print(f"wrote {written} (readable by you alone)\n"
           f"use it with:  sink: {{auth: {{authorized_user: {written}}}}}\n"

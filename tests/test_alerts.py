@@ -202,3 +202,22 @@ def test_an_unreachable_target_never_fails_the_sync_and_is_named_in_healthz(tmp_
         assert stored.opened is not None and stored.told == {}   # still owed: tried at the next sync
     finally:
         state.close()
+
+
+def test_a_fleet_alerts_per_workspace(tmp_path, hook):
+    from sync.worker.fleet import Fleet
+    from sync.worker.workspace import Process
+
+    from .test_fleet import run_until, synced, write_workspace
+    folder = tmp_path / "workspaces"
+    folder.mkdir()
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"issues": [], "isLast": True}))
+    notify = {"notify": [{"type": "slack", "webhook": f"{hook.url}/hook"}], "after_failures": 1}
+    write_workspace(folder, "growth", alerts=notify, source={"type": "file", "path": str(empty)})
+    write_workspace(folder, "payments", alerts=notify)
+    fleet = Fleet(folder, Process(), slots=2, timeout=60)
+    run_until(fleet, synced("growth", "payments"))
+    (alert,) = hook.posts
+    assert alert["text"].endswith("align-sync growth: syncs are failing") and "payments" not in json.dumps(alert)
+    assert fleet.health()[1]["workspaces"]["payments"]["alerts_undelivered"] == []

@@ -259,3 +259,15 @@ def test_auth_google_with_a_browser_uses_a_local_redirect(tmp_path, monkeypatch,
     assert query["redirect_uri"][0].startswith("http://localhost:") and query["prompt"] == ["consent"]
     assert json.loads(out.read_text())["refresh_token"] == REFRESH
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+
+
+def test_a_token_without_the_sheets_scope_says_how_to_get_one(tmp_path, google):
+    # gcloud's default user login carries no Sheets scope: Google answers 403 with this reason.
+    sheets, _, _ = google
+    sheets.failures["meta"].append((403, {"error": {
+        "code": 403, "message": "Request had insufficient authentication scopes.", "status": "PERMISSION_DENIED",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                     "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com"}]}}))
+    with pytest.raises(RemoteError) as err:
+        sync(tmp_path, sheets, adc=True)
+    assert "Sheets scope" in err.value.hint and "impersonate" in err.value.hint

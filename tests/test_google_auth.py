@@ -80,8 +80,10 @@ def test_adc_on_the_metadata_server_syncs_with_no_key_file(tmp_path, google):
 
 def test_check_names_the_metadata_servers_account(google):
     sheets, _, _ = google
-    out = sink_for(sheets, adc=True).check()
+    redactor = Redactor()
+    out = sink_for(sheets, Runtime(redactor=redactor), adc=True).check()
     assert VM_SA in out and "Application Default Credentials" in out
+    assert "ya29.vm-token" not in redactor("token ya29.vm-token")      # a minted token is a secret too
 
 
 def test_impersonation_reaches_a_sheet_only_the_target_may_edit(tmp_path, google):

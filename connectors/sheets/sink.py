@@ -101,8 +101,16 @@ class SheetsSink:
             client.set_timeout(TIMEOUT)
             client.http_client.session.hooks["response"].append(
                 self.runtime.telemetry.response_hook("sheets"))
+            # Whatever token google-auth minted is a secret from its first use.
+            client.http_client.session.hooks["response"].append(self._redact_token)
             self._http = client.http_client
         return self._http
+
+    def _redact_token(self, response, *args, **kwargs):
+        bearer = response.request.headers.get("Authorization") or ""
+        if bearer.startswith("Bearer "):
+            self.runtime.redactor.add([bearer[7:]])
+        return response
 
     def request(self, what: str, fn, attempts: int | None = None):
         return retry.call("sheets", fn, runtime=self.runtime, attempts=attempts,

@@ -221,3 +221,20 @@ def test_a_fleet_alerts_per_workspace(tmp_path, hook):
     (alert,) = hook.posts
     assert alert["text"].endswith("align-sync growth: syncs are failing") and "payments" not in json.dumps(alert)
     assert fleet.health()[1]["workspaces"]["payments"]["alerts_undelivered"] == []
+
+
+def test_a_refusing_channel_says_to_fix_alerts_notify():
+    import responses
+
+    from sync.core.errors import RemoteError
+    from sync.core.registry import CONNECTORS
+    from sync.core.targets import SlackTarget
+    from sync.worker.runtime import Runtime
+    url = "https://hooks.slack.com/services/T0/B0/revoked"
+    channel = CONNECTORS.kind("alert", "slack").build(SlackTarget(type="slack", webhook=url), Runtime())
+    i, _ = run(run(Incident(), False, NOW)[0], False, NOW)
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.POST, url, status=404, body="no_service")
+        with pytest.raises(RemoteError) as err:
+            channel.send(alerts.message(i, channel.id, FAILING, "growth", ""))
+    assert "revoked" in err.value.message and "alerts.notify" in err.value.hint and url not in str(err.value)

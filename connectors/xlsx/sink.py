@@ -24,6 +24,7 @@ from sync.core.inputs import gather
 from sync.core.model import SheetInputs
 
 from connectors.files.source import beside_config
+from connectors.xlsx import dropdown
 from connectors.xlsx import stream as xlsx_stream
 from connectors.xlsx.book import (column_letter, draw_charts, load_shell, metric_rows, openpyxl, ours, read_rows,
                         read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
@@ -118,8 +119,8 @@ class XlsxSink:
             return gather(self._seed_rows(), [], history)
         stamp = self._stamp()
         try:
-            tabs = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"),
-                                    header_only_if={"Tickets": HEADERS["Tickets"]})
+            # Tickets whole: its `Set lever` cells are people's choices.
+            tabs = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"))
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
                               "move it away or point `sink.path` elsewhere")
@@ -244,6 +245,7 @@ class XlsxSink:
         self._decorate(ws, table)
 
     def _decorate(self, ws, table: Table) -> None:
+        dropdown.add(ws, table)
         if table.name == "Scorecard":
             col = table.headers.index("Status") + 1
             for r in range(2, len(table.rows) + 2):

@@ -90,6 +90,8 @@ def cmd_run(args, path: str, process) -> int:
     result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
     if args.dry_run:
         print(console.summary(result.assessment, result.report))
+        for write in result.label_writes:      # source.writeback: what a real sync would add
+            print(f"would {write.describe()}")
     else:
         print(synced_line(result, ws.sink))
     return 0
@@ -126,14 +128,16 @@ def print_check(ws, path) -> int:
 
 def _assess(ws):
     from sync.core.assessment import assess
-    from sync.worker.engine import fetch_all
+    from sync.worker.engine import choices_of, fetch_all
     state = ws.state(readonly=True)
     try:
         tickets, _ = fetch_all(ws.sources, state, _now())
+        inputs = ws.sink.read()
+        chosen = choices_of(inputs, state)       # the sheet's Set lever choices count here too
     finally:
         state.close()
-    inputs = ws.sink.read()
-    return assess(tickets, ws.config, inputs.readings, _now(), metric_problems=inputs.metric_problems), tickets
+    return assess(tickets, ws.config, inputs.readings, _now(), metric_problems=inputs.metric_problems,
+                  choices=chosen), tickets
 
 
 def cmd_review(args, path: str, process) -> int:

@@ -27,6 +27,9 @@ HTTP = Counter("align_sync_http_requests_total", "HTTP requests to remote servic
                ["workspace", "service", "status"], registry=REGISTRY)
 RETRIES = Counter("align_sync_retries_total", "Requests retried after a transient error",
                   ["workspace", "service"], registry=REGISTRY)
+LABEL_WRITES = Counter("align_sync_label_writes_total",
+                       "Labels written back to trackers from the sheet's Set lever column, by result",
+                       ["workspace", "source", "result"], registry=REGISTRY)
 
 
 class Telemetry:
@@ -39,6 +42,9 @@ class Telemetry:
             HTTP.labels(self.workspace, service, str(response.status_code)).inc()
             return response
         return hook
+
+    def count_label_write(self, source: str, ok: bool) -> None:
+        LABEL_WRITES.labels(self.workspace, source, "ok" if ok else "refused").inc()
 
     def count_retry(self, service: str, _error=None) -> None:
         RETRIES.labels(self.workspace, service).inc()

@@ -171,3 +171,24 @@ def test_a_sheet_written_before_the_column_keeps_its_peoples_column(env):
     ws = openpyxl.load_workbook(env[0])["Tickets"]
     assert [c.value for c in ws[1]][COL - 1:] == ["Set lever", "Notes"]
     assert (ws.cell(row=2, column=COL).value, ws.cell(row=2, column=COL + 1).value) == (None, "call Ann")
+
+
+def test_suggest_proposes_a_rule_for_tickets_set_by_hand(env):
+    from sync.drafting import suggestions
+    team = [ticket(f"B-{i}", components=("Billing",), labels=("q3",)) for i in range(1, 5)] + \
+        [ticket("B-5", components=("Billing",)), ticket("B-6", labels=("lever:docs",), components=("Billing",)),
+         ticket("B-7", labels=("q3",))]
+    sync(env, team)
+    choose(env[0], {f"B-{i}": "pricing" for i in range(1, 5)} | {"B-7": "emails"})
+    result = sync(env, team, now=NOW + timedelta(minutes=15))
+    hand = suggestions.from_sheet(result.assessment, env[1])
+    assert [h.describe() for h in hand] == ["4 tickets set to pricing share label q3",
+                                           "4 tickets set to pricing share component Billing"]
+    billing = hand[1]
+    assert billing.block() == {"components": ["Billing"]}
+    assert billing.set_by_hand == ["B-1", "B-2", "B-3", "B-4"]
+    assert billing.maps == ["B-1", "B-2", "B-3", "B-4", "B-5"]        # B-6's own tag decides it
+    assert hand[0].maps == ["B-1", "B-2", "B-3", "B-4", "B-7"]
+    assert billing.as_data()["set_in_sheet"] == ["B-1", "B-2", "B-3", "B-4"]
+    text = suggestions.render_sheet(hand)
+    assert "4 tickets set to pricing share component Billing" in text and "B-5" in text

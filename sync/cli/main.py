@@ -200,14 +200,17 @@ def cmd_suggest(args, path: str, process) -> int:
     ws = open_workspace(path, process)
     a, _ = _assess(ws)
     proposals = suggestions.propose(a, ws.config, args.top)
+    hand = suggestions.from_sheet(a, ws.config)[:args.top]      # what people set in the sheet
     unmapped = len(a.unmapped_active())
     if args.format == "yaml":
-        print(yaml.safe_dump([p.as_data() for p in proposals], sort_keys=False,
-                             allow_unicode=True, width=1000), end="")
+        print(yaml.safe_dump([p.as_data() for p in proposals] + [h.as_data() for h in hand],
+                             sort_keys=False, allow_unicode=True, width=1000), end="")
         if not proposals:
             print(_nothing(a, unmapped), file=sys.stderr)
         return 0
     print(suggestions.render_table(proposals, unmapped) if proposals else _nothing(a, unmapped))
+    if hand:
+        print("\n" + suggestions.render_sheet(hand))
     return 0
 
 

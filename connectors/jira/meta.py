@@ -50,6 +50,9 @@ def translate(exc: Exception, what: str, config) -> AlignSyncError:
         return RemoteError("Jira rejected the credentials (HTTP 401): the token is wrong, revoked "
                            "or expired",
                            hint=f"create a new {kind} and update source.auth.token")
+    if status == 403 and what.startswith("label write"):
+        return RemoteError(f"Jira refused {what} (HTTP 403)" + (f": {text}" if text else ""),
+                           hint="the account needs the Edit issues permission for source.writeback")
     if status == 403:
         return RemoteError(f"Jira refused {what} (HTTP 403)" + (f": {text}" if text else ""),
                            hint="the account needs the Browse projects permission on every "

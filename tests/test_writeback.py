@@ -111,8 +111,11 @@ def test_write_back_adds_one_label_per_chosen_ticket_and_none_again(env):
     env.sync()
     env.choose({"GROW-100": "pricing", "GROW-102": "wizard", "GROW-103": "ignore"})
     before = env.written()
+    sheet_calls = len(env.sheets.sheet_calls())
     env.sync(NOW + timedelta(minutes=15))
     assert env.jira.edits == [("GROW-100", add("lever:pricing")), ("GROW-102", add("lever:wizard"))]
+    # The budget: the sheet's three requests, and one Jira request per label on top of the reads.
+    assert len(env.sheets.sheet_calls()) - sheet_calls == 3
     assert env.puts() == ["/rest/api/2/issue/GROW-100", "/rest/api/2/issue/GROW-102"]
     assert env.written() - before == 2
     assert summary(env.sheets)["Last error"] is None
@@ -294,3 +297,37 @@ def test_trello_write_back_creates_the_board_label_once_and_adds_it(tmp_path):
         assert len(board.added) == 3 and len(board.created) == 2
         assert "may add labels" in TrelloSource(source, "trello").check()
     state.close()
+
+
+def test_the_command_line_lists_in_a_dry_run_and_exits_0_on_a_refusal(tmp_path, rsps, capsys):
+    import openpyxl
+    import yaml
+
+    from sync.cli import main as cli
+    from .conftest import base_config
+    jira = FakeJira(rsps, make_issues(3, NOW - timedelta(hours=2)))
+    data = base_config(source={"type": "jira", "url": jira.url, "jql": "project = GROW",
+                               "auth": {"email": "ops@acme.test", "token": "t0ken"}, "writeback": "labels"},
+                       sink={"type": "xlsx", "path": str(tmp_path / "b.xlsx")},
+                       state=str(tmp_path / "s.db"))
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(data))
+    run = ["run", "--once", "--config", str(config)]
+    assert cli.main(run) == 0
+    wb = openpyxl.load_workbook(tmp_path / "b.xlsx")
+    for row in wb["Tickets"].iter_rows(min_row=2):
+        row[COL].value = {"GROW-100": "pricing", "GROW-102": "wizard"}.get(row[0].value)
+    wb.save(tmp_path / "b.xlsx")
+    capsys.readouterr()
+    assert cli.main(run + ["--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would add label lever:pricing to GROW-100 (source jira)" in out
+    assert "would add label lever:wizard to GROW-102 (source jira)" in out
+    assert jira.edits == []
+    jira.refuse["GROW-102"] = (403, {"errorMessages": ["You do not have permission to edit issues."],
+                                     "errors": {}})
+    assert cli.main(run) == 0                                       # a refusal is no failure
+    assert jira.edits == [("GROW-100", add("lever:pricing"))]
+    last = dict(openpyxl.load_workbook(tmp_path / "b.xlsx")["Summary"].iter_rows(values_only=True))
+    assert "label write-back refused for GROW-102" in last["Last error"]
+    assert "retried at the next sync" in last["Last error"]

@@ -27,8 +27,9 @@ from sync.core.model import SheetInputs
 from connectors.files.source import beside_config
 from connectors.xlsx import dropdown
 from connectors.xlsx import stream as xlsx_stream
-from connectors.xlsx.book import (column_letter, draw_charts, load_shell, metric_rows, openpyxl, ours, read_columns,
-                        read_rows, read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
+from connectors.xlsx.book import (column_letter, draw_charts, load_shell, metric_rows, openpyxl, ours, read_rows,
+                        read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
+from connectors.xlsx.columns import read_columns
 from sync.core.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.core.model import Mapping
+
 HEADER = "Set lever"
 IGNORE = "ignore"
 SHEET = "sheet"               # Lever ID of the Rules tab's row, and what `Matched by` starts with
@@ -61,6 +63,19 @@ def cells(rows: list[list]) -> dict[str, Any] | None:
             value = row[at] if at < len(row) else None
             out[str(key)] = None if value == "" else value
     return out
+
+
+def mapping(choice: str, levers: dict[str, tuple[str, str]], unknown: tuple[str, ...] = ()) -> Mapping:
+    """Where a choice puts its ticket (`levers`: lower-case id → (outcome id,
+    lever id)): a lever, out of scope (`ignore`), or — a value naming no
+    lever — nowhere, with an `unknown_tag` from the sheet."""
+    low = choice.strip().lower()
+    if low == IGNORE:
+        return Mapping("ignored", matched_by=f"{SHEET}: {IGNORE}", unknown_tags=unknown)
+    hit = levers.get(low)
+    if hit is None:
+        return Mapping("unmapped", unknown_tags=unknown + (f"{SHEET}: {choice}",))
+    return Mapping("mapped", hit[0], hit[1], f"{SHEET}: {hit[1]}", unknown_tags=unknown)
 
 
 @dataclass

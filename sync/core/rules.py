@@ -239,18 +239,6 @@ class RuleSet:
             return Mapping("mapped", outcome[0], None, f"tag {outcome[1]}"), tuple(unknown)
         return None, tuple(unknown)
 
-    def chosen(self, choice: str, unknown: tuple[str, ...]) -> Mapping:
-        """A `Set lever` choice made in the sheet: a lever, `ignore`, or a
-        value naming no lever (an `unknown_tag` from the sheet, no mapping)."""
-        low = choice.strip().lower()
-        if low == sheet_choices.IGNORE:
-            return Mapping("ignored", matched_by=f"{sheet_choices.SHEET}: {sheet_choices.IGNORE}",
-                           unknown_tags=unknown)
-        hit = self.levers.get(low)
-        if hit is None:
-            return Mapping("unmapped", unknown_tags=unknown + (f"{sheet_choices.SHEET}: {choice}",))
-        return Mapping("mapped", hit[0], hit[1], f"{sheet_choices.SHEET}: {hit[1]}", unknown_tags=unknown)
-
     def map(self, ticket: Ticket, hits: dict[int, list[Ticket]] | None = None,
             choice: str | None = None) -> Mapping:
         """Apply the precedence to one ticket; record block hits in `hits`.
@@ -259,7 +247,7 @@ class RuleSet:
         if tagged is not None:
             return tagged if not unknown else replace(tagged, unknown_tags=unknown)
         if choice:
-            return self.chosen(choice, unknown)
+            return sheet_choices.mapping(choice, self.levers, unknown)
         ignored = self._ignore_index.matches(ticket)
         if ignored:
             rule, why = ignored[0]

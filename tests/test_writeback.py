@@ -107,6 +107,28 @@ def test_a_choice_made_in_the_sheet_maps_the_ticket(tmp_path, key_file, rsps):
     env.state.close()
 
 
+def test_in_google_sheets_a_formula_stays_text_and_a_new_sheet_gets_the_choices_back(tmp_path, key_file,
+                                                                                  rsps):
+    env = JiraToSheets(tmp_path, key_file, rsps)
+    env.sync()
+    env.choose({"GROW-100": "pricing", "GROW-101": "ignore"})
+    tab = env.sheets.tabs["Tickets"]
+    tab["cells"][(3, COL)] = {"userEnteredValue": {"formulaValue": '=IMPORTXML("http://x","//a")'}}
+    env.sync(NOW + timedelta(minutes=15))
+    assert env.sheets.cell("Tickets", 3, COL)["userEnteredValue"] == \
+        {"stringValue": '=IMPORTXML("http://x","//a")'}                 # written back as text
+    assert env.rows()["GROW-102"]["Matched by"] is None
+    env.choose({"GROW-101": None})                                      # cleared in the sheet
+    env.sync(NOW + timedelta(minutes=30))
+    del env.sheets.tabs["Tickets"]                                      # someone deletes the tab
+    env.sync(NOW + timedelta(minutes=45))
+    rows = env.rows()
+    assert (rows["GROW-100"]["Set lever"], rows["GROW-100"]["Matched by"]) == ("pricing", "sheet: pricing")
+    assert rows["GROW-101"]["Set lever"] is None                        # the cleared one stays cleared
+    assert env.sheets.validation("Tickets", 1, COL)["condition"]["type"] == "ONE_OF_LIST"
+    env.state.close()
+
+
 def test_write_back_adds_one_label_per_chosen_ticket_and_none_again(env):
     env.sync()
     env.choose({"GROW-100": "pricing", "GROW-102": "wizard", "GROW-103": "ignore"})

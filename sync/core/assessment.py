@@ -12,6 +12,7 @@ from typing import Iterable, TYPE_CHECKING
 from sync.core.matching import Pattern
 
 from sync.core import scoring
+from sync.core.choices import Choices
 from sync.core.config import Lever, Outcome
 from sync.core.model import Mapping, Reading, Ticket, Warning, natural
 from sync.core.rules import RuleHits, RuleSet
@@ -124,8 +125,8 @@ def usable_readings(readings: list[Reading], now: datetime) -> tuple[list[Readin
 
 def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
            now: datetime, rules: RuleSet | None = None,
-           metric_problems: Iterable[str] = (), choices=None) -> Assessment:
-    """`choices`: the sheet's `Set lever` cells (`sync.core.choices.Choices`)."""
+           metric_problems: Iterable[str] = (), choices: Choices | None = None) -> Assessment:
+    """`choices`: the sheet's `Set lever` choices, merged over those kept in state."""
     from sync.core.checks import raise_warnings
     readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)

@@ -6,8 +6,8 @@ count is what its block claims when run through the rule engine itself
 over the unmapped active tickets, so adding the block to a lever lowers the
 unmapped count by exactly that number.  A hand-set proposal names the
 tickets set to one lever that share a label, component or epic, and the
-tickets its block would map (the rules decide only where no tag or
-choice does, and the first lever in file order keeps a ticket).
+tickets its block would map: those, and the ones no tag, ignore block or
+other choice decides (an earlier lever in file order may still keep one).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from sync.core.assessment import Assessment
 from sync.core.rules import compile_block
 
 KIND_ORDER = {"epic": 0, "labels": 1, "components": 2, "list": 3, "title": 4}
+DECIDED = ("tag ", "ignore:", f"{sheet_choices.SHEET}: ")   # Matched by of what precedes the levers
 EXAMPLES = 5
 
 
@@ -113,7 +114,7 @@ class HandSet:
     kind: str                  # labels | components | epic
     value: str
     set_by_hand: list[str]     # the hand-set tickets sharing it
-    maps: list[str]            # every ticket the block holds for, not decided by a tag
+    maps: list[str]            # the tickets the block would decide
 
     def block(self) -> dict:
         return cl.Cluster(self.kind, self.value, self.value, frozenset()).block()
@@ -155,7 +156,11 @@ def from_sheet(a: Assessment, config, least: int = 2) -> list[HandSet]:
                 continue
             kind, value = feature[0], shown[feature]
             rule = compile_block(cl.Cluster(kind, value, value, frozenset()).block(), "suggest")
-            maps = [r.ticket.key for r in a.tickets if not r.mapping.matched_by.startswith("tag ")
+            # What the block would decide: these hand-set tickets, and those
+            # no tag, ignore block or other choice decides before the levers.
+            mine = set(keys)
+            maps = [r.ticket.key for r in a.tickets
+                    if (r.ticket.key in mine or not r.mapping.matched_by.startswith(DECIDED))
                     and rule.holds(r.ticket) is not None]
             found.append(HandSet(lever, results[0].mapping.outcome_id, kind, value, keys, maps))
     found.sort(key=lambda h: (-len(h.set_by_hand), KIND_ORDER[h.kind], h.lever, h.value.lower()))

@@ -353,3 +353,5 @@ def test_the_command_line_lists_in_a_dry_run_and_exits_0_on_a_refusal(tmp_path, 
     last = dict(openpyxl.load_workbook(tmp_path / "b.xlsx")["Summary"].iter_rows(values_only=True))
     assert "label write-back refused for GROW-102" in last["Last error"]
     assert "retried at the next sync" in last["Last error"]
+    written = {r: telemetry_mod.LABEL_WRITES.labels("c", "jira", r)._value.get() for r in ("ok", "refused")}
+    assert written == {"ok": 1, "refused": 1}

@@ -43,6 +43,11 @@ class Telemetry:
             return response
         return hook
 
+    def declare_label_writes(self, source: str) -> None:
+        """A source that writes labels back: its series exist at 0 from the start."""
+        for result in ("ok", "refused"):
+            LABEL_WRITES.labels(self.workspace, source, result)
+
     def count_label_write(self, source: str, ok: bool) -> None:
         LABEL_WRITES.labels(self.workspace, source, "ok" if ok else "refused").inc()
 

@@ -355,3 +355,25 @@ def test_the_command_line_lists_in_a_dry_run_and_exits_0_on_a_refusal(tmp_path, 
     assert "retried at the next sync" in last["Last error"]
     written = {r: telemetry_mod.LABEL_WRITES.labels("c", "jira", r)._value.get() for r in ("ok", "refused")}
     assert written == {"ok": 1, "refused": 1}
+
+
+def test_the_sheets_fake_refuses_a_dropdown_the_api_would(rsps):
+    import requests
+    fake = FakeSheets(rsps)
+    url = f"https://sheets.googleapis.com/v4/spreadsheets/{fake.id}:batchUpdate"
+
+    def send(rule, end_row=3):
+        body = {"requests": [{"setDataValidation": {"range": {
+            "sheetId": 0, "startRowIndex": 1, "endRowIndex": end_row, "startColumnIndex": 2,
+            "endColumnIndex": 3}, **({"rule": rule} if rule is not None else {})}}]}
+        return requests.post(url, json=body, timeout=5)
+
+    good = {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": "a"}]}, "strict": False}
+    assert send(good).status_code == 200 and fake.validation("Sheet1", 2, 2) == good
+    assert send({"condition": {"type": "ONE_OF_LIST", "values": []}}).status_code == 400
+    assert send({"condition": {"type": "ONE_OF_LIST",
+                               "values": [{"userEnteredValue": "=A1"}]}}).status_code == 400
+    assert send({"condition": {"type": "LIST"}}).status_code == 400
+    assert send(good, end_row=1001).status_code == 400                  # past the grid's 1000 rows
+    assert fake.validation("Sheet1", 2, 2) == good                      # a refused batch changes nothing
+    assert send(None).status_code == 200 and fake.validation("Sheet1", 2, 2) is None   # no rule: cleared

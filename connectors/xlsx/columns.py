@@ -56,6 +56,7 @@ def read_columns(path: Path, tab: str, headers: list[str], wanted: tuple[str, ..
         shared: list[str] | None = None
         dated: set[int] | None = None
         row: list | None = None
+        seen = 0                          # rows so far: the first is the header
         with archive.open(part) as fh:
             for _, el in ElementTree.iterparse(fh, events=("end",)):
                 tag = el.tag
@@ -87,7 +88,8 @@ def read_columns(path: Path, tab: str, headers: list[str], wanted: tuple[str, ..
                                         row[col] = from_excel(row[col])
                     el.clear()
                 elif tag == f"{_MAIN}row":
-                    if el.get("r") != "1":
+                    seen += 1
+                    if seen > 1:
                         rows.append(row or [None] * len(headers))
                     row = None
                     el.clear()

@@ -478,12 +478,13 @@ class FakeSheets:
                     text = v.get("userEnteredValue")
                     if not isinstance(text, str) or text.startswith("="):
                         raise BadRequest(f"Invalid ConditionValue {v!r}: ONE_OF_LIST takes plain values")
+        rule = copy.deepcopy(rule)            # one copy shared by the range's cells (never changed)
         for r in range(r0, r1):
             for c in range(c0, c1):
                 if rule is None:
                     tab["validation"].pop((r, c), None)
                 else:
-                    tab["validation"][(r, c)] = copy.deepcopy(rule)
+                    tab["validation"][(r, c)] = rule
 
     def validation(self, title: str, r: int, c: int) -> dict | None:
         """The data validation rule on one cell, as a test reads it."""

@@ -36,7 +36,7 @@ def rsps():
 
 
 class JiraToSheets:
-    def __init__(self, tmp_path, key_file, rsps, writeback=None, cloud=True):
+    def __init__(self, tmp_path, key_file, rsps, writeback=None, cloud=True):  # noqa: F811
         self.jira = FakeJira(rsps, make_issues(4, NOW - timedelta(hours=2)), cloud=cloud)
         self.sheets = FakeSheets(rsps)
         self.config = make_config(sink={"type": "google_sheets", "credentials": str(key_file),
@@ -78,7 +78,7 @@ class JiraToSheets:
 
 
 @pytest.fixture
-def env(tmp_path, key_file, rsps):
+def env(tmp_path, key_file, rsps):  # noqa: F811
     e = JiraToSheets(tmp_path, key_file, rsps, writeback="labels")
     yield e
     e.state.close()
@@ -88,7 +88,7 @@ def add(label: str) -> dict:
     return {"update": {"labels": [{"add": label}]}}
 
 
-def test_a_choice_made_in_the_sheet_maps_the_ticket(tmp_path, key_file, rsps):
+def test_a_choice_made_in_the_sheet_maps_the_ticket(tmp_path, key_file, rsps):  # noqa: F811
     env = JiraToSheets(tmp_path, key_file, rsps)                 # no write-back
     env.sync()
     assert env.rows()["GROW-100"]["Lever ID"] is None            # label seo: unmapped
@@ -107,8 +107,8 @@ def test_a_choice_made_in_the_sheet_maps_the_ticket(tmp_path, key_file, rsps):
     env.state.close()
 
 
-def test_in_google_sheets_a_formula_stays_text_and_a_new_sheet_gets_the_choices_back(tmp_path, key_file,
-                                                                                  rsps):
+def test_in_google_sheets_a_formula_stays_text_and_a_new_sheet_gets_the_choices_back(
+        tmp_path, key_file, rsps):  # noqa: F811
     env = JiraToSheets(tmp_path, key_file, rsps)
     env.sync()
     env.choose({"GROW-100": "pricing", "GROW-101": "ignore"})
@@ -160,7 +160,8 @@ def test_a_dry_run_lists_the_writes_and_makes_none(env):
                           dry, NOW + timedelta(minutes=15), dry_run=True)
     finally:
         dry.close()
-    assert [w.describe() for w in result.label_writes] == ["add label lever:pricing to GROW-100 (source jira)"]
+    assert [w.describe() for w in result.label_writes] == \
+        ["add label lever:pricing to GROW-100 (source jira)"]
     assert env.jira.edits == [] and env.puts() == []
     env.sync(NOW + timedelta(minutes=30))                        # the real sync makes it
     assert env.jira.edits == [("GROW-100", add("lever:pricing"))]
@@ -206,7 +207,7 @@ def test_a_kill_between_the_sheet_write_and_the_tracker_write_never_writes_twice
     assert env.state.label_writes("jira")["GROW-100"]["status"] == "done"
 
 
-def test_data_center_gets_the_same_edit(tmp_path, key_file, rsps):
+def test_data_center_gets_the_same_edit(tmp_path, key_file, rsps):  # noqa: F811
     env = JiraToSheets(tmp_path, key_file, rsps, writeback="labels", cloud=False)
     env.sync()
     env.choose({"GROW-101": "docs"})

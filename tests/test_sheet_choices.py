@@ -192,3 +192,14 @@ def test_suggest_proposes_a_rule_for_tickets_set_by_hand(env):
     assert billing.as_data()["set_in_sheet"] == ["B-1", "B-2", "B-3", "B-4"]
     text = suggestions.render_sheet(hand)
     assert "4 tickets set to pricing share component Billing" in text and "B-5" in text
+
+
+def test_explain_says_the_sheet_decided(env, capsys):
+    from sync.cli import console
+    sync(env)
+    choose(env[0], {"A-1": "emails", "A-4": "nonsense"})
+    a = sync(env, now=NOW + timedelta(minutes=15)).assessment
+    assert "Mapped to lever emails (outcome conv), by sheet: emails" in console.explain(a, a.find("A-1"))
+    text = console.explain(a, a.find("A-4"))
+    assert "Unmapped, by the sheet: Set lever 'nonsense' names no configured lever id" in text
+    assert "did not hold" not in text and "tag 'sheet:" not in text

@@ -111,10 +111,8 @@ def set_lever_picture(png: Path) -> None:
 
     from sync.worker.workspace import Workspace
     with tempfile.TemporaryDirectory() as tmp:
-        text = (ROOT / "config" / "demo.yaml").read_text()
-        text = text.replace("path: config/demo/", f"path: {ROOT}/config/demo/")
-        text = text.replace("metrics_seed: config/demo/", f"metrics_seed: {ROOT}/config/demo/")
-        text = text.replace("history_seed: config/demo/", f"history_seed: {ROOT}/config/demo/")
+        text = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+        text = text.replace(" demo/", f" {ROOT}/config/demo/")      # the data beside the config
         text = text.replace("path: out/demo.xlsx", f"path: {tmp}/demo.xlsx")
         text = text.replace("state: out/demo-state.db", f"state: {tmp}/state.db")
         config = Path(tmp) / "demo.yaml"

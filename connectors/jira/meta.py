@@ -58,7 +58,8 @@ def translate(exc: Exception, what: str, config, redact) -> AlignSyncError:
     headers = getattr(exc.response, "headers", None) or {}
     kind = "API token (with auth.email)" if config.auth.email else "personal access token"
     return http.status_error("jira", exc.status_code or 0, what=what, text=_messages(exc),
-                             variant=(what, auth_case(_messages(exc), config)), retry_after=http.retry_after(headers.get("Retry-After")),
+                             variant=("label" if what.startswith("label") else "", what, auth_case(_messages(exc), config)),
+                             retry_after=http.retry_after(headers.get("Retry-After")),
                              redact=redact, kind=kind, url=config.url)
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from sync.core.texttable import table
+from sync.drafting.starter_yaml import flow
 from sync.core import choices as sheet_choices
 from sync.drafting import clusters as cl
 from sync.core.assessment import Assessment
@@ -168,8 +170,6 @@ def from_sheet(a: Assessment, config, least: int = 2) -> list[HandSet]:
 
 
 def render_sheet(hand: list[HandSet]) -> str:
-    from sync.cli.console import table
-    from sync.drafting.starter_yaml import flow
     rows = [[n, h.describe(), h.lever, flow(h.block()), len(h.maps),
              ", ".join(h.maps[:5]) + (" …" if len(h.maps) > 5 else "")]
             for n, h in enumerate(hand, 1)]
@@ -179,8 +179,6 @@ def render_sheet(hand: list[HandSet]) -> str:
 
 
 def render_table(proposals: list[Proposal], unmapped: int) -> str:
-    from sync.cli.console import table
-    from sync.drafting.starter_yaml import flow
     rows = [[n, p.effort, len(p.keys), p.cluster.describe(), p.lever or "(none)",
              flow(p.cluster.block()), ", ".join(p.keys[:3]) + (" …" if len(p.keys) > 3 else "")]
             for n, p in enumerate(proposals, 1)]

@@ -12,11 +12,13 @@ import pytest
 import yaml
 
 from sync.cli.main import main
+from sync.core.report import HEADERS
 
 from .conftest import NOW, ROOT, base_config
 from .test_sheets import env, fake, key_file, private_key  # noqa: F401 (fixtures of the Sheets fake)
 
 DEMO = json.loads((ROOT / "config/demo/jira-search.json").read_text())
+OWNED = len(HEADERS["Tickets"])          # people's columns start right of these
 CSV_HEAD = "Summary,Issue key,Issue Type,Status,Status Category,Assignee,Updated,Resolved,Custom field (Story points)"
 
 
@@ -74,22 +76,22 @@ def test_a_note_in_a_headerless_column_stays_on_its_ticket(tmp_path, capsys):
     wb = openpyxl.load_workbook(tmp_path / "out.xlsx")
     ws = wb["Tickets"]
     keys = [ws.cell(row=r, column=1).value for r in range(2, 6)]
-    ws.cell(row=3, column=16, value="call Dana first")     # P3: no header anywhere
-    ws.cell(row=5, column=18, value=42)                     # R5: two columns further out
+    ws.cell(row=3, column=OWNED + 1, value="call Dana first")   # the first free column, no header
+    ws.cell(row=5, column=OWNED + 3, value=42)                  # two columns further out
     wb.save(tmp_path / "out.xlsx")
     # The ticket above the note leaves the export: the note's row moves up.
     data = copy.deepcopy(DEMO)
     data["issues"] = [i for i in data["issues"] if i["key"] != keys[0]]
     (tmp_path / "export.json").write_text(json.dumps(data))
     assert run(config, capsys)[0] == 0
-    rows = {r[0]: r[15:18] for r in tab(tmp_path, "Tickets")[1:]}
+    rows = {r[0]: r[OWNED:OWNED + 3] for r in tab(tmp_path, "Tickets")[1:]}
     assert rows[keys[1]] == ("call Dana first", None, None)
     assert rows[keys[3]] == (None, None, 42)
     assert keys[0] not in rows
-    assert tab(tmp_path, "Tickets")[0][15:18] == (None, None, None)
+    assert tab(tmp_path, "Tickets")[0][OWNED:OWNED + 3] == (None, None, None)
     assert sum(1 for r in rows.values() if any(v is not None for v in r)) == 2
-    assert run(config, capsys)[0] == 0                      # and again: still there
-    assert {r[0]: r[15:18] for r in tab(tmp_path, "Tickets")[1:]}[keys[1]][0] == "call Dana first"
+    assert run(config, capsys)[0] == 0                          # and again: still there
+    assert {r[0]: r[OWNED] for r in tab(tmp_path, "Tickets")[1:]}[keys[1]] == "call Dana first"
 
 
 # -- 2. dates and numbers that cannot be read ------------------------------------
@@ -329,20 +331,19 @@ def test_a_headerless_column_survives_in_google_sheets(env):
     from .test_sheets import tickets
     env.sync(tickets("A-1", "A-2", "A-3"))
     tab = env.fake.tabs["Tickets"]
-    tab["cols"] = 18                                          # the person added three columns
-    tab["cells"][(2, 15)] = {"userEnteredValue": {"stringValue": "blocked on legal"}}   # P3, A-2
-    tab["cells"][(3, 17)] = {"userEnteredValue": {"formulaValue": "=I4*2"}}            # R4, A-3
+    tab["cols"] = OWNED + 3                                   # the person added three columns
+    tab["cells"][(2, OWNED)] = {"userEnteredValue": {"stringValue": "blocked on legal"}}
+    tab["cells"][(3, OWNED + 2)] = {"userEnteredValue": {"formulaValue": "=I4*2"}}
     env.sync(tickets("A-0", "A-2", "A-3"), now=NOW + timedelta(minutes=15))          # A-1 gone
     env.sync(tickets("A-0", "A-2", "A-3", "A-4"), now=NOW + timedelta(minutes=30))
     values = env.fake.values("Tickets")
-    rows = {r[0]: r[15:] for r in values[1:]}
-    assert values[0][15:] == []                                # still no header
+    rows = {r[0]: r[OWNED:] for r in values[1:]}
+    assert values[0][OWNED:] == []                             # still no header
     assert rows == {"A-0": [], "A-2": ["blocked on legal"], "A-3": [None, None, "=I4*2"], "A-4": []}
 
 
 def test_a_headerless_column_among_ours_is_found_by_its_cells():
     from sync.core.inputs import extra_columns
-    from sync.core.report import HEADERS
     owned = HEADERS["Tickets"]
     moved = owned[:3] + [None, "Notes"] + owned[3:]          # two columns inserted after Title
     row = ["A-1", "jira", "t", "typed here", "a note"] + [None] * (len(owned) - 3)

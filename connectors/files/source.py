@@ -103,8 +103,7 @@ class FileSource:
         """For `init`: the source keys this export's fields call for."""
         text = self.read_text()
         if self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
-            header = next(csv.reader(io.StringIO(text)), [])
-            return field_guess.csv_fields(header)
+            return field_guess.csv_fields(list(csv.reader(io.StringIO(text))))
         try:
             data = json.loads(text)
         except json.JSONDecodeError:

@@ -38,7 +38,8 @@ class Parents:
                 if ref:
                     self.rows[ref] = cols
 
-    def of(self, cols: dict[str, list[str]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def of(self, cols: dict[str, list[str]],
+           depth: int = 0) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(epic, parent) of one row: key and name of each, as `Ticket` holds them."""
         epic: list[str] = []
         link = _first(cols, "custom field (epic link)")
@@ -56,6 +57,9 @@ class Parents:
         own_type = _first(cols, "issue type")
         if vocabulary.is_epic_parent(own_type, None, parent_type, None):
             return _clean(epic + found), ()
+        if row and not epic and row is not cols:
+            # A sub-task serves its story's epic: Jira shows it under that epic too.
+            epic = list(self.of(row, depth + 1)[0]) if depth < 2 else []
         return _clean(epic), _clean(found)
 
 

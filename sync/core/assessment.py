@@ -85,6 +85,7 @@ class Assessment:
     aligned_effort: float | None
     average_score: float | None
     metric_problems: list[str] = field(default_factory=list)   # `bad_metric` lines
+    source_problems: list[str] = field(default_factory=list)   # `partial_export` lines
 
     @property
     def in_scope(self) -> list[TicketResult]:
@@ -124,7 +125,7 @@ def usable_readings(readings: list[Reading], now: datetime) -> tuple[list[Readin
 
 def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
            now: datetime, rules: RuleSet | None = None,
-           metric_problems: Iterable[str] = ()) -> Assessment:
+           metric_problems: Iterable[str] = (), source_problems: Iterable[str] = ()) -> Assessment:
     from sync.core.checks import raise_warnings
     readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)
@@ -192,7 +193,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     result = Assessment(now, results, outcomes, levers, owners, [], rules, hits,
                         scoring.percent(mapped_effort, team_effort),
                         _mean([r.score for r in results if r.score is not None]),
-                        list(metric_problems) + future)
+                        list(metric_problems) + future, list(source_problems))
     result.warnings = raise_warnings(result, config, readings)
     _count_warnings(result)
     return result

@@ -181,9 +181,15 @@ def _metric_problems(a) -> list[Warning]:
     return [Warning("medium", "bad_metric", line) for line in a.metric_problems]
 
 
+def _source_problems(a) -> list[Warning]:
+    # A saved search page taken for the whole search would misstate every share.
+    return [Warning("high", "partial_export", line) for line in a.source_problems]
+
+
 def raise_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
     found = (_ticket_warnings(a, config) + _goal_overload(a, config) + _lever_warnings(a)
              + _outcome_warnings(a, config, readings) + _unused_rules(a) + _metric_problems(a)
+             + _source_problems(a)
              + _checkpoint_warnings(a) + _lever_loop_warnings(a, config, readings))
     # natural() once per ticket key, not once per warning (150k at 100k tickets).
     naturals = {key: natural(key) for key in {w.key for w in found}}

@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -122,6 +122,9 @@ def propose(tickets: list[Ticket], active: list[int], efforts: list[float],
     # active work worth a lever even when `done_lists` missed it.
     found = [c for c in cl.field_clusters(tickets, active, prefixes) if _writable(c.value)
              and c.kind != "parent" and not (c.kind == "list" and vocabulary.done_word(c.value))]
+    # A Trello list is a stage of work (to do, doing, review) far more often
+    # than an initiative: drafted only where labels leave much uncovered.
+    found = [replace(c, partition=True) if c.kind == "list" else c for c in found]
     total = sum(efforts[i] for i in active) or 1.0
     initiatives = [c for c in found if not c.partition]
     chosen = cl.best_cover(initiatives, efforts, MAX_LEVERS)
@@ -204,7 +207,8 @@ def run(args, process, now: datetime) -> int:
     if not active:
         raise ConfigError(f"init: {where}: all {len(tickets)} tickets are done; nothing active "
                           "to draw levers from", hint="include the open work in the query or export")
-    notes = notes + read_notes(reader, tickets, active)
+    # A partial export first: it changes what every figure below means.
+    notes = list(getattr(reader, "notices", [])) + notes + read_notes(reader, tickets, active)
     drafts = propose(tickets, active, efforts, prefixes)
     if not drafts:
         raise ConfigError(f"init: {where}: {len(tickets)} tickets ({len(active)} active), and "
@@ -240,9 +244,9 @@ def run(args, process, now: datetime) -> int:
 
 
 def read_notes(reader, tickets: list[Ticket], active: list[int]) -> list[str]:
-    """What the fetch left out or could not tell, and the title language: the
-    lines a person reads before trusting init's figure (and the draft's comments)."""
-    out = list(getattr(reader, "notices", []))
+    """What the fetch left out, and the title language: lines a person reads
+    before trusting init's figure (and the draft's comments)."""
+    out = []
     archived = getattr(reader, "archived", 0)
     if archived:
         out.append(f"{archived} archived card{'s' if archived != 1 else ''} left out (archived, or "

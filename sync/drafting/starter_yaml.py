@@ -126,7 +126,11 @@ def render(source: dict, sink: dict, drafts: list, now: datetime, summary: dict,
         why = (f"{d.tickets} active tickets, effort {d.effort:g} "
                f"({d.effort / total * 100:.1f}% of active effort)")
         out.append(f"      # {one_line(c.describe(), 90)}: {why}")
-        if c.partition:
+        if c.partition and c.kind == "list":
+            out.append("      # A list is usually a stage of work (to do, doing, review), not a lever;")
+            out.append("      # proposed because no label or epic covers this work. "
+                       "Split it if you can.")
+        elif c.partition:
             out.append(f"      # It is on {len(c.members)} of {summary['active']} active tickets, "
                        "so it likely names a team or a stage, not a lever;")
             out.append("      # proposed because no label or epic covers this work. "

@@ -16,7 +16,8 @@ from email.message import EmailMessage
 import requests
 
 from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
-from sync.core.review import TEAM, Digest, by_kind, loop_lines, render_text
+from sync.core.review import TEAM, Digest, by_kind, loop_lines
+from sync.core.review_text import render_text
 from sync.worker.runtime import Runtime
 from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
 
@@ -96,6 +97,8 @@ class SlackNotifier(_Webhook):
                         f"progress {_number(r.progress)}{_delta(r.progress_change)}, aligned effort "
                         f"{_number(r.aligned)}{_delta(r.aligned_change)}, {len(r.done)} done"
                         + "".join(f"\n{line}" for line in loop_lines(r)))
+            if r.standing:                 # a breach stays in every review until it is gone
+                line += f"\nstill open: {by_kind(r.standing)}"
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line}})
         top = _top_new(d)
         if top:
@@ -132,6 +135,8 @@ class TeamsNotifier(_Webhook):
                 facts.append({"title": "New warnings", "value": by_kind(r.new_warnings)})
             facts += [{"title": title.capitalize(), "value": value}
                       for title, value in (line.split(": ", 1) for line in loop_lines(r))]
+            if r.standing:
+                facts.append({"title": "Still open", "value": by_kind(r.standing)})
             items += [{"type": "TextBlock", "weight": "Bolder", "text": title, "wrap": True},
                       {"type": "FactSet", "facts": facts}]
         card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -17,7 +17,15 @@ from connectors.trello.board import done_list_guess
 
 # Names in the order a team would mean them; the first found wins.
 ESTIMATE_NAMES = ("story point estimate", "story points", "story point", "points", "estimate",
-                  "effort", "size")
+                  "effort", "size",
+                  # The same fields as a Portuguese, Spanish, French, German or
+                  # Japanese site names them (a page's `names`, a CSV header).
+                  "estimativa de pontos da história", "pontos da história", "pontos de história",
+                  "estimación de puntos de historia", "puntos de historia",
+                  "estimation des points d'histoire", "points d'histoire", "story-point-schätzung",
+                  "story-punkte", "ストーリーポイントの見積もり", "ストーリーポイント", "故事点估算", "故事点",
+                  "pontos", "puntos", "punkte", "ポイント", "estimativa", "estimación", "estimation",
+                  "schätzung", "見積もり", "esforço", "esfuerzo", "aufwand")
 ACCEPTANCE_NAMES = ("acceptance criteria", "acceptance criterion", "success metric",
                     "acceptance", "definition of done")
 # Custom field ids Jira sites commonly give "Story point estimate" / "Story Points".

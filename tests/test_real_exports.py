@@ -330,3 +330,36 @@ def test_real_v2_page_reads_every_issue_as_its_status_category_says(tmp_path):
     assert ws.sources[0].notices == []           # no `total` beyond what it holds
     from sync.drafting import clusters
     assert clusters.title_language(tickets, range(len(tickets))) == "pt"
+
+
+# --- The vocabulary and the draft's text, on their own -------------------------
+
+@pytest.mark.parametrize("name", ["Done", "Hecho ✅", "Terminado", "Finalizado", "Concluído", "Feito",
+                                  "Fertig", "Erledigt", "Terminé", "Fatto", "Klaar", "Готово", "完了",
+                                  "クローズ", "已完成", "완료", "Tamamlandı", "Pronto"])
+def test_done_list_names_beyond_english(name):
+    from connectors.vocabulary import done_word
+    assert done_word(name), name
+
+
+@pytest.mark.parametrize("name", ["To Do", "Doing", "En curso", "Em andamento", "未完了", "Not done",
+                                  "No terminado", "Pronto para QA", "レビュー待ち", "미완료"])
+def test_names_that_are_not_done(name):
+    from connectors.vocabulary import done_word
+    assert done_word(name) is None, name
+
+
+@pytest.mark.parametrize("value", ["Integração", "クローズ", "a\u2028b", "x\x85y", "tab\there", 'q"uote\\',
+                                   "\ufeffbom", "emoji 🚀", "yes", "2024", "a: b"])
+def test_draft_values_read_back_as_written(value):
+    from sync.drafting.starter_yaml import q
+    text = q(value)
+    assert yaml.safe_load(f"k: {text}")["k"] == value
+    assert "\\u" not in text or not any(c in value for c in "çãクー🚀")   # letters stay letters
+
+
+def test_ids_are_transliterated_never_lever_n():
+    from sync.drafting.starter_yaml import slug
+    taken: set[str] = set()
+    assert [slug(x, taken, "label") for x in ["クローズ", "Integração", "Integração", "🚀", "…"]] == \
+           ["kurozu", "integracao", "integracao-2", "rocket", "label"]

@@ -20,7 +20,7 @@ from sync.core import report as report_mod
 from sync.core import review
 from sync.core.assessment import Assessment, assess
 from sync.core.errors import AlignSyncError, GuardError, describe
-from sync.worker.log import Redactor
+from sync.core.redact import Redactor
 from sync.core.model import Ticket
 from sync.core.protocols import Sink, Source
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sync.worker import configfile
 from sync.core.errors import AlignSyncError, describe
-from sync.worker.log import Redactor
+from sync.core.redact import Redactor
 from sync.worker.progress import QUIET, Progress
 from sync.worker.ratelimit import Limiters
 from sync.core.registry import CONNECTORS

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from typing import Iterable
 
+from connectors import vocabulary
 from connectors.trello.board import done_list_guess
 
 # Names in the order a team would mean them; the first found wins.
@@ -113,8 +114,8 @@ def csv_fields(rows: list[list[str]]) -> tuple[dict, list[str]]:
     numeric: Counter = Counter()
     for col, h in enumerate(header):
         low = h.strip()
-        if low.lower().startswith("custom field (") and low.endswith(")"):
-            inner = low[len("custom field ("):-1]
+        if vocabulary.csv_header(low).startswith("custom field (") and low.endswith(")"):
+            inner = low[low.index("(") + 1:-1]
             names[inner] = inner
             numeric[inner] += sum(1 for r in rows[1:] if col < len(r) and _is_number(r[col]))
     issues = sum(1 for r in rows[1:] if any(c.strip() for c in r))

@@ -147,10 +147,15 @@ CSV_HEADERS = {
 _HEADER = {alias: english for english, aliases in CSV_HEADERS.items() for alias in aliases}
 
 
+_CUSTOM = re.compile(r"^(campo personalizado|champ personnalisé|benutzerdefiniertes feld|"
+                     r"campo personalizzato|カスタム フィールド|カスタムフィールド|自定义字段)\s*\(")
+
+
 def csv_header(name: str) -> str:
-    """A CSV header in English lower case: `Componentes` → `components`;
+    """A CSV header in English lower case: `Componentes` → `components`,
+    `Campo personalizado (Story Points)` → `custom field (story points)`;
     `Component/s` is the older spelling of `components`."""
-    low = name.strip().lower()
+    low = _CUSTOM.sub("custom field (", name.strip().lower())
     if low == "component/s":
         return "components"
     return _HEADER.get(low, low)

@@ -186,6 +186,7 @@ def test_suggest_proposes_no_portuguese_function_words(tmp_path):
 
 def test_v3_epics_only_where_the_hierarchy_says_epic(tmp_path, capsys):
     page = json.loads(V3_ES.read_text(encoding="utf-8"))
+    by_key = {i["key"]: i for i in page["issues"]}
     tickets, _ = tickets_of(file_config(tmp_path, V3_ES))
     got = {t.key: t for t in tickets}
     for issue in page["issues"]:
@@ -196,7 +197,10 @@ def test_v3_epics_only_where_the_hierarchy_says_epic(tmp_path, capsys):
         elif parent["fields"]["issuetype"]["hierarchyLevel"] == 1:
             assert t.epic == (parent["key"], parent["fields"]["summary"]) and t.parent == ()
         else:
-            assert t.parent == (parent["key"], parent["fields"]["summary"]) and t.epic == ()
+            assert t.parent == (parent["key"], parent["fields"]["summary"])
+            # A sub-task serves its story's epic, read from the story in the same page.
+            grand = by_key[parent["key"]]["fields"].get("parent")
+            assert t.epic == ((grand["key"], grand["fields"]["summary"]) if grand else ())
     out, draft, _ = init(tmp_path, capsys, V3_ES)
     epics = {i["key"] for i in page["issues"] if i["fields"]["issuetype"]["hierarchyLevel"] == 1}
     for lever in levers(draft):
@@ -276,14 +280,16 @@ def trello_facts(board: dict) -> tuple[dict[str, int], int]:
     return open_cards, archived
 
 
-@pytest.mark.parametrize("path, done", [(TRELLO_ES, "Finalizado"), (TRELLO_JA, "クローズ")])
-def test_trello_done_lists_beyond_english_and_archived_cards(tmp_path, capsys, path, done):
+@pytest.mark.parametrize("path, done, lang", [(TRELLO_ES, "Finalizado", "Spanish"),
+                                              (TRELLO_JA, "クローズ", "Japanese")])
+def test_trello_done_lists_beyond_english_and_archived_cards(tmp_path, capsys, path, done, lang):
     board = json.loads(path.read_text(encoding="utf-8"))
     per_list, archived = trello_facts(board)
     out, draft, text = init(tmp_path, capsys, path)
     assert draft["source"]["done_lists"] == [done]
     assert re.search(rf"done lists guessed: '{done}' \(the word", out)
     assert f"{archived} archived card" in out
+    assert f"titles: written in {lang}" in out
     tickets, _ = tickets_of(tmp_path / "align-sync.yaml")
     assert sum(t.done for t in tickets) == per_list[done]
     assert len(tickets) == sum(per_list.values())

@@ -27,7 +27,7 @@ from connectors import field_guess, vocabulary
 from connectors.files import jira_csv
 
 from connectors.jira import export as jira_export
-from connectors.jira.issue import JiraFieldIds, JiraFields, to_ticket
+from connectors.jira.issue import JiraFieldIds, JiraFields, inherit_epics, to_ticket
 from connectors.trello.board import archived_cards, board_tickets, require_estimate_field
 
 _FIELD_ID = re.compile(r"^customfield_\d+$")
@@ -119,7 +119,7 @@ class FileSource:
             reader = _Issues(self, ids, step)
             jira_export.read(text, self._where(), reader)
         self.notices = jira_export.partial_notice(found, len(reader.tickets))
-        return list(reader.tickets.values())
+        return list(inherit_epics(reader.tickets).values())
 
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the source keys this export's fields call for."""
@@ -192,7 +192,8 @@ class FileSource:
         for hl in header:
             if hl == low or hl == f"custom field ({low})" or hl.endswith(f"[{low}]"):
                 return hl
-        custom = ", ".join(sorted({h for h in shown if h.lower().startswith("custom field")})) or "none"
+        custom = ", ".join(sorted({raw for raw, h in zip(shown, header)
+                                   if h.startswith("custom field (")})) or "none"
         raise ConfigError(f"{self._where()}: fields.{key} {wanted!r} is not a column of this CSV "
                           f"export (custom field columns: {custom})")
 

@@ -6,7 +6,7 @@ text; both become plain text here so the acceptance pattern can scan it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -270,6 +270,17 @@ def _parents(f: dict, shape: Shape, ids: JiraFieldIds) -> tuple[tuple[str, ...],
         epic.append(f[ids.epic_link])
     return (tuple(dict.fromkeys(e for e in epic if e)) if epic else (),
             tuple(dict.fromkeys(e for e in other if e)) if other else ())
+
+
+def inherit_epics(tickets: dict[str, Ticket]) -> dict[str, Ticket]:
+    """A sub-task with no epic of its own serves its parent's epic, as Jira
+    shows it under that epic; read where the parent is among `tickets`."""
+    for key, t in tickets.items():
+        if t.parent and not t.epic:
+            up = tickets.get(t.parent[0])
+            if up is not None and up.epic:
+                tickets[key] = replace(t, epic=up.epic)
+    return tickets
 
 
 def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Ticket:

@@ -46,8 +46,25 @@ def guess(words: Iterable[str]) -> tuple[str, int]:
         if hits > best_hits:
             best, best_hits = lang, hits
     if best_hits < MIN_HITS:
-        return "en", best_hits
+        return _script(counts) or "en", best_hits
     return best, best_hits
+
+
+def _script(counts: Counter) -> str | None:
+    """Titles written without spaces have no stopwords to count; their script
+    tells: kana is Japanese, hangul Korean, Han characters alone Chinese."""
+    chars = Counter()
+    for word, n in counts.items():
+        for c in word:
+            if "\u3040" <= c <= "\u30ff":
+                chars["ja"] += n
+            elif "\uac00" <= c <= "\ud7af":
+                chars["ko"] += n
+            elif "\u4e00" <= c <= "\u9fff":
+                chars["zh"] += n
+    if not chars:
+        return None
+    return "ja" if chars["ja"] else max(chars, key=chars.get)
 
 
 def function_words(lang: str, own: frozenset[str]) -> frozenset[str]:

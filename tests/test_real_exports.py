@@ -148,14 +148,17 @@ def test_csv_with_localised_headers_reads_the_same(tmp_path):
     text = CSV_PT.read_text(encoding="utf-8")
     first, rest = text.split("\n", 1)
     names = {"Summary": "Resumo", "Issue key": "Chave do item", "Issue Type": "Tipo de item",
-             "Components": "Componentes", "Status Category": "Categoria de status"}
+             "Components": "Componentes", "Status Category": "Categoria de status",
+             "Custom field (Story Points)": "Campo personalizado (Story Points)"}
     copy_path = tmp_path / "exportacao.csv"
     copy_path.write_text(",".join(names.get(h, h) for h in first.split(",")) + "\n" + rest,
                          encoding="utf-8")
-    english, _ = tickets_of(file_config(tmp_path, CSV_PT))
-    localised, _ = tickets_of(file_config(tmp_path, copy_path))
-    assert [(t.key, t.title, t.components, t.done, t.epic) for t in localised] == \
-           [(t.key, t.title, t.components, t.done, t.epic) for t in english]
+    points = {"fields": {"estimate": "Story Points"}}
+    english, _ = tickets_of(file_config(tmp_path, CSV_PT, **points))
+    localised, _ = tickets_of(file_config(tmp_path, copy_path, **points))
+    assert [(t.key, t.title, t.components, t.done, t.epic, t.estimate) for t in localised] == \
+           [(t.key, t.title, t.components, t.done, t.epic, t.estimate) for t in english]
+    assert any(t.estimate for t in english) and any(t.components for t in english)
 
 
 def test_csv_resolved_without_a_status_category_counts_done(tmp_path):

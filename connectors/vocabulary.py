@@ -103,9 +103,11 @@ def is_epic_parent(own_type: str | None, own_subtask: bool | None,
     """Whether a parent is an epic, from what the tracker says: the parent's
     hierarchy level or type name first, then the child's own type."""
     if parent_level is not None:
-        return parent_level >= 1
+        return parent_level == 1       # 2 and up are above epics (an Initiative)
     if parent_type:
         return is_epic_type(parent_type)
+    if is_epic_type(own_type):
+        return False                   # an epic's parent sits above epics
     if own_subtask is not None:
         return not own_subtask
     return not is_subtask_type(own_type)

@@ -372,3 +372,18 @@ def test_ids_are_transliterated_never_lever_n():
     taken: set[str] = set()
     assert [slug(x, taken, "label") for x in ["クローズ", "Integração", "Integração", "🚀", "…"]] == \
            ["kurozu", "integracao", "integracao-2", "rocket", "label"]
+
+
+@pytest.mark.parametrize("own, own_subtask, parent_type, level, epic", [
+    ("Story", False, "Epic", 1, True),            # Cloud: the hierarchy says epic
+    ("Sub-task", True, "Story", 0, False),         # a sub-task's story
+    ("Subtarefa", None, "Defeito", None, False),   # a CSV: the parent's row gives its type
+    ("Sub-Test Execution", None, None, None, False),
+    ("Epic", False, "Initiative", 2, False),       # above epics
+    ("Épica", None, None, None, False),
+    ("Historia", None, None, None, True),          # a standard issue's parent is an epic
+    ("Task", None, "Épico", None, True),
+])
+def test_a_parent_is_an_epic_only_where_the_tracker_says_so(own, own_subtask, parent_type, level, epic):
+    from connectors.vocabulary import is_epic_parent
+    assert is_epic_parent(own, own_subtask, parent_type, level) is epic

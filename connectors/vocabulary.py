@@ -113,6 +113,13 @@ def is_epic_parent(own_type: str | None, own_subtask: bool | None,
     return not is_subtask_type(own_type)
 
 
+# Jira Data Center's "Epic Link" field as a site in another language names it
+# (a search page's `names`).
+EPIC_LINK_NAMES = ("epic link", "link do épico", "vínculo de épico", "enlace de épica",
+                   "vínculo de épica", "lien d'epic", "lien de l'epic", "epic-verknüpfung",
+                   "epic-link", "エピックリンク", "エピック リンク", "epic 链接", "史诗链接")
+
+
 # Jira CSV headers as the exporting user's language writes them → the
 # English header.  Jira writes `Custom field (...)` names as the admin named
 # them; these are its own system fields.
@@ -136,7 +143,7 @@ CSV_HEADERS = {
     "resolved": ("resolvido", "resuelta", "résolu", "解決日"),
     "updated": ("atualizado", "atualizado(a)", "actualizada", "mis à jour", "aktualisiert", "更新日",
                 "已更新"),
-    "parent": ("pai", "principal", "superior", "padre", "parent", "übergeordnet", "親", "父级"),
+    "parent": ("pai", "principal", "superior", "padre", "übergeordnet", "親", "父级"),
     "parent summary": ("resumo do pai", "resumo principal", "resumen del padre", "résumé du parent",
                        "zusammenfassung übergeordnet", "親の要約"),
     "project key": ("chave do projeto", "clave de proyecto", "clé de projet", "projektschlüssel",

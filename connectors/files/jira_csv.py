@@ -17,6 +17,7 @@ from connectors import vocabulary
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 # Jira Cloud's "Export CSV" stops at 1000 issues unless an admin raised the limit.
 CSV_LIMIT = 1000
+_EPIC_LINK = tuple(f"custom field ({n})" for n in vocabulary.EPIC_LINK_NAMES)
 _UNRESOLVED = {"unresolved", "nao resolvido", "sin resolver", "non resolu", "nicht erledigt",
                "未解決", "未解决", "미해결"}
 
@@ -42,7 +43,7 @@ class Parents:
            depth: int = 0) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(epic, parent) of one row: key and name of each, as `Ticket` holds them."""
         epic: list[str] = []
-        link = _first(cols, "custom field (epic link)")
+        link = _first(cols, *_EPIC_LINK)
         if link:
             row = self.rows.get(link, {})
             epic += [link, _first(row, "custom field (epic name)", "summary") or ""]

@@ -157,7 +157,8 @@ class FileSource:
         try:
             return JiraFieldIds(resolve("estimate", self.config.fields.estimate),
                                 resolve("acceptance", self.config.fields.acceptance),
-                                by_name.get("epic link"))
+                                next((by_name[n] for n in vocabulary.EPIC_LINK_NAMES
+                                      if n in by_name), None))
         except _NotYet:
             return None
 

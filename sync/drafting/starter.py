@@ -208,7 +208,7 @@ def run(args, process, now: datetime) -> int:
         raise ConfigError(f"init: {where}: all {len(tickets)} tickets are done; nothing active "
                           "to draw levers from", hint="include the open work in the query or export")
     # A partial export first: it changes what every figure below means.
-    notes = list(getattr(reader, "notices", [])) + notes + read_notes(reader, tickets, active)
+    notes = list(getattr(reader, "notices", [])) + notes + read_notes(reader, tickets)
     drafts = propose(tickets, active, efforts, prefixes)
     if not drafts:
         raise ConfigError(f"init: {where}: {len(tickets)} tickets ({len(active)} active), and "
@@ -243,7 +243,7 @@ def run(args, process, now: datetime) -> int:
     return 0
 
 
-def read_notes(reader, tickets: list[Ticket], active: list[int]) -> list[str]:
+def read_notes(reader, tickets: list[Ticket]) -> list[str]:
     """What the fetch left out, and the title language: lines a person reads
     before trusting init's figure (and the draft's comments)."""
     out = []
@@ -255,7 +255,7 @@ def read_notes(reader, tickets: list[Ticket], active: list[int]) -> list[str]:
     if parented:
         out.append(f"{parented} tickets have a parent that is not an epic (a sub-task's story, "
                    "defect or test); not drafted as levers")
-    lang = cl.title_language(tickets, active)
+    lang = cl.title_language(tickets, range(len(tickets)))
     if lang != "en":
         out.append(f"titles: written in {language.NAMES.get(lang, lang)} (guessed from their "
                    f"words); its function words are left out of title proposals")

@@ -80,7 +80,8 @@ def propose(a: Assessment, config, top: int = 10) -> list[Proposal]:
         return []
     found = [c for c in cl.field_clusters(tickets, unmapped, prefixes, partition_share=2.0)
              if "${" not in c.value and (c.kind != "parent" or len(c.members) >= MIN_PARENT)]
-    found += cl.title_clusters(tickets, unmapped)
+    # The language from every title: a handful of unmapped ones is too little to tell.
+    found += cl.title_clusters(tickets, unmapped, lang=cl.title_language(tickets, range(len(tickets))))
     found.sort(key=lambda c: (-cl.effort_of(c.members, efforts), -len(c.members),
                               KIND_ORDER[c.kind], c.value.lower()))
     profiles = lever_profiles(a, prefixes)

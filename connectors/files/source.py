@@ -27,7 +27,8 @@ from connectors import field_guess, vocabulary
 from connectors.files import jira_csv
 
 from connectors.jira import export as jira_export
-from connectors.jira.issue import JiraFieldIds, JiraFields, inherit_epics, to_ticket
+from connectors.jira.hierarchy import inherit_epics
+from connectors.jira.issue import JiraFieldIds, JiraFields, to_ticket
 from connectors.trello.board import archived_cards, board_tickets, require_estimate_field
 
 _FIELD_ID = re.compile(r"^customfield_\d+$")

@@ -6,7 +6,7 @@ text; both become plain text here so the acceptance pattern can scan it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -14,7 +14,7 @@ from sync.core.config import Strict
 from sync.core.errors import DataError
 from sync.core.model import MAX_ESTIMATE, Ticket, checked_estimate
 
-from connectors import vocabulary
+from connectors.jira import hierarchy
 
 
 class JiraFields(Strict):
@@ -237,50 +237,22 @@ def _object(value: Any, shape: Shape, field: str, name: str) -> dict:
 
 
 def _parents(f: dict, shape: Shape, ids: JiraFieldIds) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(epic, other parent) of an issue, each its key and name.  `parent` is
-    an epic only where the tracker says so: the parent's hierarchy level or
-    type, else the issue's own type (a sub-task's parent is a standard issue;
-    Server/DC sets `parent` on sub-tasks only and links epics by `Epic Link`)."""
+    """(epic, other parent) of an issue, each its key and name (`hierarchy`)."""
     epic: list[str] = []
     other: list[str] = []
     parent = _object(f.get("parent"), shape, "parent", "key")
     if parent.get("key"):
         parent_fields = _object(parent.get("fields"), shape, "parent.fields", "summary")
-        found = [_text(parent["key"], shape, "parent.key"),
-                 _text(parent_fields.get("summary"), shape, "parent.fields.summary")]
-        kind = parent_fields.get("issuetype")
-        kind = kind if isinstance(kind, dict) else {}
-        own = f.get("issuetype") if isinstance(f.get("issuetype"), dict) else {}
-        level = kind.get("hierarchyLevel")
-        own_level = own.get("hierarchyLevel")
-        own_subtask = own.get("subtask") if isinstance(own.get("subtask"), bool) else \
-            (own_level < 0 if isinstance(own_level, int) else None)
-        if vocabulary.is_epic_parent(own.get("name"), own_subtask,
-                                     kind.get("name") if isinstance(kind.get("name"), str) else None,
-                                     level if isinstance(level, int) and not isinstance(level, bool)
-                                     else None):
-            epic += found
-        else:
-            other += found
+        (epic if hierarchy.parent_is_epic(f, parent_fields) else other).extend(
+            [_text(parent["key"], shape, "parent.key"),
+             _text(parent_fields.get("summary"), shape, "parent.fields.summary")])
     agile_epic = f.get("epic") or {}          # the Agile API's own epic object
     if isinstance(agile_epic, dict) and agile_epic.get("key"):
         epic += [shape.text(agile_epic["key"], "epic.key"),
                  shape.text(agile_epic.get("name") or agile_epic.get("summary"), "epic.name")]
     if ids.epic_link and isinstance(f.get(ids.epic_link), str):
         epic.append(f[ids.epic_link])
-    return (tuple(dict.fromkeys(e for e in epic if e)) if epic else (),
-            tuple(dict.fromkeys(e for e in other if e)) if other else ())
-
-
-def inherit_epics(tickets: dict[str, Ticket]) -> dict[str, Ticket]:
-    """A sub-task with no epic of its own serves its parent's epic, as Jira
-    shows it under that epic; read where the parent is among `tickets`."""
-    for key, t in tickets.items():
-        if t.parent and not t.epic:
-            up = tickets.get(t.parent[0])
-            if up is not None and up.epic:
-                tickets[key] = replace(t, epic=up.epic)
-    return tickets
+    return tuple(dict.fromkeys(filter(None, epic))), tuple(dict.fromkeys(filter(None, other)))
 
 
 def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Ticket:

@@ -387,3 +387,19 @@ def test_ids_are_transliterated_never_lever_n():
 def test_a_parent_is_an_epic_only_where_the_tracker_says_so(own, own_subtask, parent_type, level, epic):
     from connectors.vocabulary import is_epic_parent
     assert is_epic_parent(own, own_subtask, parent_type, level) is epic
+
+
+def test_explain_shows_the_components_and_the_parent_it_read(tmp_path, capsys):
+    header, rows = csv_rows(CSV_PT.read_text(encoding="utf-8"))
+    row = next(r for r in rows if len(column(header, r, "Components")) == 2)
+    key = column(header, row, "Issue key")[0]
+    config = file_config(tmp_path, CSV_PT)
+    assert cli.main(["explain", "--config", config, key]) == 0
+    out = capsys.readouterr().out
+    assert f"components {', '.join(column(header, row, 'Components'))}" in out
+    sub = next(r for r in rows if column(header, r, "Issue Type") == ["Subtarefa"])
+    story = next(r for r in rows if column(header, r, "Issue id") == column(header, sub, "Parent"))
+    assert cli.main(["explain", "--config", config, column(header, sub, "Issue key")[0]]) == 0
+    shown = capsys.readouterr().out
+    assert f"parent (not an epic) {column(header, story, 'Issue key')[0]}, " \
+           f"{column(header, sub, 'Parent summary')[0]}" in shown

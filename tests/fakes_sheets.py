@@ -103,6 +103,12 @@ class FakeSheets:
         rsps.add_callback(responses.POST, f"{BASE}/{sheet_id}/values:batchUpdate",
                           callback=self._guarded(self._values_update))
         self.value_writes: list[dict] = []             # bodies of values.batchUpdates applied
+        # Who a bearer token is, and (when not None) the only principals the
+        # sheet is shared with as Editor: anyone else's token gets a 403.
+        self.principals: dict[str, str] = {"ya29.fake-access-token": "key-file-account"}
+        self.editors: set[str] | None = None
+        # refresh token → (access token it is exchanged for, the person's email)
+        self.users: dict[str, tuple[str, str]] = {}
 
     def _guarded(self, handler):
         def callback(request):
@@ -185,13 +191,33 @@ class FakeSheets:
         failed = self._fail("token")
         if failed:
             return failed
+        form = parse_qs(request.body if isinstance(request.body, str) else (request.body or b"").decode())
+        if form.get("grant_type") == ["refresh_token"]:
+            # A person's OAuth credential (authorized_user) being refreshed.
+            user = self.users.get((form.get("refresh_token") or [""])[0])
+            if user is None or not form.get("client_secret"):
+                return 400, {}, json.dumps({"error": "invalid_grant", "error_description": "Bad Request"})
+            return 200, {}, json.dumps({"access_token": user[0], "expires_in": 3599,
+                                        "scope": "https://www.googleapis.com/auth/spreadsheets",
+                                        "token_type": "Bearer"})
         return 200, {}, json.dumps({"access_token": "ya29.fake-access-token", "expires_in": 3599,
                                     "token_type": "Bearer"})
 
-    def _meta(self, request):
-        if request.headers.get("Authorization") != "Bearer ya29.fake-access-token":
+    def _refused(self, request):
+        """401 for a token nobody issued, 403 for a principal the sheet is not shared with."""
+        token = (request.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if token not in self.principals:
             return 401, {}, json.dumps({"error": {"code": 401, "message": "no token",
                                                   "status": "UNAUTHENTICATED"}})
+        if self.editors is not None and self.principals[token] not in self.editors:
+            return 403, {}, json.dumps({"error": {"code": 403, "message": "The caller does not have "
+                                                  "permission", "status": "PERMISSION_DENIED"}})
+        return None
+
+    def _meta(self, request):
+        refused = self._refused(request)
+        if refused:
+            return refused
         failed = self._fail("meta")
         if failed:
             return failed
@@ -243,6 +269,9 @@ class FakeSheets:
         return 200, {}, json.dumps({"spreadsheetId": self.id, "valueRanges": ranges})
 
     def _batch_update(self, request):
+        refused = self._refused(request)
+        if refused:
+            return refused
         failed = self._fail("update")
         if failed:
             return failed

@@ -15,6 +15,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Literal, TypeVar
 
+import requests
 from pydantic import Field
 
 from sync.core.config import Duration, Strict
@@ -34,6 +35,7 @@ PAGE = 100              # Cloud returns at most 100 issues with fields per page
 CENSUS_PAGE = 5000      # ids-only pages hold up to 5000 on Cloud (DC caps lower; we read it back)
 OVERLAP = timedelta(hours=1)   # index lag, minute-granular JQL dates, DST folds
 TIMEOUT = (5, 60)
+GATEWAY = "https://api.atlassian.com/ex/jira"
 _ORDER_BY = re.compile(r"\s+order\s+by\s+.*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -50,7 +52,8 @@ class JiraAuth(Strict):
 class JiraSourceConfig(Strict):
     type: Literal["jira"]
     name: str | None = None
-    url: str
+    url: str                                   # the site: ticket links always point here
+    cloud_id: str | None = Field(default=None, pattern=r"^(auto|[A-Za-z0-9][A-Za-z0-9-]{7,63})$")
     auth: JiraAuth
     jql: str
     fields: JiraFields = Field(default_factory=JiraFields)
@@ -85,7 +88,7 @@ class JiraSource:
     def _connect(self, state: State, now: datetime):
         from jira import JIRA
         auth = self.config.auth
-        kwargs = dict(server=self.config.url.rstrip("/"), max_retries=0, timeout=TIMEOUT,
+        kwargs = dict(server=self.api_root(state), max_retries=0, timeout=TIMEOUT,
                       get_server_info=False, options={"check_update": False})
         # Cloud: email + API token (basic); Server/DC: personal access token (bearer).
         if auth.email:
@@ -101,6 +104,41 @@ class JiraSource:
         client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
         self.cloud = client.deploymentType == "Cloud"
         return client
+
+    def api_root(self, state: State) -> str:
+        """Where API calls go: the site, or with `cloud_id` the Atlassian gateway
+        (the only door scoped tokens and service accounts may use)."""
+        site = self.config.url.rstrip("/")
+        if not self.config.cloud_id:
+            return site
+        cloud_id = self.config.cloud_id
+        if cloud_id == "auto":
+            cloud_id = self._tenant_id(site, state)
+        return f"{GATEWAY}/{cloud_id}"
+
+    def _tenant_id(self, site: str, state: State) -> str:
+        """The site's cloud id, read once from its unauthenticated tenant_info
+        and kept in state (a new `url` reads it again)."""
+        cached = state.get_json(self.name, "tenant") or {}
+        if cached.get("url") == site and cached.get("cloud_id"):
+            return cached["cloud_id"]
+        session = requests.Session()
+        session.hooks["response"].append(self.runtime.telemetry.response_hook("jira"))
+
+        def read() -> dict:
+            response = session.get(f"{site}/_edge/tenant_info", timeout=TIMEOUT)
+            response.raise_for_status()
+            return response.json()
+        try:
+            found = str(self.request("tenant_info", read).get("cloudId") or "")
+        except ValueError:
+            found = ""
+        if not found:
+            raise RemoteError(f"{site}/_edge/tenant_info named no cloudId",
+                              hint="check source.url is the Jira Cloud site (https://SITE.atlassian.net), "
+                                   "or give source.cloud_id itself (admin.atlassian.com shows it)")
+        state.stage(self.name, "tenant", {"url": site, "cloud_id": found})
+        return found
 
     def cloud_search(self, jql: str, **kwargs) -> dict:
         """One `/rest/api/3/search/jql` page (v3: ADF descriptions).  Metadata
@@ -237,7 +275,8 @@ class JiraSource:
         kind = "Cloud" if self.cloud else (client.deploymentType or "Server")
         found = ", ".join(f"{k}={v}" for k, v in (("estimate", ids.estimate),
                                                   ("acceptance", ids.acceptance)) if v)
-        return (f"Jira {kind} at {self.config.url} as {me.get('displayName') or me.get('name')}; "
+        via = f" through the gateway ({self.client.server_url})" if self.config.cloud_id else ""
+        return (f"Jira {kind} at {self.config.url}{via} as {me.get('displayName') or me.get('name')}; "
                 f"JQL valid; fields {found or 'none configured'}")
 
 

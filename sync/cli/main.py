@@ -67,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     sg.add_argument("--top", type=int, default=10, help="how many proposals (default 10)")
     sg.add_argument("--format", choices=("table", "yaml"), default="table",
                     help="yaml: only a list a script can apply")
+    au = sub.add_parser("auth", parents=[common], help="sign in to a service once and keep the grant")
+    au_sub = au.add_subparsers(dest="service", required=True)
+    google = au_sub.add_parser("google", parents=[common],
+                               help="consent with your Google account; writes an authorized_user file")
+    google.add_argument("--client-secrets", required=True, metavar="FILE",
+                        help="the JSON of an OAuth client of type Desktop app")
+    google.add_argument("--out", default="~/.config/align-sync/google-user.json", metavar="FILE",
+                        help="where to write the credential (mode 0600; default %(default)s)")
+    google.add_argument("--no-browser", action="store_true",
+                        help="print the address to open elsewhere and read back the code")
     return p
 
 
@@ -213,6 +223,19 @@ def cmd_explain(args, path: str, process) -> int:
     return 0
 
 
+def cmd_auth(args, path: str, process) -> int:
+    from connectors.sheets.consent import consent
+    # No display (a server, a container): print the address and read back the code.
+    desktop = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or \
+        sys.platform == "darwin" or os.name == "nt"
+    browser = not args.no_browser and bool(desktop)
+    written = consent(args.client_secrets, args.out, browser=browser)
+    print(f"wrote {written} (readable by you alone)\n"
+          f"use it with:  sink: {{auth: {{authorized_user: {written}}}}}\n"
+          "then share the spreadsheet, as Editor, with the Google account you signed in with")
+    return 0
+
+
 def cmd_init(args, path: str, process) -> int:
     from sync.drafting import starter
     return starter.run(args, process, _now())
@@ -265,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     logsetup.configure(process.redactor, json_lines=not console,
                        level=logging.WARNING if quiet else logging.INFO)
     handlers = {"run": cmd_run, "check": cmd_check, "explain": cmd_explain, "review": cmd_review,
-                "init": cmd_init, "suggest": cmd_suggest}
+                "init": cmd_init, "suggest": cmd_suggest, "auth": cmd_auth}
     try:
         return handlers[args.command](args, path, process)
     except AlignSyncError as exc:

@@ -62,6 +62,9 @@ class Workspace:
         self.sink = build_sink(config, self.runtime)
         self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)
                           for t in config.review.notify]
+        from sync.worker.alerting import Alerting
+        self.alerting = Alerting(config, self.runtime, getattr(self.sink, "url", "")
+                                 or str(getattr(self.sink, "path", "")))
 
     @property
     def telemetry(self):
@@ -84,7 +87,8 @@ class Workspace:
             return observed_sync(self.config, self.sources, self.sink, state, now,
                                  dry_run=dry_run, force=force, next_sync=next_sync,
                                  telemetry=self.telemetry, workspace=self.name,
-                                 redact=self.process.redactor, notifiers=self.notifiers)
+                                 redact=self.process.redactor, notifiers=self.notifiers,
+                                 alerting=self.alerting)
         finally:
             state.close()
             if lock:

@@ -74,6 +74,8 @@ HINTS: dict[str, dict[int | str, Hint]] = {
                   f"{_JIRA_AUTH['expired']}; or: {_JIRA_AUTH['scoped']}"),
         403: Hint(RemoteError, "Jira refused {what} (HTTP 403){detail}",
                   _JIRA_AUTH["permission"]),
+        "403 label": Hint(RemoteError, "Jira refused {what} (HTTP 403){detail}",
+                          "the account needs the Edit issues permission for source.writeback"),
         "400 search": Hint(ConfigError, "Jira rejected source.jql: {said}",
                            "fix the JQL; try it in Jira's issue search first"),
         404: Hint(RemoteError, "{subject}: HTTP 404 at {url}",
@@ -81,6 +83,9 @@ HINTS: dict[str, dict[int | str, Hint]] = {
         410: Hint(RemoteError, "{subject}: HTTP 410, this API was removed{detail}"),
     },
     "trello": {
+        "4xx label": Hint(RemoteError, "Trello refused {what} (HTTP {status}: {said})",
+                          "source.writeback needs a token with write access (scope read,write) of "
+                          "a normal member of the board"),
         "401 key": Hint(RemoteError, "Trello rejected the API key ({said})",
                         "check source.auth.key: the key of your Power-Up's API key tab"),
         401: Hint(RemoteError, "Trello rejected the token ({said})",

@@ -141,7 +141,7 @@ class FakeSheets:
     @staticmethod
     def _tab(sheet_id: int, title: str, index: int, rows: int, cols: int) -> dict:
         return {"sheetId": sheet_id, "title": title, "index": index, "rows": rows, "cols": cols,
-                "frozen": 0, "cells": {}, "charts": [], "hidden": False}
+                "frozen": 0, "cells": {}, "charts": [], "hidden": False, "validation": {}}
 
     # -- what tests read ---------------------------------------------------
 
@@ -279,7 +279,8 @@ class FakeSheets:
         # Applied to a copy, committed whole (atomic).  Cell dicts are never
         # changed in place, only replaced, so a copy of each tab's dict of
         # cells is enough (a deep copy of 100k-ticket tabs took seconds).
-        tabs = {name: dict(t, cells=dict(t["cells"]), charts=copy.deepcopy(t["charts"]))
+        tabs = {name: dict(t, cells=dict(t["cells"]), charts=copy.deepcopy(t["charts"]),
+                           validation=dict(t["validation"]))
                 for name, t in self.tabs.items()}
         title = self.properties["title"]
         try:
@@ -380,6 +381,7 @@ class FakeSheets:
             if "hidden" in arg["properties"]:
                 tab["hidden"] = bool(arg["properties"]["hidden"])
             tab["cells"] = {k: v for k, v in tab["cells"].items() if k[0] < rows and k[1] < cols}
+            tab["validation"] = {k: v for k, v in tab["validation"].items() if k[0] < rows and k[1] < cols}
         elif kind == "updateCells":
             rng = arg["range"]
             tab = self._by_id(tabs, rng["sheetId"])
@@ -437,6 +439,8 @@ class FakeSheets:
                     for path in (f.strip() for f in arg["fields"].split(",")):
                         _set_path(data, path, arg["cell"])
                     tab["cells"][(r, c)] = data
+        elif kind == "setDataValidation":
+            self._validation(tabs, arg)
         elif kind == "updateSpreadsheetProperties":
             title = arg["properties"].get("title", title)
         else:
@@ -476,6 +480,44 @@ class FakeSheets:
                 else:
                     target.pop(key, None)
             dst_tab["cells"][(d0 + r, dc0 + c)] = target
+
+    # Condition types a data validation rule may use (BooleanCondition.type).
+    VALIDATION_TYPES = {"ONE_OF_LIST", "ONE_OF_RANGE", "BOOLEAN", "BLANK", "NOT_BLANK", "CUSTOM_FORMULA",
+                        "NUMBER_BETWEEN", "NUMBER_GREATER", "NUMBER_LESS", "TEXT_CONTAINS", "TEXT_EQ",
+                        "DATE_IS_VALID", "TEXT_IS_EMAIL", "TEXT_IS_URL"}
+
+    def _validation(self, tabs: dict, arg: dict) -> None:
+        """`setDataValidation`: the rule on every cell of the range (within the
+        grid), or no rule when `rule` is absent.  A list's values are plain
+        values: ONE_OF_LIST takes no formulas and needs at least one value."""
+        rng = arg["range"]
+        tab = self._by_id(tabs, rng["sheetId"])
+        r0, r1, c0, c1 = self._bounds(tab, rng)
+        rule = arg.get("rule")
+        if rule is not None:
+            cond = rule.get("condition") or {}
+            if cond.get("type") not in self.VALIDATION_TYPES:
+                raise BadRequest(f"Invalid value at 'requests.set_data_validation.rule.condition.type' "
+                                 f"({cond.get('type')!r})")
+            if cond["type"] == "ONE_OF_LIST":
+                values = cond.get("values") or []
+                if not values:
+                    raise BadRequest("ONE_OF_LIST condition requires at least one value")
+                for v in values:
+                    text = v.get("userEnteredValue")
+                    if not isinstance(text, str) or text.startswith("="):
+                        raise BadRequest(f"Invalid ConditionValue {v!r}: ONE_OF_LIST takes plain values")
+        rule = copy.deepcopy(rule)            # one copy shared by the range's cells (never changed)
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                if rule is None:
+                    tab["validation"].pop((r, c), None)
+                else:
+                    tab["validation"][(r, c)] = rule
+
+    def validation(self, title: str, r: int, c: int) -> dict | None:
+        """The data validation rule on one cell, as a test reads it."""
+        return self.tabs[title]["validation"].get((r, c))
 
     @staticmethod
     def _check_cell(data: dict) -> None:

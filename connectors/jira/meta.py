@@ -58,7 +58,8 @@ def translate(exc: Exception, what: str, config, redact) -> AlignSyncError:
     headers = getattr(exc.response, "headers", None) or {}
     kind = "API token (with auth.email)" if config.auth.email else "personal access token"
     return http.status_error("jira", exc.status_code or 0, what=what, text=_messages(exc),
-                             variant=(what, auth_case(_messages(exc), config)), retry_after=http.retry_after(headers.get("Retry-After")),
+                             variant=("label" if what.startswith("label") else "", what, auth_case(_messages(exc), config)),
+                             retry_after=http.retry_after(headers.get("Retry-After")),
                              redact=redact, kind=kind, url=config.url)
 
 
@@ -70,12 +71,7 @@ class JiraMeta:
         self._server: dict | None = None
 
     def _cached(self, key: str, load):
-        entry = self.state.get_json(self.source.name, key)
-        if entry and self.now - datetime.fromisoformat(entry["at"]) < TTL:
-            return entry["value"]
-        value = load()
-        self.state.stage(self.source.name, key, {"at": self.now.isoformat(), "value": value})
-        return value
+        return self.state.cached(self.source.name, key, self.now, TTL, load)
 
     def server_info(self) -> dict:
         client = self.source.client

@@ -58,6 +58,9 @@ class JiraSourceConfig(Strict):
     jql: str
     fields: JiraFields = Field(default_factory=JiraFields)
     full_refresh: Duration = timedelta(hours=24)
+    # `labels`: a lever chosen in the sheet's Set lever column is added to
+    # the issue as its tag label (sync.worker.writeback).  Off by default.
+    writeback: Literal["labels"] | None = None
 
 
 # Jira Cloud's API-token traffic falls under per-second burst limits; this
@@ -72,6 +75,7 @@ class JiraSource:
         self.runtime = runtime or Runtime()
         self.client = None
         self.cloud = False
+        self.writeback = config.writeback
         auth = config.auth
         self.limiter = self.runtime.limiters.get("jira", config.url.rstrip("/"), auth.email or "",
                                                  auth.token, limit=BURST[0], window=BURST[1])
@@ -251,6 +255,29 @@ class JiraSource:
         state.stage(self.name, "cursor", (newest or now).isoformat())
         return tickets
 
+    # -- label write-back ---------------------------------------------------
+
+    def add_label(self, key: str, label: str) -> None:
+        """Add one label to an issue (`PUT /issue/{key}`, an `update` that
+        only adds: the other labels stay).  Called after `fetch`, which
+        connected the client; paced by the same limiter as the reads."""
+        client = self.client
+        url = client._get_url(f"issue/{key}")
+        body = json.dumps({"update": {"labels": [{"add": label}]}})
+        self.request(f"label write on {key}", lambda: client._session.put(url, data=body))
+
+    def _can_edit(self) -> str:
+        """`check` with write-back on: the Edit issues permission."""
+        got = self.request("permission check", lambda: self.client.my_permissions(
+            permissions="EDIT_ISSUES"))
+        edit = ((got or {}).get("permissions") or {}).get("EDIT_ISSUES") or {}
+        if not edit.get("havePermission"):
+            raise RemoteError("Jira: the account may not edit issues, so source.writeback: labels "
+                              "cannot add labels (EDIT_ISSUES not granted)",
+                              hint="grant the Edit issues permission in the JQL's projects, or "
+                                   "remove source.writeback")
+        return "; may edit issues (label write-back)"
+
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the estimate and acceptance fields, by their names."""
         from collections import Counter
@@ -276,8 +303,9 @@ class JiraSource:
         found = ", ".join(f"{k}={v}" for k, v in (("estimate", ids.estimate),
                                                   ("acceptance", ids.acceptance)) if v)
         via = f" through the gateway ({self.client.server_url})" if self.config.cloud_id else ""
+        edit = self._can_edit() if self.writeback else ""
         return (f"Jira {kind} at {self.config.url}{via} as {me.get('displayName') or me.get('name')}; "
-                f"JQL valid; fields {found or 'none configured'}")
+                f"JQL valid; fields {found or 'none configured'}{edit}")
 
 
 

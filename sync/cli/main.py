@@ -113,9 +113,14 @@ def cmd_run(args, path: str, process) -> int:
     # A one-off sync must not race a daemon (or a timer run) on the same state.
     result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
     if args.dry_run and process.json_asked:
-        print(json.dumps(console.summary_data(result.assessment, result.report), default=str))
+        data = console.summary_data(result.assessment, result.report)
+        if result.label_writes:                # source.writeback: what a real sync would add
+            data["label_writes"] = [w.describe() for w in result.label_writes]
+        print(json.dumps(data, default=str))
     elif args.dry_run:
         print(console.summary(result.assessment, result.report, every=args.every))
+        for write in result.label_writes:      # source.writeback: what a real sync would add
+            print(f"would {write.describe()}")
     else:
         process.say(synced_line(result, ws.sink))
     return 0
@@ -157,18 +162,19 @@ def _assess(ws, keep: list | None = None):
     """The assessment a sync would make now (and its tickets); `keep`, when
     given, receives the sheet's inputs (History, for the review)."""
     from sync.core.assessment import assess
-    from sync.worker.engine import fetch_all, source_notices
+    from sync.worker.engine import choices_of, fetch_all, source_notices
     state = ws.state(readonly=True)
     try:
         tickets, _ = fetch_all(ws.sources, state, _now())
+        inputs = ws.sink.read()
+        chosen = choices_of(inputs, state)       # the sheet's Set lever choices count here too
     finally:
         state.close()
-    inputs = ws.sink.read()
     if keep is not None:
         keep.append(inputs)
     now = ws.config.scoring_time(_now())
     return assess(tickets, ws.config, inputs.readings, now, metric_problems=inputs.metric_problems,
-                  source_problems=source_notices(ws.sources)), tickets
+                  choices=chosen, source_problems=source_notices(ws.sources)), tickets
 
 
 def cmd_review(args, path: str, process) -> int:
@@ -249,14 +255,17 @@ def cmd_suggest(args, path: str, process) -> int:
     ws = open_workspace(path, process)
     a, _ = _assess(ws)
     proposals = suggestions.propose(a, ws.config, args.top)
+    hand = suggestions.from_sheet(a, ws.config)[:args.top]      # what people set in the sheet
     unmapped = len(a.unmapped_active())
     if args.format == "yaml":
-        print(yaml.safe_dump([p.as_data() for p in proposals], sort_keys=False,
-                             allow_unicode=True, width=1000), end="")
+        print(yaml.safe_dump([p.as_data() for p in proposals] + [h.as_data() for h in hand],
+                             sort_keys=False, allow_unicode=True, width=1000), end="")
         if not proposals:
             print(_nothing(a, unmapped), file=sys.stderr)
         return 0
     print(suggestions.render_table(proposals, unmapped) if proposals else _nothing(a, unmapped))
+    if hand:
+        print("\n" + suggestions.render_sheet(hand))
     return 0
 
 

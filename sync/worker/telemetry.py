@@ -63,6 +63,9 @@ def forget(workspace: str) -> None:
 
 def _percent(value: float | None) -> float:
     return NAN if value is None else value
+LABEL_WRITES = Counter("align_sync_label_writes_total",
+                       "Labels written back to trackers from the sheet's Set lever column, by result",
+                       ["workspace", "source", "result"], registry=REGISTRY)
 
 
 class Telemetry:
@@ -87,6 +90,14 @@ class Telemetry:
             HTTP.labels(self.workspace, service, str(response.status_code)).inc()
             return response
         return hook
+
+    def declare_label_writes(self, source: str) -> None:
+        """A source that writes labels back: its series exist at 0 from the start."""
+        for result in ("ok", "refused"):
+            LABEL_WRITES.labels(self.workspace, source, result)
+
+    def count_label_write(self, source: str, ok: bool) -> None:
+        LABEL_WRITES.labels(self.workspace, source, "ok" if ok else "refused").inc()
 
     def count_retry(self, service: str, _error=None) -> None:
         RETRIES.labels(self.workspace, service).inc()

@@ -59,6 +59,9 @@ class Workspace:
                                self.process.limiters, self.process.redactor,
                                progress=self.process.progress)
         self.sources = build_sources(config, self.runtime)
+        for source in self.sources:
+            if getattr(source, "writeback", None):
+                self.runtime.telemetry.declare_label_writes(source.name)
         self.sink = build_sink(config, self.runtime)
         self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)
                           for t in config.review.notify]

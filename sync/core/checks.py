@@ -126,7 +126,8 @@ def _outcome_warnings(a, config: Config, readings: list[Reading]) -> list[Warnin
                                f"no {o.metric} value dated within {_days(cadence)} (latest: {when})",
                                **base))
         mv = scoring.movement(o, done.get(o.id, []), readings, cadence, a.now)
-        if mv.done_in_window >= 3 and not mv.moved_toward_target:
+        # Without a reading nothing can have stayed flat: `metric_stale` says what is missing.
+        if mv.done_in_window >= 3 and not mv.moved_toward_target and mv.read:
             out.append(Warning("medium", "activity_bias",
                                f"{mv.done_in_window} tickets done in the last {_days(2 * cadence)} "
                                f"but {o.metric} went {mv.reference:g} → {mv.current:g}", **base))
@@ -163,7 +164,7 @@ def _lever_loop_warnings(a, config: Config, readings: list[Reading]) -> list[War
         if lead is not None:
             mv = scoring.metric_movement(lead.metric, lead.baseline, lead.target,
                                          done.get(lv.id, []), readings, cadence, a.now)
-            if mv.done_in_window >= 3 and not mv.moved_toward_target:
+            if mv.done_in_window >= 3 and not mv.moved_toward_target and mv.read:
                 out.append(Warning(
                     "medium", "leading_flat",
                     f"{mv.done_in_window} tickets done in the last {_days(2 * cadence)} but the "

@@ -24,11 +24,13 @@ from sync.core import values
 from sync.core.model import Ticket
 from sync.worker.progress import QUIET, Progress
 
-from connectors import field_guess
+from connectors import field_guess, vocabulary
+from connectors.files import jira_csv
 
 from connectors.jira import export as jira_export
+from connectors.jira.hierarchy import inherit_epics
 from connectors.jira.issue import JiraFieldIds, JiraFields, to_ticket
-from connectors.trello.board import board_tickets, require_estimate_field
+from connectors.trello.board import archived_cards, board_tickets, require_estimate_field
 
 _FIELD_ID = re.compile(r"^customfield_\d+$")
 log = structlog.get_logger("align_sync.files")
@@ -69,6 +71,10 @@ class FileSource:
         self.name = name
         self.path = beside_config(config.path, base_dir)
         self.base_dir = base_dir
+        # What the last fetch found incomplete or left out, one line each:
+        # `init` prints them, `run` turns them into `partial_export` warnings.
+        self.notices: list[str] = []
+        self.archived = 0              # Trello cards dropped as archived, for `init`
 
     def _where(self) -> str:
         return f"source {self.name} (file {self.config.path})"
@@ -117,6 +123,7 @@ class FileSource:
 
     def fetch(self, state=None, now=None) -> list[Ticket]:
         text = self.read_text()
+        self.notices = []
         if self._is_csv(text):
             tickets, keyless = self._csv(text)
             if keyless:
@@ -124,6 +131,9 @@ class FileSource:
                             skipped=len(keyless), reason="no Issue key",
                             lines=keyless[:20], more=max(0, len(keyless) - 20))
             return tickets
+        # One pass when the fields the config names can be resolved by the
+        # first issue (ids, or `names` given before `issues`); else a first
+        # pass learns the names and a second converts.
         step = self.progress.step(f"source {self.name}: reading {self.path.name}")
         try:
             return self._json(text, step)
@@ -145,16 +155,15 @@ class FileSource:
         return "; ".join(said)
 
     def _json(self, text: str, step) -> list[Ticket]:
-        # One pass when the fields the config names can be resolved by the
-        # first issue (ids, or `names` given before `issues`); else a first
-        # pass learns the names and a second converts.
         reader = _Issues(self, None, step)
         found = jira_export.read(text, self._where(), reader)
         if len(found) == 1 and not found[0].has_issues and "cards" in found[0].meta \
                 and "lists" in found[0].meta:
             board = found[0].meta
             require_estimate_field(board, self.config.estimate_field, self._where())
-            return board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            tickets = board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            self.archived = archived_cards(board)
+            return tickets
         if not found or not all(p.has_issues for p in found):
             raise ConfigError(f"{self._where()}: not a Jira search response (no `issues`), "
                               "a Trello board export (no `cards`/`lists`) or a Jira CSV export")
@@ -162,13 +171,14 @@ class FileSource:
         if ids != reader.ids:
             reader = _Issues(self, ids, step)
             jira_export.read(text, self._where(), reader)
-        return list(reader.tickets.values())
+        self.notices = jira_export.partial_notice(found, len(reader.tickets))
+        return list(inherit_epics(reader.tickets).values())
 
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the source keys this export's fields call for."""
         text = self.read_text()
         if self._is_csv(text):
-            return field_guess.csv_fields(self._csv_rows(text)[0][0])
+            return field_guess.csv_fields(self._csv_rows(text)[0])
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
@@ -200,7 +210,8 @@ class FileSource:
         try:
             return JiraFieldIds(resolve("estimate", self.config.fields.estimate),
                                 resolve("acceptance", self.config.fields.acceptance),
-                                by_name.get("epic link"))
+                                next((by_name[n] for n in vocabulary.EPIC_LINK_NAMES
+                                      if n in by_name), None))
         except _NotYet:
             return None
 
@@ -208,20 +219,18 @@ class FileSource:
         """The export's records and the line each starts on.  Jira writes
         commas, but an export opened and saved again in a spreadsheet may use
         semicolons or tabs: the separator is the one that makes the first
-        line hold an `Issue key` column."""
-        first = next(csv.reader(io.StringIO(text)), [])
-        delimiter = ","
-        if "issue key" not in (h.strip().lower() for h in first):
-            for other in (";", "\t", "|"):
-                head = next(csv.reader(io.StringIO(text), delimiter=other), [])
-                if "issue key" in (h.strip().lower() for h in head):
-                    delimiter = other
-                    break
-            else:
-                raise ConfigError(f"{self._where()}: not a Jira CSV export (no `Issue key` column "
-                                  f"in the first line: {', '.join(first[:6])[:120]!r})",
-                                  hint="export from Jira with Export → CSV (all fields), separated "
-                                       "by commas or semicolons")
+        line hold an `Issue key` column (in any language Jira writes)."""
+        def has_key(delimiter: str) -> bool:
+            head = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+            return "issue key" in (vocabulary.csv_header(h) for h in head)
+        delimiter = next((d for d in (",", ";", "\t", "|") if has_key(d)), None)
+        if delimiter is None:
+            first = next(csv.reader(io.StringIO(text)), [])
+            raise ConfigError(f"{self._where()}: not a Jira CSV export (no `Issue key` column "
+                              f"in the first line: {', '.join(first[:6])[:120]!r})",
+                              hint="export from Jira with Export → CSV (all fields), separated "
+                                   "by commas or semicolons")
+        if delimiter != ",":
             log.warning("source.csv_separator", source=self.name, file=str(self.config.path),
                         separator=delimiter, hint="read; Jira itself writes commas")
         reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -235,9 +244,10 @@ class FileSource:
     def _csv(self, text: str) -> tuple[list[Ticket], list[int]]:
         """The export's tickets, and the lines of rows skipped for want of a key."""
         rows, lines = self._csv_rows(text)
-        header = [h.strip() for h in rows[0]]
-        estimate_col = self._csv_column(header, "estimate", self.config.fields.estimate)
-        accept_col = self._csv_column(header, "acceptance", self.config.fields.acceptance)
+        header = [vocabulary.csv_header(h) for h in rows[0]]
+        shown = [h.strip() for h in rows[0]]
+        estimate_col = self._csv_column(header, shown, "estimate", self.config.fields.estimate)
+        accept_col = self._csv_column(header, shown, "acceptance", self.config.fields.acceptance)
         base = (self.config.url or "").rstrip("/")
         records, keyless = [], []
         for raw, line in zip(rows[1:], lines[1:]):
@@ -246,25 +256,28 @@ class FileSource:
             cols: dict[str, list[str]] = {}
             for name, cell in zip(header, raw):
                 if cell.strip():
-                    cols.setdefault(name.lower(), []).append(cell.strip())
+                    cols.setdefault(name, []).append(cell.strip())
             if not cols.get("issue key"):
                 keyless.append(line)     # a ticket with no key could be no row of the sheet
                 continue
             records.append(cols)
+        parents = jira_csv.Parents(records)
+        self.notices = jira_csv.limit_notice(len(records))
         order = values.day_order(v for cols in records for name in _CSV_DATES
                                  for v in cols.get(name, ()))
-        return [_csv_ticket(cols, self.name, base, estimate_col, accept_col, order)
+        return [_csv_ticket(cols, self.name, base, estimate_col, accept_col, parents, order)
                 for cols in records], keyless
 
-    def _csv_column(self, header: list[str], key: str, wanted: str | None) -> str | None:
+    def _csv_column(self, header: list[str], shown: list[str], key: str,
+                    wanted: str | None) -> str | None:
         if not wanted:
             return None
         low = wanted.strip().lower()
-        for h in header:
-            hl = h.lower()
+        for hl in header:
             if hl == low or hl == f"custom field ({low})" or hl.endswith(f"[{low}]"):
                 return hl
-        custom = ", ".join(sorted({h for h in header if h.lower().startswith("custom field")})) or "none"
+        custom = ", ".join(sorted({raw for raw, h in zip(shown, header)
+                                   if h.startswith("custom field (")})) or "none"
         raise ConfigError(f"{self._where()}: fields.{key} {wanted!r} is not a column of this CSV "
                           f"export (custom field columns: {custom})")
 
@@ -312,7 +325,8 @@ _CSV_DATES = ("created", "updated", "resolved", "last viewed", "due date")
 
 
 def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
-                estimate_col: str | None, accept_col: str | None, order: str | None) -> Ticket:
+                estimate_col: str | None, accept_col: str | None,
+                parents: jira_csv.Parents, order: str | None) -> Ticket:
     def one(*names: str) -> str | None:
         for n in names:
             if cols.get(n):
@@ -327,25 +341,22 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
             return None
     problems: list[str] = []
     key = one("issue key")
-    category = (one("status category") or "").lower()
-    done = category == "done" if category else bool(one("resolved", "resolution"))
     estimate = None
     if estimate_col:
         estimate, problem = values.estimate(one(estimate_col), f"column `{estimate_col}`")
         if problem:
             problems.append(problem)
-    epic = [v for n in ("parent", "parent key", "parent id", "parent summary",
-                        "custom field (epic link)", "custom field (epic name)") for v in cols.get(n, [])]
+    epic, parent = parents.of(cols)
     updated = when("updated", "taken as never updated")
     done_at = when("resolved", "taken as no resolution date")
     return Ticket(
         key=key, source=source, title=one("summary") or "",
         url=f"{base}/browse/{key}" if base else "",
-        type=one("issue type") or "", status=one("status") or "", done=done,
+        type=one("issue type") or "", status=one("status") or "", done=jira_csv.is_done(cols),
         owner=one("assignee"), estimate=estimate,
-        labels=tuple(cols.get("labels", [])), components=tuple(cols.get("component/s", [])),
+        labels=tuple(cols.get("labels", [])), components=tuple(dict.fromkeys(cols.get("components", []))),
         project=one("project key") or (key.rsplit("-", 1)[0] if "-" in key else None),
-        project_name=one("project name"), epic=tuple(dict.fromkeys(epic)),
+        project_name=one("project name"), epic=epic, parent=parent,
         description=one("description") or "",
         acceptance=(one(accept_col) or "") if accept_col else "",
         updated=updated, done_at=done_at, problems=tuple(problems),
@@ -355,5 +366,5 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
 def register(registry) -> None:
     registry.add("source", "file", FileSourceConfig,
                  lambda config, name, runtime: FileSource(config, name, runtime.base_dir,
-                                                          runtime.progress),
+                                                                 runtime.progress),
                  probe=lambda source: source.probe())

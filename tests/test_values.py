@@ -42,6 +42,9 @@ def test_unreadable_tracker_times_say_why(raw, said):
     ("24/Nov/26 12:15 AM", None, datetime(2026, 11, 24, 0, 15, tzinfo=UTC)),
     ("24/nov/2026 3:05 PM", None, datetime(2026, 11, 24, 15, 5, tzinfo=UTC)),
     ("24/Sept/26", None, datetime(2026, 9, 24, tzinfo=UTC)),
+    ("24/dez/26 10:00", None, datetime(2026, 12, 24, 10, tzinfo=UTC)),     # a Portuguese export
+    ("03/juil./2026", None, datetime(2026, 7, 3, tzinfo=UTC)),             # French: July, not June
+    ("03/März/2026", None, datetime(2026, 3, 3, tzinfo=UTC)),
     ("24.11.2026 10:00", None, datetime(2026, 11, 24, 10, tzinfo=UTC)),
     ("03.04.2026", "mdy", datetime(2026, 4, 3, tzinfo=UTC)),         # dots: day first always
     ("24/11/2026 10:00", None, datetime(2026, 11, 24, 10, tzinfo=UTC)),

@@ -154,17 +154,26 @@ _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augu
            "september", "october", "november", "december")
 # What Jira writes into a CSV export, in the exporting user's format:
 # 24/Nov/26 10:00 AM (its default), 24.11.2026 10:00, 11/24/2026 10:00, ...
-_EXPORT = re.compile(r"""^(\d{1,2})([./-])(\d{1,2}|[A-Za-z]{3,9}\.?)\2(\d{4}|\d{2})
+_EXPORT = re.compile(r"""^(\d{1,2})([./-])(\d{1,2}|[^\W\d_]{3,9}\.?)\2(\d{4}|\d{2})
                          (?:[ T,]+(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?\s*(?:([AaPp])\.?[Mm]\.?)?)?\s*$""",
                      re.X)
 
 _YMD = re.compile(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})((?:[ T]\d{2}:\d{2}(?::\d{2})?)?)$")
 
 
+# How month names start in the languages Jira exports in (English, Portuguese,
+# Spanish, French, German, Italian): `dez` is December, `juin` June, `juil` July.
+_MONTH_STARTS = {"jan": 1, "ene": 1, "gen": 1, "feb": 2, "fev": 2, "fév": 2, "mar": 3, "mär": 3,
+                 "mrz": 3, "apr": 4, "abr": 4, "avr": 4, "may": 5, "mai": 5, "mag": 5, "jun": 6,
+                 "juin": 6, "giu": 6, "jul": 7, "juil": 7, "lug": 7, "aug": 8, "ago": 8, "aoû": 8,
+                 "aou": 8, "sep": 9, "set": 9, "oct": 10, "out": 10, "okt": 10, "ott": 10,
+                 "nov": 11, "dec": 12, "dez": 12, "dic": 12, "déc": 12}
+
+
 def _month(name: str) -> int | None:
     name = name.rstrip(".").lower()
-    return next((i for i, m in enumerate(_MONTHS, 1) if m.startswith(name)), None) \
-        if len(name) >= 3 else None
+    found = [start for start in _MONTH_STARTS if name.startswith(start)]
+    return _MONTH_STARTS[max(found, key=len)] if found else None
 
 
 def day_order(texts: Iterable[str]) -> str | None:

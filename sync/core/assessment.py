@@ -13,6 +13,7 @@ from sync.core.matching import Pattern
 
 from sync.core import scoring
 from sync.core.config import Lever, Outcome
+from sync.core.forecast import Forecast, forecast
 from sync.core.model import Mapping, Reading, Ticket, Warning, natural
 from sync.core.rules import RuleHits, RuleSet
 
@@ -45,6 +46,7 @@ class OutcomeResult:
     aligned_effort: float | None     # share of the team's active effort, %
     average_score: float | None
     warnings: int = 0
+    forecast: Forecast | None = None     # where the metric heads by the deadline
 
 
 @dataclass
@@ -161,7 +163,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
             o, current, prog, elapsed, scoring.status(prog, elapsed),
             sum(r.active for r in mine), sum(r.ticket.done for r in mine),
             scoring.percent(sum(r.effort for r in mine if r.active), team_effort),
-            _mean([r.score for r in mine])))
+            _mean([r.score for r in mine]), forecast=forecast(o, readings, now)))
 
     levers = []
     for o, lv in config.levers():

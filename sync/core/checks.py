@@ -134,9 +134,24 @@ def _metric_problems(a) -> list[Warning]:
     return [Warning("medium", "bad_metric", line) for line in a.metric_problems]
 
 
+def _forecast_misses(a) -> list[Warning]:
+    """An outcome not yet done whose line, carried on, falls short at the deadline."""
+    out = []
+    for res in a.outcomes:
+        fc, o = res.forecast, res.outcome
+        if fc is None or not fc.misses or res.status == "done":
+            continue
+        out.append(Warning("medium", "forecast_miss",
+                           f"{o.metric} heads for {fc.value:g} by {o.deadline.isoformat()}, "
+                           f"short of the target {o.target:g} (trend of {fc.readings} readings)",
+                           owner=o.owner or "", outcome_id=o.id))
+    return out
+
+
 def raise_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
     found = (_ticket_warnings(a, config) + _goal_overload(a, config) + _lever_warnings(a)
-             + _outcome_warnings(a, config, readings) + _unused_rules(a) + _metric_problems(a))
+             + _outcome_warnings(a, config, readings) + _forecast_misses(a) + _unused_rules(a)
+             + _metric_problems(a))
     # natural() once per ticket key, not once per warning (150k at 100k tickets).
     naturals = {key: natural(key) for key in {w.key for w in found}}
     keys = [(SEVERITY_ORDER[w.severity], w.kind, w.outcome_id, w.lever_id, naturals[w.key], w.owner)

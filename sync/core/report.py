@@ -19,7 +19,7 @@ HEADERS: dict[str, list[str]] = {
     "Scorecard": ["Outcome ID", "Outcome", "Owner", "Metric", "Baseline", "Target", "Current",
                   "Progress %", "Start", "Deadline", "Time elapsed %", "Status", "Levers",
                   "Active tickets", "Done tickets", "Aligned effort", "Average task score",
-                  "Warnings"],
+                  "Warnings", "Forecast", "Forecast status", "Hits target on"],
     "Levers": ["Outcome ID", "Lever ID", "Lever", "Owner", "Impact", "Effort", "Confidence",
                "Priority", "Active tickets", "Done tickets", "Active effort", "Last activity"],
     "Tickets": ["Key", "Source", "Title", "URL", "Type", "Status", "Done", "Owner", "Estimate",
@@ -183,7 +183,8 @@ def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_eve
     score = [[o.outcome.id, o.outcome.name, o.outcome.owner, o.outcome.metric, o.outcome.baseline,
               o.outcome.target, o.current, o.progress, o.outcome.start.isoformat(),
               o.outcome.deadline.isoformat(), o.elapsed, o.status, len(o.outcome.levers), o.active,
-              o.done, o.aligned_effort, o.average_score, o.warnings] for o in a.outcomes]
+              o.done, o.aligned_effort, o.average_score, o.warnings] + forecast_cells(o)
+             for o in a.outcomes]
     levers = [[lr.outcome.id, lr.lever.id, lr.lever.name, lr.lever.owner, lr.lever.impact,
                lr.lever.effort, lr.lever.confidence, lr.priority, lr.active, lr.done,
                lr.active_effort, iso(lr.last_activity)] for lr in a.levers]
@@ -204,6 +205,14 @@ def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_eve
     tables.append(Table("Review", HEADERS["Review"],
                         review_rows if review_rows is not None else list(inputs.review)))
     return Report(tables, history, a.now)
+
+
+def forecast_cells(o) -> list:
+    """Scorecard's three forecast columns for one outcome."""
+    fc = o.forecast
+    if fc is None:
+        return [None, None, None]
+    return [fc.value, fc.status, fc.hits_on.isoformat() if fc.hits_on else None]
 
 
 def trend(a: Assessment, rows: list[list]) -> Table:

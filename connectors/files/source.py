@@ -38,6 +38,7 @@ class FileSourceConfig(Strict):
     url: str | None = None        # Jira base URL, to link keys of a CSV export
     fields: JiraFields = Field(default_factory=JiraFields)
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
+    wip_lists: list[str] | None = None     # a Trello export's lists of work under way
     estimate_field: str | None = None
 
 
@@ -80,7 +81,8 @@ class FileSource:
                 and "lists" in found[0].meta:
             board = found[0].meta
             require_estimate_field(board, self.config.estimate_field, self._where())
-            return board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            return board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field,
+                                 self.config.wip_lists)
         if not found or not all(p.has_issues for p in found):
             raise ConfigError(f"{self._where()}: not a Jira search response (no `issues`), "
                               "a Trello board export (no `cards`/`lists`) or a Jira CSV export")
@@ -243,6 +245,7 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
         description=one("description") or "",
         acceptance=(one(accept_col) or "") if accept_col else "",
         updated=_csv_time(one("updated")), done_at=_csv_time(one("resolved")),
+        created=_csv_time(one("created")), in_progress=category == "in progress",
         problems=(problem,) if problem else (),
     )
 

@@ -288,5 +288,7 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
         acceptance=field_text(f.get(ids.acceptance)) if ids.acceptance else "",
         updated=parse_time(f.get("updated") or issue.get("updated")),
         done_at=parse_time(f.get("resolutiondate")),
+        created=parse_time(f.get("created")),
+        in_progress=category == "indeterminate",      # the category Jira shows as "In Progress"
         problems=problems,
     )

@@ -57,6 +57,7 @@ class TrelloSourceConfig(Strict):
     boards: Values
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
     estimate_field: str | None = None
+    wip_lists: list[str] | None = None     # lists of work under way (default: all but the first)
 
 
 class TrelloSource:
@@ -171,7 +172,8 @@ class TrelloSource:
         for n, board_id in enumerate(self.board_ids(state, now), 1):
             board = self.board(board_id)
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
-            tickets += board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            tickets += board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field,
+                                    self.config.wip_lists)
             step.update(boards=n, cards=len(tickets))
         step.done()
         return tickets

@@ -126,14 +126,17 @@ def print_check(ws, path) -> int:
 
 def _assess(ws):
     from sync.core.assessment import assess
+    from sync.worker import done_stamps
     from sync.worker.engine import fetch_all
     state = ws.state(readonly=True)
     try:
         tickets, _ = fetch_all(ws.sources, state, _now())
+        tickets = done_stamps.stamp(tickets, state, _now())
     finally:
         state.close()
     inputs = ws.sink.read()
-    return assess(tickets, ws.config, inputs.readings, _now(), metric_problems=inputs.metric_problems), tickets
+    return assess(tickets, ws.config, inputs.readings, _now(), metric_problems=inputs.metric_problems,
+                  workspace=ws.name), tickets
 
 
 def cmd_review(args, path: str, process) -> int:

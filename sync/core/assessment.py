@@ -13,6 +13,7 @@ from sync.core.matching import Pattern
 
 from sync.core import scoring
 from sync.core.config import Lever, Outcome
+from sync.core.flow import FlowRow, measure
 from sync.core.forecast import Forecast, forecast
 from sync.core.model import Mapping, Reading, Ticket, Warning, natural
 from sync.core.rules import RuleHits, RuleSet
@@ -83,6 +84,7 @@ class Assessment:
     aligned_effort: float | None
     average_score: float | None
     metric_problems: list[str] = field(default_factory=list)   # `bad_metric` lines
+    flow: list[FlowRow] = field(default_factory=list)          # the Flow tab's rows
 
     @property
     def in_scope(self) -> list[TicketResult]:
@@ -122,7 +124,8 @@ def usable_readings(readings: list[Reading], now: datetime) -> tuple[list[Readin
 
 def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
            now: datetime, rules: RuleSet | None = None,
-           metric_problems: Iterable[str] = ()) -> Assessment:
+           metric_problems: Iterable[str] = (), workspace: str = "") -> Assessment:
+    """`workspace`: its name seeds Flow's Monte Carlo (with the date)."""
     from sync.core.checks import raise_warnings
     readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)
@@ -187,6 +190,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
                         scoring.percent(mapped_effort, team_effort),
                         _mean([r.score for r in results if r.score is not None]),
                         list(metric_problems) + future)
+    result.flow = measure(results, config.outcomes, config.flow.window, now, workspace)
     result.warnings = raise_warnings(result, config, readings)
     _count_warnings(result)
     return result

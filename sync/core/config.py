@@ -274,6 +274,17 @@ class Review(Strict):
         return pair
 
 
+def _whole_weeks(delta: timedelta) -> timedelta:
+    if delta.total_seconds() % (7 * 86400):
+        raise ValueError("expected whole weeks, such as 8w (Flow counts done work week by week)")
+    return delta
+
+
+class FlowSettings(Strict):
+    """The Flow tab: how far back done work counts."""
+    window: Annotated[Duration, AfterValidator(_whole_weeks)] = timedelta(weeks=8)
+
+
 class ConfigBase(Strict):
     """Everything but the connector blocks, whose models come from the
     registry (`config_model()` adds `source`, `sources` and `sink`)."""
@@ -284,6 +295,7 @@ class ConfigBase(Strict):
     review: Review = Field(default_factory=Review)
     outcomes: list[Outcome] = Field(min_length=1)
     ignore: Blocks = Field(default_factory=list)
+    flow: FlowSettings = Field(default_factory=FlowSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> "ConfigBase":

@@ -31,6 +31,8 @@ HEADERS: dict[str, list[str]] = {
     "History": ["Timestamp", "Outcome ID", "Progress %", "Aligned effort %", "Active tickets",
                 "Done tickets"],
     "Metrics": ["Date", "Metric", "Value", "Note"],
+    "Flow": ["Outcome ID", "Lever ID", "Throughput per week", "WIP", "Lead time median (days)",
+             "Lead time 85th percentile (days)", "Open tickets", "Done by (85%)"],
     "Review": ["Review date", "Outcome ID", "Status", "Previous status", "Progress %",
                "Progress change", "Aligned effort %", "Aligned effort change", "Tickets done",
                "New warnings", "Resolved warnings", "Newly unmapped"],
@@ -38,7 +40,7 @@ HEADERS: dict[str, list[str]] = {
 # Trend is ours too (not in §6's list): History pivoted to one row per set,
 # so a chart can draw each outcome's line; History itself stays append-only.
 # Tabs rewritten whole on every sync, in the order they appear in the sheet.
-OWNED = ["Summary", "Scorecard", "Levers", "Tickets", "Warnings", "Owners", "Rules", "Review", "Trend"]
+OWNED = ["Summary", "Scorecard", "Levers", "Flow", "Tickets", "Warnings", "Owners", "Rules", "Review", "Trend"]
 SUMMARY_FIELDS = ["Last sync", "Source", "Tickets in scope", "Active tickets", "Aligned effort %",
                   "Average task score", "Unmapped tickets", "Warnings", "Top unmapped labels",
                   "Next sync", "Last error"]
@@ -195,6 +197,7 @@ def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_eve
     tables = [Table("Summary", HEADERS["Summary"], summary_rows(a, sources, next_sync)),
               Table("Scorecard", HEADERS["Scorecard"], score),
               Table("Levers", HEADERS["Levers"], levers),
+              Table("Flow", HEADERS["Flow"], [row.cells() for row in a.flow]),
               _tickets(a, inputs),
               Table("Warnings", HEADERS["Warnings"], warnings)]
     if owners_tab:

@@ -20,6 +20,7 @@ from sync.core import report as report_mod
 from sync.core import review
 from sync.core.assessment import Assessment, assess
 from sync.core.errors import AlignSyncError, GuardError, describe
+from sync.worker import done_stamps
 from sync.worker.log import Redactor
 from sync.core.model import Ticket
 from sync.core.protocols import Sink, Source
@@ -106,10 +107,11 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
              now: datetime, *, dry_run: bool = False, force: bool = False,
              next_sync: datetime | None = None, rules: RuleSet | None = None,
              redact: Callable[[str], str] | None = None,
-             notifiers: Sequence = ()) -> RunResult:
+             notifiers: Sequence = (), workspace: str = "") -> RunResult:
     """`redact`: the process's Redactor; the sheet is shared, so `Last error`
     goes through it (a bare engine, in tests, uses an empty one).
-    `notifiers`: the review's targets (built by the workspace from the registry)."""
+    `notifiers`: the review's targets (built by the workspace from the registry).
+    `workspace`: its name seeds Flow's forecast."""
     started = time.monotonic()
     try:
         with paused_gc():
@@ -117,7 +119,9 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
             inputs = sink.read()
             log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
                      history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
-            assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems)
+            tickets = done_stamps.stamp(tickets, state, now)
+            assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems,
+                                workspace=workspace)
             log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
                      active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
                      warnings=len(assessment.warnings))

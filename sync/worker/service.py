@@ -23,7 +23,7 @@ def observed_sync(config, sources, sink, state, now: datetime, *, telemetry: Tel
     with structlog.contextvars.bound_contextvars(run_id=uuid.uuid4().hex[:12], workspace=workspace):
         log.info("sync.start", sources=[s.name for s in sources], dry_run=kw.get("dry_run", False))
         try:
-            result = run_once(config, sources, sink, state, now, **kw)
+            result = run_once(config, sources, sink, state, now, workspace=workspace, **kw)
         except AlignSyncError as exc:
             telemetry.observe_failure(time.monotonic() - started)
             log.error("sync.failed", error=describe(exc), kind=type(exc).__name__,

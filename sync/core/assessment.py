@@ -85,6 +85,7 @@ class Assessment:
     average_score: float | None
     metric_problems: list[str] = field(default_factory=list)   # `bad_metric` lines
     flow: list[FlowRow] = field(default_factory=list)          # the Flow tab's rows
+    source_failures: list[str] = field(default_factory=list)   # `metric_source_failed` lines
 
     @property
     def in_scope(self) -> list[TicketResult]:
@@ -124,8 +125,10 @@ def usable_readings(readings: list[Reading], now: datetime) -> tuple[list[Readin
 
 def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
            now: datetime, rules: RuleSet | None = None,
-           metric_problems: Iterable[str] = (), workspace: str = "") -> Assessment:
-    """`workspace`: its name seeds Flow's Monte Carlo (with the date)."""
+           metric_problems: Iterable[str] = (), workspace: str = "",
+           source_failures: Iterable[str] = ()) -> Assessment:
+    """`workspace`: its name seeds Flow's Monte Carlo (with the date).
+    `source_failures`: one line per metric source that could not be read."""
     from sync.core.checks import raise_warnings
     readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)
@@ -190,6 +193,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
                         scoring.percent(mapped_effort, team_effort),
                         _mean([r.score for r in results if r.score is not None]),
                         list(metric_problems) + future)
+    result.source_failures = list(source_failures)
     result.flow = measure(results, config.outcomes, config.flow.window, now, workspace)
     result.warnings = raise_warnings(result, config, readings)
     _count_warnings(result)

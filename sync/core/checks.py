@@ -148,10 +148,14 @@ def _forecast_misses(a) -> list[Warning]:
     return out
 
 
+def _metric_source_failures(a) -> list[Warning]:
+    return [Warning("medium", "metric_source_failed", line) for line in a.source_failures]
+
+
 def raise_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
     found = (_ticket_warnings(a, config) + _goal_overload(a, config) + _lever_warnings(a)
              + _outcome_warnings(a, config, readings) + _forecast_misses(a) + _unused_rules(a)
-             + _metric_problems(a))
+             + _metric_problems(a) + _metric_source_failures(a))
     # natural() once per ticket key, not once per warning (150k at 100k tickets).
     naturals = {key: natural(key) for key in {w.key for w in found}}
     keys = [(SEVERITY_ORDER[w.severity], w.kind, w.outcome_id, w.lever_id, naturals[w.key], w.owner)

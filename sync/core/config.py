@@ -319,6 +319,15 @@ class ConfigBase(Strict):
                 seen[ident] = what
         return self
 
+    @model_validator(mode="after")
+    def _metric_names(self) -> "ConfigBase":
+        # A source's rows are told apart by their Note, `from <name>`.
+        names = [m.name for m in getattr(self, "metrics", None) or ()]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"metric source names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
     def source_list(self) -> list[Any]:
         """Sources with their display names filled in (§6: name, or type when alone)."""
         if self.sources is not None:
@@ -348,10 +357,14 @@ def config_model() -> type[BaseModel]:
         from sync.core.registry import CONNECTORS
         source = _union(CONNECTORS.models("source"))
         sink = _union(CONNECTORS.models("sink"))
+        # One model may serve two types (csv and json): each once in the union.
+        metric_models = list(dict.fromkeys(CONNECTORS.models("metric")))
+        metric = _union(metric_models) if metric_models else Any
         _MODEL["Config"] = create_model("Config", __base__=ConfigBase,
                                         source=(Optional[source], None),
                                         sources=(Optional[list[source]], None),
-                                        sink=(sink, ...))
+                                        sink=(sink, ...),
+                                        metrics=(list[metric], Field(default_factory=list)))
     return _MODEL["Config"]
 
 

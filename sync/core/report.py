@@ -10,9 +10,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from sync.core.assessment import Assessment
 from sync.core.model import SheetInputs
+
+if TYPE_CHECKING:
+    from sync.core.metric_feed import MetricRows
 
 HEADERS: dict[str, list[str]] = {
     "Summary": ["Field", "Value"],
@@ -90,6 +94,7 @@ class Report:
     tables: list[Table]
     history: list[list]                 # rows to append to History (maybe none)
     when: datetime
+    metrics: MetricRows | None = None   # metric sources' rows to change or add in Metrics
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)
@@ -179,7 +184,7 @@ def summary_only(a: Assessment, sources: list[str], next_sync: datetime | None) 
 
 def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_every,
           owners_tab: bool = True, next_sync: datetime | None = None,
-          review_rows: list[list] | None = None) -> Report:
+          review_rows: list[list] | None = None, metric_rows: MetricRows | None = None) -> Report:
     """Every owned tab of the sheet for this assessment, plus History rows if due.
     `review_rows`: the Review tab, newest block first (sync.core.review.merge_blocks)."""
     score = [[o.outcome.id, o.outcome.name, o.outcome.owner, o.outcome.metric, o.outcome.baseline,
@@ -207,7 +212,7 @@ def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_eve
     tables.append(trend(a, inputs.history + history))
     tables.append(Table("Review", HEADERS["Review"],
                         review_rows if review_rows is not None else list(inputs.review)))
-    return Report(tables, history, a.now)
+    return Report(tables, history, a.now, metric_rows)
 
 
 def forecast_cells(o) -> list:

@@ -55,6 +55,8 @@ class Workspace:
         self.sink = build_sink(config, self.runtime)
         self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)
                           for t in config.review.notify]
+        self.metric_sources = [CONNECTORS.kind("metric", m.type).build(m, self.runtime, self.sink)
+                               for m in config.metrics]
 
     @property
     def telemetry(self):
@@ -77,7 +79,8 @@ class Workspace:
             return observed_sync(self.config, self.sources, self.sink, state, now,
                                  dry_run=dry_run, force=force, next_sync=next_sync,
                                  telemetry=self.telemetry, workspace=self.name,
-                                 redact=self.process.redactor, notifiers=self.notifiers)
+                                 redact=self.process.redactor, notifiers=self.notifiers,
+                                 metric_sources=self.metric_sources)
         finally:
             state.close()
             if lock:

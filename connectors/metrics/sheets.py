@@ -1,0 +1,78 @@
+"""A Google Sheets metric source: a range of another spreadsheet (Date,
+Metric, Value in its first three columns), read with the sink's own
+service account, so the team shares that spreadsheet with the same address
+it already shared the sink with.  Needs a `google_sheets` sink.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Literal
+
+from sync.core.config import Strict
+from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
+
+from connectors import retry
+
+_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)     # Sheets' serial day 0
+
+
+class SheetsMetricsConfig(Strict):
+    type: Literal["google_sheets"]
+    name: str
+    spreadsheet: str                  # its id or URL
+    range: str = "A:C"                # e.g. "KPIs!A:C": Date, Metric, Value
+
+
+class SheetsMetrics:
+    def __init__(self, config: SheetsMetricsConfig, sink, runtime):
+        from connectors.sheets.sink import SheetsSink, spreadsheet_id
+        if not isinstance(sink, SheetsSink):
+            raise ConfigError(f"metrics {config.name}: type google_sheets reads with the sink's "
+                              "service account, and the sink is not google_sheets",
+                              hint="export that range as CSV and use type: csv instead")
+        self.config = config
+        self.name = config.name
+        self.sink = sink
+        self.runtime = runtime
+        self.id = spreadsheet_id(config.spreadsheet)
+
+    def read(self, since: date) -> list[tuple]:
+        http = self.sink.http()
+        body = retry.call("sheets", lambda: http.values_batch_get(self.id, [self.config.range], params={
+            "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}),
+            runtime=self.runtime, translate=self._translate)
+        ranges = body.get("valueRanges") or [{}]
+        rows = ranges[0].get("values") or []
+        out = []
+        for i, row in enumerate(rows):
+            row = list(row) + [None] * 3
+            if i == 0 and isinstance(row[0], str) and row[0].strip().lower() == "date":
+                continue                                     # a header row
+            if all(v in (None, "") for v in row[:3]):
+                continue
+            when = _EPOCH + timedelta(days=row[0]) if isinstance(row[0], (int, float)) \
+                and not isinstance(row[0], bool) else row[0]
+            out.append((when, row[1], row[2]))
+        return out
+
+    def _translate(self, exc: Exception) -> AlignSyncError:
+        from gspread.exceptions import APIError
+        if isinstance(exc, AlignSyncError):
+            return exc
+        if not isinstance(exc, APIError):
+            return TransientError(f"Google Sheets read of {self.id}: {type(exc).__name__}")
+        status = exc.response.status_code
+        if status == 429 or status >= 500:
+            return TransientError(f"Google Sheets read of {self.id}: HTTP {status}")
+        message = str((exc.error or {}).get("message", ""))[:200]
+        hint = "share it with the sink's service account as Viewer" if status in (403, 404) else ""
+        return RemoteError(f"Google Sheets refused reading {self.id} range {self.config.range!r} "
+                           f"(HTTP {status}: {message})", hint=hint)
+
+    def check(self) -> str:
+        return f"{len(self.read(date.today()))} rows"
+
+
+def register(registry) -> None:
+    registry.add("metric", "google_sheets", SheetsMetricsConfig,
+                 lambda config, runtime, sink: SheetsMetrics(config, sink, runtime))

@@ -171,3 +171,21 @@ def test_jira_issues_carry_creation_and_in_progress():
     assert shipped.done and not shipped.in_progress
     # Lead time of SCRUM-5: 2024-12-10 09:12 → 2024-12-15 10:02 (both +02:00), 5.03 days.
     assert (shipped.done_at - shipped.created).total_seconds() / 86400 == pytest.approx(5.035, abs=1e-3)
+
+
+def test_the_review_digest_and_the_terminal_give_forecast_and_done_by():
+    from sync.cli.console import summary
+    from sync.core import review
+    from sync.core.model import Reading
+    from sync.core.report import summary_only
+    readings = [Reading(datetime(2026, 10, 1, tzinfo=timezone.utc) + d * DAY, "conv_rate", 6 + 0.02 * d)
+                for d in (0, 10, 30, 40)]                       # 7.82 at the deadline: a miss
+    a = assess(steady(6), make_config(), readings, NOW, workspace="growth")
+    d = review.digest({}, a, NOW.isoformat())
+    conv = next(r for r in d.rows if r.outcome_id == "conv")
+    assert conv.forecast == "7.82 by 2026-12-31 (will miss)" and conv.done_by == "2026-12-17"
+    text = review.render_text(d)
+    assert "- forecast 7.82 by 2026-12-31 (will miss); open work done by 2026-12-17 (85%)" in text
+    assert review.Digest.from_json(d.to_json()) == d
+    shown = summary(a, summary_only(a, ["jira"], None))
+    assert "Done by (85%)" in shown and "will miss" in shown and "2026-12-17" in shown

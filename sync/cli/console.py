@@ -42,15 +42,22 @@ def summary(a: Assessment, report: Report) -> str:
         if key not in ("Next sync", "Last error"):
             lines.append(f"  {key.ljust(width)}  {_fmt(value)}")
     lines += ["", "Scorecard"]
+    done_by = {f.outcome_id: f.done_by.isoformat() for f in a.flow if not f.lever_id and f.done_by}
     lines.append(table(["Outcome", "Current", "Progress %", "Elapsed %", "Status", "Active",
-                        "Done", "Aligned %", "Warnings"],
+                        "Done", "Aligned %", "Warnings", "Forecast", "Forecast status", "Done by (85%)"],
                        [[o.outcome.id, o.current, o.progress, o.elapsed, o.status, o.active, o.done,
-                         o.aligned_effort, o.warnings] for o in a.outcomes]))
+                         o.aligned_effort, o.warnings] + _forecast(o) + [done_by.get(o.outcome.id)]
+                        for o in a.outcomes]))
     lines += ["", f"Warnings ({len(a.warnings)})"]
     lines.append(table(["Severity", "Kind", "Key", "Where", "Message"],
                        [[w.severity, w.kind, w.key, w.lever_id or w.outcome_id or w.owner, w.message]
                         for w in a.warnings[:40]], limit=40, total=len(a.warnings)))
     return "\n".join(lines)
+
+
+def _forecast(o) -> list:
+    fc = o.forecast
+    return [fc.value, fc.status] if fc else [None, None]
 
 
 def explain(a: Assessment, r: TicketResult) -> str:

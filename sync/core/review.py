@@ -50,6 +50,8 @@ class Row:
     new_warnings: dict[str, list[str]] = field(default_factory=dict)       # kind → keys ("" for none)
     resolved_warnings: dict[str, list[str]] = field(default_factory=dict)
     newly_unmapped: list[str] = field(default_factory=list)
+    forecast: str | None = None      # "7.8 by 2026-12-31 (will miss)"; None for the team
+    done_by: str | None = None       # Flow's Done by (85%) of its open tickets, ISO date
 
 
 @dataclass
@@ -104,6 +106,7 @@ def digest(before: dict, a: "Assessment", review_id: str) -> Digest:
                 out[kind].append(key)
         return dict(out)
 
+    done_by = {f.outcome_id: f.done_by.isoformat() for f in a.flow if not f.lever_id and f.done_by}
     rows = []
     for o in a.outcomes:
         was = before.get("outcomes", {}).get(o.outcome.id, {})
@@ -113,13 +116,32 @@ def digest(before: dict, a: "Assessment", review_id: str) -> Digest:
                         sorted(k for k, oid in done_now.items() if oid == o.outcome.id),
                         grouped(new_warnings - old_warnings, o.outcome.id),
                         grouped(old_warnings - new_warnings, o.outcome.id),
-                        [k for k in unmapped_now if old_mapped.get(k) == o.outcome.id]))
+                        [k for k in unmapped_now if old_mapped.get(k) == o.outcome.id],
+                        forecast_phrase(o), done_by.get(o.outcome.id)))
     team = before.get("team", {})
     rows.append(Row(TEAM, "Team", None, None, None, None, a.aligned_effort,
                     _change(a.aligned_effort, team.get("aligned")), sorted(done_now),
                     grouped(new_warnings - old_warnings, None), grouped(old_warnings - new_warnings, None),
-                    unmapped_now))
+                    unmapped_now, None, done_by.get(TEAM)))
     return Digest(review_id, before.get("when") or review_id, rows)
+
+
+def forecast_phrase(o) -> str | None:
+    """An outcome's forecast in words: `8.4 by 2026-12-31 (will hit on 2026-12-02)`."""
+    fc = o.forecast
+    if fc is None:
+        return None
+    if fc.value is None:
+        return fc.status
+    when = f" on {fc.hits_on.isoformat()}" if fc.hits_on else ""
+    return f"{fc.value:g} by {o.outcome.deadline.isoformat()} ({fc.status}{when})"
+
+
+def outlook(r: Row) -> str:
+    """The forecast and Done by of one digest row, for every channel."""
+    parts = [f"forecast {r.forecast}"] if r.forecast else []
+    parts.append(f"open work done by {r.done_by} (85%)" if r.done_by else "open work: no done date yet")
+    return "; ".join(parts)
 
 
 def occurrences(config: "Config", after: datetime) -> datetime:
@@ -167,6 +189,7 @@ def render_text(d: Digest, sheet: str = "") -> str:
             lines.append(f"- progress {_pct(r.progress)} ({_delta(r.progress_change)}), aligned effort "
                          f"{_pct(r.aligned)} ({_delta(r.aligned_change)})")
         lines.append(f"- tickets done: {len(r.done)}")
+        lines.append(f"- {outlook(r)}")
         if r.new_warnings:
             lines.append(f"- new warnings: {by_kind(r.new_warnings)}")
         if r.resolved_warnings:

@@ -16,6 +16,8 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 demo: $(BIN)/.installed
+	# The demo's metric source: a SQLite warehouse built from config/demo/warehouse.csv.
+	$(BIN)/python config/demo/warehouse.py out/demo-warehouse.db
 	$(BIN)/align-sync run --once --config config/demo.yaml
 
 test: $(BIN)/.installed

@@ -272,3 +272,27 @@ def test_merge_rules():
     assert failed.failures == ["metric source wh: boom; its earlier rows are kept"]
     assert not failed.rows and [r.value for r in failed.readings] == [7.0, 6.5]
     assert metric_feed.since(config) == date(2026, 10, 1)
+
+
+def test_the_demo_reads_its_warehouse(tmp_path, monkeypatch):
+    """`make demo`: the warehouse built from CSV, then one sync; its readings,
+    the forecasts and the Flow tab are in the workbook."""
+    import shutil
+    import subprocess
+    import sys
+    from tests.conftest import ROOT
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    monkeypatch.chdir(tmp_path)
+    subprocess.run([sys.executable, "config/demo/warehouse.py", "out/demo-warehouse.db"], check=True,
+                   timeout=60, capture_output=True)
+    assert main(["run", "--once", "--config", "config/demo.yaml"]) == 0
+    book = "out/demo.xlsx"
+    ours = [r for r in metrics_tab(book) if r[3] == "from warehouse"]
+    assert len(ours) == 16 and {r[1] for r in ours} == {"net_expansion_rate", "churn_rate"}
+    assert ("2026-10-01", "net_expansion_rate", 1.9, "from warehouse") not in ours   # a person typed that day
+    statuses = {r["Outcome ID"]: r["Forecast status"] for r in sheet("Scorecard", book)}
+    assert statuses == {"conversion": "will hit", "activation": "will miss", "expansion": "will hit"}
+    flow = sheet("Flow", book)
+    assert flow[-1]["Outcome ID"] == "*" and flow[-1]["Open tickets"] == 56
+    kinds = {w["Kind"] for w in sheet("Warnings", book)}
+    assert "forecast_miss" in kinds and "metric_source_failed" not in kinds

@@ -65,11 +65,11 @@ def theil_sen(points: list[tuple[int, float]]) -> tuple[float, float]:
 
 
 def _tidy(value: float) -> float:
-    """Six significant digits: enough for a rate such as 0.0341, without the
-    float noise of the arithmetic (0.30000000000000004)."""
-    if value == 0 or not math.isfinite(value):
-        return value
-    return round(value, max(0, 5 - int(math.floor(math.log10(abs(value))))))
+    """Two decimals (a projection is no more exact than that), or three
+    significant digits for a small rate such as 0.0341."""
+    if abs(value) >= 1 or value == 0 or not math.isfinite(value):
+        return round(value, 2)
+    return round(value, 2 - int(math.floor(math.log10(abs(value)))))
 
 
 def forecast(outcome: Outcome, readings: list[Reading], now: datetime) -> Forecast:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from operator import attrgetter
 
 from sync.core.model import Ticket
 
@@ -20,7 +21,7 @@ def stamp(tickets: list[Ticket], state, now: datetime) -> list[Ticket]:
     """The tickets, each done one without a resolution date given the time a
     sync first saw it done.  A ticket reopened loses its stamp; one done again
     gets the time of that sync."""
-    by_source: dict[str, list[int]] = {t.source: [] for t in tickets}
+    by_source: dict[str, list[int]] = {name: [] for name in set(map(attrgetter("source"), tickets))}
     for i, t in enumerate(tickets):
         if t.done and t.done_at is None:
             by_source[t.source].append(i)

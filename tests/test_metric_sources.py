@@ -296,3 +296,64 @@ def test_the_demo_reads_its_warehouse(tmp_path, monkeypatch):
     assert flow[-1]["Outcome ID"] == "*" and flow[-1]["Open tickets"] == 56
     kinds = {w["Kind"] for w in sheet("Warnings", book)}
     assert "forecast_miss" in kinds and "metric_source_failed" not in kinds
+
+
+# Another spreadsheet, read with the sink's service account (the Sheets fakes).
+from tests.test_sheets import Env, fake, key_file, private_key  # noqa: E402,F401  (fixtures)
+from tests.fakes_sheets import FakeSheets  # noqa: E402
+
+
+def test_google_sheets_source_and_sink(tmp_path, key_file, fake):
+    from connectors.memory import MemorySource
+    from connectors.metrics.sheets import SheetsMetrics, SheetsMetricsConfig
+    from connectors.sheets.sink import SheetsSink
+    from sync.worker.engine import run_once
+    from sync.worker.runtime import Runtime
+    from tests.conftest import ticket
+    finance = FakeSheets(fake.rsps, sheet_id="1financeFAKE")
+    kpis = FakeSheets._tab(7, "KPIs", 1, 10, 3)
+    kpis["cells"].update({
+        (0, 0): {"userEnteredValue": {"stringValue": "Date"}},
+        (0, 1): {"userEnteredValue": {"stringValue": "Metric"}},
+        (0, 2): {"userEnteredValue": {"stringValue": "Value"}},
+        (1, 0): {"userEnteredValue": {"numberValue": 46348}},            # a date cell: 2026-11-22
+        (1, 1): {"userEnteredValue": {"stringValue": "conv_rate"}},
+        (1, 2): {"userEnteredValue": {"numberValue": 7.1}},
+        (2, 0): {"userEnteredValue": {"stringValue": "2026-11-23"}},
+        (2, 1): {"userEnteredValue": {"stringValue": "conv_rate"}},
+        (2, 2): {"userEnteredValue": {"numberValue": 7.2}}})
+    finance.tabs["KPIs"] = kpis
+    env = Env(tmp_path, key_file, fake)
+    config = env.config.model_copy(update={"metrics": [SheetsMetricsConfig(
+        type="google_sheets", name="finance", spreadsheet="1financeFAKE", range="KPIs!A:C")]})
+
+    def sync(now):
+        sink = SheetsSink(config.sink)
+        source = SheetsMetrics(config.metrics[0], sink, Runtime())
+        return run_once(config, [MemorySource("jira", [ticket("A-1")])], sink, env.state, now,
+                        metric_sources=[source])
+    result = sync(NOW)
+    rows = fake.values("Metrics")
+    assert rows == [["Date", "Metric", "Value", "Note"],
+                    ["2026-11-22", "conv_rate", 7.1, "from finance"],
+                    ["2026-11-23", "conv_rate", 7.2, "from finance"]]
+    assert result.assessment.outcomes[0].current == 7.2
+    # A later value of the 23rd replaces that row; nothing is added twice.
+    kpis["cells"][(2, 2)] = {"userEnteredValue": {"numberValue": 7.4}}
+    sync(NOW + timedelta(minutes=15))
+    assert fake.values("Metrics") == rows[:2] + [["2026-11-23", "conv_rate", 7.4, "from finance"]]
+    # Not shared with the service account: a warning, and the sync still writes.
+    finance.failures["get"].append((403, {"error": {"code": 403, "message": "The caller does not "
+                                                     "have permission", "status": "PERMISSION_DENIED"}}))
+    result = sync(NOW + timedelta(minutes=30))
+    failed = [w.message for w in result.assessment.warnings if w.kind == "metric_source_failed"]
+    assert failed and "HTTP 403" in failed[0] and "share it" in failed[0]
+    assert fake.values("Metrics")[1:] == rows[1:2] + [["2026-11-23", "conv_rate", 7.4, "from finance"]]
+    env.state.close()
+
+
+def test_google_sheets_source_needs_a_sheets_sink():
+    from connectors.metrics.sheets import SheetsMetrics, SheetsMetricsConfig
+    from sync.core.errors import ConfigError
+    with pytest.raises(ConfigError, match="sink is not google_sheets"):
+        SheetsMetrics(SheetsMetricsConfig(type="google_sheets", name="f", spreadsheet="x"), object(), None)

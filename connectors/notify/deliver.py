@@ -16,7 +16,7 @@ from email.message import EmailMessage
 import requests
 
 from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
-from sync.core.review import TEAM, Digest, by_kind, outlook, render_text
+from sync.core.review import TEAM, Digest, by_kind, loop_lines, outlook, render_text
 from sync.worker.runtime import Runtime
 from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
 
@@ -94,7 +94,8 @@ class SlackNotifier(_Webhook):
                 was = f" (was {r.previous_status})" if r.previous_status and r.previous_status != r.status else ""
                 line = (f"{STATUS_EMOJI.get(r.status, '')} *{r.name}*: {r.status}{was}\n"
                         f"progress {_number(r.progress)}{_delta(r.progress_change)}, aligned effort "
-                        f"{_number(r.aligned)}{_delta(r.aligned_change)}, {len(r.done)} done")
+                        f"{_number(r.aligned)}{_delta(r.aligned_change)}, {len(r.done)} done"
+                        + "".join(f"\n{line}" for line in loop_lines(r)))
             line += f"\n{outlook(r)}"
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line}})
         top = _top_new(d)
@@ -133,6 +134,8 @@ class TeamsNotifier(_Webhook):
             facts.append({"title": "Done by (85%)", "value": r.done_by or "no done date yet"})
             if r.new_warnings:
                 facts.append({"title": "New warnings", "value": by_kind(r.new_warnings)})
+            facts += [{"title": title.capitalize(), "value": value}
+                      for title, value in (line.split(": ", 1) for line in loop_lines(r))]
             items += [{"type": "TextBlock", "weight": "Bolder", "text": title, "wrap": True},
                       {"type": "FactSet", "facts": facts}]
         card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

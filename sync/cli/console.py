@@ -1,7 +1,7 @@
 """What a person reads in the terminal: the dry-run summary and `explain`."""
 from __future__ import annotations
 
-from sync.core import scoring
+from sync.core import plan, scoring
 from sync.core.assessment import Assessment, TicketResult
 from sync.core.report import Report
 
@@ -48,6 +48,7 @@ def summary(a: Assessment, report: Report) -> str:
                        [[o.outcome.id, o.current, o.progress, o.elapsed, o.status, o.active, o.done,
                          o.aligned_effort, o.warnings] + _forecast(o) + [done_by.get(o.outcome.id)]
                         for o in a.outcomes]))
+    lines += _loop(a)
     lines += ["", f"Warnings ({len(a.warnings)})"]
     lines.append(table(["Severity", "Kind", "Key", "Where", "Message"],
                        [[w.severity, w.kind, w.key, w.lever_id or w.outcome_id or w.owner, w.message]
@@ -58,6 +59,31 @@ def summary(a: Assessment, report: Report) -> str:
 def _forecast(o) -> list:
     fc = o.forecast
     return [fc.value, fc.status] if fc else [None, None]
+
+
+def _loop(a: Assessment) -> list[str]:
+    """Checkpoints and leading indicators, when the config sets any."""
+    if not plan.uses_loop(a):
+        return []
+    day = a.now.date()
+    lines = ["", "ALIGN loop"]
+    for o in a.outcomes:
+        cp = plan.next_checkpoint(o.outcome, day)
+        if o.outcome.checkpoints:
+            missed = ", ".join(c.date.isoformat() for c, _ in o.missed) or "none"
+            upcoming = f"{cp.date.isoformat()} ({cp.value:g})" if cp else "none left"
+            lines.append(f"  {o.outcome.id}: planned progress {_fmt(o.planned)}%, next checkpoint "
+                         f"{upcoming}, missed {missed}")
+    flagged = {(w.kind, w.lever_id) for w in a.warnings}
+    rows = [[lr.lever.id, lr.lever.leading.metric if lr.lever.leading else None, lr.leading_current,
+             lr.leading_progress, lr.lever.experiment_until.isoformat() if lr.lever.experiment_until
+             else None, ", ".join(k for k in ("leading_flat", "experiment_overdue")
+                                  if (k, lr.lever.id) in flagged) or None]
+            for lr in a.levers if lr.lever.leading or lr.lever.experiment_until]
+    if rows:
+        lines.append(table(["Lever", "Leading metric", "Current", "Progress %", "Experiment until",
+                            "Warnings"], rows))
+    return lines
 
 
 def explain(a: Assessment, r: TicketResult) -> str:

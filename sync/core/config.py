@@ -135,6 +135,25 @@ def _blocks(value: Any) -> Any:
 Blocks = Annotated[list[MatchBlock], BeforeValidator(_blocks)]
 
 
+class Leading(Strict):
+    """What a lever should move first: its leading indicator (read like any metric)."""
+    metric: str = Field(min_length=1)
+    baseline: float
+    target: float
+
+    @model_validator(mode="after")
+    def _sane(self) -> "Leading":
+        if self.target == self.baseline:
+            raise ValueError("`target` must differ from `baseline`")
+        return self
+
+
+class Checkpoint(Strict):
+    """A planned value of the outcome's metric on a day between start and deadline."""
+    date: date
+    value: float
+
+
 class Lever(Strict):
     id: Ident
     name: str
@@ -143,6 +162,8 @@ class Lever(Strict):
     confidence: float = Field(default=1.0, ge=0, le=1)
     owner: str | None = None
     match: Blocks = Field(default_factory=list)
+    leading: Leading | None = None          # the lever's leading indicator
+    experiment_until: date | None = None    # a time-boxed experiment ends that day
 
 
 class Guardrail(Strict):
@@ -169,6 +190,26 @@ class Outcome(Strict):
     owner: str | None = None
     guardrails: list[Guardrail] = Field(default_factory=list)
     levers: list[Lever] = Field(default_factory=list)
+    # After start and deadline: the validator below reads them.
+    checkpoints: list[Checkpoint] = Field(default_factory=list)
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _within_plan(cls, points: list[Checkpoint], info) -> list[Checkpoint]:
+        start, deadline = info.data.get("start"), info.data.get("deadline")
+        if start is None or deadline is None:
+            return points          # start or deadline is wrong already, and named
+        previous = start
+        # `[i].date: …` names the entry; the config report appends it to the key path.
+        for i, cp in enumerate(points):
+            if not start < cp.date < deadline:
+                raise ValueError(f"[{i}].date: {cp.date.isoformat()} must lie strictly between "
+                                 f"start {start.isoformat()} and deadline {deadline.isoformat()}")
+            if cp.date <= previous:
+                raise ValueError(f"[{i}].date: {cp.date.isoformat()} must come after the checkpoint "
+                                 f"before it ({previous.isoformat()}); list checkpoints in date order")
+            previous = cp.date
+        return points
 
     @model_validator(mode="after")
     def _sane(self) -> "Outcome":

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sync.core.plan import leading_moved, next_checkpoint
 from sync.core.report import iso
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ def snapshot(a: "Assessment") -> dict:
         "mapped": {r.ticket.key: r.mapping.outcome_id for r in a.tickets if r.mapping.mapped},
         "unmapped": sorted(r.ticket.key for r in a.unmapped_active()),
         "done": sorted(r.ticket.key for r in a.tickets if r.ticket.done),
+        "leading": {lr.lever.id: lr.leading_current for lr in a.levers if lr.lever.leading},
     }
 
 
@@ -50,6 +52,8 @@ class Row:
     new_warnings: dict[str, list[str]] = field(default_factory=dict)       # kind → keys ("" for none)
     resolved_warnings: dict[str, list[str]] = field(default_factory=dict)
     newly_unmapped: list[str] = field(default_factory=list)
+    next_checkpoint: str | None = None       # `2026-12-01: 7.5`, with checkpoints only
+    leading: list[str] = field(default_factory=list)    # levers whose leading metric moved, or not
     forecast: str | None = None      # "7.8 by 2026-12-31 (will miss)"; None for the team
     done_by: str | None = None       # Flow's Done by (85%) of its open tickets, ISO date
 
@@ -117,12 +121,13 @@ def digest(before: dict, a: "Assessment", review_id: str) -> Digest:
                         grouped(new_warnings - old_warnings, o.outcome.id),
                         grouped(old_warnings - new_warnings, o.outcome.id),
                         [k for k in unmapped_now if old_mapped.get(k) == o.outcome.id],
-                        forecast_phrase(o), done_by.get(o.outcome.id)))
+                        _next_checkpoint(o.outcome, a), _leading_lines(before, a, o.outcome.id),
+                        forecast=forecast_phrase(o), done_by=done_by.get(o.outcome.id)))
     team = before.get("team", {})
     rows.append(Row(TEAM, "Team", None, None, None, None, a.aligned_effort,
                     _change(a.aligned_effort, team.get("aligned")), sorted(done_now),
                     grouped(new_warnings - old_warnings, None), grouped(old_warnings - new_warnings, None),
-                    unmapped_now, None, done_by.get(TEAM)))
+                    unmapped_now, done_by=done_by.get(TEAM)))
     return Digest(review_id, before.get("when") or review_id, rows)
 
 
@@ -142,6 +147,28 @@ def outlook(r: Row) -> str:
     parts = [f"forecast {r.forecast}"] if r.forecast else []
     parts.append(f"open work done by {r.done_by} (85%)" if r.done_by else "open work: no done date yet")
     return "; ".join(parts)
+
+
+def _next_checkpoint(outcome, a: "Assessment") -> str | None:
+    cp = next_checkpoint(outcome, a.now.date())
+    return f"{cp.date.isoformat()}: {outcome.metric} {cp.value:g}" if cp else None
+
+
+def _leading_lines(before: dict, a: "Assessment", outcome_id: str) -> list[str]:
+    """`lever: metric moved 2.3 → 2.6` for each lever of the outcome with a
+    leading indicator and a reading, against the last review (else the baseline)."""
+    was = before.get("leading", {})
+    out = []
+    for lr in a.levers:
+        if lr.outcome.id != outcome_id or lr.lever.leading is None:
+            continue
+        ref = was.get(lr.lever.id)
+        verdict = leading_moved(lr.lever, ref, lr.leading_current)
+        if verdict:
+            start = lr.lever.leading.baseline if ref is None else ref
+            out.append(f"{lr.lever.id}: {lr.lever.leading.metric} {verdict} "
+                       f"({start:g} → {lr.leading_current:g})")
+    return out
 
 
 def occurrences(config: "Config", after: datetime) -> datetime:
@@ -196,10 +223,17 @@ def render_text(d: Digest, sheet: str = "") -> str:
             lines.append(f"- resolved warnings: {by_kind(r.resolved_warnings)}")
         if r.newly_unmapped:
             lines.append(f"- newly unmapped: {', '.join(r.newly_unmapped)}")
+        lines += [f"- {line}" for line in loop_lines(r)]
         lines.append("")
     if sheet:
         lines.append(f"Sheet: {sheet}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def loop_lines(r: Row) -> list[str]:
+    """The ALIGN loop's part of an outcome's review: next checkpoint, leading metrics."""
+    head = [f"next checkpoint: {r.next_checkpoint}"] if r.next_checkpoint else []
+    return head + [f"leading: {line}" for line in r.leading]
 
 
 def _pct(value: float | None) -> str:

@@ -357,3 +357,12 @@ def test_google_sheets_source_needs_a_sheets_sink():
     from sync.core.errors import ConfigError
     with pytest.raises(ConfigError, match="sink is not google_sheets"):
         SheetsMetrics(SheetsMetricsConfig(type="google_sheets", name="f", spreadsheet="x"), object(), None)
+
+
+def test_a_query_past_its_timeout_is_stopped(team):
+    from sync.core.errors import RemoteError
+    endless = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+               "SELECT '2026-11-01' AS date, 'trial_rate' AS metric, max(x) AS value FROM c")
+    source = SqlMetrics(SqlMetricsConfig(**{**WAREHOUSE, "query": endless, "timeout": "1s"}), team)
+    with pytest.raises(RemoteError, match="ran past its timeout"):
+        source.read(TODAY)

@@ -103,8 +103,10 @@ class SqlMetrics:
         from sqlalchemy.exc import SQLAlchemyError
         select_only(self.config.query)              # checked again: nothing else ever runs
         statement = text(self.config.query)
-        params = {"since": since.isoformat()} if "since" in statement.compile().params else {}
         engine = self._engine()
+        # SQLite keeps dates as ISO text; every other driver binds a date as a DATE.
+        bound = since.isoformat() if engine.url.get_backend_name() == "sqlite" else since
+        params = {"since": bound} if "since" in statement.compile().params else {}
         try:
             with engine.connect() as conn:
                 backend = engine.url.get_backend_name()

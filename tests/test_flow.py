@@ -184,7 +184,8 @@ def test_the_review_digest_and_the_terminal_give_forecast_and_done_by():
     d = review.digest({}, a, NOW.isoformat())
     conv = next(r for r in d.rows if r.outcome_id == "conv")
     assert conv.forecast == "7.82 by 2026-12-31 (will miss)" and conv.done_by == "2026-12-17"
-    text = review.render_text(d)
+    from sync.core.review_text import render_text
+    text = render_text(d)
     assert "- forecast 7.82 by 2026-12-31 (will miss); open work done by 2026-12-17 (85%)" in text
     assert review.Digest.from_json(d.to_json()) == d
     shown = summary(a, summary_only(a, ["jira"], None))

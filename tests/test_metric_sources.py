@@ -290,8 +290,12 @@ def test_the_demo_reads_its_warehouse(tmp_path, monkeypatch):
     ours = [r for r in metrics_tab(book) if r[3] == "from warehouse"]
     assert len(ours) == 16 and {r[1] for r in ours} == {"net_expansion_rate", "churn_rate"}
     assert ("2026-10-01", "net_expansion_rate", 1.9, "from warehouse") not in ours   # a person typed that day
-    statuses = {r["Outcome ID"]: r["Forecast status"] for r in sheet("Scorecard", book)}
-    assert statuses == {"conversion": "will hit", "activation": "will miss", "expansion": "will hit"}
+    forecasts = {r["Outcome ID"]: (r["Forecast"], r["Forecast status"], r["Hits target on"])
+                 for r in sheet("Scorecard", book)}
+    # The figures the README quotes.
+    assert forecasts == {"conversion": (8.17, "will hit", "2026-12-24"),
+                         "activation": (37.63, "will miss", None),
+                         "expansion": (4.29, "will miss", None)}
     flow = sheet("Flow", book)
     assert flow[-1]["Outcome ID"] == "*" and flow[-1]["Open tickets"] == 56
     kinds = {w["Kind"] for w in sheet("Warnings", book)}

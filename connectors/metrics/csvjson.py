@@ -19,8 +19,10 @@ from urllib.parse import urlparse
 from pydantic import field_validator
 
 from sync.core.config import Strict
-from sync.core.errors import DataError, RemoteError, TransientError
+from sync.core.errors import DataError, RemoteError
+from sync.worker.runtime import Runtime
 
+from connectors import http as remote
 from connectors.files.source import beside_config
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -60,10 +62,12 @@ class FileMetricsConfig(Strict):
 
 
 class FileMetrics:
-    def __init__(self, config: FileMetricsConfig, base_dir: Path | None = None):
+    def __init__(self, config: FileMetricsConfig, base_dir: Path | None = None,
+                 runtime: Runtime | None = None):
         self.config = config
         self.name = config.name
         self.base_dir = base_dir
+        self.runtime = runtime or Runtime()
 
     def _bytes(self) -> bytes:
         if not _remote(self.config.url):
@@ -74,7 +78,7 @@ class FileMetrics:
                 return path.read_bytes()
             except OSError as exc:
                 raise DataError(f"cannot read {path}: {exc.strerror}") from None
-        return download(self.config.url, self.config.headers)
+        return download(self.config.url, self.config.headers, self.runtime)
 
     def read(self, since: date) -> list[tuple]:
         data = self._bytes()
@@ -111,33 +115,41 @@ def _json(text: str) -> list[dict]:
     return data
 
 
-def download(url: str, headers: dict[str, str]) -> bytes:
-    """GET with a timeout, no redirects and a size cap; the URL and headers
-    are not repeated in any message (they may carry a token)."""
+def download(url: str, headers: dict[str, str], runtime: Runtime) -> bytes:
+    """GET with a timeout, no redirects and a size cap, through the shared
+    request door (retried once on a 5xx or a dropped connection: a metric
+    source must not hold the sync).  Messages name the host only: the URL and
+    headers may carry a token."""
     import requests
-    host = urlparse(url).hostname
-    try:
-        with requests.get(url, headers=headers, timeout=TIMEOUT, stream=True,
-                          allow_redirects=False) as response:
-            if response.is_redirect or 300 <= response.status_code < 400:
-                raise RemoteError(f"{host} answered with a redirect (HTTP {response.status_code}); "
-                                  "give the final URL")
-            if response.status_code >= 500 or response.status_code == 429:
-                raise TransientError(f"{host} answered HTTP {response.status_code}")
-            if response.status_code >= 400:
-                raise RemoteError(f"{host} refused the download (HTTP {response.status_code})")
-            chunks, size = [], 0
-            for chunk in response.iter_content(65536):
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise DataError(f"{host} sent over {MAX_BYTES // 2**20} MB; stopped reading")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except requests.RequestException as exc:
-        raise TransientError(f"{host} could not be reached ({type(exc).__name__})") from None
+    host = urlparse(url).hostname or "the server"
+
+    def once() -> bytes:
+        try:
+            with requests.get(url, headers=headers, timeout=TIMEOUT, stream=True,
+                              allow_redirects=False) as response:
+                status = response.status_code
+                if 300 <= status < 400:
+                    raise RemoteError(f"{host} answered with a redirect (HTTP {status}), not followed",
+                                      hint="give the final URL")
+                if status >= 400:
+                    raise remote.status_error("metrics", status, label=host, what="download",
+                                              retry_after=remote.retry_after(
+                                                  response.headers.get("Retry-After")),
+                                              redact=runtime.redactor)
+                chunks, size = [], 0
+                for chunk in response.iter_content(65536):
+                    size += len(chunk)
+                    if size > MAX_BYTES:
+                        raise DataError(f"{host} sent over {MAX_BYTES // 2**20} MB; stopped reading")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except requests.RequestException as exc:
+            raise remote.network_error("metrics", "download", exc, label=host) from None
+
+    return remote.call("metrics", once, runtime=runtime, attempts=2, seconds=60)
 
 
 def register(registry) -> None:
-    build = lambda config, runtime, sink: FileMetrics(config, runtime.base_dir)   # noqa: E731
+    build = lambda config, runtime, sink: FileMetrics(config, runtime.base_dir, runtime)   # noqa: E731
     registry.add("metric", "csv", FileMetricsConfig, build)
     registry.add("metric", "json", FileMetricsConfig, build)

@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
 from sync.core.config import Strict
-from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
+from sync.core.errors import AlignSyncError, ConfigError, RemoteError
 
-from connectors import retry
+from connectors import http as remote
 
 _EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)     # Sheets' serial day 0
 
@@ -38,7 +38,7 @@ class SheetsMetrics:
 
     def read(self, since: date) -> list[tuple]:
         http = self.sink.http()
-        body = retry.call("sheets", lambda: http.values_batch_get(self.id, [self.config.range], params={
+        body = remote.call("sheets", lambda: http.values_batch_get(self.id, [self.config.range], params={
             "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}),
             runtime=self.runtime, translate=self._translate)
         ranges = body.get("valueRanges") or [{}]
@@ -57,17 +57,18 @@ class SheetsMetrics:
 
     def _translate(self, exc: Exception) -> AlignSyncError:
         from gspread.exceptions import APIError
-        if isinstance(exc, AlignSyncError):
-            return exc
+        what = f"read of {self.id} range {self.config.range!r}"
         if not isinstance(exc, APIError):
-            return TransientError(f"Google Sheets read of {self.id}: {type(exc).__name__}")
+            return remote.network_error("sheets", what, exc, redact=self.runtime.redactor)
         status = exc.response.status_code
-        if status == 429 or status >= 500:
-            return TransientError(f"Google Sheets read of {self.id}: HTTP {status}")
-        message = str((exc.error or {}).get("message", ""))[:200]
-        hint = "share it with the sink's service account as Viewer" if status in (403, 404) else ""
-        return RemoteError(f"Google Sheets refused reading {self.id} range {self.config.range!r} "
-                           f"(HTTP {status}: {message})", hint=hint)
+        if status in (403, 404):       # the sink's hints speak of the sink's spreadsheet
+            return RemoteError(f"Google Sheets refused the {what} (HTTP {status})",
+                               hint="share it with the sink's service account as Viewer")
+        return remote.status_error("sheets", status, what=what,
+                                   text=str((exc.error or {}).get("message", "")),
+                                   retry_after=remote.retry_after(exc.response.headers.get("Retry-After")),
+                                   redact=self.runtime.redactor, id=self.id,
+                                   email=getattr(self.sink, "_email", ""))
 
     def check(self) -> str:
         return f"{len(self.read(date.today()))} rows"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Optional, Union
 
 import regex
@@ -337,6 +337,21 @@ class ConfigBase(Strict):
     outcomes: list[Outcome] = Field(min_length=1)
     ignore: Blocks = Field(default_factory=list)
     flow: FlowSettings = Field(default_factory=FlowSettings)
+    # A saved export is a snapshot of one day: scored against the wall clock
+    # it ages (every ticket turns stale, every outcome runs out of time).
+    # `as_of` scores it as seen that day, on every run (the bundled demo).
+    as_of: Optional[datetime] = None
+
+    @field_validator("as_of")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)     # a time without zone: UTC
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def scoring_time(self, wall: datetime) -> datetime:
+        """The `now` a sync scores against: `as_of` when pinned, else the clock."""
+        return self.as_of or wall
 
     @model_validator(mode="after")
     def _consistent(self) -> "ConfigBase":
@@ -351,6 +366,11 @@ class ConfigBase(Strict):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        live = [s.type for s in self.source_list() if s.type != "file"]
+        if self.as_of is not None and live:
+            raise ValueError(f"as_of pins the clock for saved exports (type: file); a {live[0]} "
+                             "source is read live, so its tickets are scored against now: "
+                             "remove as_of")
         seen: dict[str, str] = {}
         for outcome in self.outcomes:
             for ident, what in [(outcome.id, "outcome")] + [(lv.id, "lever") for lv in outcome.levers]:

@@ -52,6 +52,7 @@ SUMMARY_FIELDS = ["Last sync", "Source", "Tickets in scope", "Active tickets", "
                   "Next sync", "Last error"]
 STATUS_COLOURS = {"on track": "B7E1CD", "at risk": "FCE8B2", "off track": "F4C7C3",
                   "done": "B7E1CD"}
+SEVERITY_COLOURS = {"high": "F4C7C3", "medium": "FCE8B2"}   # Warnings' Severity cells
 
 
 # What no sheet can hold: C0 controls other than tab/newline/CR (a vertical

@@ -275,8 +275,8 @@ def run_once(folder: str, process: Process, *, dry_run: bool = False, force: boo
     failed = 0
     for name, outcome in results:
         failed += bool(outcome and outcome.startswith("FAIL"))
-        print(f"{'FAIL' if outcome and outcome.startswith('FAIL') else 'ok  '}  workspace {name}: "
-              f"{(outcome or 'dry run done').removeprefix('FAIL ')}")
+        process.say(f"{'FAIL' if outcome and outcome.startswith('FAIL') else 'ok  '}  workspace {name}: "
+                    f"{(outcome or 'dry run done').removeprefix('FAIL ')}")
     return 1 if failed else 0
 
 

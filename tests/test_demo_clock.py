@@ -24,16 +24,6 @@ CLOCKS = {"today": TODAY, "two months on": TODAY + timedelta(days=61),
           "next summer": datetime(TODAY.year + 1, 7, 15, 12, 0, tzinfo=timezone.utc)}
 
 
-def build_warehouse() -> None:
-    """The demo's metric source, built where `make demo` builds it (issue 23)."""
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location("warehouse", ROOT / "config/demo/warehouse.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.build(Path("out") / "demo-warehouse.db")
-
-
 def run_demo(folder) -> dict:
     """`align-sync run --once --config <repo>/config/demo.yaml` in `folder`; the tabs it wrote."""
     assert main(["run", "--once", "--config", str(ROOT / "config" / "demo.yaml")]) == 0
@@ -49,7 +39,6 @@ def written(tmp_path_factory):
         folder = tmp_path_factory.mktemp(name.replace(" ", "-"))
         with pytest.MonkeyPatch.context() as mp, time_machine.travel(when, tick=False):
             mp.chdir(folder)
-            build_warehouse()                   # as `make demo` does before the sync
             assert datetime.now(timezone.utc).date() == when.date()    # the clock did move
             out[name] = run_demo(folder)
     return out

@@ -283,8 +283,10 @@ def test_the_demo_reads_its_warehouse(tmp_path, monkeypatch):
     from tests.conftest import ROOT
     shutil.copytree(ROOT / "config", tmp_path / "config")
     monkeypatch.chdir(tmp_path)
-    subprocess.run([sys.executable, "config/demo/warehouse.py", "out/demo-warehouse.db"], check=True,
-                   timeout=60, capture_output=True)
+    (tmp_path / "config/demo/warehouse.db").unlink(missing_ok=True)
+    subprocess.run([sys.executable, "config/demo/warehouse.py"], check=True, timeout=60,
+                   capture_output=True)                  # as `make demo` does
+    assert (tmp_path / "config/demo/warehouse.db").exists()
     assert main(["run", "--once", "--config", "config/demo.yaml"]) == 0
     book = "out/demo.xlsx"
     ours = [r for r in metrics_tab(book) if r[3] == "from warehouse"]

@@ -2,9 +2,11 @@
 that the demo config's `metrics:` source queries, from warehouse.csv beside
 this script (text in the repository, the database made on the spot).
 
-    python config/demo/warehouse.py [out/demo-warehouse.db]
+    python config/demo/warehouse.py [PATH]      # default: config/demo/warehouse.db
 
-`make demo` runs it before the sync.  The file is rebuilt whole each time.
+`make demo` runs it before the sync, and the tests before they run the demo
+(the database is not kept in git: warehouse.csv is).  The file is rebuilt
+whole each time.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT = Path("out") / "demo-warehouse.db"
+DEFAULT = HERE / "warehouse.db"
 
 
 def build(target: Path = DEFAULT, rows: Path = HERE / "warehouse.csv") -> Path:

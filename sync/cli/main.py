@@ -152,7 +152,7 @@ def _assess(ws, keep: list | None = None):
     state = ws.state(readonly=True)
     try:
         tickets, _ = fetch_all(ws.sources, state, _now())
-        tickets = done_stamps.stamp(tickets, state, _now())
+        tickets = done_stamps.stamp(tickets, state, ws.config.scoring_time(_now()))
     finally:
         state.close()
     inputs = ws.sink.read()

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
 from sync.core.config import Strict
-from sync.core.errors import AlignSyncError, ConfigError, RemoteError
+from sync.core.errors import AlignSyncError, ConfigError
 
 from connectors import http as remote
 
@@ -60,15 +60,12 @@ class SheetsMetrics:
         what = f"read of {self.id} range {self.config.range!r}"
         if not isinstance(exc, APIError):
             return remote.network_error("sheets", what, exc, redact=self.runtime.redactor)
-        status = exc.response.status_code
-        if status in (403, 404):       # the sink's hints speak of the sink's spreadsheet
-            return RemoteError(f"Google Sheets refused the {what} (HTTP {status})",
-                               hint="share it with the sink's service account as Viewer")
-        return remote.status_error("sheets", status, what=what,
+        # variant "source": not the sink's advice (Editor, sink.spreadsheet) for another sheet's read.
+        return remote.status_error("sheets", exc.response.status_code, what=what, variant="source",
                                    text=str((exc.error or {}).get("message", "")),
                                    retry_after=remote.retry_after(exc.response.headers.get("Retry-After")),
                                    redact=self.runtime.redactor, id=self.id,
-                                   email=getattr(self.sink, "_email", ""))
+                                   email=getattr(self.sink, "_email", "") or "the sink's service account")
 
     def check(self) -> str:
         return f"{len(self.read(date.today()))} rows"

@@ -81,8 +81,9 @@ class Daemon:
                  clock: Callable[[], datetime] = _utcnow,
                  wait: Callable[[float], bool] | None = None,
                  telemetry=None, workspace: str = "default", redact=None, notifiers=(),
-                 metric_sources=()):
+                 alerting=None, metric_sources=()):
         self.config = config
+        self.alerting = alerting
         self.telemetry, self.workspace, self.redact = telemetry, workspace, redact
         self.notifiers = notifiers
         self.metric_sources = metric_sources
@@ -118,7 +119,8 @@ class Daemon:
         state = "ok" if self.last_success and healthy else ("starting" if healthy else "stale")
         return healthy, {"status": state, "last_success": iso(self.last_success),
                          "last_error": self.last_error or None, "next_sync": iso(self.next_due),
-                         "syncs": self.syncs}
+                         "syncs": self.syncs,
+                         "alerts_undelivered": self.alerting.undelivered if self.alerting else []}
 
     def run_one(self) -> None:
         started = self.clock()
@@ -127,7 +129,7 @@ class Daemon:
             observed_sync(self.config, self.sources, self.sink, self.state, started,
                           force=self.force, next_sync=self.next_due, telemetry=self.telemetry,
                           workspace=self.workspace, redact=self.redact, notifiers=self.notifiers,
-                          metric_sources=self.metric_sources)
+                          alerting=self.alerting, metric_sources=self.metric_sources)
             self.last_success, self.last_error = self.clock(), ""
             # --force answers one refusal; later syncs are guarded again.
             self.force = False
@@ -168,7 +170,7 @@ def serve(workspace, *, health_port: int | None = None, force: bool = False) -> 
         daemon = Daemon(config, workspace.sources, workspace.sink, state, force=force,
                         telemetry=workspace.telemetry, workspace=workspace.name,
                         redact=workspace.process.redactor, notifiers=workspace.notifiers,
-                        metric_sources=workspace.metric_sources)
+                        alerting=workspace.alerting, metric_sources=workspace.metric_sources)
         StopRequest(daemon.request_stop, daemon.kill_now).install()
         port = health_port or config.health_port
         if port:

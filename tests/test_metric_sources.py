@@ -353,7 +353,7 @@ def test_google_sheets_source_and_sink(tmp_path, key_file, fake):
                                                      "have permission", "status": "PERMISSION_DENIED"}}))
     result = sync(NOW + timedelta(minutes=30))
     failed = [w.message for w in result.assessment.warnings if w.kind == "metric_source_failed"]
-    assert failed and "HTTP 403" in failed[0] and "share that spreadsheet" in failed[0]
+    assert failed and "HTTP 403" in failed[0] and "share that spreadsheet with align-sync@" in failed[0]
     assert fake.values("Metrics")[1:] == rows[1:2] + [["2026-11-23", "conv_rate", 7.4, "from finance"]]
     env.state.close()
 

@@ -65,7 +65,12 @@ class SheetsMetrics:
                                    text=str((exc.error or {}).get("message", "")),
                                    retry_after=remote.retry_after(exc.response.headers.get("Retry-After")),
                                    redact=self.runtime.redactor, id=self.id,
-                                   email=getattr(self.sink, "_email", "") or "the sink's service account")
+                                   email=self._who())
+
+    def _who(self) -> str:
+        """Whom to share the spreadsheet with: the sink's identity, as `check` names it."""
+        who = getattr(self.sink, "identity", None)
+        return who.share_with() if who is not None else "the sink's service account"
 
     def check(self) -> str:
         return f"{len(self.read(date.today()))} rows"

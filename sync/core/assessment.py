@@ -93,6 +93,7 @@ class Assessment:
     # the cells refused as no possible choice (key → why).
     choices: dict[str, str] = field(default_factory=dict)
     choice_problems: dict[str, str] = field(default_factory=dict)
+    source_problems: list[str] = field(default_factory=list)   # `partial_export` lines
     flow: list[FlowRow] = field(default_factory=list)          # the Flow tab's rows
     source_failures: list[str] = field(default_factory=list)   # `metric_source_failed` lines
 
@@ -135,8 +136,10 @@ def usable_readings(readings: list[Reading], now: datetime) -> tuple[list[Readin
 def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
            now: datetime, rules: RuleSet | None = None,
            metric_problems: Iterable[str] = (), choices: Choices | None = None,
-           workspace: str = "", source_failures: Iterable[str] = ()) -> Assessment:
-    """`choices`: the sheet's `Set lever` choices, merged over those kept in state.
+           source_problems: Iterable[str] = (), workspace: str = "",
+           source_failures: Iterable[str] = ()) -> Assessment:
+    """`choices`: the sheet's `Set lever` choices, merged over those kept in state;
+    `source_problems`: what the sources found incomplete (a partial export).
     `workspace`: its name seeds Flow's Monte Carlo (with the date).
     `source_failures`: one line per metric source that could not be read."""
     from sync.core.checks import raise_warnings
@@ -209,7 +212,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
                         _mean([r.score for r in results if r.score is not None]),
                         list(metric_problems) + future,
                         dict(choices.chosen) if choices else {},
-                        dict(choices.refused) if choices else {})
+                        dict(choices.refused) if choices else {}, list(source_problems))
     result.source_failures = list(source_failures)
     result.flow = measure(results, config.outcomes, config.flow.window, now, workspace)
     result.warnings = raise_warnings(result, config, readings)

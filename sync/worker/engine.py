@@ -91,6 +91,12 @@ def read_metrics(metric_sources: Sequence, config: Config,
     return out
 
 
+def source_notices(sources: Sequence[Source]) -> list[str]:
+    """What the sources' last fetch found incomplete (a saved first page of a
+    longer search), one line each, named by source."""
+    return [f"source {s.name}: {line}" for s in sources for line in getattr(s, "notices", ())]
+
+
 @contextmanager
 def paused_gc():
     """No cyclic garbage collection while a sync builds its objects: a 100k
@@ -156,8 +162,8 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
                                     config, now)
             chosen = choices_of(inputs, state)
             assessment = assess(tickets, config, fed.readings, now, rules,
-                                inputs.metric_problems + fed.problems, chosen, workspace=workspace,
-                                source_failures=fed.failures)
+                                inputs.metric_problems + fed.problems, chosen, source_notices(sources),
+                                workspace=workspace, source_failures=fed.failures)
             log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
                      active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
                      warnings=len(assessment.warnings))

@@ -56,6 +56,7 @@ class TrelloSourceConfig(Strict):
     boards: Values
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
     estimate_field: str | None = None
+    wip_lists: list[str] | None = None     # lists of work under way (default: all but the first)
     # `labels`: a lever chosen in the sheet's Set lever column is added to
     # the card as a board label of its tag's name (sync.worker.writeback).
     writeback: Literal["labels"] | None = None
@@ -174,7 +175,8 @@ class TrelloSource:
         for n, board_id in enumerate(self.board_ids(state, now), 1):
             board = self.board(board_id)
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
-            found = board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            found = board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field,
+                                  self.config.wip_lists)
             tickets += found
             if self.writeback:
                 self._remember(board_id, board, found)

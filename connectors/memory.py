@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sync.core.errors import AlignSyncError
 from sync.core.model import SheetInputs, Ticket
-from sync.core.report import Report
+from sync.core.present.report import Report
 
 
 class MemorySource:

@@ -25,7 +25,7 @@ from connectors.xlsx.sink import XlsxSink
 from sync.core.errors import AlignSyncError, GuardError
 from sync.core.model import Ticket
 from sync.core.registry import CONNECTORS
-from sync.core.report import HEADERS, OWNED
+from sync.core.present.report import HEADERS, OWNED
 from sync.worker.engine import run_once
 from sync.worker.state import State
 

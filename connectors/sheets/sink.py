@@ -29,7 +29,7 @@ from sync.core.inputs import gather
 from sync.worker.runtime import Runtime
 from sync.core.model import SheetInputs
 from sync.core.values import serial_date
-from sync.core.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
+from sync.core.present.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
 
 from connectors import http as remote, retry
 from connectors.sheets.auth import MODES, GoogleAuth, refused_token

@@ -6,20 +6,33 @@ Both are Protocols: connectors share no behaviour, only a shape.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Iterable, Protocol
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from sync.core.model import SheetInputs, Ticket
 
 if TYPE_CHECKING:
-    from sync.core.report import Report
-    from sync.worker.state import State
+    from sync.core.present.report import Report
+
+
+class Store(Protocol):
+    """What a source may keep between syncs (the worker's state file):
+    values read now, changes staged until the sink wrote."""
+
+    def get(self, source: str, key: str) -> str | None: ...
+
+    def get_json(self, source: str, key: str) -> Any: ...
+
+    def stage(self, source: str, key: str, value: Any) -> None: ...
+
+    def cached(self, source: str, key: str, now: datetime, ttl: timedelta,
+               load: Callable[[], Any], accept: Callable[[Any], bool] = ...) -> Any: ...
 
 
 class Source(Protocol):
     name: str
 
-    def fetch(self, state: "State", now: datetime) -> Iterable[Ticket]:
+    def fetch(self, state: Store, now: datetime) -> Iterable[Ticket]:
         """Every ticket of the source's query, now. Raise an AlignSyncError on failure.
 
         A source may read its cursor and cache from `state` and stage new

@@ -169,7 +169,7 @@ def _writable(value: str) -> bool:
 
 
 def run(args, process, now: datetime) -> int:
-    from sync.core.assessment import assess
+    from sync.core.assess.assessment import assess
     from sync.worker.workspace import build_sources
     from sync.worker.runtime import DEFAULT_RETRY, Runtime
     from sync.worker.state import State

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import structlog
 
-from sync.core import choices as sheet_choices
-from sync.core import report as report_mod
-from sync.core import metric_feed, review
-from sync.core.assessment import Assessment, assess
+from sync.core.assess import choices as sheet_choices
+from sync.core.present import report as report_mod
+from sync.core.assess import metric_feed
+from sync.core.present import review
+from sync.core.assess.assessment import Assessment, assess
 from sync.core.errors import AlignSyncError, GuardError, describe
 from sync.core.redact import Redactor
 from sync.worker import done_stamps
@@ -28,7 +29,7 @@ from sync.core.protocols import Sink, Source
 
 if TYPE_CHECKING:
     from sync.core.config import Config
-from sync.core.rules import RuleSet
+from sync.core.assess.rules import RuleSet
 from sync.worker import writeback
 from sync.worker.state import State
 

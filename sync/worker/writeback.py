@@ -18,7 +18,7 @@ from typing import Sequence
 
 import structlog
 
-from sync.core import choices as sheet_choices
+from sync.core.assess import choices as sheet_choices
 from sync.core.errors import describe
 
 log = structlog.get_logger("align_sync.writeback")

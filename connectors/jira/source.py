@@ -77,6 +77,8 @@ class JiraSource:
         self.client = None
         self.cloud = False
         self.writeback = config.writeback
+        self.notices: list[str] = []   # a live search is read whole, or the sync fails
+        self.archived = 0
         auth = config.auth
         self.limiter = self.runtime.limiters.get("jira", config.url.rstrip("/"), auth.email or "",
                                                  auth.token, limit=BURST[0], window=BURST[1])

@@ -74,6 +74,7 @@ class SheetsSink:
         self.runtime = runtime or Runtime()
         self.id = spreadsheet_id(config.spreadsheet)
         self.url = f"https://docs.google.com/spreadsheets/d/{self.id}"
+        self.location = self.url
         self._http = None
         self.identity = None            # connectors.sheets.auth.Identity, from the first request
         self._sheets: dict[str, SheetInfo] | None = None

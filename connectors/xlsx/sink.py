@@ -78,6 +78,7 @@ class XlsxSink:
         self.config = config
         self.progress = progress          # 100k Tickets rows take ~3 s to write
         self.path = Path(config.path)
+        self.location = str(self.path)
         self.seed = beside_config(config.metrics_seed, base_dir) if config.metrics_seed else None
         self.history_seed = beside_config(config.history_seed, base_dir) if config.history_seed else None
         self._loaded: tuple[tuple, list] | None = None   # (file stamp, History rows) of this sync's read

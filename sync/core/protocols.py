@@ -7,7 +7,7 @@ Both are Protocols: connectors share no behaviour, only a shape.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
 
 from sync.core.model import SheetInputs, Ticket
 
@@ -30,7 +30,12 @@ class Store(Protocol):
 
 
 class Source(Protocol):
+    """A tracker or a saved export.  Everything the core and the worker use
+    of a source is here; nothing else is looked up on it."""
     name: str
+    writeback: str | None          # `labels`: the sheet's choices are added as tag labels
+    notices: Sequence[str]         # what the last fetch could not take whole (a partial export)
+    archived: int                  # cards the last fetch left out as archived (for `init`)
 
     def fetch(self, state: Store, now: datetime) -> Iterable[Ticket]:
         """Every ticket of the source's query, now. Raise an AlignSyncError on failure.
@@ -38,8 +43,22 @@ class Source(Protocol):
         A source may read its cursor and cache from `state` and stage new
         ones there; the engine commits them only after the sink wrote."""
 
+    def check(self) -> str:
+        """`align-sync check`: one line saying what works, or raise."""
+
+    def draft_fields(self) -> tuple[dict, list[str]]:
+        """For `init`, before fetching: keys to add to the drafted `source:`
+        block (the estimate field found, say) and a line of reason each."""
+
+    def add_label(self, key: str, label: str) -> None:
+        """Add one label to a ticket this sync fetched (write-back); raise an
+        AlignSyncError naming the ticket when the tracker refuses."""
+
 
 class Sink(Protocol):
+    """Where the tables go.  `read` gives what the next `write` builds on."""
+    location: str                  # the sheet's URL or the workbook's path, for people
+
     def read(self) -> SheetInputs:
         """The team's data the next write must keep or build on."""
 
@@ -49,6 +68,9 @@ class Sink(Protocol):
     def write_error(self, message: str, when: datetime) -> None:
         """Set Summary's `Last error` only; leave every data tab as it is."""
 
-    # Optional: `done()`, called after every sync, drops what the sync read
-    # (a long-running process serving many workspaces keeps no tickets).
-    # Optional: `check() -> str`, the probe of `align-sync check`.
+    def check(self) -> str:
+        """`align-sync check`: one line saying what works, or raise."""
+
+    def done(self) -> None:
+        """After every sync: drop what the sync read (a process serving many
+        workspaces keeps no tickets between syncs)."""

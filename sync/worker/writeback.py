@@ -36,7 +36,7 @@ class LabelWrite:
 
 
 def _writers(sources: Sequence) -> dict:
-    return {s.name: s for s in sources if getattr(s, "writeback", None) == "labels"}
+    return {s.name: s for s in sources if s.writeback == "labels"}
 
 
 def plan(a, config, sources: Sequence, state) -> list[LabelWrite]:

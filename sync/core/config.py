@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from datetime import date, timedelta
 from typing import Annotated, Any, Optional, Union
 
@@ -325,22 +326,27 @@ def _union(models: list[type[BaseModel]]):
 
 
 _MODEL: dict[str, type[BaseModel]] = {}     # built once, after the connectors registered
+_BUILDING = threading.Lock()                 # workspaces load in threads: one builds, others wait
 
 
 def config_model() -> type[BaseModel]:
     """The whole config schema: `ConfigBase` plus the registered connectors'
     blocks as discriminated unions on `type` (an unknown type lists the known)."""
-    if "Config" not in _MODEL:
-        from pydantic import create_model
+    model = _MODEL.get("Config")
+    if model is not None:
+        return model
+    with _BUILDING:
+        if "Config" not in _MODEL:
+            from pydantic import create_model
 
-        from sync.core.registry import CONNECTORS
-        source = _union(CONNECTORS.models("source"))
-        sink = _union(CONNECTORS.models("sink"))
-        _MODEL["Config"] = create_model("Config", __base__=ConfigBase,
-                                        source=(Optional[source], None),
-                                        sources=(Optional[list[source]], None),
-                                        sink=(sink, ...))
-    return _MODEL["Config"]
+            from sync.core.registry import CONNECTORS
+            source = _union(CONNECTORS.models("source"))
+            sink = _union(CONNECTORS.models("sink"))
+            _MODEL["Config"] = create_model("Config", __base__=ConfigBase,
+                                            source=(Optional[source], None),
+                                            sources=(Optional[list[source]], None),
+                                            sink=(sink, ...))
+        return _MODEL["Config"]
 
 
 def __getattr__(name: str):

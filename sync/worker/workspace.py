@@ -8,6 +8,7 @@ one Jira with one account share its burst limit).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +60,16 @@ class Workspace:
     @property
     def telemetry(self):
         return self.runtime.telemetry
+
+    def claims(self) -> list[tuple[str, str]]:
+        """What no other workspace served beside it may share: its name, its
+        state file and its sink (the same workbook, or the same spreadsheet)."""
+        out = [("name", self.name), ("state file", os.path.realpath(self.config.state))]
+        if getattr(self.sink, "id", None):
+            out.append(("spreadsheet", self.sink.id))
+        elif getattr(self.sink, "path", None):
+            out.append(("sink file", os.path.realpath(self.sink.path)))
+        return out
 
     def lock(self) -> StateLock:
         return StateLock(self.config.state).acquire()

@@ -16,7 +16,7 @@ from sync.worker.health import verdict
 
 from .conftest import NOW, ROOT
 from .test_daemon import Process as DaemonProcess
-from .test_fleet import free_port, get
+from .test_fleet import free_port, get, write_workspace as write_in
 from .test_hostile_streams import write_workspace
 
 WINDOW = timedelta(minutes=30)
@@ -67,10 +67,10 @@ def test_a_daemon_whose_only_sync_failed_answers_503_and_stays_alive(tmp_path):
 def test_a_fleet_lists_each_workspace_and_fails_on_a_failed_first_sync(tmp_path):
     d = tmp_path / "workspaces"
     d.mkdir()
-    write_workspace(d, "good")
+    write_in(d, "good")
     bad = tmp_path / "export.json"
     bad.write_text("{not json")
-    write_workspace(d, "bad", source={"type": "file", "path": str(bad)})
+    write_in(d, "bad", source={"type": "file", "path": str(bad)})
     port = free_port()
     proc = DaemonProcess(d / "good.yaml", "--workspaces", str(d), "--health-port", str(port))
     try:

@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench soak lint-deploy clean
+.PHONY: demo test test-fast bench soak lint-deploy clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	# pytest exits 5 when it collects nothing; that is not a failure of ours.
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+# The suite without the kill and signal storms: seconds, for the edit-test loop.
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(BIN)/.installed
 	$(BIN)/python tests/bench/bench_core.py

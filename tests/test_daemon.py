@@ -331,6 +331,7 @@ def _storm_config(tmp_path, n: int):
     return path
 
 
+@pytest.mark.slow
 def test_sigterm_right_after_a_log_line_never_hangs(tmp_path):
     """The deadlock of issue 11: a handler that logs waits forever on the lock
     the interrupted log call holds.  Signals land right after log lines, from

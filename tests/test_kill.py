@@ -32,6 +32,9 @@ from .fakes import make_issues
 from .fakes_sheets import FakeSheets, Killed
 from .test_sheets import key_file, private_key, tickets  # noqa: F401 (fixtures)
 
+# Kill storms: seconds each.  `make test-fast` leaves them out; CI runs them.
+pytestmark = pytest.mark.slow
+
 
 def visible(fake: FakeSheets) -> dict:
     """What people see: every tab that is not hidden, values and formats."""

@@ -132,6 +132,7 @@ def big():
             for i in range(1, 10_001)]
 
 
+@pytest.mark.slow
 def test_a_10k_first_sync_in_one_request_hits_the_wall(tmp_path, key_file, rsps, big, monkeypatch):  # noqa: F811
     # The write of issue 5 (everything in one batchUpdate) against the strict fake.
     monkeypatch.setattr("connectors.sheets.sink.PUBLISH_MAX", 10 ** 9)
@@ -141,6 +142,7 @@ def test_a_10k_first_sync_in_one_request_hits_the_wall(tmp_path, key_file, rsps,
     assert run.fake.largest_body > MAX_BODY
 
 
+@pytest.mark.slow
 def test_a_10k_first_sync_fits_in_five_requests(tmp_path, key_file, rsps, big):  # noqa: F811
     run = Run(tmp_path, key_file, rsps)
     run.sync(big)

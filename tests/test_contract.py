@@ -1,0 +1,343 @@
+"""Contract tests: what the engine relies on from every source and every sink.
+
+Each registered connector type has a harness below that builds it against its
+fake (a file on disk, the Jira and Trello HTTP fakes, the Sheets fake, a real
+workbook); every test in this module then runs against every harness.  A new
+connector gets the suite by adding its harness to SOURCES or SINKS — and the
+first test fails until it does.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import openpyxl
+import pytest
+import responses
+
+from connectors.files.source import FileSource, FileSourceConfig
+from connectors.jira.source import JiraSource, JiraSourceConfig
+from connectors.memory import MemorySource
+from connectors.sheets.sink import SheetsSink
+from connectors.trello.source import TrelloSource, TrelloSourceConfig
+from connectors.xlsx.sink import XlsxSink
+from sync.core.errors import AlignSyncError, GuardError
+from sync.core.model import Ticket
+from sync.core.registry import CONNECTORS
+from sync.core.report import HEADERS, OWNED
+from sync.worker.engine import run_once
+from sync.worker.state import State
+
+from .conftest import FIXTURES, NOW, make_config, ticket
+from .fakes import URL, FakeJira, make_issues
+from .fakes_sheets import FakeSheets
+
+SECRET = "ATATT3xFfGF0-contract-secret"
+
+
+# --- sinks ------------------------------------------------------------------
+
+class XlsxHarness:
+    """A workbook on disk, read back with openpyxl as a person's Excel would."""
+
+    def __init__(self, tmp_path, **sink):
+        self.path = tmp_path / "book.xlsx"
+        self.config = make_config(sink={"type": "xlsx", "path": str(self.path), **sink})
+
+    def sink(self):
+        return XlsxSink(self.config.sink)
+
+    def tabs(self) -> list[str]:
+        return openpyxl.load_workbook(self.path).sheetnames
+
+    def rows(self, tab: str) -> list[list]:
+        ws = openpyxl.load_workbook(self.path)[tab]
+        return [list(r) for r in ws.iter_rows(values_only=True)]
+
+    def type_in(self, tab: str, row: int, col: int, value) -> None:
+        wb = openpyxl.load_workbook(self.path)
+        wb[tab].cell(row=row + 1, column=col + 1, value=value)
+        wb.save(self.path)
+
+    def close(self):
+        pass
+
+
+class SheetsHarness:
+    """The real gspread and google-auth clients against the strict Sheets fake."""
+
+    def __init__(self, tmp_path, key_file, **sink):
+        self.rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.rsps.start()
+        self.fake = FakeSheets(self.rsps)
+        self.config = make_config(sink={"type": "google_sheets", "credentials": str(key_file),
+                                        "spreadsheet": self.fake.id, **sink})
+
+    def sink(self):
+        return SheetsSink(self.config.sink)
+
+    def tabs(self) -> list[str]:
+        return list(self.fake.tabs)
+
+    def rows(self, tab: str) -> list[list]:
+        width = len(HEADERS.get(tab, ())) or None
+        out = []
+        for row in self.fake.values(tab):
+            row = list(row) + [None] * max(0, (width or 0) - len(row))
+            out.append([None if v == "" else v for v in row])
+        return out
+
+    def type_in(self, tab: str, row: int, col: int, value) -> None:
+        t = self.fake.tabs[tab]
+        t["rows"], t["cols"] = max(t["rows"], row + 1), max(t["cols"], col + 1)
+        kind = "formulaValue" if str(value).startswith("=") else (
+            "numberValue" if isinstance(value, (int, float)) else "stringValue")
+        t["cells"][(row, col)] = {"userEnteredValue": {kind: value}}
+
+    def close(self):
+        self.rsps.stop()
+        self.rsps.reset()
+
+
+@pytest.fixture(scope="module")
+def key_file(tmp_path_factory):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    path = tmp_path_factory.mktemp("sa") / "sa.json"
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": "growth-ops", "private_key_id": "0123abcd",
+        "private_key": pem, "client_email": "align-sync@growth-ops.iam.gserviceaccount.com",
+        "client_id": "1234567890", "token_uri": "https://oauth2.googleapis.com/token"}))
+    return path
+
+
+SINKS = {
+    "xlsx": lambda tmp_path, key_file, **kw: XlsxHarness(tmp_path, **kw),
+    "google_sheets": lambda tmp_path, key_file, **kw: SheetsHarness(tmp_path, key_file, **kw),
+}
+
+
+class SinkEnv:
+    def __init__(self, harness, tmp_path):
+        self.h = harness
+        self.state = State(tmp_path / "state.db")
+
+    def sync(self, tickets: list[Ticket], now: datetime = NOW, **kw):
+        return run_once(self.h.config, [MemorySource("jira", tickets)], self.h.sink(), self.state, now, **kw)
+
+    def table(self, tab: str) -> dict:
+        """A tab's rows by their first cell (Tickets by key, Summary by field)."""
+        return {r[0]: r for r in self.h.rows(tab)[1:]}
+
+
+@pytest.fixture(params=sorted(SINKS))
+def sink_env(request, tmp_path, key_file):
+    harness = SINKS[request.param](tmp_path, key_file)
+    env = SinkEnv(harness, tmp_path)
+    yield env
+    env.state.close()
+    harness.close()
+
+
+def test_every_registered_connector_has_a_harness():
+    assert set(CONNECTORS.types("sink")) == set(SINKS)
+    assert set(CONNECTORS.types("source")) == set(SOURCES)
+
+
+def test_a_first_write_makes_every_owned_tab_with_its_header(sink_env):
+    sink_env.sync([ticket("A-1"), ticket("A-2")])
+    tabs = sink_env.h.tabs()
+    for tab in [t for t in OWNED if t in HEADERS] + ["History", "Metrics"]:
+        assert tab in tabs, tab
+        assert sink_env.h.rows(tab)[0][:len(HEADERS[tab])] == HEADERS[tab], tab
+    assert set(sink_env.table("Tickets")) == {"A-1", "A-2"}
+    assert sink_env.table("Summary")["Tickets in scope"][1] == 2
+
+
+def test_ticket_text_is_written_as_text(sink_env):
+    evil = '=IMPORTXML("https://evil.example/x","//a")'
+    sink_env.sync([ticket("F-1", title=evil, owner="+cmd")])
+    row = sink_env.table("Tickets")["F-1"]
+    assert row[HEADERS["Tickets"].index("Title")] == evil
+    assert row[HEADERS["Tickets"].index("Owner")] == "+cmd"
+
+
+def test_people_columns_follow_their_ticket(sink_env):
+    sink_env.sync([ticket("A-1"), ticket("A-2"), ticket("A-3")])
+    width = len(HEADERS["Tickets"])
+    keys = [r[0] for r in sink_env.h.rows("Tickets")[1:]]
+    sink_env.h.type_in("Tickets", 0, width, "Notes")
+    for i, key in enumerate(keys, start=1):
+        sink_env.h.type_in("Tickets", i, width, f"note for {key}")
+    sink_env.sync([ticket("A-0"), ticket("A-2"), ticket("A-3")], now=NOW + timedelta(hours=1))
+    rows = sink_env.h.rows("Tickets")
+    assert rows[0][width] == "Notes"
+    notes = {r[0]: (r[width] if len(r) > width else None) for r in rows[1:]}
+    assert notes == {"A-0": None, "A-2": "note for A-2", "A-3": "note for A-3"}
+
+
+def test_metrics_are_read_and_never_written(sink_env):
+    sink_env.sync([ticket("A-1")])
+    sink_env.h.type_in("Metrics", 1, 0, "2026-11-20")
+    sink_env.h.type_in("Metrics", 1, 1, "conv_rate")
+    sink_env.h.type_in("Metrics", 1, 2, 7.5)
+    sink_env.h.type_in("Metrics", 1, 3, "typed by a person")
+    before = sink_env.h.rows("Metrics")
+    sink_env.sync([ticket("A-1")], now=NOW + timedelta(hours=1))
+    assert sink_env.h.rows("Metrics") == before
+    scorecard = sink_env.table("Scorecard")["conv"]
+    assert scorecard[HEADERS["Scorecard"].index("Current")] == 7.5
+    assert scorecard[HEADERS["Scorecard"].index("Progress %")] == 75.0
+
+
+def test_history_is_appended_once_per_period(sink_env):
+    sink_env.sync([ticket("A-1")])
+    sink_env.sync([ticket("A-1")], now=NOW + timedelta(hours=3))      # within history_every (1d)
+    sink_env.sync([ticket("A-1")], now=NOW + timedelta(days=1))
+    stamps = [r[0] for r in sink_env.h.rows("History")[1:]]
+    assert stamps == ["2026-11-26T09:00:00Z"] * 3 + ["2026-11-27T09:00:00Z"] * 3
+
+
+def test_a_failed_sync_keeps_the_data_and_sets_last_error(sink_env):
+    sink_env.sync([ticket("A-1"), ticket("A-2")])
+    before = sink_env.h.rows("Tickets")
+    with pytest.raises(GuardError):
+        sink_env.sync([], now=NOW + timedelta(days=2))
+    assert sink_env.h.rows("Tickets") == before
+    summary = sink_env.table("Summary")
+    assert "returned no tickets" in summary["Last error"][1]
+    assert summary["Last sync"][1] == "2026-11-26T09:00:00Z"
+
+
+@pytest.mark.parametrize("kind", sorted(SINKS))
+def test_the_owners_tab_can_be_switched_off(kind, tmp_path, key_file):
+    harness = SINKS[kind](tmp_path, key_file, owners_tab=False)
+    env = SinkEnv(harness, tmp_path)
+    try:
+        env.sync([ticket("A-1")])
+        assert "Owners" not in harness.tabs()
+    finally:
+        env.state.close()
+        harness.close()
+
+
+# --- sources ----------------------------------------------------------------
+
+class FileHarness:
+    """A saved Jira search response on disk."""
+
+    def __init__(self, tmp_path):
+        self.path = tmp_path / "export.json"
+        shutil.copy(FIXTURES / "jira_search_jql_page1.json", self.path)
+        self.raw = json.loads(self.path.read_text())
+        self.keys = {i["key"] for i in self.raw["issues"]}
+
+    def source(self):
+        return FileSource(FileSourceConfig(type="file", path=str(self.path)), "file")
+
+    def break_access(self):
+        self.path.unlink()
+
+    def close(self):
+        pass
+
+
+class JiraHarness:
+    """The real `jira` client against the Jira Cloud fake."""
+
+    def __init__(self, tmp_path):
+        self.rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.rsps.start()
+        self.fake = FakeJira(self.rsps, make_issues(120, NOW - timedelta(days=5)))
+        self.keys = {i["key"] for i in self.fake.issues}
+        self.config = JiraSourceConfig.model_validate(dict(
+            type="jira", url=URL, auth={"email": "ops@acme.test", "token": SECRET},
+            jql="project = GROW", fields={"estimate": "Story point estimate"}))
+
+    def source(self):
+        return JiraSource(self.config, "jira")
+
+    def break_access(self):
+        body = {"errorMessages": ["Client must be authenticated to access this resource."], "errors": {}}
+        self.fake.failures += [(401, {}, body)] * 10
+        for path in ("2/serverInfo", "2/field"):
+            self.rsps.replace(responses.GET, f"{URL}/rest/api/{path}", status=401, json=body)
+
+    def close(self):
+        self.rsps.stop()
+        self.rsps.reset()
+
+
+class TrelloHarness:
+    """The real py-trello client against the Trello API, mocked with a real board export."""
+    API = "https://api.trello.com/1"
+
+    def __init__(self, tmp_path):
+        board = json.loads((FIXTURES / "trello_board_export.json").read_text())
+        self.rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.rsps.start()
+        self.rsps.add(responses.GET, f"{self.API}/members/me/boards", json=[
+            {"id": board["id"], "name": board["name"], "shortLink": "hKKRg4wu", "closed": False}])
+        self.rsps.add(responses.GET, f"{self.API}/members/me", json={"id": "m9", "fullName": "Sync Bot"})
+        self.rsps.add(responses.GET, f"{self.API}/boards/{board['id']}", json=board)
+        archived = {lst["id"] for lst in board["lists"] if lst.get("closed")}
+        self.keys = {c["shortLink"] for c in board["cards"] if not c.get("closed") and c["idList"] not in archived}
+        self.config = TrelloSourceConfig.model_validate(dict(
+            type="trello", auth={"key": "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6", "token": SECRET},
+            boards=[board["name"]], done_lists=["Shipped"], estimate_field="Points"))
+
+    def source(self):
+        return TrelloSource(self.config, "trello")
+
+    def break_access(self):
+        self.rsps.replace(responses.GET, f"{self.API}/members/me/boards", status=401, body="invalid token")
+
+    def close(self):
+        self.rsps.stop()
+        self.rsps.reset()
+
+
+SOURCES = {"file": FileHarness, "jira": JiraHarness, "trello": TrelloHarness}
+
+
+@pytest.fixture(params=sorted(SOURCES))
+def source_env(request, tmp_path):
+    harness = SOURCES[request.param](tmp_path)
+    state = State(tmp_path / "state.db")
+    yield harness, state
+    state.close()
+    harness.close()
+
+
+def test_a_fetch_yields_every_ticket_once_as_a_ticket(source_env):
+    harness, state = source_env
+    tickets = list(harness.source().fetch(state, NOW))
+    assert all(isinstance(t, Ticket) for t in tickets)
+    keys = [t.key for t in tickets]
+    assert len(keys) == len(set(keys)) and all(keys)
+    assert set(keys) == harness.keys
+    assert {t.source for t in tickets} == {harness.source().name}
+    assert all(t.updated is None or t.updated.tzinfo is not None for t in tickets)
+
+
+def test_a_second_fetch_after_a_commit_sees_the_same_tickets(source_env):
+    harness, state = source_env
+    first = {t.key: t for t in harness.source().fetch(state, NOW)}
+    state.commit(NOW, NOW, len(first))
+    later = NOW + timedelta(minutes=15)
+    second = {t.key: t for t in harness.source().fetch(state, later)}
+    assert second.keys() == first.keys()
+    assert all(second[k].title == first[k].title and second[k].done == first[k].done for k in first)
+
+
+def test_a_refused_source_raises_our_error_without_the_secret(source_env):
+    harness, state = source_env
+    harness.break_access()
+    with pytest.raises(AlignSyncError) as err:
+        list(harness.source().fetch(state, NOW))
+    assert SECRET not in str(err.value)
+    assert str(err.value).strip()

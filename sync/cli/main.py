@@ -95,7 +95,7 @@ def cmd_run(args, path: str, process) -> int:
         from sync.worker import fleet, folder
         if args.once:
             return folder.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force,
-                                   slots=fleet.concurrency(),
+                                   slots=folder.concurrency(),
                                    show=lambda ws, result: console.summary(result.assessment, result.report))
         return fleet.serve(args.workspaces, process, health_port=args.health_port, force=args.force)
     ws = open_workspace(path, process)

@@ -139,7 +139,7 @@ class Daemon:
             self.last_success, self.last_error, self.last_failed = self.clock(), "", False
             # --force answers one refusal; later syncs are guarded again.
             self.force = False
-        except Exception as exc:              # logged by observed_sync; a bug must not stop the schedule either
+        except Exception as exc:              # logged by observed_sync; even a bug must not stop the schedule
             self.last_error, self.last_failed = describe(exc), True
         self.syncs += 1
         collect_between_syncs()
@@ -168,7 +168,7 @@ class Daemon:
 def serve(workspace, *, health_port: int | None = None, force: bool = False) -> int:
     """`align-sync run` on one workspace."""
     from sync.worker import health
-    from sync.worker.fleet import sync_timeout
+    from sync.worker.folder import sync_timeout
     config = workspace.config
     lock = workspace.lock()
     state = workspace.state()

@@ -17,45 +17,24 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import structlog
 
-from sync.core.errors import AlignSyncError, ConfigError, describe
+from sync.core.errors import AlignSyncError, describe
 from sync.core.report import iso
 from sync.core.schedule import Timetable
 from sync.worker import folder as configs
+from sync.worker.folder import concurrency, sync_timeout
 from sync.worker.engine import collect_between_syncs
 from sync.worker.health import verdict
 from sync.worker.workspace import Process, Workspace
 
 log = structlog.get_logger("align_sync.fleet")
 TICK = 5.0                       # seconds between looks at the folder and the timetables
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def concurrency() -> int:
-    raw = os.environ.get("ALIGN_SYNC_CONCURRENCY", "2")
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"ALIGN_SYNC_CONCURRENCY: expected a whole number of 1 or more, got {raw!r}")
-    return int(raw)
-
-
-def sync_timeout() -> float:
-    raw = os.environ.get("ALIGN_SYNC_TIMEOUT", "900")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"ALIGN_SYNC_TIMEOUT: expected seconds above zero, got {raw!r}")
-    return value
 
 
 @dataclass
@@ -66,7 +45,7 @@ class Member:
     workspace: Workspace | None = None
     lock: object = None
     problem: str = ""                    # a bad config, a clash or a held lock: why it is left out
-    clash: bool = False                  # the problem is a clash, looked at again on every scan
+    clash: list[str] = field(default_factory=list)   # the clash that is the problem, looked at on every scan
     timetable: Timetable | None = None
     due: datetime | None = None
     started: datetime | None = None      # when it joined (health counts from here)
@@ -102,7 +81,7 @@ class Member:
 
 class Fleet:
     def __init__(self, folder: str | Path, process: Process | None = None, *,
-                 clock: Callable[[], datetime] = _utcnow, force: bool = False,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), force: bool = False,
                  slots: int | None = None, timeout: float | None = None):
         self.folder = Path(folder)
         self.process = process or Process()
@@ -177,10 +156,11 @@ class Fleet:
                 if not member.clash:
                     log.error("workspace.refused", workspace=member.name, config=str(member.path),
                               error="; ".join(lines))
-                self._release(member)
-                member.problem, member.clash = "; ".join(lines) + f" ({configs.CLASH_HINT})", True
+                if member.running is None:       # a sync under way keeps its lock to the end
+                    self._release(member)
+                member.problem, member.clash = "; ".join(lines) + f" ({configs.CLASH_HINT})", lines
                 continue
-            member.problem, member.clash = "", False
+            member.problem, member.clash = "", []
             if member.lock is None:
                 try:
                     member.lock = member.workspace.lock()
@@ -269,8 +249,7 @@ class Fleet:
         self.stop.set()
 
     def health(self) -> tuple[bool, dict]:
-        """Every workspace by name (its file's name where two would read
-        alike), and every skipped file: 200 only while all are healthy."""
+        """Each workspace (by file name where two names read alike) and skipped file."""
         now = self.clock()
         members = list(self.members.values())
         names = [m.name for m in members]
@@ -284,15 +263,14 @@ class Fleet:
     def refuse_at_start(self) -> None:
         """A folder with no workspace, or whose workspaces clash, does not
         start (exit 2, as `run --once` and `check` refuse it)."""
-        lines = sorted({m.problem for m in self.members.values() if m.clash})
+        lines = [line for m in self.members.values() for line in m.clash]
         if self.members and not lines:
             return
         for member in self.members.values():
             self._release(member)
-        if not lines:
-            raise configs.empty(self.folder, list(self.skipped.items()))
-        raise ConfigError(f"--workspaces {self.folder}: {lines[0]}",
-                          problems=[f"--workspaces {self.folder}: {line}" for line in lines])
+        if lines:
+            raise configs.refused(self.folder, lines)
+        raise configs.empty(self.folder, list(self.skipped.items()))
 
     def alive(self) -> bool:
         """/livez: the loop turned lately (it turns every tick, syncs or not)."""

@@ -22,6 +22,24 @@ from sync.worker.workspace import Process, Workspace
 PATTERNS = ("*.yaml", "*.yml")
 
 
+def concurrency() -> int:
+    raw = os.environ.get("ALIGN_SYNC_CONCURRENCY", "2")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"ALIGN_SYNC_CONCURRENCY: expected a whole number of 1 or more, got {raw!r}")
+    return int(raw)
+
+
+def sync_timeout() -> float:
+    raw = os.environ.get("ALIGN_SYNC_TIMEOUT", "900")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"ALIGN_SYNC_TIMEOUT: expected seconds above zero, got {raw!r}")
+    return value
+
+
 @dataclass
 class Listing:
     """The configs of a folder: the files to load and the ones skipped."""
@@ -103,11 +121,15 @@ def load(folder: str | Path, process: Process, **workspace_options) -> Loaded:
             loaded.invalid.append((path, process.redactor(describe(exc))))
     clashing = clashes(loaded.workspaces)
     if clashing:
-        lines = sorted({line for found in clashing.values() for line in found})
-        problems = [f"--workspaces {folder}: {line}" for line in lines]
-        problems[-1] += f" ({CLASH_HINT})"
-        raise ConfigError(problems[0], problems=problems, hint=CLASH_HINT)
+        raise refused(folder, [line for sentences in clashing.values() for line in sentences])
     return loaded
+
+
+def refused(folder: str | Path, sentences: list[str]) -> ConfigError:
+    """The error of a folder whose workspaces clash: every pair, once."""
+    problems = [f"--workspaces {folder}: {line}" for line in sorted(set(sentences))]
+    problems[-1] += f" ({CLASH_HINT})"
+    return ConfigError(problems[0], problems=problems)
 
 
 def named(loaded: Loaded) -> list[tuple[Path, Workspace | None, str]]:

@@ -1,8 +1,6 @@
 """`align-sync run --workspaces DIR`: one process serving every workspace
-config in a folder.
-
-Every `*.yaml` and `*.yml` in DIR is a workspace named after its file (or its
-`name:`), with its own schedule, state file, lock and History.  At most
+config (`*.yaml`, `*.yml`) in a folder, each named after its file or its
+`name:`, with its own schedule, state file, lock and History.  At most
 `ALIGN_SYNC_CONCURRENCY` (default 2) sync at once, each in a thread (the work
 is I/O).  A workspace whose config is bad, or that shares a name, state file
 or sink with another (both are refused), is reported and left out; one whose
@@ -85,10 +83,8 @@ class Fleet:
                  slots: int | None = None, timeout: float | None = None):
         self.folder = Path(folder)
         self.process = process or Process()
-        self.clock = clock
-        self.force = force
-        self.slots = slots or concurrency()
-        self.timeout = timeout or sync_timeout()
+        self.clock, self.force = clock, force
+        self.slots, self.timeout = slots or concurrency(), timeout or sync_timeout()
         self.members: dict[Path, Member] = {}
         self.skipped: dict[Path, str] = {}    # files that are no workspace, and why
         self.stop = threading.Event()
@@ -102,13 +98,9 @@ class Fleet:
         """Add new configs, reload changed ones (when idle), drop removed ones;
         then refuse every workspace that clashes with another."""
         listing = configs.listing(self.folder)
-        found = {}
-        for path in listing.files:
-            try:
-                found[path] = path.stat().st_mtime
-            except OSError:                   # removed between the listing and now
-                continue
+        found = listing.files
         self._note_skipped(dict(listing.skipped))
+        before = {p: m.stamp for p, m in self.members.items()}
         for path in [p for p in self.members if p not in found]:
             member = self.members[path]
             if member.running is None or member.timed_out:
@@ -122,9 +114,13 @@ class Fleet:
             if member is not None:
                 self._release(member)
             self.members[path] = self._load(path, stamp)
-        self._settle()
+        # Only when a file came, went or changed (a tick can be 50 ms), or a
+        # refused workspace's last sync ended and its lock can go.
+        if {p: m.stamp for p, m in self.members.items()} != before or \
+                any(m.clash and m.lock and m.running is None for m in self.members.values()):
+            self._settle()
 
-    def _note_skipped(self, skipped: dict[Path, str]) -> None:
+    def _note_skipped(self, skipped: dict[Path, str]) -> None:   # logged once per file and reason
         for path, why in skipped.items():
             if self.skipped.get(path) != why:
                 log.warning("workspace.skipped", config=str(path), reason=why)
@@ -145,8 +141,7 @@ class Fleet:
         return member
 
     def _settle(self) -> None:
-        """Refuse the workspaces that share a name, state file or sink (both
-        of each pair), and lock the others' state (held while served)."""
+        """Refuse both of each pair that share a name, state file or sink; lock the others' state."""
         loaded = [m for m in self.members.values() if m.workspace is not None
                   and (m.clash or not m.problem)]
         clashing = configs.clashes([m.workspace for m in loaded])
@@ -156,7 +151,7 @@ class Fleet:
                 if not member.clash:
                     log.error("workspace.refused", workspace=member.name, config=str(member.path),
                               error="; ".join(lines))
-                if member.running is None:       # a sync under way keeps its lock to the end
+                if member.running is None:       # a sync under way keeps its lock to its end
                     self._release(member)
                 member.problem, member.clash = "; ".join(lines) + f" ({configs.CLASH_HINT})", lines
                 continue

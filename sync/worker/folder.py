@@ -11,6 +11,7 @@ would race on one lock, mix one History and hide each other in the logs and
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Callable
 from sync.core.errors import AlignSyncError, ConfigError, describe
 from sync.worker.workspace import Process, Workspace
 
-PATTERNS = ("*.yaml", "*.yml")
+SUFFIXES = (".yaml", ".yml")
 
 
 def concurrency() -> int:
@@ -42,34 +43,42 @@ def sync_timeout() -> float:
 
 @dataclass
 class Listing:
-    """The configs of a folder: the files to load and the ones skipped."""
-    files: list[Path]
+    """The configs of a folder: the files to load (with their mtimes) and the ones skipped."""
+    files: dict[Path, float]
     skipped: list[tuple[Path, str]]       # (file, why it is not a workspace)
 
 
 def listing(folder: Path) -> Listing:
-    if not folder.is_dir():
-        raise ConfigError(f"--workspaces {folder}: not a folder")
-    files, skipped = [], []
-    for path in sorted({p for pattern in PATTERNS for p in folder.glob(pattern)}):
-        why = _unusable(path)
-        if why:
-            skipped.append((path, why))
+    """One directory read and one stat per config: the daemon looks every tick."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except FileNotFoundError:
+        raise ConfigError(f"--workspaces {folder}: no such folder") from None
+    except NotADirectoryError:
+        raise ConfigError(f"--workspaces {folder}: not a folder") from None
+    except OSError as exc:
+        raise ConfigError(f"--workspaces {folder}: cannot read the folder ({exc.strerror})") from None
+    files, skipped = {}, []
+    for entry in entries:
+        if not entry.name.endswith(SUFFIXES):
+            continue
+        path = Path(folder) / entry.name
+        try:
+            st = entry.stat()
+        except FileNotFoundError:
+            if entry.is_symlink():
+                skipped.append((path, f"a broken link (to {os.readlink(path)})"))
+            continue                       # else: removed since the directory was read
+        except OSError as exc:
+            skipped.append((path, f"unreadable ({exc.strerror})"))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            skipped.append((path, "a folder, not a config file"))
+        elif not stat.S_ISREG(st.st_mode):
+            skipped.append((path, "not a regular file"))
         else:
-            files.append(path)
+            files[path] = st.st_mtime
     return Listing(files, skipped)
-
-
-def _unusable(path: Path) -> str:
-    if path.is_symlink() and not path.exists():
-        return f"a broken link (to {os.readlink(path)})"
-    if path.is_dir():
-        return "a folder, not a config file"
-    if not path.is_file():
-        return "not a regular file"
-    if not os.access(path, os.R_OK):
-        return "unreadable (permission denied)"
-    return ""
 
 
 def clashes(workspaces: list[Workspace]) -> dict[Path, list[str]]:
@@ -78,7 +87,7 @@ def clashes(workspaces: list[Workspace]) -> dict[Path, list[str]]:
     first: dict[tuple[str, str], Path] = {}
     found: dict[Path, list[str]] = {}
     for ws in workspaces:
-        for what, value in ws.claims():
+        for what, value in ws.claims:
             other = first.setdefault((what, value), ws.path)
             if other == ws.path:
                 continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from pathlib import Path
 
@@ -61,6 +62,7 @@ class Workspace:
     def telemetry(self):
         return self.runtime.telemetry
 
+    @cached_property
     def claims(self) -> list[tuple[str, str]]:
         """What no other workspace served beside it may share: its name, its
         state file and its sink (the same workbook, or the same spreadsheet)."""

@@ -15,6 +15,15 @@ ROOT = Path(__file__).parent.parent
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
 
 
+def demo_yaml() -> str:
+    """config/demo.yaml with its data files' paths absolute (in the file they
+    are relative to the config's folder), for a copy written elsewhere."""
+    text = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+    for name in ("jira-search.json", "metrics.csv", "history.csv"):
+        text = text.replace(f" demo/{name}", f" {ROOT / 'config' / 'demo' / name}")
+    return text
+
+
 def fixture(name: str):
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 

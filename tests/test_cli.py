@@ -21,9 +21,11 @@ def demo(tmp_path, monkeypatch):
 
 def test_run_once_writes_the_workbook(demo, capsys):
     assert main(["run", "--once", "--config", "config/demo.yaml"]) == 0
-    out = capsys.readouterr().out
-    assert "synced 80 tickets" in out and "out/demo.xlsx" in out
-    assert '"event": "sink.written"' in out
+    captured = capsys.readouterr()
+    # Not a terminal: stdout is JSON lines only, the person's line is on stderr (issue 26).
+    assert "synced 80 tickets" in captured.err and "out/demo.xlsx" in captured.err
+    assert "aligned effort 83.6%, 1 of 3 outcomes off track" in captured.err
+    assert '"event": "sink.written"' in captured.out and "synced" not in captured.out
     assert "Scorecard" in openpyxl.load_workbook(demo / "out/demo.xlsx").sheetnames
 
 

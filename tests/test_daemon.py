@@ -28,7 +28,7 @@ from sync.worker.daemon import Daemon, StateLock
 from sync.core.errors import AlreadyRunning, TransientError
 from sync.worker.state import State
 
-from .conftest import NOW, ROOT, make_config, ticket
+from .conftest import NOW, ROOT, demo_yaml, make_config, ticket
 from .fakes import FakeJira, make_issues
 
 
@@ -189,8 +189,8 @@ def _fifo_config(tmp_path):
     it until the test writes the data, so a signal can land mid-sync."""
     fifo = tmp_path / "tickets.json"
     os.mkfifo(fifo)
-    text = (ROOT / "config/demo.yaml").read_text()
-    text = text.replace("path: config/demo/jira-search.json", f"path: {fifo}")
+    text = demo_yaml()
+    text = text.replace(f"path: {ROOT / 'config/demo/jira-search.json'}", f"path: {fifo}")
     text = text.replace("path: out/demo.xlsx", f"path: {tmp_path / 'out.xlsx'}")
     text = text.replace("metrics_seed: config/demo/metrics.csv",
                         f"metrics_seed: {ROOT / 'config/demo/metrics.csv'}")
@@ -318,9 +318,7 @@ def _storm_config(tmp_path, n: int):
     """A daemon that logs a line every few milliseconds: a sync of the demo
     every 1s with an empty wait, so a signal right after a line is likely to
     land while the main thread holds the logger's lock."""
-    text = (ROOT / "config/demo.yaml").read_text()
-    text = text.replace("path: config/demo/jira-search.json",
-                        f"path: {ROOT / 'config/demo/jira-search.json'}")
+    text = demo_yaml()
     text = text.replace("path: out/demo.xlsx", f"path: {tmp_path / f'out{n}.xlsx'}")
     text = text.replace("metrics_seed: config/demo/metrics.csv",
                         f"metrics_seed: {ROOT / 'config/demo/metrics.csv'}")

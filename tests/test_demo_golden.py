@@ -18,7 +18,8 @@ from .conftest import NOW, ROOT
 
 ALL_KINDS = {"unmapped", "ambiguous", "unknown_tag", "unowned", "no_estimate", "no_acceptance",
              "stale", "goal_overload", "idle_lever", "lever_count", "unowned_outcome", "off_track",
-             "guardrail_breach", "metric_stale", "unused_rule", "activity_bias"}
+             "guardrail_breach", "metric_stale", "unused_rule", "activity_bias",
+             "checkpoint_missed", "leading_flat", "experiment_overdue"}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def test_history_trend_and_charts(demo):
                                                                   "2026-11-26T09:00:00Z"]
     trend = list(wb["Trend"].iter_rows(min_row=2, values_only=True))
     assert len(trend) == 9 and len({r[1] for r in trend}) >= 4     # conversion's curve moves
-    assert wb["Metrics"].max_row == 15
+    assert wb["Metrics"].max_row == 21
     with zipfile.ZipFile(demo[0]) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
     assert len(charts) >= 2

@@ -152,7 +152,7 @@ def test_unknown_source_or_sink_type_exits_2_listing_the_known(tmp_path, capsys)
 
 def test_run_once_over_a_folder_names_the_broken_one(folder, capsys):
     assert main(["run", "--once", "--workspaces", str(folder)]) == 1
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err          # stdout is the JSON log's (issue 26)
     assert "ok    workspace growth: 80 tickets" in out and "ok    workspace payments" in out
     assert "FAIL  workspace broken:" in out and "sink.path" in out
 

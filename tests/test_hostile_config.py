@@ -16,10 +16,10 @@ from sync.cli.main import main
 from sync.worker.engine import run_once
 from sync.core.errors import ConfigError
 
-from .conftest import NOW, ROOT, make_config, ticket
+from .conftest import NOW, ROOT, demo_yaml, make_config, ticket
 from .test_xlsx import env  # noqa: F401 (the workbook fixture)
 
-DEMO = (ROOT / "config/demo.yaml").read_text()
+DEMO = demo_yaml()
 
 
 def demo_config(tmp_path, text: str | None = None):

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors import retry
 from connectors.memory import MemorySource
-from connectors.sheets.sink import QUOTA_WAIT, SheetsSink, spreadsheet_id
+from connectors.http import RATE_WINDOW
+from connectors.sheets.sink import SheetsSink, spreadsheet_id
 from connectors.sheets.diff import norm
 from connectors.sheets.sink import SheetsSinkConfig
 from sync.worker.engine import run_once
@@ -251,7 +252,7 @@ def test_quota_429_without_retry_after_waits_for_the_minute_bucket(env, no_sleep
                        "per minute per user' of service 'sheets.googleapis.com'"}}
     env.fake.failures["update"] += [(429, copy.deepcopy(quota)), (429, copy.deepcopy(quota))]
     env.sync(tickets("A-1"))
-    assert no_sleep == [QUOTA_WAIT, QUOTA_WAIT]
+    assert no_sleep == [RATE_WINDOW["sheets"]] * 2
     assert summary(env.fake)["Tickets in scope"] == 1
 
 

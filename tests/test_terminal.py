@@ -89,13 +89,16 @@ def test_no_color_turns_colour_off(demo):
     assert code == 0 and "sync.done" in out and "\x1b[" not in out
 
 
-def test_a_pipe_gets_json_lines_exactly_as_before(demo):
-    code, out = in_pipe(demo, command("run", "--once", "--config", "config/demo.yaml"))
-    assert code == 0
-    *logs, last = out.splitlines()
-    events = json_lines("\n".join(logs))
+def test_a_pipe_gets_json_lines_only(demo):
+    """Issue 26: every stdout line parses (`| jq` works); the person's line
+    `synced ...` goes to stderr."""
+    done = subprocess.run(command("run", "--once", "--config", "config/demo.yaml"), cwd=demo,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=DEADLINE)
+    assert done.returncode == 0
+    events = [json.loads(line) for line in done.stdout.splitlines()]
     assert events and all({"event", "level", "timestamp"} <= set(e) for e in events)
-    assert "sync.done" in [e["event"] for e in events] and last.startswith("synced ")
+    assert "sync.done" in [e["event"] for e in events]
+    assert done.stderr.startswith("synced 80 tickets") and "1 of 3 outcomes off track" in done.stderr
 
 
 def test_log_format_overrides_both(demo):

@@ -173,7 +173,8 @@ def test_history_seed_starts_a_new_workbook_only(tmp_path):
                                ("2026-11-12T09:00:00Z", "*", None, 50, 3, 1)]
         assert len(history) > 2 and history[2][0] == "2026-11-26T09:00:00Z"
         trend = list(openpyxl.load_workbook(path)["Trend"].iter_rows(min_row=2, values_only=True))
-        assert [r[0] for r in trend] == ["2026-11-12T09:00:00Z", "2026-11-26T09:00:00Z"]
+        # Trend's stamps are the chart's axis labels: the dates alone (issue 26).
+        assert [r[0] for r in trend] == ["2026-11-12", "2026-11-26"]
         sync(env, [ticket("A-1")], NOW + timedelta(days=2))      # an existing workbook: no seed again
         again = list(openpyxl.load_workbook(path)["History"].iter_rows(min_row=2, values_only=True))
         assert [r[0] for r in again].count("2026-11-12T09:00:00Z") == 2

@@ -195,7 +195,14 @@ def main() -> None:
                ("2026-11-10", "week1_activation_rate", 36.5, ""),
                ("2026-11-24", "week1_activation_rate", 36.5, "wizard steps shipped, no lift yet"),
                ("2026-10-01", "net_expansion_rate", 2.0, "quarter start"),
-               ("2026-10-20", "net_expansion_rate", 3.2, "")]
+               ("2026-10-20", "net_expansion_rate", 3.2, ""),
+               # leading indicators (levers' `leading:`): one moves, one stays flat
+               ("2026-10-01", "onboarding_email_ctr", 2.1, "quarter start"),
+               ("2026-11-05", "onboarding_email_ctr", 2.3, ""),
+               ("2026-11-20", "onboarding_email_ctr", 2.6, "subject-line rewrite live"),
+               ("2026-10-01", "wizard_completion_rate", 40, "quarter start"),
+               ("2026-11-10", "wizard_completion_rate", 41, ""),
+               ("2026-11-24", "wizard_completion_rate", 41, "")]
     with open(HERE / "metrics.csv", "w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh, lineterminator="\n")
         out.writerow(["Date", "Metric", "Value", "Note"])

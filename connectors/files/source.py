@@ -21,6 +21,7 @@ from pydantic import Field
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
 from sync.core.model import Ticket, checked_estimate
+from sync.worker.progress import QUIET, Progress
 
 from connectors import field_guess
 
@@ -50,11 +51,22 @@ def beside_config(path: str, base_dir: Path | None) -> Path:
     return found
 
 
+def looked_in(path: str, base_dir: Path | None) -> str:
+    """Where `beside_config` looked, for a file that is in neither place."""
+    found = Path(path)
+    if found.is_absolute() or base_dir is None:
+        return str(found.resolve())
+    return f"{(Path.cwd() / found).resolve()} nor {(base_dir / found).resolve()}"
+
+
 class FileSource:
-    def __init__(self, config: FileSourceConfig, name: str, base_dir: Path | None = None):
+    def __init__(self, config: FileSourceConfig, name: str, base_dir: Path | None = None,
+                 progress: Progress = QUIET):
+        self.progress = progress          # a 100k-issue export takes seconds to read
         self.config = config
         self.name = name
         self.path = beside_config(config.path, base_dir)
+        self.base_dir = base_dir
 
     def _where(self) -> str:
         return f"source {self.name} (file {self.config.path})"
@@ -63,7 +75,10 @@ class FileSource:
         try:
             return self.path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
-            raise ConfigError(f"{self._where()}: file not found")
+            raise ConfigError(f"{self._where()}: file not found: no "
+                              f"{looked_in(self.config.path, self.base_dir)}",
+                              hint="a relative path is taken from the working directory, "
+                                   "then from the config file's folder")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{self._where()}: cannot read: {exc}")
 
@@ -74,7 +89,14 @@ class FileSource:
         # One pass when the fields the config names can be resolved by the
         # first issue (ids, or `names` given before `issues`); else a first
         # pass learns the names and a second converts.
-        reader = _Issues(self, None)
+        step = self.progress.step(f"source {self.name}: reading {self.path.name}")
+        try:
+            return self._json(text, step)
+        finally:
+            step.done()
+
+    def _json(self, text: str, step) -> list[Ticket]:
+        reader = _Issues(self, None, step)
         found = jira_export.read(text, self._where(), reader)
         if len(found) == 1 and not found[0].has_issues and "cards" in found[0].meta \
                 and "lists" in found[0].meta:
@@ -86,7 +108,7 @@ class FileSource:
                               "a Trello board export (no `cards`/`lists`) or a Jira CSV export")
         ids = self._field_ids(reader.names, reader.present)
         if ids != reader.ids:
-            reader = _Issues(self, ids)
+            reader = _Issues(self, ids, step)
             jira_export.read(text, self._where(), reader)
         return list(reader.tickets.values())
 
@@ -172,8 +194,10 @@ class _Issues:
     with `ids` given, converts each; without, decides at the first issue
     from the names seen so far, and converts only if it could."""
 
-    def __init__(self, source: FileSource, ids: JiraFieldIds | None):
+    def __init__(self, source: FileSource, ids: JiraFieldIds | None, step=None):
         self.source = source
+        self.step = step
+        self.seen = 0
         self.ids = ids
         self.decided = ids is not None
         self.names: dict[str, str] = {}
@@ -185,6 +209,9 @@ class _Issues:
             self.names.update({k: str(v) for k, v in value.items() if v is not None})
 
     def issue(self, issue: dict) -> None:
+        self.seen += 1
+        if self.step is not None and not self.seen % 500:
+            self.step.update(issues=self.seen)
         fields = issue.get("fields")
         if isinstance(fields, dict):
             self.present.update(fields)
@@ -249,5 +276,6 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
 
 def register(registry) -> None:
     registry.add("source", "file", FileSourceConfig,
-                 lambda config, name, runtime: FileSource(config, name, runtime.base_dir),
+                 lambda config, name, runtime: FileSource(config, name, runtime.base_dir,
+                                                                 runtime.progress),
                  probe=lambda source: f"{len(source.fetch())} tickets")

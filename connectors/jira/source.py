@@ -4,7 +4,7 @@ access token), on the `jira` library, with incremental syncs.
 Cloud pages `/rest/api/3/search/jql` by `nextPageToken` (the old `/search`
 answers 410 there since 2025, CHANGE-2046); Data Center pages
 `/rest/api/2/search` by `startAt`/`total`.  Every request goes through
-`retry.call` one at a time; the library's own retries are off.  Between full
+`connectors.http` one at a time; the library's own retries are off.  Between full
 re-fetches only issues updated since the cursor are read, and an ids-only
 census of the JQL drops issues that were deleted or left the query.
 """
@@ -23,7 +23,7 @@ from sync.core.model import Ticket
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
-from connectors import retry
+from connectors import http, retry
 from connectors.jira.issue import JiraFields, issue_list, parse_time, to_ticket
 from connectors.jira.meta import JiraMeta, translate
 
@@ -79,8 +79,8 @@ class JiraSource:
         def once() -> T:
             self.limiter.wait(retry.sleep)
             return fn()
-        return retry.call("jira", once, runtime=self.runtime,
-                          translate=lambda exc: translate(exc, what, self.config))
+        return http.call("jira", once, runtime=self.runtime,
+                         translate=lambda exc: translate(exc, what, self.config, self.runtime.redactor))
 
     def _connect(self, state: State, now: datetime):
         from jira import JIRA

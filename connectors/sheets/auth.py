@@ -2,7 +2,7 @@
 
 The key is a file path or the JSON itself (from an environment variable);
 its private key is a secret from the moment it is read.  The token request
-is tried once per call: retries are ours (`retry.call`), not google-auth's.
+is tried once per call: retries are ours (`connectors.http.call`), not google-auth's.
 """
 from __future__ import annotations
 

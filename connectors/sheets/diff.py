@@ -14,10 +14,9 @@ shows removal-heavy syncs sending megabytes.
 """
 from __future__ import annotations
 
-from sync.core.report import cell_text
+from sync.core.report import SEVERITY_COLOURS, cell_text  # noqa: F401 (SEVERITY_COLOURS: one palette, both sinks)
 
 MAX_CELL = 50_000                 # Sheets' limit on one cell's text
-SEVERITY_COLOURS = {"high": "F4C7C3", "medium": "FCE8B2"}   # Warnings' Severity cells
 
 
 def rgb(hex_colour: str) -> dict:

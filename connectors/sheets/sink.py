@@ -27,7 +27,7 @@ from sync.worker.runtime import Runtime
 from sync.core.model import SheetInputs
 from sync.core.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
 
-from connectors import retry
+from connectors import http as remote, retry
 from connectors.sheets.diff import header_edited
 
 from connectors.sheets.layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata, staged_bytes
@@ -36,7 +36,6 @@ from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode, prep_b
 log = structlog.get_logger("align_sync.sheets")
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 TIMEOUT = (10, 120)        # under the API's own 180 s processing limit
-QUOTA_WAIT = 20.0          # seconds after a 429 (Google's buckets are per minute)
 WRITES_PER_MINUTE = 50     # of Google's 60 per user: room for the Last error note and a retry
 _ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,hidden,gridProperties),"
@@ -99,14 +98,15 @@ class SheetsSink:
         return self._http
 
     def request(self, what: str, fn, attempts: int | None = None):
-        return retry.call("sheets", fn, runtime=self.runtime, attempts=attempts,
-                          translate=lambda exc: self._translate(exc, what))
+        return remote.call("sheets", fn, runtime=self.runtime, attempts=attempts,
+                         translate=lambda exc: self._translate(exc, what))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
+        """A failure of gspread or google-auth, read out for `connectors.http`."""
         from google.auth.exceptions import RefreshError, TransportError
         from gspread.exceptions import APIError
         if isinstance(exc, (TransportError, requests.ConnectionError, requests.Timeout)):
-            return TransientError(f"Google Sheets {what}: {type(exc).__name__} {str(exc)[:200]}".strip())
+            return remote.network_error("sheets", what, exc, redact=self.runtime.redactor)
         if isinstance(exc, RefreshError):
             text = str(exc)
             if "invalid_grant" in text or "invalid_client" in text or "unauthorized_client" in text:
@@ -116,27 +116,11 @@ class SheetsSink:
             return TransientError(f"Google Sheets {what}: token refresh failed")
         if not isinstance(exc, APIError):
             return RemoteError(f"Google Sheets {what}: unexpected {type(exc).__name__}")
-        status = exc.response.status_code
-        message = str((exc.error or {}).get("message", ""))[:300]
-        if status == 429 or status >= 500:
-            wait = retry.retry_after(exc.response.headers.get("Retry-After"))
-            if status == 429 and wait is None:
-                # Sheets sends no Retry-After; its quotas refill per minute, so
-                # four waits of QUOTA_WAIT span a whole window.
-                wait = QUOTA_WAIT
-            return TransientError(f"Google Sheets {what}: HTTP {status} {message}".strip(),
-                                  retry_after=wait)
-        if status == 401:
-            return RemoteError(f"Google Sheets refused the service account's token for {what} (HTTP 401)",
-                               hint="check sink.credentials: the key may be deleted, or for another project")
-        if status == 403:
-            return RemoteError(f"Google Sheets refused {what} (HTTP 403: {message})",
-                               hint=f"share the spreadsheet with {self._email or 'the service account'}"
-                                    " as Editor")
-        if status == 404:
-            return RemoteError(f"Google Sheets: no spreadsheet with id {self.id} (HTTP 404)",
-                               hint="check sink.spreadsheet (the URL or the id between /d/ and /edit)")
-        return RemoteError(f"Google Sheets {what}: HTTP {status}: {message}")
+        return remote.status_error("sheets", exc.response.status_code, what=what,
+                                 text=str((exc.error or {}).get("message", "")),
+                                 retry_after=remote.retry_after(exc.response.headers.get("Retry-After")),
+                                 redact=self.runtime.redactor, id=self.id,
+                                 email=self._email or "the service account")
 
     def _metadata(self) -> dict[str, SheetInfo]:
         http = self.http()

@@ -2,7 +2,7 @@
 
 The client is built with keywords (a positional token would become the
 OAuth secret and travel in URLs) and a session with timeouts; requests go
-through `fetch_json`, a per-token limiter (100 per 10 s) and `retry.call`.
+through `fetch_json`, a per-token limiter (100 per 10 s) and `connectors.http`.
 Board names are resolved once a day through `/members/me/boards` (cached in
 state); a board is read with its cards, lists, labels, members and custom
 fields in one `GET /1/boards/{id}`, paging cards separately only when the
@@ -20,18 +20,17 @@ import requests
 from pydantic import Field
 
 from sync.core.config import Strict, Values
-from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
+from sync.core.errors import AlignSyncError, ConfigError, RemoteError
 from sync.core.model import Ticket
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
-from connectors import retry
+from connectors import http, retry
 from connectors.trello.board import board_tickets, require_estimate_field
 
 TIMEOUT = (5, 30)
 NESTED_CARDS = 1000           # a nested cards list stops here; page beyond it
 TTL = timedelta(hours=24)
-RATE_WAIT = 11.0              # 429s carry no Retry-After; the window is 10 s
 _ID = re.compile(r"^[0-9a-f]{24}$")
 _CARD_FIELDS = ("name,desc,idList,idMembers,labels,closed,due,dueComplete,shortLink,shortUrl,"
                 "url,dateLastActivity,idShort,pos")
@@ -76,32 +75,21 @@ class TrelloSource:
         def once():
             self.limiter.wait(retry.sleep)      # every attempt counts against the token's limit
             return self.client.fetch_json(path, query_params=dict(params))
-        return retry.call("trello", once, runtime=self.runtime,
-                          translate=lambda exc: self._translate(exc, what))
+        return http.call("trello", once, runtime=self.runtime,
+                         translate=lambda exc: self._translate(exc, what))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
-        from trello.exceptions import ResourceUnavailable, Unauthorized
+        """A failure of py-trello, read out for `http.status_error`."""
+        from trello.exceptions import ResourceUnavailable     # Unauthorized (401) is one too
         if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
-            return TransientError(f"Trello {what}: {type(exc).__name__}")
+            return http.network_error("trello", what, exc)
         if not isinstance(exc, ResourceUnavailable):
             return RemoteError(f"Trello {what}: unexpected {type(exc).__name__}")
-        status = exc._status
-        text = str(exc._msg).split(" at https://")[0].strip()[:200]
-        if status == 429:
-            return TransientError(f"Trello {what}: rate limited ({text})", retry_after=RATE_WAIT)
-        if status >= 500:
-            return TransientError(f"Trello {what}: HTTP {status}")
-        if isinstance(exc, Unauthorized) or status == 401:
-            if "key" in text.lower():
-                return RemoteError(f"Trello rejected the API key ({text})",
-                                   hint="check source.auth.key: the key of your Power-Up's API key tab")
-            return RemoteError(f"Trello rejected the token ({text or 'HTTP 401'})",
-                               hint="the token is wrong, expired or revoked: authorize a new one "
-                                    "for this API key and update source.auth.token")
-        if status == 404:
-            return ConfigError(f"Trello {what}: not found (HTTP 404)",
-                               hint="check source.boards: a board id, short link or name")
-        return RemoteError(f"Trello {what}: HTTP {status}: {text}")
+        # py-trello appends the URL it called, key and token in its query: cut it off.
+        text = str(exc._msg).split(" at https://")[0].strip()
+        return http.status_error("trello", exc._status, what=what, text=text,
+                                 variant="key" if "key" in text.lower() else "",
+                                 redact=self.runtime.redactor)
 
     # -- boards -------------------------------------------------------------
 

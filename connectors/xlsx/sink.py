@@ -24,8 +24,9 @@ from sync.core.inputs import gather
 from sync.core.model import SheetInputs
 
 from connectors.files.source import beside_config
+from sync.worker.progress import QUIET, Progress
 from connectors.xlsx import stream as xlsx_stream
-from connectors.xlsx.book import (column_letter, draw_charts, load_shell, metric_rows, openpyxl, ours, read_rows,
+from connectors.xlsx.book import (colour_severity, column_letter, draw_charts, note_aligned_effort, load_shell, metric_rows, openpyxl, ours, read_rows,
                         read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
 from sync.core.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
@@ -69,8 +70,10 @@ class XlsxSinkConfig(Strict):
 
 
 class XlsxSink:
-    def __init__(self, config: XlsxSinkConfig, base_dir: Path | None = None):
+    def __init__(self, config: XlsxSinkConfig, base_dir: Path | None = None,
+                 progress: Progress = QUIET):
         self.config = config
+        self.progress = progress          # 100k Tickets rows take ~3 s to write
         self.path = Path(config.path)
         self.seed = beside_config(config.metrics_seed, base_dir) if config.metrics_seed else None
         self.history_seed = beside_config(config.history_seed, base_dir) if config.history_seed else None
@@ -158,6 +161,7 @@ class XlsxSink:
 
     def write(self, report: Report) -> None:
         self._writable()
+        step = self.progress.step(f"sink xlsx: writing {self.path}")
         wb = self._shell() or openpyxl().Workbook()
         fresh = wb.sheetnames == ["Sheet"] and wb["Sheet"].max_row == 1
         streamed: dict[str, Table] = {}
@@ -183,7 +187,9 @@ class XlsxSink:
                     and ours(wb[name], name, HEADERS):
                 del wb[name]
         draw_charts(wb)
-        self._save(wb, streamed)
+        step.update(tabs=len(report.tables) + 1)
+        self._save(wb, streamed, step)
+        step.done()
 
     def write_error(self, message: str, when: datetime) -> None:
         self._writable()
@@ -244,7 +250,10 @@ class XlsxSink:
         self._decorate(ws, table)
 
     def _decorate(self, ws, table: Table) -> None:
+        if table.name == "Warnings":
+            colour_severity(ws)
         if table.name == "Scorecard":
+            note_aligned_effort(ws, table.headers)
             col = table.headers.index("Status") + 1
             for r in range(2, len(table.rows) + 2):
                 colour = STATUS_COLOURS.get(ws.cell(row=r, column=col).value)
@@ -259,11 +268,13 @@ class XlsxSink:
                     cell.hyperlink = url
                     cell.font = link
 
-    def _stream(self, tmp: str, streamed: dict[str, Table]) -> None:
+    def _stream(self, tmp: str, streamed: dict[str, Table], step=None) -> None:
         """The streamed tabs' rows into the saved file (`xlsx_stream`)."""
         with zipfile.ZipFile(tmp) as archive:
             paths = sheet_paths(archive)
-        parts = {paths[name]: xlsx_stream.Spliced(table, MAX_TEXT, MAX_LINKS)
+        parts = {paths[name]: xlsx_stream.Spliced(
+                     table, MAX_TEXT, MAX_LINKS,
+                     (lambda n, tab=name: step.update(**{f"{tab} rows": n})) if step else (lambda n: None))
                  for name, table in streamed.items()}
         spliced = tmp + ".rows"
         try:
@@ -285,14 +296,15 @@ class XlsxSink:
             raise ConfigError(f"sink xlsx {self.path}: the workbook is read-only; nothing was "
                               "written", hint="make it writable (chmod u+w) or point `sink.path` elsewhere")
 
-    def _save(self, wb: Workbook, streamed: dict[str, Table] | None = None) -> None:
+    def _save(self, wb: Workbook, streamed: dict[str, Table] | None = None, step=None) -> None:
         def write(tmp: str) -> None:
             wb.save(tmp)
             if streamed:
-                self._stream(tmp, streamed)
+                self._stream(tmp, streamed, step)
         save_replacing(self._target(), f"sink xlsx {self.path}", write)
 
 
 def register(registry) -> None:
-    registry.add("sink", "xlsx", XlsxSinkConfig, lambda config, runtime: XlsxSink(config, runtime.base_dir))
+    registry.add("sink", "xlsx", XlsxSinkConfig, lambda config, runtime: XlsxSink(config, runtime.base_dir,
+                                                                     runtime.progress))
 

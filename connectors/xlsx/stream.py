@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class Spliced:
     table: Table
     max_text: int
     max_links: int
+    tick: Callable[[int], None] = lambda rows: None     # rows written so far (progress)
 
 
 def streamable(table: Table) -> bool:
@@ -134,6 +135,7 @@ def _rows_xml(spliced: Spliced, styles: dict[str, str]) -> Iterator[str]:
         if len(out) >= CHUNK:
             yield "".join(out)
             out = []
+            spliced.tick(r - 1)
     yield "".join(out)
 
 

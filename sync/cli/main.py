@@ -1,11 +1,14 @@
-"""The `align-sync` command (PRODUCT.md §2) and the one place where errors
-become messages and exit codes: 0 success, 2 bad config or usage, 1 a
-failed sync.  Everything below raises; nothing below prints a traceback.
+"""The `align-sync` command (README's command table) and the one place
+where errors become messages and exit codes: 0 success, 2 bad config or
+usage, 1 a failed sync.  Everything below raises; nothing below prints a
+traceback.  When the log is JSON lines (a pipe, a service, `--log-format
+json`), stdout carries JSON lines only: a person's line goes to stderr.
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import os
 import sys
@@ -39,10 +42,13 @@ def _parser() -> argparse.ArgumentParser:
                              "reading (default on a terminal)")
     p = argparse.ArgumentParser(prog="align-sync", parents=[common],
                                 description="Keep a sheet of how well tickets serve outcomes.")
+    p.add_argument("--version", action="version", version=f"align-sync {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", parents=[common], help="sync now, then on the schedule")
     run.add_argument("--once", action="store_true", help="one sync, then exit")
     run.add_argument("--dry-run", action="store_true", help="fetch, map, score and print; write nothing")
+    run.add_argument("--all", action="store_true", dest="every",
+                     help="with --dry-run: list every warning, not only the first ones")
     run.add_argument("--force", action="store_true",
                      help="write even when the ticket count dropped to zero or under half")
     run.add_argument("--health-port", type=_port, default=None, metavar="PORT",
@@ -78,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("align-sync")
+    except PackageNotFoundError:          # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -95,8 +109,8 @@ def cmd_run(args, path: str, process) -> int:
         from sync.worker import fleet, folder
         if args.once:
             return folder.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force,
-                                   slots=folder.concurrency(),
-                                   show=lambda ws, result: console.summary(result.assessment, result.report))
+                                   slots=folder.concurrency(), show=lambda ws, result: show_dry_run(
+                                       args, process, result, ws))
         return fleet.serve(args.workspaces, process, health_port=args.health_port, force=args.force)
     ws = open_workspace(path, process)
     if not args.once:
@@ -105,17 +119,27 @@ def cmd_run(args, path: str, process) -> int:
     # A one-off sync must not race a daemon (or a timer run) on the same state.
     result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
     if args.dry_run:
-        print(console.summary(result.assessment, result.report))
+        show_dry_run(args, process, result)
     else:
-        print(synced_line(result, ws.sink))
+        process.say(synced_line(result, ws.sink))
     return 0
 
 
+def show_dry_run(args, process, result, ws=None) -> None:
+    """A dry run's summary; with --workspaces, under the workspace's heading."""
+    if process.json_asked:
+        data = console.summary_data(result.assessment, result.report)
+        print(json.dumps(dict(data, workspace=ws.name) if ws else data, default=str))
+        return
+    if ws is not None:
+        from sync.worker.folder import heading
+        heading(process, ws.name, ws.path)
+    print(console.summary(result.assessment, result.report, every=args.every))
+
+
 def synced_line(result, sink) -> str:
-    a = result.assessment
     where = getattr(sink, "path", None) or getattr(sink, "url", "the sheet")
-    return (f"synced {result.tickets} tickets ({len(a.in_scope)} in scope, {len(a.warnings)} "
-            f"warnings) in {result.seconds:.1f}s → {where}")
+    return console.synced(result.assessment, result.tickets, result.seconds, str(where))
 
 
 def cmd_check(args, path: str, process) -> int:
@@ -130,18 +154,25 @@ def cmd_check(args, path: str, process) -> int:
 
 def print_check(ws, path) -> int:
     config = ws.config
-    print(f"ok    config {path}: {len(config.outcomes)} outcomes, {len(config.levers())} levers")
+    say = console.check_line(ws.process.json_asked)
+    say(None, f"config {path}: {console.plural(len(config.outcomes), 'outcome')}, "
+              f"{console.plural(len(config.levers()), 'lever')}")
+    from sync.drafting import placeholders
+    left = placeholders.find(ws.path.read_text(encoding="utf-8-sig"))
+    for line, key, problem in left:
+        say(problem, f"config {path}:{line}: {key}")
     failed = 0
     for line, problem in ws.check(_now()):
-        if problem is None:
-            print(f"ok    {line}")
-        else:
-            failed += 1
-            print(f"FAIL  {line}: {problem}")
-    return 1 if failed else 0
+        failed += problem is not None
+        say(problem, line)
+    # A draft still holding placeholders is a config to finish: exit 2, as for any bad config.
+    return 2 if left else 1 if failed else 0
 
 
-def _assess(ws):
+
+def _assess(ws, keep: list | None = None):
+    """The assessment a sync would make now (and its tickets); `keep`, when
+    given, receives the sheet's inputs (History, for the review)."""
     from sync.core.assessment import assess
     from sync.worker.engine import fetch_all
     state = ws.state(readonly=True)
@@ -150,7 +181,10 @@ def _assess(ws):
     finally:
         state.close()
     inputs = ws.sink.read()
-    return assess(tickets, ws.config, inputs.readings, _now(), metric_problems=inputs.metric_problems), tickets
+    if keep is not None:
+        keep.append(inputs)
+    now = ws.config.scoring_time(_now())
+    return assess(tickets, ws.config, inputs.readings, now, metric_problems=inputs.metric_problems), tickets
 
 
 def cmd_review(args, path: str, process) -> int:
@@ -162,14 +196,18 @@ def cmd_review(args, path: str, process) -> int:
 
 def review_one(args, path: str, ws) -> int:
     from sync.core import review
+    from sync.core.review_text import render_text
     from sync.worker.engine import deliver
     process = ws.process
     sheet = getattr(ws.sink, "url", "") or str(getattr(ws.sink, "path", ""))
     if args.print_:
-        a, _ = _assess(ws)
+        inputs: list = []
+        a, _ = _assess(ws, inputs)
+        if not getattr(ws.sink, "url", "") and not os.path.exists(sheet):
+            sheet = ""            # no workbook yet: name none (the first sync writes it)
         state = ws.state(readonly=True)
         try:
-            print(review.render_text(review.preview(state, a, _now()), sheet), end="")
+            print(render_text(review.preview(state, a, a.now, inputs[0].history), sheet), end="")
         finally:
             state.close()
         return 0
@@ -182,8 +220,9 @@ def review_one(args, path: str, ws) -> int:
         pending, todo = review.undelivered(state, [n.id for n in ws.notifiers])
         if pending is None or not todo:
             # Nothing waiting: the digest of the current period, as a new review.
-            a, _ = _assess(ws)
-            fresh = review.preview(state, a, _now())
+            inputs = []
+            a, _ = _assess(ws, inputs)
+            fresh = review.preview(state, a, a.now, inputs[0].history)
             state.put(review.KEY, "pending", fresh.to_json())
         failed = deliver(state, ws.notifiers, ws.sink)
     finally:
@@ -260,7 +299,10 @@ def _main(argv: list[str] | None) -> int:
         # sync again (0.5 s at 100k) for cycles the exit frees anyway.
         gc.disable()
     console = logsetup.console_wanted(getattr(args, "log_format", None))
-    process = Process(progress=Progress(enabled=console))
+    # Asked for by name, JSON covers a command's own output too (a dry run's
+    # summary, `check`'s lines); a pipe alone gets them as text, for reading.
+    process = Process(progress=Progress(enabled=console), json_lines=not console,
+                      json_asked=getattr(args, "log_format", None) == "json")
     # A dry run, `check` and `explain` print for a person: only problems are logged.
     logsetup.configure(process.redactor, json_lines=not console,
                        level=logging.WARNING if quiet else logging.INFO)

@@ -11,7 +11,7 @@ from typing import Iterable, TYPE_CHECKING
 
 from sync.core.matching import Pattern
 
-from sync.core import scoring
+from sync.core import plan, scoring
 from sync.core.config import Lever, Outcome
 from sync.core.model import Mapping, Reading, Ticket, Warning, natural
 from sync.core.rules import RuleHits, RuleSet
@@ -45,6 +45,8 @@ class OutcomeResult:
     aligned_effort: float | None     # share of the team's active effort, %
     average_score: float | None
     warnings: int = 0
+    planned: float | None = None     # the plan's progress % today, with checkpoints only
+    missed: list = field(default_factory=list)    # [(Checkpoint, Reading)] short of the plan
 
 
 @dataclass
@@ -56,6 +58,8 @@ class LeverResult:
     done: int
     active_effort: float
     last_activity: datetime | None
+    leading_current: float | None = None     # the leading metric's latest value
+    leading_progress: float | None = None
 
 
 @dataclass
@@ -157,11 +161,14 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
         current = last.value if last else None
         prog = scoring.progress(o, current)
         elapsed = scoring.time_elapsed(o, now)
+        # With checkpoints, Status measures progress against the plan, not the calendar.
+        planned = plan.planned_progress(o, now.date())
         outcomes.append(OutcomeResult(
-            o, current, prog, elapsed, scoring.status(prog, elapsed),
+            o, current, prog, elapsed, scoring.status(prog, elapsed if planned is None else planned),
             sum(r.active for r in mine), sum(r.ticket.done for r in mine),
             scoring.percent(sum(r.effort for r in mine if r.active), team_effort),
-            _mean([r.score for r in mine])))
+            _mean([r.score for r in mine]), planned=planned,
+            missed=plan.missed_checkpoints(o, readings, now.date())))
 
     levers = []
     for o, lv in config.levers():
@@ -169,7 +176,8 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
         stamps = [r.ticket.updated for r in mine if r.ticket.updated]
         levers.append(LeverResult(o, lv, scoring.priority(lv.impact, lv.effort, lv.confidence),
                                   sum(r.active for r in mine), sum(r.ticket.done for r in mine),
-                                  sum(r.effort for r in mine if r.active), max(stamps, default=None)))
+                                  sum(r.effort for r in mine if r.active), max(stamps, default=None),
+                                  *plan.leading_figures(lv, readings)))
 
     per_owner: dict[str, list[TicketResult]] = defaultdict(list)
     for r in active:

@@ -93,9 +93,10 @@ def _outcome_warnings(a, config: Config, readings: list[Reading]) -> list[Warnin
         if not o.owner:
             out.append(Warning("medium", "unowned_outcome", f"outcome {o.name!r} has no owner", **base))
         if res.status in ("off track", "at risk"):
+            against = (f"{res.elapsed:g}% of the time elapsed" if res.planned is None
+                       else f"{res.planned:g}% planned by the checkpoints")
             out.append(Warning("high" if res.status == "off track" else "medium", "off_track",
-                               f"{res.status}: progress {res.progress:g}% vs "
-                               f"{res.elapsed:g}% of the time elapsed", **base))
+                               f"{res.status}: progress {res.progress:g}% vs {against}", **base))
         for g in o.guardrails:
             last = scoring.latest(readings, g.metric)
             if last is None:
@@ -120,6 +121,52 @@ def _outcome_warnings(a, config: Config, readings: list[Reading]) -> list[Warnin
     return out
 
 
+def _checkpoint_warnings(a) -> list[Warning]:
+    out = []
+    for res in a.outcomes:
+        o = res.outcome
+        for cp, found in res.missed:
+            when = scoring.as_utc(found.date).date().isoformat()
+            out.append(Warning(
+                "high", "checkpoint_missed",
+                f"checkpoint {cp.date.isoformat()} planned {o.metric} at {cp.value:g}; it was "
+                f"{found.value:g} on {when}: review the levers' sequencing toward the next "
+                "checkpoint, or re-plan the checkpoints if the plan was wrong",
+                owner=o.owner or "", outcome_id=o.id))
+    return out
+
+
+def _lever_loop_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
+    """`leading_flat` (the lever-level twin of `activity_bias`) and `experiment_overdue`."""
+    out = []
+    cadence = config.review.cadence
+    done: dict[str, list] = defaultdict(list)
+    for r in a.tickets:
+        if r.mapping.mapped and r.mapping.lever_id and r.ticket.done:
+            done[r.mapping.lever_id].append(r.ticket)
+    for lr in a.levers:
+        lv = lr.lever
+        base = dict(owner=lv.owner or "", outcome_id=lr.outcome.id, lever_id=lv.id)
+        lead = lv.leading
+        if lead is not None:
+            mv = scoring.metric_movement(lead.metric, lead.baseline, lead.target,
+                                         done.get(lv.id, []), readings, cadence, a.now)
+            if mv.done_in_window >= 3 and not mv.moved_toward_target:
+                out.append(Warning(
+                    "medium", "leading_flat",
+                    f"{mv.done_in_window} tickets done in the last {_days(2 * cadence)} but the "
+                    f"leading metric {lead.metric} went {mv.reference:g} → {mv.current:g}: check "
+                    "that the shipped work reaches users, or rethink the lever before doing more",
+                    **base))
+        if lv.experiment_until is not None and a.now.date() > lv.experiment_until and lr.active:
+            out.append(Warning(
+                "medium", "experiment_overdue",
+                f"the experiment was time-boxed until {lv.experiment_until.isoformat()} and still "
+                f"has {lr.active} active ticket{'s' if lr.active != 1 else ''}: stop it, keep it "
+                "as a lever (remove experiment_until), or extend the date", **base))
+    return out
+
+
 def _unused_rules(a) -> list[Warning]:
     out = []
     for rule in a.rules.all_rules():
@@ -136,7 +183,8 @@ def _metric_problems(a) -> list[Warning]:
 
 def raise_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
     found = (_ticket_warnings(a, config) + _goal_overload(a, config) + _lever_warnings(a)
-             + _outcome_warnings(a, config, readings) + _unused_rules(a) + _metric_problems(a))
+             + _outcome_warnings(a, config, readings) + _unused_rules(a) + _metric_problems(a)
+             + _checkpoint_warnings(a) + _lever_loop_warnings(a, config, readings))
     # natural() once per ticket key, not once per warning (150k at 100k tickets).
     naturals = {key: natural(key) for key in {w.key for w in found}}
     keys = [(SEVERITY_ORDER[w.severity], w.kind, w.outcome_id, w.lever_id, naturals[w.key], w.owner)

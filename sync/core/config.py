@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Optional, Union
 
 import regex
@@ -136,6 +136,25 @@ def _blocks(value: Any) -> Any:
 Blocks = Annotated[list[MatchBlock], BeforeValidator(_blocks)]
 
 
+class Leading(Strict):
+    """What a lever should move first: its leading indicator (read like any metric)."""
+    metric: str = Field(min_length=1)
+    baseline: float
+    target: float
+
+    @model_validator(mode="after")
+    def _sane(self) -> "Leading":
+        if self.target == self.baseline:
+            raise ValueError("`target` must differ from `baseline`")
+        return self
+
+
+class Checkpoint(Strict):
+    """A planned value of the outcome's metric on a day between start and deadline."""
+    date: date
+    value: float
+
+
 class Lever(Strict):
     id: Ident
     name: str
@@ -144,6 +163,8 @@ class Lever(Strict):
     confidence: float = Field(default=1.0, ge=0, le=1)
     owner: str | None = None
     match: Blocks = Field(default_factory=list)
+    leading: Leading | None = None          # the lever's leading indicator
+    experiment_until: date | None = None    # a time-boxed experiment ends that day
 
 
 class Guardrail(Strict):
@@ -170,6 +191,26 @@ class Outcome(Strict):
     owner: str | None = None
     guardrails: list[Guardrail] = Field(default_factory=list)
     levers: list[Lever] = Field(default_factory=list)
+    # After start and deadline: the validator below reads them.
+    checkpoints: list[Checkpoint] = Field(default_factory=list)
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _within_plan(cls, points: list[Checkpoint], info) -> list[Checkpoint]:
+        start, deadline = info.data.get("start"), info.data.get("deadline")
+        if start is None or deadline is None:
+            return points          # start or deadline is wrong already, and named
+        previous = start
+        # `[i].date: …` names the entry; the config report appends it to the key path.
+        for i, cp in enumerate(points):
+            if not start < cp.date < deadline:
+                raise ValueError(f"[{i}].date: {cp.date.isoformat()} must lie strictly between "
+                                 f"start {start.isoformat()} and deadline {deadline.isoformat()}")
+            if cp.date <= previous:
+                raise ValueError(f"[{i}].date: {cp.date.isoformat()} must come after the checkpoint "
+                                 f"before it ({previous.isoformat()}); list checkpoints in date order")
+            previous = cp.date
+        return points
 
     @model_validator(mode="after")
     def _sane(self) -> "Outcome":
@@ -285,6 +326,21 @@ class ConfigBase(Strict):
     review: Review = Field(default_factory=Review)
     outcomes: list[Outcome] = Field(min_length=1)
     ignore: Blocks = Field(default_factory=list)
+    # A saved export is a snapshot of one day: scored against the wall clock
+    # it ages (every ticket turns stale, every outcome runs out of time).
+    # `as_of` scores it as seen that day, on every run (the bundled demo).
+    as_of: Optional[datetime] = None
+
+    @field_validator("as_of")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)     # a time without zone: UTC
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def scoring_time(self, wall: datetime) -> datetime:
+        """The `now` a sync scores against: `as_of` when pinned, else the clock."""
+        return self.as_of or wall
 
     @model_validator(mode="after")
     def _consistent(self) -> "ConfigBase":
@@ -299,6 +355,11 @@ class ConfigBase(Strict):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        live = [s.type for s in self.source_list() if s.type != "file"]
+        if self.as_of is not None and live:
+            raise ValueError(f"as_of pins the clock for saved exports (type: file); a {live[0]} "
+                             "source is read live, so its tickets are scored against now: "
+                             "remove as_of")
         seen: dict[str, str] = {}
         for outcome in self.outcomes:
             for ident, what in [(outcome.id, "outcome")] + [(lv.id, "lever") for lv in outcome.levers]:

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from sync.core import plan
 from sync.core.assessment import Assessment
 from sync.core.model import SheetInputs
 
@@ -21,7 +22,8 @@ HEADERS: dict[str, list[str]] = {
                   "Active tickets", "Done tickets", "Aligned effort", "Average task score",
                   "Warnings"],
     "Levers": ["Outcome ID", "Lever ID", "Lever", "Owner", "Impact", "Effort", "Confidence",
-               "Priority", "Active tickets", "Done tickets", "Active effort", "Last activity"],
+               "Priority", "Active tickets", "Done tickets", "Active effort", "Last activity",
+               "Leading metric", "Leading current", "Leading progress %", "Experiment until"],
     "Tickets": ["Key", "Source", "Title", "URL", "Type", "Status", "Done", "Owner", "Estimate",
                 "Outcome ID", "Lever ID", "Matched by", "Score", "Flags", "Updated"],
     "Warnings": ["Severity", "Kind", "Key", "Owner", "Outcome ID", "Lever ID", "Message"],
@@ -44,6 +46,7 @@ SUMMARY_FIELDS = ["Last sync", "Source", "Tickets in scope", "Active tickets", "
                   "Next sync", "Last error"]
 STATUS_COLOURS = {"on track": "B7E1CD", "at risk": "FCE8B2", "off track": "F4C7C3",
                   "done": "B7E1CD"}
+SEVERITY_COLOURS = {"high": "F4C7C3", "medium": "FCE8B2"}   # Warnings' Severity cells
 
 
 # What no sheet can hold: C0 controls other than tab/newline/CR (a vertical
@@ -127,7 +130,7 @@ def summary_rows(a: Assessment, sources: list[str], next_sync: datetime | None,
     values = [iso(a.now), ", ".join(sources), len(a.in_scope), len(a.active), a.aligned_effort,
               a.average_score, len(a.unmapped_active()), len(a.warnings), top_labels(a),
               iso(next_sync), last_error or None]
-    return [[k, v] for k, v in zip(SUMMARY_FIELDS, values)]
+    return [[k, v] for k, v in zip(SUMMARY_FIELDS, values)] + plan.summary_fields(a)
 
 
 def _tickets(a: Assessment, inputs: SheetInputs) -> Table:
@@ -186,7 +189,7 @@ def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_eve
               o.done, o.aligned_effort, o.average_score, o.warnings] for o in a.outcomes]
     levers = [[lr.outcome.id, lr.lever.id, lr.lever.name, lr.lever.owner, lr.lever.impact,
                lr.lever.effort, lr.lever.confidence, lr.priority, lr.active, lr.done,
-               lr.active_effort, iso(lr.last_activity)] for lr in a.levers]
+               lr.active_effort, iso(lr.last_activity)] + _leading_cells(lr) for lr in a.levers]
     warnings = [[w.severity, w.kind, w.key or None, w.owner or None, w.outcome_id or None,
                  w.lever_id or None, w.message] for w in a.warnings]
     owners = [[o.owner, o.active, o.outcomes, o.aligned_effort, o.average_score, o.warnings]
@@ -204,6 +207,13 @@ def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_eve
     tables.append(Table("Review", HEADERS["Review"],
                         review_rows if review_rows is not None else list(inputs.review)))
     return Report(tables, history, a.now)
+
+
+def _leading_cells(lr) -> list:
+    """The Levers tab's loop columns: leading metric, current, progress %, time box."""
+    lv = lr.lever
+    until = lv.experiment_until.isoformat() if lv.experiment_until else None
+    return [lv.leading.metric if lv.leading else None, lr.leading_current, lr.leading_progress, until]
 
 
 def trend(a: Assessment, rows: list[list]) -> Table:

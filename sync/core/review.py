@@ -1,8 +1,11 @@
-"""The weekly review (PRODUCT.md §9): what changed since the last one.
+"""The weekly review: what changed since the last one (docs/sheet.md, "The
+weekly review").
 
 Pure: a `snapshot` of an assessment is what the next review compares with
 (kept in state); `digest` compares a snapshot with the current assessment;
-`next_review` says when the next one falls.  No clock, no I/O.
+`next_review` says when the next one falls.  No clock, no I/O.  The first
+sync has no earlier review: it compares with the earliest History the sheet
+holds (`from_history`), so the Review tab is useful from day one.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sync.core.plan import leading_moved, next_checkpoint
 from sync.core.report import iso
 
 if TYPE_CHECKING:
@@ -20,6 +24,9 @@ if TYPE_CHECKING:
 
 TEAM = "*"
 MAX_BLOCKS = 52                # a year of weekly reviews in the Review tab
+# Problems that do not go away by themselves: named in every review while
+# they stand, not only in the week they appeared.
+STANDING = ("guardrail_breach", "off_track")
 
 
 def snapshot(a: "Assessment") -> dict:
@@ -33,7 +40,42 @@ def snapshot(a: "Assessment") -> dict:
         "mapped": {r.ticket.key: r.mapping.outcome_id for r in a.tickets if r.mapping.mapped},
         "unmapped": sorted(r.ticket.key for r in a.unmapped_active()),
         "done": sorted(r.ticket.key for r in a.tickets if r.ticket.done),
+        "leading": {lr.lever.id: lr.leading_current for lr in a.levers if lr.lever.leading},
     }
+
+
+def from_history(rows: list[list], a: "Assessment") -> dict | None:
+    """A snapshot from the earliest set of History rows (Timestamp, Outcome ID,
+    Progress %, Aligned effort %, ...): figures only.  Which warnings stood and
+    which tickets were done then is unknown (None), so the first review names
+    no warning as new or resolved and counts tickets done since then by their
+    resolution date."""
+    from sync.core import scoring
+    from sync.core.inputs import parse_date
+    stamped = [(parse_date(r[0]), r) for r in rows if r and len(r) >= 4]
+    stamped = [(when, r) for when, r in stamped if when is not None]
+    if not stamped:
+        return None
+    first = min(when for when, _ in stamped)
+    earliest = {r[1]: r for when, r in stamped if when == first}
+    outcomes = {}
+    for o in a.outcomes:
+        row = earliest.get(o.outcome.id)
+        if row is not None:
+            progress = _number(row[2])
+            outcomes[o.outcome.id] = {"status": scoring.status(progress, scoring.time_elapsed(o.outcome, first)),
+                                      "progress": progress, "aligned": _number(row[3])}
+    team = earliest.get(TEAM)
+    return {"when": iso(first), "outcomes": outcomes,
+            "team": {"aligned": _number(team[3]) if team else None},
+            "warnings": None, "mapped": {}, "unmapped": None, "done": None}
+
+
+def _number(value) -> float | None:
+    try:
+        return None if value in (None, "") else round(float(value), 1)
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass
@@ -50,6 +92,9 @@ class Row:
     new_warnings: dict[str, list[str]] = field(default_factory=dict)       # kind → keys ("" for none)
     resolved_warnings: dict[str, list[str]] = field(default_factory=dict)
     newly_unmapped: list[str] = field(default_factory=list)
+    next_checkpoint: str | None = None       # `2026-12-01: 7.5`, with checkpoints only
+    leading: list[str] = field(default_factory=list)    # levers whose leading metric moved, or not
+    standing: dict[str, list[str]] = field(default_factory=dict)           # STANDING kinds now
 
 
 @dataclass
@@ -57,13 +102,18 @@ class Digest:
     id: str                     # the review's time, ISO: one review, one id
     since: str                  # the time of what it compares with
     rows: list[Row]
+    # "review": against an earlier review; "history": the first, against the
+    # earliest History; "none": nothing earlier at all (changes show later).
+    basis: str = "review"
 
     def to_json(self) -> dict:
-        return {"id": self.id, "since": self.since, "rows": [asdict(r) for r in self.rows]}
+        return {"id": self.id, "since": self.since, "basis": self.basis,
+                "rows": [asdict(r) for r in self.rows]}
 
     @classmethod
     def from_json(cls, data: dict) -> "Digest":
-        return cls(data["id"], data["since"], [Row(**r) for r in data["rows"]])
+        return cls(data["id"], data["since"], [Row(**r) for r in data["rows"]],
+                   data.get("basis", "review"))
 
     def table_rows(self) -> list[list]:
         """This review's block of the Review tab (§6)."""
@@ -89,13 +139,23 @@ def _change(now: float | None, before: float | None) -> float | None:
 
 def digest(before: dict, a: "Assessment", review_id: str) -> Digest:
     """Each outcome, then the team (`*`), against the snapshot `before`."""
-    old_warnings = {tuple(w) for w in before.get("warnings", [])}
     new_warnings = {(w.kind, w.key, w.outcome_id, w.lever_id) for w in a.warnings}
-    old_done, old_unmapped = set(before.get("done", [])), set(before.get("unmapped", []))
+    # None: not known (a snapshot made from History): nothing is called new or resolved.
+    old_warnings = new_warnings if before.get("warnings") is None else {tuple(w) for w in before["warnings"]}
+    since = _parse(before.get("when"))
     old_mapped = before.get("mapped", {})
-    done_now = {r.ticket.key: r.mapping.outcome_id for r in a.tickets
-                if r.ticket.done and r.ticket.key not in old_done and r.mapping.mapped}
-    unmapped_now = [r.ticket.key for r in a.unmapped_active() if r.ticket.key not in old_unmapped]
+    if before.get("done") is None:
+        done_now = {r.ticket.key: r.mapping.outcome_id for r in a.tickets
+                    if r.ticket.done and r.mapping.mapped
+                    and (r.ticket.done_at is None or since is None or r.ticket.done_at >= since)}
+    else:
+        old_done = set(before["done"])
+        done_now = {r.ticket.key: r.mapping.outcome_id for r in a.tickets
+                    if r.ticket.done and r.ticket.key not in old_done and r.mapping.mapped}
+    old_unmapped = before.get("unmapped")
+    unmapped_now = [] if old_unmapped is None else \
+        [r.ticket.key for r in a.unmapped_active() if r.ticket.key not in set(old_unmapped)]
+    standing = {w for w in new_warnings if w[0] in STANDING}
 
     def grouped(found: set, outcome: str | None) -> dict[str, list[str]]:
         out: dict[str, list[str]] = defaultdict(list)
@@ -113,13 +173,42 @@ def digest(before: dict, a: "Assessment", review_id: str) -> Digest:
                         sorted(k for k, oid in done_now.items() if oid == o.outcome.id),
                         grouped(new_warnings - old_warnings, o.outcome.id),
                         grouped(old_warnings - new_warnings, o.outcome.id),
-                        [k for k in unmapped_now if old_mapped.get(k) == o.outcome.id]))
+                        [k for k in unmapped_now if old_mapped.get(k) == o.outcome.id],
+                        _next_checkpoint(o.outcome, a), _leading_lines(before, a, o.outcome.id),
+                        standing=grouped(standing, o.outcome.id)))
     team = before.get("team", {})
     rows.append(Row(TEAM, "Team", None, None, None, None, a.aligned_effort,
                     _change(a.aligned_effort, team.get("aligned")), sorted(done_now),
                     grouped(new_warnings - old_warnings, None), grouped(old_warnings - new_warnings, None),
-                    unmapped_now))
-    return Digest(review_id, before.get("when") or review_id, rows)
+                    unmapped_now, standing=grouped(standing, None)))
+    basis = "history" if before.get("warnings") is None else "review"
+    return Digest(review_id, before.get("when") or review_id, rows, basis)
+
+
+def _parse(stamp: str | None) -> datetime | None:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+
+
+def _next_checkpoint(outcome, a: "Assessment") -> str | None:
+    cp = next_checkpoint(outcome, a.now.date())
+    return f"{cp.date.isoformat()}: {outcome.metric} {cp.value:g}" if cp else None
+
+
+def _leading_lines(before: dict, a: "Assessment", outcome_id: str) -> list[str]:
+    """`lever: metric moved 2.3 → 2.6` for each lever of the outcome with a
+    leading indicator and a reading, against the last review (else the baseline)."""
+    was = before.get("leading", {})
+    out = []
+    for lr in a.levers:
+        if lr.outcome.id != outcome_id or lr.lever.leading is None:
+            continue
+        ref = was.get(lr.lever.id)
+        verdict = leading_moved(lr.lever, ref, lr.leading_current)
+        if verdict:
+            start = lr.lever.leading.baseline if ref is None else ref
+            out.append(f"{lr.lever.id}: {lr.lever.leading.metric} {verdict} "
+                       f"({start:g} → {lr.leading_current:g})")
+    return out
 
 
 def occurrences(config: "Config", after: datetime) -> datetime:
@@ -155,36 +244,10 @@ def merge_blocks(new: list[list], old_rows: list[list]) -> list[list]:
     return kept
 
 
-def render_text(d: Digest, sheet: str = "") -> str:
-    """`review --print` and the email's plain part: Markdown-like text."""
-    lines = [f"# Review {d.id} (since {d.since})", ""]
-    for r in d.rows:
-        if r.outcome_id == TEAM:
-            lines.append(f"## Team: aligned effort {_pct(r.aligned)} ({_delta(r.aligned_change)})")
-        else:
-            was = f" (was {r.previous_status})" if r.previous_status and r.previous_status != r.status else ""
-            lines.append(f"## {r.name} [{r.outcome_id}]: {r.status}{was}")
-            lines.append(f"- progress {_pct(r.progress)} ({_delta(r.progress_change)}), aligned effort "
-                         f"{_pct(r.aligned)} ({_delta(r.aligned_change)})")
-        lines.append(f"- tickets done: {len(r.done)}")
-        if r.new_warnings:
-            lines.append(f"- new warnings: {by_kind(r.new_warnings)}")
-        if r.resolved_warnings:
-            lines.append(f"- resolved warnings: {by_kind(r.resolved_warnings)}")
-        if r.newly_unmapped:
-            lines.append(f"- newly unmapped: {', '.join(r.newly_unmapped)}")
-        lines.append("")
-    if sheet:
-        lines.append(f"Sheet: {sheet}")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:g}%"
-
-
-def _delta(value: float | None) -> str:
-    return "no earlier value" if value is None else f"{value:+g} pts"
+def loop_lines(r: Row) -> list[str]:
+    """The ALIGN loop's part of an outcome's review: next checkpoint, leading metrics."""
+    head = [f"next checkpoint: {r.next_checkpoint}"] if r.next_checkpoint else []
+    return head + [f"leading: {line}" for line in r.leading]
 
 
 # -- in state -------------------------------------------------------------
@@ -195,14 +258,21 @@ def _delta(value: float | None) -> str:
 KEY = "review"
 
 
-def plan(state, a: "Assessment", config: "Config", now: datetime) -> Digest | None:
+def plan(state, a: "Assessment", config: "Config", now: datetime,
+         history: list[list] = ()) -> Digest | None:
     """Stage this sync's part of the review schedule; the digest when a
-    review falls due now.  The first sync after install is the baseline."""
+    review falls due now.  The first sync after install is the baseline, and
+    its review compares with the earliest `history` rows, when there are any."""
     baseline = state.get_json(KEY, "baseline")
     if baseline is None:
         state.stage(KEY, "baseline", snapshot(a))
         state.stage(KEY, "next_due", iso(occurrences(config, now)))
-        return None
+        earliest = from_history(list(history), a)
+        if earliest is None:
+            return None
+        first = digest(earliest, a, iso(now))
+        state.stage(KEY, "last", first.to_json())      # shown by `review --print`, not sent
+        return first
     due = state.get(KEY, "next_due")
     due_at = datetime.fromisoformat(due.replace("Z", "+00:00")) if due else occurrences(config, now)
     if now < due_at:
@@ -210,6 +280,7 @@ def plan(state, a: "Assessment", config: "Config", now: datetime) -> Digest | No
     found = digest(baseline, a, iso(due_at))
     state.stage(KEY, "baseline", snapshot(a))
     state.stage(KEY, "pending", found.to_json())
+    state.stage(KEY, "last", found.to_json())
     following = next_review(config, due_at)
     while following <= now:                  # a worker that was down for weeks: one review, not many
         following = next_review(config, following)
@@ -217,10 +288,24 @@ def plan(state, a: "Assessment", config: "Config", now: datetime) -> Digest | No
     return found
 
 
-def preview(state, a: "Assessment", now: datetime) -> Digest:
-    """The digest of the current period, changing nothing (`review --print`)."""
-    baseline = state.get_json(KEY, "baseline") or snapshot(a)
-    return digest(baseline, a, iso(now))
+def preview(state, a: "Assessment", now: datetime, history: list[list] = ()) -> Digest:
+    """The digest of the current period, changing nothing (`review --print`):
+    against the last review's snapshot; when nothing has moved since it (a
+    pinned clock), that review itself; with no review yet, against the
+    earliest History, else the figures alone."""
+    baseline = state.get_json(KEY, "baseline")
+    if baseline is not None:
+        last = state.get_json(KEY, "last")
+        if last is not None and baseline.get("when") == iso(a.now):
+            return Digest.from_json(last)
+        return digest(baseline, a, iso(now))
+    earliest = from_history(list(history), a)
+    if earliest is not None:
+        return digest(earliest, a, iso(now))
+    now_known = {k: v for k, v in snapshot(a).items() if k in ("done", "unmapped", "mapped")}
+    found = digest({"warnings": None, **now_known}, a, iso(now))
+    found.basis = "none"
+    return found
 
 
 def undelivered(state, target_ids: list[str]) -> tuple[Digest | None, list[str]]:

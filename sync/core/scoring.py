@@ -125,12 +125,20 @@ def movement(outcome: Outcome, done_tickets: list[Ticket], readings: list[Readin
     (or the baseline when there is none); the current value is the latest
     value of all (or the reference, when there is no reading at all).
     """
+    return metric_movement(outcome.metric, outcome.baseline, outcome.target, done_tickets,
+                           readings, cadence, now)
+
+
+def metric_movement(metric: str, baseline: float, target: float, done_tickets: list[Ticket],
+                    readings: list[Reading], cadence: timedelta, now: datetime) -> Movement:
+    """`movement` for any metric with a baseline and a target (a lever's
+    leading indicator uses it for `leading_flat`)."""
     start = now - 2 * cadence
     count = sum(1 for t in done_tickets
                 if (t.done_at or t.updated) is not None and start <= (t.done_at or t.updated) <= now)
-    before = latest(readings, outcome.metric, before=start)
-    reference = before.value if before else outcome.baseline
-    last = latest(readings, outcome.metric)
+    before = latest(readings, metric, before=start)
+    reference = before.value if before else baseline
+    last = latest(readings, metric)
     current = last.value if last else reference
-    direction = 1 if outcome.target > outcome.baseline else -1
+    direction = 1 if target > baseline else -1
     return Movement(count, reference, current, (current - reference) * direction > 0)

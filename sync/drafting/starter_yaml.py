@@ -94,6 +94,10 @@ def render(source: dict, sink: dict, drafts: list, now: datetime, summary: dict,
             f"    start: {today.isoformat()}              # TODO",
             f"    deadline: {(today + timedelta(days=90)).isoformat()}           # TODO",
             "    # owner: TODO                  # who answers for the outcome",
+            "    # checkpoints:                 # TODO: the plan between start and deadline, if not a",
+            "    #                              # straight line (dates strictly between, in order)",
+            f"    #   - {{date: {(today + timedelta(days=30)).isoformat()}, value: 20}}",
+            f"    #   - {{date: {(today + timedelta(days=60)).isoformat()}, value: 60}}",
             "    levers:"]
     if not drafts:
         out.append("      []")
@@ -112,7 +116,11 @@ def render(source: dict, sink: dict, drafts: list, now: datetime, summary: dict,
         out += [f"      - id: {q(slug(_lever_id(d), taken))}",
                 f"        name: {q(one_line(c.name or c.value, 80))}   # TODO: name the action",
                 "        # impact: 5   # TODO: 1..10, then effort: 1..10 for the priority",
-                f"        match: {flow(c.block())}"]
+                f"        match: {flow(c.block())}",
+                "        # leading: {metric: todo_leading_metric, baseline: 0, target: 10}"
+                "   # TODO: what it moves first",
+                "        # experiment_until: "
+                f"{(today + timedelta(days=30)).isoformat()}   # TODO if a time-boxed experiment"]
     out += ["", "# ignore:                         # out of scope: neither aligned nor unmapped",
             "#   - {type: [Sub-task]}", ""]
     return "\n".join(out)

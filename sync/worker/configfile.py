@@ -17,6 +17,7 @@ from sync.core.errors import ConfigError
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ENV_START = re.compile(r"\$\{")
+_ENTRY = re.compile(r"^(\[\d+\](?:\.\w+)*): (.+)$", re.S)
 # Keys whose values are credentials: their interpolated values are collected
 # so the log redactor can scrub them wherever they would appear.
 SECRET_KEYS = {"token", "key", "password", "secret", "api_key", "api_token", "webhook"}
@@ -213,6 +214,10 @@ def _describe(exc: ValidationError, data: Any) -> list[str]:
                     if kind == "union_tag_invalid" else "required key is missing")
         else:
             msg = err["msg"].removeprefix("Value error, ")
+            # A list's validator may name the entry at fault: `[1].date: …`.
+            inner = _ENTRY.match(msg)
+            if inner:
+                where, msg = where + inner[1], inner[2]
             got = err.get("input")
             text = msg[0].lower() + msg[1:] if msg else kind
             secret = bool(loc) and str(loc[-1]) in SECRET_KEYS       # never echo a secret back

@@ -20,7 +20,7 @@ from sync.core import report as report_mod
 from sync.core import review
 from sync.core.assessment import Assessment, assess
 from sync.core.errors import AlignSyncError, GuardError, describe
-from sync.worker.log import Redactor
+from sync.core.redact import Redactor
 from sync.core.model import Ticket
 from sync.core.protocols import Sink, Source
 
@@ -88,7 +88,7 @@ def collect_between_syncs() -> None:
 
 
 def guard(count: int, last: int | None, force: bool, dry_run: bool = False) -> None:
-    """§7: zero tickets, or under half of the last good sync, is refused unless forced."""
+    """Zero tickets, or under half of the last good sync, is refused unless forced."""
     if force:
         return
     # A dry run writes nothing either way: say what a real sync would do.
@@ -111,6 +111,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
     goes through it (a bare engine, in tests, uses an empty one).
     `notifiers`: the review's targets (built by the workspace from the registry)."""
     started = time.monotonic()
+    now = config.scoring_time(now)      # a pinned `as_of` (a saved export's day) wins
     try:
         with paused_gc():
             tickets, counts = fetch_all(sources, state, now)
@@ -125,7 +126,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
                 # Only Summary is shown; the other tabs (100k Tickets rows) would be thrown away.
                 built = report_mod.summary_only(assessment, [s.name for s in sources], next_sync)
             else:
-                due = review.plan(state, assessment, config, now)
+                due = review.plan(state, assessment, config, now, inputs.history)
                 built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
                                          history_every=config.review.history_every,
                                          owners_tab=getattr(config.sink, "owners_tab", True),
@@ -136,7 +137,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
             if not dry_run:
                 sink.write(built)
                 log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history),
-                         review=due.id if due else None)
+                         **({"review": due.id} if due else {}))    # no `review=None` to puzzle over
                 state.commit(now, now, len(tickets))
     except Exception as exc:     # a bug too: the sheet and the run history must say so
         if not dry_run:

@@ -10,6 +10,7 @@ would race on one lock, mix one History and hide each other in the logs and
 """
 from __future__ import annotations
 
+import json
 import os
 import stat
 from dataclasses import dataclass, field
@@ -151,10 +152,11 @@ def named(loaded: Loaded) -> list[tuple[Path, Workspace | None, str]]:
 
 
 def run_once(folder: str, process: Process, *, dry_run: bool = False, force: bool = False,
-             show: Callable[[Workspace, object], str] | None = None, slots: int = 2) -> int:
+             show: Callable[[Workspace, object], None] | None = None, slots: int = 2) -> int:
     """Every workspace once, `slots` at a time; exit 1 when any failed, could
-    not be loaded or was skipped (each is named), else 0.  `show`: what a dry
-    run prints for a workspace's result."""
+    not be loaded or was skipped (each is named, as a person's line: on
+    stderr when stdout is the JSON log), else 0.  `show`: prints a dry run's
+    result for one workspace."""
     from concurrent.futures import ThreadPoolExecutor
     loaded = load(folder, process)
     now = datetime.now(timezone.utc)
@@ -174,13 +176,13 @@ def run_once(folder: str, process: Process, *, dry_run: bool = False, force: boo
         if error or result is None:
             failed += 1
             if error.startswith("skipped:"):
-                print(f"skip  {path}: {error.removeprefix('skipped: ')}")
+                process.say(f"skip  {path}: {error.removeprefix('skipped: ')}")
             else:
-                print(f"FAIL  workspace {name}: {error}")
+                process.say(f"FAIL  workspace {name}: {error}")
         elif dry_run and show is not None:
-            print(f"== workspace {name} ({path})\n{show(ws, result)}\n")
+            show(ws, result)
         else:
-            print(f"ok    workspace {name}: {'dry run done' if dry_run else f'{result.tickets} tickets'}")
+            process.say(f"ok    workspace {name}: {'dry run done' if dry_run else f'{result.tickets} tickets'}")
     return 1 if failed else 0
 
 
@@ -190,14 +192,29 @@ def each(folder: str, process: Process, command: Callable[[Workspace], int], **o
     loaded = load(folder, process, **options)
     code = 0
     for path, ws, why in named(loaded):
-        print(f"== workspace {ws.name if ws else path.stem} ({path})")
+        heading(process, ws.name if ws else path.stem, path)
         if ws is None:
-            print(f"FAIL  config {path}: {why}")
+            problem(process, f"config {path}", why)
             code = 2
             continue
         try:
             code = max(code, command(ws))
         except AlignSyncError as exc:
-            print(f"FAIL  {process.redactor(describe(exc))}")
+            problem(process, f"workspace {ws.name}", process.redactor(describe(exc)))
             code = max(code, exc.exit_code)
     return code
+
+
+def heading(process: Process, name: str, path: Path) -> None:
+    """The line before one workspace's output (a JSON line under --log-format json)."""
+    if process.json_asked:
+        print(json.dumps({"event": "workspace", "workspace": name, "config": str(path)}))
+    else:
+        print(f"== workspace {name} ({path})")
+
+
+def problem(process: Process, what: str, why: str) -> None:
+    if process.json_asked:
+        print(json.dumps({"event": "check", "ok": False, "what": what, "problem": why}))
+    else:
+        print(f"FAIL  {what}: {why}")

@@ -9,6 +9,7 @@ one Jira with one account share its burst limit).
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from sync.worker import configfile
 from sync.core.errors import AlignSyncError, describe
-from sync.worker.log import Redactor
+from sync.core.redact import Redactor
 from sync.worker.progress import QUIET, Progress
 from sync.worker.ratelimit import Limiters
 from sync.core.registry import CONNECTORS
@@ -30,6 +31,12 @@ class Process:
     redactor: Redactor = field(default_factory=Redactor)
     limiters: Limiters = field(default_factory=Limiters)
     progress: Progress = QUIET
+    json_lines: bool = False       # the log is JSON lines on stdout: no plain line may join it
+    json_asked: bool = False       # `--log-format json` given: a command's own output as JSON too
+
+    def say(self, line: str) -> None:
+        """A line for a person: stdout, or stderr when stdout is a JSON stream."""
+        print(line, file=sys.stderr if self.json_lines else sys.stdout)
 
 
 def build_sources(config, runtime: Runtime) -> list:

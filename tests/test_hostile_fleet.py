@@ -37,8 +37,9 @@ def test_two_valid_workspaces_both_sync_in_a_fresh_process(two):
     # Was: the second failed with "TypeError: Cannot take a Union of no types".
     done = cli("run", "--once", "--workspaces", str(two))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "ok    workspace growth: 80 tickets" in done.stdout
-    assert "ok    workspace payments: 80 tickets" in done.stdout
+    # A person's lines go to stderr while stdout is the JSON log (a pipe).
+    assert "ok    workspace growth: 80 tickets" in done.stderr
+    assert "ok    workspace payments: 80 tickets" in done.stderr
 
 
 def test_many_workspaces_at_concurrency_4_all_sync(tmp_path):
@@ -48,7 +49,7 @@ def test_many_workspaces_at_concurrency_4_all_sync(tmp_path):
         write_workspace(d, f"team{i:02d}")
     done = cli("run", "--once", "--workspaces", str(d), env={"ALIGN_SYNC_CONCURRENCY": "4"})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("ok    workspace team") == 12
+    assert done.stderr.count("ok    workspace team") == 12
 
 
 def test_the_registry_loads_once_for_threads_that_ask_at_the_same_time(monkeypatch):
@@ -124,9 +125,9 @@ def test_skipped_files_are_named_and_an_empty_folder_is_refused(two, tmp_path):
     (two / "dir.yml").mkdir()
     done = cli("run", "--once", "--workspaces", str(two))
     assert done.returncode == 1
-    assert f"skip  {two / 'gone.yaml'}: a broken link" in done.stdout
-    assert f"skip  {two / 'dir.yml'}: a folder" in done.stdout
-    assert "ok    workspace growth" in done.stdout
+    assert f"skip  {two / 'gone.yaml'}: a broken link" in done.stderr
+    assert f"skip  {two / 'dir.yml'}: a folder" in done.stderr
+    assert "ok    workspace growth" in done.stderr
     checked = cli("check", "--workspaces", str(two))
     assert checked.returncode == 2 and "gone.yaml: skipped: a broken link" in checked.stdout
     empty = tmp_path / "empty"

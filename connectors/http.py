@@ -44,14 +44,38 @@ _REMOVED = Hint(RemoteError, "{subject}: the workflow webhook was removed or dis
                 "recreate the Teams workflow and update it in {where}")
 _REDIRECT = Hint(RemoteError, "{subject}: answered HTTP {status}, a redirect to {location}, not followed",
                  "a webhook URL must be the final address: update it in {where}")
+# Why Atlassian refuses credentials, in words a person can act on.
+_JIRA_AUTH = {
+    "expired": "create a new API token (Atlassian tokens live at most a year; every token made before "
+               "mid-December 2024 expired between March and May 2026; a token may also have been "
+               "revoked): id.atlassian.com → Security → API tokens, or for a service account "
+               "admin.atlassian.com → Directory → Service accounts; then update source.auth.token",
+    "scoped": "a scoped API token or a service account's token works only through the gateway "
+              "https://api.atlassian.com/ex/jira/<cloud id>: set source.cloud_id: auto",
+    "pat": "the personal access token expired or was revoked: create a new one under your Jira "
+           "profile → Personal access tokens and update source.auth.token",
+    "scope": "the scoped token lacks a scope: give it read:jira-work and read:jira-user (classic "
+             "scopes), or make a new token with them",
+    "permission": "the account needs the Browse projects permission on every project the JQL names"
+                  " (a scoped token also needs read:jira-work)",
+}
 # (service, status or "status variant") -> what it means; anything else is a
 # RemoteError quoting the server.  429 and 5xx are always transient.
 HINTS: dict[str, dict[int | str, Hint]] = {
     "jira": {
-        401: Hint(RemoteError, "Jira rejected the credentials (HTTP 401): the token is wrong, revoked or expired",
-                  "create a new {kind} and update source.auth.token"),
+        "401 scope": Hint(RemoteError, "Jira rejected the credentials for {what} (HTTP 401{detail}): the "
+                                       "token's scopes do not allow this call", _JIRA_AUTH["scope"]),
+        "401 pat": Hint(RemoteError, "Jira rejected the credentials (HTTP 401): the token is wrong, "
+                                     "revoked or expired", _JIRA_AUTH["pat"]),
+        "401 gateway": Hint(RemoteError, "Jira rejected the credentials (HTTP 401): the token is wrong, "
+                                         "revoked or expired", _JIRA_AUTH["expired"]),
+        401: Hint(RemoteError, "Jira rejected the credentials (HTTP 401): the token is wrong, revoked or "
+                               "expired, or is a scoped token sent to the site instead of the gateway",
+                  f"{_JIRA_AUTH['expired']}; or: {_JIRA_AUTH['scoped']}"),
         403: Hint(RemoteError, "Jira refused {what} (HTTP 403){detail}",
-                  "the account needs the Browse projects permission on every project the JQL names"),
+                  _JIRA_AUTH["permission"]),
+        "403 label": Hint(RemoteError, "Jira refused {what} (HTTP 403){detail}",
+                          "the account needs the Edit issues permission for source.writeback"),
         "400 search": Hint(ConfigError, "Jira rejected source.jql: {said}",
                            "fix the JQL; try it in Jira's issue search first"),
         404: Hint(RemoteError, "{subject}: HTTP 404 at {url}",
@@ -59,6 +83,9 @@ HINTS: dict[str, dict[int | str, Hint]] = {
         410: Hint(RemoteError, "{subject}: HTTP 410, this API was removed{detail}"),
     },
     "trello": {
+        "4xx label": Hint(RemoteError, "Trello refused {what} (HTTP {status}: {said})",
+                          "source.writeback needs a token with write access (scope read,write) of "
+                          "a normal member of the board"),
         "401 key": Hint(RemoteError, "Trello rejected the API key ({said})",
                         "check source.auth.key: the key of your Power-Up's API key tab"),
         401: Hint(RemoteError, "Trello rejected the token ({said})",
@@ -68,8 +95,11 @@ HINTS: dict[str, dict[int | str, Hint]] = {
                   "check source.boards: a board id, short link or name"),
     },
     "sheets": {
-        401: Hint(RemoteError, "Google Sheets refused the service account's token for {what} (HTTP 401)",
-                  "check sink.credentials: the key may be deleted, or for another project"),
+        401: Hint(RemoteError, "Google Sheets refused {email}'s token for {what} (HTTP 401)",
+                  "check {auth_key}: the key or grant may be deleted, or for another project"),
+        "403 scope": Hint(RemoteError, "Google Sheets refused {what} (HTTP 403{detail})",
+                          "the token lacks the Sheets scope: use adc with impersonate, or "
+                          "`align-sync auth google`"),
         403: Hint(RemoteError, "Google Sheets refused {what} (HTTP 403{detail})",
                   "share the spreadsheet with {email} as Editor"),
         404: Hint(RemoteError, "Google Sheets: no spreadsheet with id {id} (HTTP 404)",
@@ -113,7 +143,7 @@ def one_line(text: str, limit: int = 200) -> str:
 
 
 def status_error(service: str, status: int, *, redact: Callable[[str], str], what: str = "",
-                 text: str = "", variant: str = "", retry_after: float | None = None,
+                 text: str = "", variant: str | tuple[str, ...] = "", retry_after: float | None = None,
                  label: str = "", **words: str) -> AlignSyncError:
     """HTTP `status` from `service` as our error.  `text`: the server's own
     message (redacted whole, then cut to one line: a cut secret would not be
@@ -131,11 +161,22 @@ def status_error(service: str, status: int, *, redact: Callable[[str], str], wha
         return TransientError(f"{subject}: HTTP {status}{fields['detail']}", retry_after=retry_after)
     table = HINTS.get(service, {})
     family = f"{status // 100}xx"
-    entry = (table.get(f"{status} {variant}") or table.get(f"{family} {variant}") if variant else None) \
-        or table.get(status) or table.get(family)
+    variants = (variant,) if isinstance(variant, str) else tuple(variant)
+    entry = next((table[k] for v in variants if v for k in (f"{status} {v}", f"{family} {v}")
+                  if k in table), None) or table.get(status) or table.get(family)
     if entry is None:
         return RemoteError(f"{subject}: HTTP {status}{fields['detail']}")
-    return entry.error(entry.message.format(**fields), hint=entry.hint.format(**fields))
+    fields = _Words(fields)
+    return entry.error(entry.message.format_map(fields), hint=entry.hint.format_map(fields))
+
+
+class _Words(dict):
+    """The words a hint names; one the caller did not give reads generically."""
+    DEFAULTS = {"email": "the service account", "auth_key": "sink.credentials", "id": "(unknown id)",
+                "url": "source.url", "kind": "token", "where": "the config", "location": "another host"}
+
+    def __missing__(self, key: str) -> str:
+        return self.DEFAULTS.get(key, key)
 
 
 def network_error(service: str, what: str, exc: BaseException, *, label: str = "", hint: str = "",

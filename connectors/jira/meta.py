@@ -19,8 +19,21 @@ from connectors.jira.issue import JiraFieldIds
 TTL = timedelta(hours=24)
 
 
+def auth_case(text: str, config) -> str:
+    """Which kind of refused credential a 401 most likely is, for the Jira
+    hints in `connectors.http`: a scoped token's missing scope, a personal
+    access token (Data Center), a token sent through the gateway, or an API
+    token sent to the site (expired, revoked, or scoped and needing the gateway)."""
+    if "scope" in text.lower():
+        return "scope"
+    if not config.auth.email:
+        return "pat"
+    return "gateway" if getattr(config, "cloud_id", None) else "site"
+
+
 def _messages(exc) -> str:
-    """Jira's own error text (errorMessages + errors), never headers or URLs."""
+    """Jira's own error text (errorMessages + errors; the gateway's `message`),
+    never headers or URLs."""
     response = getattr(exc, "response", None)
     try:
         body = response.json() if response is not None else {}
@@ -29,6 +42,8 @@ def _messages(exc) -> str:
     parts = list(body.get("errorMessages") or []) if isinstance(body, dict) else []
     if isinstance(body, dict) and isinstance(body.get("errors"), dict):
         parts += [f"{k}: {v}" for k, v in body["errors"].items()]
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        parts.append(body["message"])
     return "; ".join(str(p) for p in parts)
 
 
@@ -43,7 +58,8 @@ def translate(exc: Exception, what: str, config, redact) -> AlignSyncError:
     headers = getattr(exc.response, "headers", None) or {}
     kind = "API token (with auth.email)" if config.auth.email else "personal access token"
     return http.status_error("jira", exc.status_code or 0, what=what, text=_messages(exc),
-                             variant=what, retry_after=http.retry_after(headers.get("Retry-After")),
+                             variant=("label" if what.startswith("label") else "", what, auth_case(_messages(exc), config)),
+                             retry_after=http.retry_after(headers.get("Retry-After")),
                              redact=redact, kind=kind, url=config.url)
 
 
@@ -55,12 +71,7 @@ class JiraMeta:
         self._server: dict | None = None
 
     def _cached(self, key: str, load):
-        entry = self.state.get_json(self.source.name, key)
-        if entry and self.now - datetime.fromisoformat(entry["at"]) < TTL:
-            return entry["value"]
-        value = load()
-        self.state.stage(self.source.name, key, {"at": self.now.isoformat(), "value": value})
-        return value
+        return self.state.cached(self.source.name, key, self.now, TTL, load)
 
     def server_info(self) -> dict:
         client = self.source.client

@@ -15,6 +15,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Literal, TypeVar
 
+import requests
 from pydantic import Field
 
 from sync.core.config import Duration, Strict
@@ -34,6 +35,7 @@ PAGE = 100              # Cloud returns at most 100 issues with fields per page
 CENSUS_PAGE = 5000      # ids-only pages hold up to 5000 on Cloud (DC caps lower; we read it back)
 OVERLAP = timedelta(hours=1)   # index lag, minute-granular JQL dates, DST folds
 TIMEOUT = (5, 60)
+GATEWAY = "https://api.atlassian.com/ex/jira"
 _ORDER_BY = re.compile(r"\s+order\s+by\s+.*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -50,11 +52,15 @@ class JiraAuth(Strict):
 class JiraSourceConfig(Strict):
     type: Literal["jira"]
     name: str | None = None
-    url: str
+    url: str                                   # the site: ticket links always point here
+    cloud_id: str | None = Field(default=None, pattern=r"^(auto|[A-Za-z0-9][A-Za-z0-9-]{7,63})$")
     auth: JiraAuth
     jql: str
     fields: JiraFields = Field(default_factory=JiraFields)
     full_refresh: Duration = timedelta(hours=24)
+    # `labels`: a lever chosen in the sheet's Set lever column is added to
+    # the issue as its tag label (sync.worker.writeback).  Off by default.
+    writeback: Literal["labels"] | None = None
 
 
 # Jira Cloud's API-token traffic falls under per-second burst limits; this
@@ -69,6 +75,7 @@ class JiraSource:
         self.runtime = runtime or Runtime()
         self.client = None
         self.cloud = False
+        self.writeback = config.writeback
         auth = config.auth
         self.limiter = self.runtime.limiters.get("jira", config.url.rstrip("/"), auth.email or "",
                                                  auth.token, limit=BURST[0], window=BURST[1])
@@ -85,7 +92,7 @@ class JiraSource:
     def _connect(self, state: State, now: datetime):
         from jira import JIRA
         auth = self.config.auth
-        kwargs = dict(server=self.config.url.rstrip("/"), max_retries=0, timeout=TIMEOUT,
+        kwargs = dict(server=self.api_root(state), max_retries=0, timeout=TIMEOUT,
                       get_server_info=False, options={"check_update": False})
         # Cloud: email + API token (basic); Server/DC: personal access token (bearer).
         if auth.email:
@@ -101,6 +108,41 @@ class JiraSource:
         client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
         self.cloud = client.deploymentType == "Cloud"
         return client
+
+    def api_root(self, state: State) -> str:
+        """Where API calls go: the site, or with `cloud_id` the Atlassian gateway
+        (the only door scoped tokens and service accounts may use)."""
+        site = self.config.url.rstrip("/")
+        if not self.config.cloud_id:
+            return site
+        cloud_id = self.config.cloud_id
+        if cloud_id == "auto":
+            cloud_id = self._tenant_id(site, state)
+        return f"{GATEWAY}/{cloud_id}"
+
+    def _tenant_id(self, site: str, state: State) -> str:
+        """The site's cloud id, read once from its unauthenticated tenant_info
+        and kept in state (a new `url` reads it again)."""
+        cached = state.get_json(self.name, "tenant") or {}
+        if cached.get("url") == site and cached.get("cloud_id"):
+            return cached["cloud_id"]
+        session = requests.Session()
+        session.hooks["response"].append(self.runtime.telemetry.response_hook("jira"))
+
+        def read() -> dict:
+            response = session.get(f"{site}/_edge/tenant_info", timeout=TIMEOUT)
+            response.raise_for_status()
+            return response.json()
+        try:
+            found = str(self.request("tenant_info", read).get("cloudId") or "")
+        except ValueError:
+            found = ""
+        if not found:
+            raise RemoteError(f"{site}/_edge/tenant_info named no cloudId",
+                              hint="check source.url is the Jira Cloud site (https://SITE.atlassian.net), "
+                                   "or give source.cloud_id itself (admin.atlassian.com shows it)")
+        state.stage(self.name, "tenant", {"url": site, "cloud_id": found})
+        return found
 
     def cloud_search(self, jql: str, **kwargs) -> dict:
         """One `/rest/api/3/search/jql` page (v3: ADF descriptions).  Metadata
@@ -213,6 +255,29 @@ class JiraSource:
         state.stage(self.name, "cursor", (newest or now).isoformat())
         return tickets
 
+    # -- label write-back ---------------------------------------------------
+
+    def add_label(self, key: str, label: str) -> None:
+        """Add one label to an issue (`PUT /issue/{key}`, an `update` that
+        only adds: the other labels stay).  Called after `fetch`, which
+        connected the client; paced by the same limiter as the reads."""
+        client = self.client
+        url = client._get_url(f"issue/{key}")
+        body = json.dumps({"update": {"labels": [{"add": label}]}})
+        self.request(f"label write on {key}", lambda: client._session.put(url, data=body))
+
+    def _can_edit(self) -> str:
+        """`check` with write-back on: the Edit issues permission."""
+        got = self.request("permission check", lambda: self.client.my_permissions(
+            permissions="EDIT_ISSUES"))
+        edit = ((got or {}).get("permissions") or {}).get("EDIT_ISSUES") or {}
+        if not edit.get("havePermission"):
+            raise RemoteError("Jira: the account may not edit issues, so source.writeback: labels "
+                              "cannot add labels (EDIT_ISSUES not granted)",
+                              hint="grant the Edit issues permission in the JQL's projects, or "
+                                   "remove source.writeback")
+        return "; may edit issues (label write-back)"
+
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the estimate and acceptance fields, by their names."""
         from collections import Counter
@@ -237,8 +302,10 @@ class JiraSource:
         kind = "Cloud" if self.cloud else (client.deploymentType or "Server")
         found = ", ".join(f"{k}={v}" for k, v in (("estimate", ids.estimate),
                                                   ("acceptance", ids.acceptance)) if v)
-        return (f"Jira {kind} at {self.config.url} as {me.get('displayName') or me.get('name')}; "
-                f"JQL valid; fields {found or 'none configured'}")
+        via = f" through the gateway ({self.client.server_url})" if self.config.cloud_id else ""
+        edit = self._can_edit() if self.writeback else ""
+        return (f"Jira {kind} at {self.config.url}{via} as {me.get('displayName') or me.get('name')}; "
+                f"JQL valid; fields {found or 'none configured'}{edit}")
 
 
 

@@ -56,6 +56,9 @@ class TrelloSourceConfig(Strict):
     boards: Values
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
     estimate_field: str | None = None
+    # `labels`: a lever chosen in the sheet's Set lever column is added to
+    # the card as a board label of its tag's name (sync.worker.writeback).
+    writeback: Literal["labels"] | None = None
 
 
 class TrelloSource:
@@ -70,11 +73,22 @@ class TrelloSource:
                                    http_service=session)
         # 100 requests per 10 s per token, shared by every workspace using it.
         self.limiter = self.runtime.limiters.get("trello", config.auth.token, limit=100, window=10.0)
+        self.writeback = config.writeback
+        # What the last fetch saw, for label write-back: each card's board,
+        # each board's labels by lower-case name.
+        self._card_board: dict[str, str] = {}
+        self._labels: dict[str, dict[str, str]] = {}
 
     def get(self, what: str, path: str, **params):
+        return self._call(what, path, "GET", query_params=dict(params))
+
+    def post(self, what: str, path: str, **body):
+        return self._call(what, path, "POST", post_args=body)
+
+    def _call(self, what: str, path: str, method: str, **kwargs):
         def once():
             self.limiter.wait(retry.sleep)      # every attempt counts against the token's limit
-            return self.client.fetch_json(path, query_params=dict(params))
+            return self.client.fetch_json(path, http_method=method, **kwargs)
         return http.call("trello", once, runtime=self.runtime,
                          translate=lambda exc: self._translate(exc, what))
 
@@ -88,7 +102,8 @@ class TrelloSource:
         # py-trello appends the URL it called, key and token in its query: cut it off.
         text = str(exc._msg).split(" at https://")[0].strip()
         return http.status_error("trello", exc._status, what=what, text=text,
-                                 variant="key" if "key" in text.lower() else "",
+                                 variant=("label" if what.startswith("label") else "",
+                                          "key" if "key" in text.lower() else ""),
                                  redact=self.runtime.redactor)
 
     # -- boards -------------------------------------------------------------
@@ -102,28 +117,27 @@ class TrelloSource:
         wanted = [b for b in self.config.boards if not _ID.match(b)]
         known: dict = {}
         if wanted:
-            entry = state.get_json(self.name, "boards") if state else None
-            if entry and now - datetime.fromisoformat(entry["at"]) < TTL and \
-                    all(w.lower() in entry["value"] for w in wanted):
-                known = entry["value"]
-            else:
-                boards = self._my_boards()
+            seen: list[dict] = []          # the boards read now, if they were read
+
+            def index() -> dict:
+                seen[:] = self._my_boards()
                 known = {}
-                for b in boards:
+                for b in seen:
                     if not b.get("closed"):
                         known.setdefault(b["name"].lower(), b["id"])
                     known.setdefault(b.get("shortLink", "").lower(), b["id"])
-                if state:
-                    state.stage(self.name, "boards", {"at": now.isoformat(), "value": known})
-                missing = [w for w in wanted if w.lower() not in known]
-                if missing:
-                    names = sorted(b["name"] for b in boards if not b.get("closed"))
-                    close = {m: difflib.get_close_matches(m, names, n=2, cutoff=0.5) for m in missing}
-                    hints = "; ".join(f"{m!r}: did you mean {', '.join(map(repr, c))}?"
-                                      for m, c in close.items() if c)
-                    raise ConfigError(f"source.boards: no board named {', '.join(map(repr, missing))} "
-                                      f"among the boards this token can see: {', '.join(names) or 'none'}",
-                                      hint=hints)
+                return known
+            has_all = lambda known: all(w.lower() in known for w in wanted)  # noqa: E731
+            known = state.cached(self.name, "boards", now, TTL, index, has_all) if state else index()
+            missing = [w for w in wanted if w.lower() not in known]
+            if missing:
+                names = sorted(b["name"] for b in seen if not b.get("closed"))
+                close = {m: difflib.get_close_matches(m, names, n=2, cutoff=0.5) for m in missing}
+                hints = "; ".join(f"{m!r}: did you mean {', '.join(map(repr, c))}?"
+                                  for m, c in close.items() if c)
+                raise ConfigError(f"source.boards: no board named {', '.join(map(repr, missing))} "
+                                  f"among the boards this token can see: {', '.join(names) or 'none'}",
+                                  hint=hints)
         return [b if _ID.match(b) else known[b.lower()] for b in self.config.boards]
 
     def board(self, board_id: str) -> dict:
@@ -156,13 +170,57 @@ class TrelloSource:
     def fetch(self, state: State, now: datetime) -> list[Ticket]:
         tickets: list[Ticket] = []
         step = self.runtime.progress.step(f"source {self.name}: reading Trello")
+        self._card_board, self._labels = {}, {}
         for n, board_id in enumerate(self.board_ids(state, now), 1):
             board = self.board(board_id)
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
-            tickets += board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            found = board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            tickets += found
+            if self.writeback:
+                self._remember(board_id, board, found)
             step.update(boards=n, cards=len(tickets))
         step.done()
         return tickets
+
+    # -- label write-back ---------------------------------------------------
+
+    def _remember(self, board_id: str, board: dict, tickets: list[Ticket]) -> None:
+        self._card_board.update((t.key, board_id) for t in tickets)
+        self._labels[board_id] = {str(lb.get("name")).lower(): lb["id"] for lb in board.get("labels") or ()
+                                  if isinstance(lb, dict) and lb.get("name") and lb.get("id")}
+
+    def add_label(self, key: str, label: str) -> None:
+        """Add the board label named `label` to card `key`, creating the label
+        on the card's board when the board has none of that name (once: the
+        new label is remembered).  A label already on the card is success."""
+        board_id = self._card_board.get(key)
+        if board_id is None:
+            raise RemoteError(f"Trello label write on {key}: the card was not read this sync")
+        labels = self._labels.setdefault(board_id, {})
+        label_id = labels.get(label.lower())
+        if label_id is None:
+            made = self.post(f"label create on board {board_id}", "/labels", name=label,
+                             idBoard=board_id, color=None)
+            label_id = labels[label.lower()] = made["id"]
+        try:
+            self.post(f"label write on {key}", f"/cards/{key}/idLabels", value=label_id)
+        except RemoteError as exc:
+            if "already on the card" not in exc.message:
+                raise
+
+    def _can_edit(self, me: dict, board_ids: list[str]) -> str:
+        """`check` with write-back on: the token's member belongs to each board
+        as a normal member or admin (an observer may not change cards)."""
+        for board_id in board_ids:
+            ships = self.get("board membership check", f"/boards/{board_id}/memberships")
+            mine = [m for m in ships if isinstance(m, dict) and m.get("idMember") == me.get("id")]
+            if not mine or mine[0].get("memberType") not in ("normal", "admin"):
+                kind = mine[0].get("memberType") if mine else "not a member"
+                raise RemoteError(f"Trello: the token's member is {kind} on board {board_id}, so "
+                                  "source.writeback: labels cannot add labels",
+                                  hint="add the member to the board as a normal member, or remove "
+                                       "source.writeback")
+        return "; may add labels (label write-back)"
 
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the estimate custom field and the done lists of the boards."""
@@ -171,14 +229,16 @@ class TrelloSource:
         return trello_fields([self.board(b) for b in self.board_ids(None, now)])
 
     def check(self) -> str:
-        me = self.get("auth check (/members/me)", "/members/me", fields="fullName,username")
+        me = self.get("auth check (/members/me)", "/members/me", fields="id,fullName,username")
         now = datetime.now(timezone.utc)
         found = []
-        for board_id in self.board_ids(None, now):
+        ids = self.board_ids(None, now)
+        for board_id in ids:
             board = self.get("board", f"/boards/{board_id}", fields="name", customFields="true")
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
             found.append(board.get("name", board_id))
-        return f"Trello as {me.get('fullName') or me.get('username')}; boards {', '.join(found)} found"
+        edit = self._can_edit(me, ids) if self.writeback else ""
+        return f"Trello as {me.get('fullName') or me.get('username')}; boards {', '.join(found)} found{edit}"
 
 
 def register(registry) -> None:

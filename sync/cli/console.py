@@ -6,34 +6,7 @@ import json
 from sync.core import plan, scoring
 from sync.core.assessment import Assessment, TicketResult
 from sync.core.report import Report
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def table(headers: list[str], rows: list[list], limit: int | None = None,
-          total: int | None = None) -> str:
-    """A plain, aligned text table (numbers right-aligned).  `total`: how
-    many rows there are when the caller passed only the first `limit`."""
-    shown = rows[:limit] if limit else rows
-    cells = [[_fmt(v) for v in row] for row in shown]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in shown) and shown
-               for i in range(len(headers))]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(v.rjust(w) if numeric[i] else v.ljust(w)
-                         for i, (v, w) in enumerate(zip(values, widths))).rstrip()
-    out = [line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in cells]
-    count = total if total is not None else len(rows)
-    if limit and count > limit:
-        out.append(f"... and {count - limit} more")
-    return "\n".join(out)
+from sync.core.texttable import fmt as _fmt, table  # noqa: F401 (table: console.table for callers)
 
 
 # What to do about each kind of warning: the summary's "next steps".
@@ -188,11 +161,16 @@ def explain(a: Assessment, r: TicketResult) -> str:
             lines.append(f"  also matched levers of: {', '.join(m.ambiguous_with)}")
     elif m.state == "ignored":
         lines.append(f"Out of scope, by {m.matched_by}")
+    elif t.key in a.choices:
+        # The sheet's choice decided, and names no lever: the rules were not asked.
+        lines.append(f"Unmapped, by the sheet: Set lever {a.choices[t.key][:60]!r} names no configured "
+                     "lever id (nor ignore); pick one in the dropdown, or clear the cell for the rules")
     else:
         lines.append("Unmapped: no lever:/outcome: tag, no ignore block, and no lever's match held")
         lines += [f"  {why}" for why in a.rules.why_not(t)]
     for tag in m.unknown_tags:
-        lines.append(f"  tag {tag!r} names no configured id")
+        if not tag.startswith("sheet: "):          # said above
+            lines.append(f"  tag {tag!r} names no configured id")
     lines.append("")
     if r.score is None:
         lines.append("No task score: the ticket is out of scope")

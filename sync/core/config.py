@@ -13,8 +13,12 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Optional, Union
 
 import regex
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field,
                       field_validator, model_validator)
+from pydantic import TypeAdapter
+
+from sync.core.strict import Strict  # noqa: F401 (re-exported: connectors' models build on it)
+from sync.core.targets import Target
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -82,11 +86,6 @@ def _listify(value: Any) -> Any:
 
 
 Values = Annotated[list[str], BeforeValidator(_listify), Field(min_length=1)]
-
-
-class Strict(BaseModel):
-    # NaN and infinity are no baseline, target or estimate anyone meant.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 GLOB_FIELDS = ("labels", "components", "project", "board", "list", "epic",
@@ -294,9 +293,6 @@ class Review(Strict):
     @field_validator("notify", mode="before")
     @classmethod
     def _targets(cls, value):
-        from pydantic import TypeAdapter
-
-        from sync.core.targets import Target
         return TypeAdapter(list[Target]).validate_python(value or [])
 
     @field_validator("acceptance_pattern")
@@ -316,6 +312,22 @@ class Review(Strict):
         return pair
 
 
+def _duration_or_zero(value: Any) -> timedelta:
+    return timedelta(0) if value in (0, "0") else parse_duration(value)
+
+
+class Alerts(Strict):
+    """Telling the people who run the sync that it keeps failing (sync.core.alerts)."""
+    notify: list[Any] | None = None      # sync.core.targets.Target; None: review.notify
+    after_failures: int = Field(default=2, ge=1)
+    remind: Annotated[timedelta, BeforeValidator(_duration_or_zero)] = timedelta(hours=24)   # 0: never
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _targets(cls, value):
+        return None if value is None else Review._targets(value)
+
+
 class ConfigBase(Strict):
     """Everything but the connector blocks, whose models come from the
     registry (`config_model()` adds `source`, `sources` and `sink`)."""
@@ -324,6 +336,7 @@ class ConfigBase(Strict):
     state: FilePath = ".align-sync/state.db"
     health_port: int | None = Field(default=None, ge=1, le=65535)
     review: Review = Field(default_factory=Review)
+    alerts: Alerts = Field(default_factory=Alerts)
     outcomes: list[Outcome] = Field(min_length=1)
     ignore: Blocks = Field(default_factory=list)
     # A saved export is a snapshot of one day: scored against the wall clock

@@ -26,6 +26,7 @@ from sync.core.errors import AlignSyncError, describe
 from sync.core.report import iso
 from sync.core.schedule import Timetable
 from sync.worker import folder as configs
+from sync.worker import telemetry
 from sync.worker.folder import concurrency, sync_timeout
 from sync.worker.engine import collect_between_syncs
 from sync.worker.health import verdict
@@ -74,7 +75,8 @@ class Member:
             healthy, status = False, "hung"
         return healthy, {"status": status, "config": str(self.path),
                          "last_success": iso(self.last_success), "last_error": self.last_error or None,
-                         "next_sync": iso(self.due), "syncs": self.syncs}
+                         "next_sync": iso(self.due), "syncs": self.syncs,
+                         "alerts_undelivered": self.workspace.alerting.undelivered}
 
 
 class Fleet:
@@ -106,6 +108,7 @@ class Fleet:
             if member.running is None or member.timed_out:
                 self._release(member)
                 del self.members[path]
+                telemetry.forget(member.name)
                 log.info("workspace.removed", workspace=member.name, config=str(path))
         for path, stamp in found.items():
             member = self.members.get(path)
@@ -113,6 +116,7 @@ class Fleet:
                 continue
             if member is not None:
                 self._release(member)
+                telemetry.forget(member.name)      # a reload may rename it, or find it broken
             self.members[path] = self._load(path, stamp)
         # Only when a file came, went or changed (a tick can be 50 ms), or a
         # refused workspace's last sync ended and its lock can go.
@@ -137,6 +141,7 @@ class Fleet:
                      schedule=ws.config.schedule.cron or f"every {member.timetable.every.total_seconds():g}s")
         except AlignSyncError as exc:
             member.problem = self.process.redactor(describe(exc))
+            telemetry.config_invalid(path.stem)
             log.error("workspace.invalid", workspace=path.stem, config=str(path), error=member.problem)
         return member
 

@@ -61,9 +61,15 @@ class Workspace:
                                self.process.limiters, self.process.redactor,
                                progress=self.process.progress)
         self.sources = build_sources(config, self.runtime)
+        for source in self.sources:
+            if getattr(source, "writeback", None):
+                self.runtime.telemetry.declare_label_writes(source.name)
         self.sink = build_sink(config, self.runtime)
         self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)
                           for t in config.review.notify]
+        from sync.worker.alerting import Alerting
+        self.alerting = Alerting(config, self.runtime, getattr(self.sink, "url", "")
+                                 or str(getattr(self.sink, "path", "")))
 
     @property
     def telemetry(self):
@@ -97,7 +103,8 @@ class Workspace:
             return observed_sync(self.config, self.sources, self.sink, state, now,
                                  dry_run=dry_run, force=force, next_sync=next_sync,
                                  telemetry=self.telemetry, workspace=self.name,
-                                 redact=self.process.redactor, notifiers=self.notifiers)
+                                 redact=self.process.redactor, notifiers=self.notifiers,
+                                 alerting=self.alerting)
         finally:
             state.close()
             if lock:

@@ -153,7 +153,12 @@ def explain(a: Assessment, r: TicketResult) -> str:
     t, m = r.ticket, r.mapping
     lines = [f"{t.key}  {t.title}", f"  source {t.source}; {t.type or 'ticket'}, status {t.status or '-'}"
              f" ({'done' if t.done else 'active'}); owner {t.owner or '-'}; estimate "
-             f"{_fmt(t.estimate)}", f"  url {t.url or '-'}", ""]
+             f"{_fmt(t.estimate)}", f"  url {t.url or '-'}"]
+    # What the rules can match on, as read from the tracker: an empty field is a
+    # reason as good as a failed condition.
+    lines += [f"  {name} {', '.join(values)}" for name, values in (
+        ("labels", t.labels), ("components", t.components), ("epic", t.epic),
+        ("parent (not an epic)", t.parent), ("list", (t.list,) if t.list else ())) if values] + [""]
     if m.state == "mapped":
         target = f"lever {m.lever_id} (outcome {m.outcome_id})" if m.lever_id else f"outcome {m.outcome_id}"
         lines.append(f"Mapped to {target}, by {m.matched_by}")

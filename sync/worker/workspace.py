@@ -8,8 +8,10 @@ one Jira with one account share its burst limit).
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from pathlib import Path
 
@@ -74,6 +76,17 @@ class Workspace:
     @property
     def telemetry(self):
         return self.runtime.telemetry
+
+    @cached_property
+    def claims(self) -> list[tuple[str, str]]:
+        """What no other workspace served beside it may share: its name, its
+        state file and its sink (the same workbook, or the same spreadsheet)."""
+        out = [("name", self.name), ("state file", os.path.realpath(self.config.state))]
+        if getattr(self.sink, "id", None):
+            out.append(("spreadsheet", self.sink.id))
+        elif getattr(self.sink, "path", None):
+            out.append(("sink file", os.path.realpath(self.sink.path)))
+        return out
 
     def lock(self) -> StateLock:
         return StateLock(self.config.state).acquire()

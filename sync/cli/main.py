@@ -152,8 +152,7 @@ def show_dry_run(args, process, result, ws=None) -> None:
 
 
 def synced_line(result, sink) -> str:
-    where = getattr(sink, "path", None) or getattr(sink, "url", "the sheet")
-    return console.synced(result.assessment, result.tickets, result.seconds, str(where))
+    return console.synced(result.assessment, result.tickets, result.seconds, sink.location)
 
 
 def cmd_check(args, path: str, process) -> int:
@@ -218,11 +217,11 @@ def review_one(args, path: str, ws) -> int:
     from sync.core.present.review_text import render_text
     from sync.worker.engine import deliver
     process = ws.process
-    sheet = getattr(ws.sink, "url", "") or str(getattr(ws.sink, "path", ""))
+    sheet = ws.sink.location
     if args.print_:
         inputs: list = []
         a, _ = _assess(ws, inputs)
-        if not getattr(ws.sink, "url", "") and not os.path.exists(sheet):
+        if "://" not in sheet and not os.path.exists(sheet):
             sheet = ""            # no workbook yet: name none (the first sync writes it)
         state = ws.state(readonly=True)
         try:

@@ -62,14 +62,13 @@ class Workspace:
                                progress=self.process.progress)
         self.sources = build_sources(config, self.runtime)
         for source in self.sources:
-            if getattr(source, "writeback", None):
+            if source.writeback:
                 self.runtime.telemetry.declare_label_writes(source.name)
         self.sink = build_sink(config, self.runtime)
         self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)
                           for t in config.review.notify]
         from sync.worker.alerting import Alerting
-        self.alerting = Alerting(config, self.runtime, getattr(self.sink, "url", "")
-                                 or str(getattr(self.sink, "path", "")))
+        self.alerting = Alerting(config, self.runtime, self.sink.location)
         self.metric_sources = [CONNECTORS.kind("metric", m.type).build(m, self.runtime, self.sink)
                                for m in config.metrics]
 
@@ -82,10 +81,11 @@ class Workspace:
         """What no other workspace served beside it may share: its name, its
         state file and its sink (the same workbook, or the same spreadsheet)."""
         out = [("name", self.name), ("state file", os.path.realpath(self.config.state))]
-        if getattr(self.sink, "id", None):
-            out.append(("spreadsheet", self.sink.id))
-        elif getattr(self.sink, "path", None):
-            out.append(("sink file", os.path.realpath(self.sink.path)))
+        where = self.sink.location           # a spreadsheet's canonical URL, or a workbook's path
+        if "://" in where:
+            out.append(("spreadsheet", where))
+        else:
+            out.append(("sink file", os.path.realpath(where)))
         return out
 
     def lock(self) -> StateLock:
@@ -112,7 +112,7 @@ class Workspace:
             if lock:
                 lock.release()
             # Nothing of this sync's tickets stays in memory between syncs.
-            getattr(self.sink, "done", lambda: None)()
+            self.sink.done()
 
     def check(self, now: datetime) -> list[tuple[str, str | None]]:
         """(label, None when fine, else the problem) for each source and the sink."""

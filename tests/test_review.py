@@ -308,8 +308,11 @@ def test_send_then_sync_reaches_each_webhook_once(tmp_path, capsys):
         path = tmp_path / "c.yaml"
         path.write_text(yaml.safe_dump(data))
         assert main(["review", "--send", "--config", str(path)]) == 1
-        out = capsys.readouterr().out
-        assert "FAIL  slack webhook (127.0.0.1): the webhook was revoked" in out
+        captured = capsys.readouterr()
+        out = captured.out + captured.err
+        # Beside the JSON log on stdout (a pipe), the line for a person is on stderr.
+        assert "FAIL  slack webhook (127.0.0.1): the webhook was revoked" in captured.err
+        assert all(line.startswith("{") for line in captured.out.splitlines())
         assert f"{hooks.port}/b" not in out                        # the URL is a secret
         assert (len(hooks.posts["/a"]), len(hooks.posts["/b"])) == (1, 0)
         hooks.b_ok = True

@@ -246,10 +246,11 @@ def review_one(args, path: str, ws) -> int:
     finally:
         state.close()
         lock.release()
+    # Beside the JSON log (a pipe), these lines for a person go to stderr.
     for line in failed:
-        print(f"FAIL  {process.redactor(line)}")
+        process.say(f"FAIL  {process.redactor(line)}")
     sent = len(ws.notifiers) - len(failed)
-    print(f"review delivered to {sent} of {len(ws.notifiers)} targets")
+    process.say(f"review delivered to {sent} of {len(ws.notifiers)} targets")
     return 1 if failed else 0
 
 

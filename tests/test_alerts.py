@@ -174,7 +174,7 @@ def test_three_failures_then_a_good_sync_across_processes(tmp_path, hook):
 def test_an_unreachable_target_never_fails_the_sync_and_is_named_in_healthz(tmp_path):
     import socket
 
-    from sync.worker.daemon import Daemon
+    from sync.worker.serve.daemon import Daemon
     from sync.worker.workspace import Workspace
     with socket.socket() as s:                 # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -205,7 +205,7 @@ def test_an_unreachable_target_never_fails_the_sync_and_is_named_in_healthz(tmp_
 
 
 def test_a_fleet_alerts_per_workspace(tmp_path, hook):
-    from sync.worker.fleet import Fleet
+    from sync.worker.serve.fleet import Fleet
     from sync.worker.workspace import Process
 
     from .test_fleet import run_until, synced, write_workspace

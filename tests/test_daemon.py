@@ -21,10 +21,10 @@ import responses
 
 from connectors import retry
 from connectors.memory import MemorySink, MemorySource
-from sync.worker import health
+from sync.worker.serve import health
 from sync.worker import telemetry
 from sync.cli.main import main
-from sync.worker.daemon import Daemon, StateLock
+from sync.worker.serve.daemon import Daemon, StateLock
 from sync.core.errors import AlreadyRunning, GuardError, TransientError
 from sync.core.model import SheetInputs
 from sync.worker.service import observed_sync
@@ -475,7 +475,7 @@ def test_outcome_gauges_and_up_follow_the_syncs(tmp_path, monkeypatch):
 
 
 def test_a_fleet_workspace_whose_config_does_not_load_is_down(tmp_path):
-    from sync.worker.fleet import Fleet
+    from sync.worker.serve.fleet import Fleet
     (tmp_path / "broken-team.yaml").write_text("outcomes: [\n")
     fleet = Fleet(tmp_path, slots=1, timeout=60)
     fleet.scan()

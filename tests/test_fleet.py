@@ -20,7 +20,7 @@ from structlog.testing import capture_logs
 
 from sync.worker import telemetry
 from sync.cli.main import main
-from sync.worker.fleet import Fleet
+from sync.worker.serve.fleet import Fleet
 from sync.worker.workspace import Process, Workspace
 
 from .conftest import ROOT, base_config

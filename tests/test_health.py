@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from sync.worker.health import verdict
+from sync.worker.serve.health import verdict
 
 from .conftest import NOW, ROOT
 from .test_daemon import Process as DaemonProcess
@@ -116,7 +116,7 @@ def test_a_port_in_use_is_named_with_the_flag(tmp_path):
 
 def test_livez_turns_false_only_when_the_loop_overruns(monkeypatch, tmp_path):
     from connectors.memory import MemorySink
-    from sync.worker import daemon as daemon_module
+    from sync.worker.serve import daemon as daemon_module
     from sync.worker.state import State
 
     from .test_daemon import Clock, SlowSource, make_config

@@ -103,7 +103,7 @@ def test_shared_state_sink_or_name_is_refused_in_every_mode(tmp_path, share):
 
 
 def test_a_clash_added_while_the_daemon_runs_refuses_both(two, tmp_path):
-    from sync.worker.fleet import Fleet
+    from sync.worker.serve.fleet import Fleet
     from sync.worker.workspace import Process
     fleet = Fleet(two, Process(), slots=2, timeout=60)
     fleet.scan()

@@ -116,7 +116,8 @@ def cmd_run(args, path: str, process) -> int:
     if args.dry_run and not args.once:
         raise ConfigError("--dry-run goes with --once", hint="align-sync run --once --dry-run")
     if args.workspaces:
-        from sync.worker import fleet, folder
+        from sync.worker.serve import fleet
+        from sync.worker.serve import folder
         if args.once:
             return folder.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force,
                                    slots=folder.concurrency(), show=lambda ws, result: show_dry_run(
@@ -124,7 +125,7 @@ def cmd_run(args, path: str, process) -> int:
         return fleet.serve(args.workspaces, process, health_port=args.health_port, force=args.force)
     ws = open_workspace(path, process)
     if not args.once:
-        from sync.worker.daemon import serve
+        from sync.worker.serve.daemon import serve
         return serve(ws, health_port=args.health_port, force=args.force)
     # A one-off sync must not race a daemon (or a timer run) on the same state.
     result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
@@ -144,7 +145,7 @@ def show_dry_run(args, process, result, ws=None) -> None:
         print(json.dumps(dict(data, workspace=ws.name) if ws else data, default=str))
         return
     if ws is not None:
-        from sync.worker.folder import heading
+        from sync.worker.serve.folder import heading
         heading(process, ws.name, ws.path)
     print(console.summary(result.assessment, result.report, every=args.every))
     for write in result.label_writes:          # source.writeback: what a real sync would add
@@ -158,7 +159,7 @@ def synced_line(result, sink) -> str:
 def cmd_check(args, path: str, process) -> int:
     from sync.worker.runtime import PROBE_RETRY
     if args.workspaces:
-        from sync.worker import folder
+        from sync.worker.serve import folder
         return folder.each(args.workspaces, process, lambda ws: print_check(ws, str(ws.path)),
                            retry=PROBE_RETRY)
     ws = open_workspace(path, process, retry=PROBE_RETRY)     # a probe should answer fast
@@ -207,7 +208,7 @@ def _assess(ws, keep: list | None = None):
 
 def cmd_review(args, path: str, process) -> int:
     if args.workspaces:
-        from sync.worker import folder
+        from sync.worker.serve import folder
         return folder.each(args.workspaces, process, lambda ws: review_one(args, str(ws.path), ws))
     return review_one(args, path, open_workspace(path, process))
 

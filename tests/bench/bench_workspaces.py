@@ -90,7 +90,7 @@ def run(kind: str, w: int, n: int) -> None:
 
     from connectors import retry
     from sync.worker import log as logsetup
-    from sync.worker.fleet import Fleet
+    from sync.worker.serve.fleet import Fleet
     from sync.worker.workspace import Process
     from tests.conftest import NOW
     from tests.fakes import FakeJira, make_issues

@@ -74,7 +74,7 @@ def main() -> None:
     from sync.worker.runtime import Runtime
     from sync.worker.workspace import build_sink, build_sources
     from sync.core.config import Config
-    from sync.worker.daemon import Daemon
+    from sync.worker.serve.daemon import Daemon
     from sync.worker.state import State
     from tests.conftest import NOW, base_config
     from tests.fakes import FakeJira, make_issues

@@ -25,11 +25,11 @@ import structlog
 from sync.core.errors import AlignSyncError, describe
 from sync.core.present.report import iso
 from sync.core.schedule import Timetable
-from sync.worker import folder as configs
+from sync.worker.serve import folder as configs
 from sync.worker import telemetry
-from sync.worker.folder import concurrency, sync_timeout
+from sync.worker.serve.folder import concurrency, sync_timeout
 from sync.worker.engine import collect_between_syncs
-from sync.worker.health import verdict
+from sync.worker.serve.health import verdict
 from sync.worker.workspace import Process, Workspace
 
 log = structlog.get_logger("align_sync.fleet")
@@ -281,8 +281,8 @@ def serve(folder: str, process: Process, *, health_port: int | None = None, forc
     """The daemon over a folder.  At start, a folder with no workspace or
     with workspaces that clash is refused (exit 2), as `run --once` and
     `check` refuse it; later clashes (a file added) refuse the pair alone."""
-    from sync.worker import health
-    from sync.worker.daemon import Daemon, StopRequest
+    from sync.worker.serve import health
+    from sync.worker.serve.daemon import Daemon, StopRequest
     fleet = Fleet(folder, process, force=force)
     fleet.scan()
     fleet.refuse_at_start()

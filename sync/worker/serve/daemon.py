@@ -122,7 +122,7 @@ class Daemon:
         return time.monotonic() < self.turn_by
 
     def health(self) -> tuple[bool, dict]:
-        from sync.worker.health import verdict
+        from sync.worker.serve.health import verdict
         now = self.clock()
         healthy, state = verdict(now, 2 * self.timetable.interval(now), self.started,
                                  self.last_success, self.last_failed)
@@ -171,8 +171,8 @@ class Daemon:
 
 def serve(workspace, *, health_port: int | None = None, force: bool = False) -> int:
     """`align-sync run` on one workspace."""
-    from sync.worker import health
-    from sync.worker.folder import sync_timeout
+    from sync.worker.serve import health
+    from sync.worker.serve.folder import sync_timeout
     config = workspace.config
     lock = workspace.lock()
     state = workspace.state()

@@ -2,7 +2,8 @@
 
 The client is built with keywords (a positional token would become the
 OAuth secret and travel in URLs) and a session with timeouts; requests go
-through `fetch_json`, a per-token limiter (100 per 10 s) and `retry.call`.
+through `fetch_json`, a per-token limiter (100 per 10 s) and `retry.call`;
+boards are read in parallel (`source.workers`), results in the config's order.
 Board names are resolved once a day through `/members/me/boards` (cached in
 state); a board is read with its cards, lists, labels, members and custom
 fields in one `GET /1/boards/{id}`, paging cards separately only when the
@@ -26,6 +27,7 @@ from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
 from connectors import retry
+from connectors.parallel import ordered
 from connectors.trello.board import board_tickets, require_estimate_field
 
 TIMEOUT = (5, 30)
@@ -57,6 +59,7 @@ class TrelloSourceConfig(Strict):
     boards: Values
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
     estimate_field: str | None = None
+    workers: int = Field(4, ge=1, le=10)    # boards read at once; each is one request or a few
 
 
 class TrelloSource:
@@ -77,7 +80,7 @@ class TrelloSource:
             self.limiter.wait(retry.sleep)      # every attempt counts against the token's limit
             return self.client.fetch_json(path, query_params=dict(params))
         return retry.call("trello", once, runtime=self.runtime,
-                          translate=lambda exc: self._translate(exc, what))
+                          translate=lambda exc: self.limiter.told(self._translate(exc, what)))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
         from trello.exceptions import ResourceUnavailable, Unauthorized
@@ -166,12 +169,16 @@ class TrelloSource:
     # -- the source protocol ----------------------------------------------
 
     def fetch(self, state: State, now: datetime) -> list[Ticket]:
-        tickets: list[Ticket] = []
-        step = self.runtime.progress.step(f"source {self.name}: reading Trello")
-        for n, board_id in enumerate(self.board_ids(state, now), 1):
+        def read(board_id: str) -> list[Ticket]:
             board = self.board(board_id)
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
-            tickets += board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            return board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+
+        tickets: list[Ticket] = []
+        step = self.runtime.progress.step(f"source {self.name}: reading Trello")
+        boards = self.board_ids(state, now)
+        for n, found in enumerate(ordered(read, boards, self.config.workers, f"trello-{self.name}"), 1):
+            tickets += found
             step.update(boards=n, cards=len(tickets))
         step.done()
         return tickets

@@ -12,42 +12,21 @@ import copy
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import responses
 
 from connectors import retry
-from connectors.jira.source import BURST, JiraSource, JiraSourceConfig
+from connectors.jira.source import BURST, JiraSource
 from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from sync.core.errors import RemoteError
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
 from .conftest import FIXTURES, NOW
-from .fakes import DC_URL, URL, FakeJira, make_issues
-
-START = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
-TOKEN = "ATATT3xFfGF0-secret-token"
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as r:
-        yield r
-
-
-def cloud(**kw) -> JiraSourceConfig:
-    return JiraSourceConfig.model_validate(dict(
-        type="jira", url=URL, auth={"email": "ops@acme.test", "token": TOKEN},
-        jql="project = GROW ORDER BY rank", fields={"estimate": "Story point estimate"}, **kw))
-
-
-def dc(**kw) -> JiraSourceConfig:
-    return JiraSourceConfig.model_validate(dict(
-        type="jira", url=DC_URL, auth={"token": TOKEN}, jql="project = GROW",
-        fields={"estimate": "customfield_10016"}, **kw))
-
+from .fakes import URL, FakeJira, make_issues
+from .test_jira import START, TOKEN, cloud_config, dc_config, rsps  # noqa: F401 (rsps: a fixture)
 
 def fetch(config, tmp_path, name="s", runtime=None, now=NOW):
     state = State(tmp_path / f"{name}.db")
@@ -73,10 +52,10 @@ def bulk_starts(fake: FakeJira) -> list[float]:
 
 def test_cloud_parallel_equals_one_at_a_time(rsps, tmp_path):
     fake = FakeJira(rsps, make_issues(1234, START), latency=slow_first_batches)
-    parallel = fetch(cloud(workers=6), tmp_path, "p")
+    parallel = fetch(cloud_config(workers=6), tmp_path, "p")
     assert fake.peak == 6
     fake.peak = 0
-    sequential = fetch(cloud(workers=1), tmp_path, "s")
+    sequential = fetch(cloud_config(workers=1), tmp_path, "s")
     assert fake.peak == 1
     assert parallel == sequential                   # every ticket, every field, the same order
     assert [t.key for t in parallel] == [f"GROW-{100 + i}" for i in range(1234)]
@@ -90,7 +69,7 @@ def test_pool_never_exceeds_its_size_nor_the_hosts_rate(rsps, tmp_path):
     # The host's limiter is the process's: make it tight, 4 per 0.3 s.
     limiter = runtime.limiters.get("jira", URL, "ops@acme.test", TOKEN, limit=4, window=0.3)
     assert BURST[0] > 4
-    tickets = fetch(cloud(workers=3), tmp_path, runtime=runtime)
+    tickets = fetch(cloud_config(workers=3), tmp_path, runtime=runtime)
     assert len(tickets) == 1500 and fake.peak == 3
     starts = sorted(t for t, _ in fake.started)
     assert len(starts) == 2 + 14                    # first page, ids, bulk fetches (metadata aside)
@@ -103,7 +82,7 @@ def test_a_retry_after_told_to_one_worker_holds_them_all(rsps, tmp_path, monkeyp
     fake = FakeJira(rsps, make_issues(900, START), latency=0.02)
     fake.bulk_failures.append((429, {"Retry-After": "1", "RateLimit-Reason": "jira-burst-based"},
                                {"errorMessages": ["Rate limit exceeded."], "errors": {}}))
-    tickets = fetch(cloud(workers=4), tmp_path)
+    tickets = fetch(cloud_config(workers=4), tmp_path)
     assert len(tickets) == 900
     starts = bulk_starts(fake)
     assert len(starts) == 8 + 1                     # 800 ids, one of the first four asked again
@@ -118,17 +97,17 @@ def test_a_failure_in_one_worker_stops_the_pool_and_says_why(rsps, tmp_path):
     fake.bulk_failures += [(403, {}, {"errorMessages": ["You do not have permission."], "errors": {}})]
     threads = threading.active_count()
     with pytest.raises(RemoteError, match="HTTP 403"):
-        fetch(cloud(workers=4), tmp_path)
+        fetch(cloud_config(workers=4), tmp_path)
     assert threading.active_count() == threads       # no worker outlives the sync
     assert len(bulk_starts(fake)) < 11               # what had not started was not asked for
 
 
 def test_data_center_pages_by_start_at_in_parallel(rsps, tmp_path):
-    issues = make_issues(480, START, url=DC_URL, v3=False)
+    issues = make_issues(480, START, url=dc_config().url, v3=False)
     fake = FakeJira(rsps, issues, cloud=False, latency=0.03)
-    parallel = fetch(dc(workers=4), tmp_path, "p")
+    parallel = fetch(dc_config(workers=4), tmp_path, "p")
     assert fake.peak == 4
-    sequential = fetch(dc(workers=1), tmp_path, "s")
+    sequential = fetch(dc_config(workers=1), tmp_path, "s")
     assert parallel == sequential and len(parallel) == 480
     # The server caps pages at 50: the first tells the total, nine more at once.
     starts = sorted(q for c in rsps.calls for q in [c.request.url] if "/2/search" in q)
@@ -139,7 +118,7 @@ def test_data_center_pages_by_start_at_in_parallel(rsps, tmp_path):
 def test_incremental_with_nothing_changed_is_still_one_search_and_the_ids(rsps, tmp_path):
     fake = FakeJira(rsps, make_issues(700, START))
     state = State(tmp_path / "s.db")
-    source = JiraSource(cloud(workers=8), "jira")
+    source = JiraSource(cloud_config(workers=8), "jira")
     for minutes in (0, 15, 30):        # full, then the zone lookup, then nothing changed
         now = NOW + timedelta(minutes=minutes)
         rsps.calls.reset()

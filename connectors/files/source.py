@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -72,8 +73,14 @@ class FileSource:
         return f"source {self.name} (file {self.config.path})"
 
     def read_text(self) -> str:
-        try:
+        with self._reading():
             return self.path.read_text(encoding="utf-8-sig")
+
+    @contextmanager
+    def _reading(self):
+        """Reading the file, its failures said as config errors."""
+        try:
+            yield
         except FileNotFoundError:
             raise ConfigError(f"{self._where()}: file not found: no "
                               f"{looked_in(self.config.path, self.base_dir)}",
@@ -83,21 +90,27 @@ class FileSource:
             raise ConfigError(f"{self._where()}: cannot read: {exc}")
 
     def fetch(self, state=None, now=None) -> list[Ticket]:
-        text = self.read_text()
-        if self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
-            return self._csv(text)
+        with self._reading(), self.path.open(encoding="utf-8-sig") as file:
+            start = file.read(4096).lstrip()
+        if self.path.suffix.lower() == ".csv" or not start.startswith(("{", "[")):
+            return self._csv(self.read_text())
         # One pass when the fields the config names can be resolved by the
         # first issue (ids, or `names` given before `issues`); else a first
-        # pass learns the names and a second converts.
+        # pass learns the names and a second converts.  The file is read a
+        # window at a time, never whole (jira_export.Text).
         step = self.progress.step(f"source {self.name}: reading {self.path.name}")
         try:
-            return self._json(text, step)
+            return self._json(step)
         finally:
             step.done()
 
-    def _json(self, text: str, step) -> list[Ticket]:
+    def _export(self, reader) -> list:
+        with self._reading(), self.path.open(encoding="utf-8-sig") as file:
+            return jira_export.read(file, self._where(), reader)
+
+    def _json(self, step) -> list[Ticket]:
         reader = _Issues(self, None, step)
-        found = jira_export.read(text, self._where(), reader)
+        found = self._export(reader)
         if len(found) == 1 and not found[0].has_issues and "cards" in found[0].meta \
                 and "lists" in found[0].meta:
             board = found[0].meta
@@ -109,7 +122,7 @@ class FileSource:
         ids = self._field_ids(reader.names, reader.present)
         if ids != reader.ids:
             reader = _Issues(self, ids, step)
-            jira_export.read(text, self._where(), reader)
+            self._export(reader)
         return list(reader.tickets.values())
 
     def draft_fields(self) -> tuple[dict, list[str]]:

@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast bench soak clean
+.PHONY: demo test test-fast bench soak clean constraints
 
 # The project and its runtime dependencies only, as a plain install: the
 # demo needs no editable one (whose every mode makes setuptools print a
@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 	@echo "installing align-sync into $(VENV) (first time only)"
 	@$(PY) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --upgrade pip
-	@$(BIN)/pip install --quiet .
+	@$(BIN)/pip install --quiet -c deploy/constraints.txt .
 	@touch $@
 
 # The test tools on top (pytest, responses, hypothesis, ...), and the project
@@ -25,7 +25,7 @@ $(BIN)/.installed: pyproject.toml
 # every module of ours on every run (0.1 s a command).
 $(BIN)/.installed-test: $(BIN)/.installed
 	@echo "installing the test tools into $(VENV) (first time only)"
-	@$(BIN)/pip install --quiet -e '.[test]'
+	@$(BIN)/pip install --quiet -c deploy/constraints.txt -e '.[test]'
 	@$(BIN)/python -m compileall -q sync connectors
 	@touch $@
 
@@ -46,9 +46,19 @@ bench: $(BIN)/.installed-test
 	@$(BIN)/python tests/bench/bench_sheets.py
 	@$(BIN)/python tests/bench/bench_jira_sheets.py
 	@$(BIN)/python tests/bench/bench_e2e.py
+	@$(BIN)/python tests/bench/bench_redact.py
 
 soak: $(BIN)/.installed-test
 	@$(BIN)/python tests/bench/soak.py 60 0.05
+
+# The pinned runtime set, from a fresh virtualenv holding the project alone.
+constraints:
+	rm -rf .venv-pin
+	$(PY) -m venv .venv-pin
+	.venv-pin/bin/pip install --quiet .
+	{ sed -n '1,3p' deploy/constraints.txt; .venv-pin/bin/pip freeze --exclude align-sync; } > deploy/constraints.new
+	mv deploy/constraints.new deploy/constraints.txt
+	rm -rf .venv-pin
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

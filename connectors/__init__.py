@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("files.source", "jira.source", "trello.source", "sheets.sink", "xlsx.sink", "notify.deliver")
+MODULES = ("files.source", "jira.source", "trello.source", "sheets.sink", "xlsx.sink", "notify.deliver",
+           "notify.alert")
 
 
 def register(registry) -> None:

@@ -1,30 +1,29 @@
-"""Retrying one remote request: the policy every connector shares.
+"""Retrying one remote request: the loop under `connectors.http.call`.
 
 Only `TransientError` is retried (429, 5xx, timeouts, dropped connections),
-one request at a time, never a paginating loop; a `Retry-After` from the
-server sets the wait, otherwise exponential backoff with jitter.  Attempts
-and total time are capped so one sync stays bounded.  The client libraries'
-own retries are switched off where they are built.
+one request at a time, never a paginating loop.  A `Retry-After` from the
+server sets the wait, otherwise exponential backoff with jitter.  Each
+request has one deadline, its attempts and waits included: a wait that would
+end past it is not started, and the error then says what the server asked
+for (a `Retry-After: 86400` fails at once, it does not hold a sync for a
+day).  The client libraries' own retries are switched off where they are built.
 """
 from __future__ import annotations
 
-import email.utils
 import time
-from datetime import datetime, timezone
 from typing import Callable, TypeVar
 
 import structlog
 from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt,
-                      stop_after_delay, wait_exponential_jitter)
+                      stop_before_delay, wait_exponential_jitter)
 
-from sync.core.errors import AlignSyncError, TransientError
+from sync.core.errors import TransientError
 from sync.worker.runtime import Runtime
 
 log = structlog.get_logger("align_sync.retry")
 T = TypeVar("T")
 
 ATTEMPTS = 5                 # the default (sync.worker.runtime.RetrySettings); `check` uses 2
-MAX_WAIT = 120.0             # a Retry-After beyond this is capped
 
 
 def sleep(seconds: float) -> None:
@@ -33,40 +32,19 @@ def sleep(seconds: float) -> None:
 
 
 _backoff = wait_exponential_jitter(initial=1, max=30, jitter=1)
-def retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """`Retry-After` as seconds: a number, or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
     if isinstance(exc, TransientError) and exc.retry_after is not None:
-        return min(exc.retry_after, MAX_WAIT)
+        return exc.retry_after
     return _backoff(state)
 
 
-def call(service: str, request: Callable[[], T], *, runtime: Runtime,
-         translate: Callable[[Exception], Exception] | None = None,
-         attempts: int | None = None) -> T:
-    """Run one request, retrying it on TransientError within the workspace's
-    caps (`runtime.retry`; `attempts` lowers them for one call).
-
-    `translate` turns a client library's exception into an align-sync error
-    (which decides whether it is retried); it sees every failure."""
-    attempts = attempts or runtime.retry.attempts
+def run(service: str, once: Callable[[], T], *, runtime: Runtime, attempts: int,
+        seconds: float) -> T:
+    """`once()` until it returns, raises anything but TransientError, runs
+    out of `attempts`, or the next wait would end past `seconds` from now."""
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception()
@@ -74,16 +52,18 @@ def call(service: str, request: Callable[[], T], *, runtime: Runtime,
                     wait=round(state.upcoming_sleep, 2), error=exc.message)
         runtime.telemetry.count_retry(service, exc)
 
-    retrying = Retrying(retry=retry_if_exception_type(TransientError),
-                        stop=stop_after_attempt(attempts) | stop_after_delay(runtime.retry.max_seconds),
-                        wait=_wait, sleep=lambda s: sleep(s), before_sleep=before_sleep,
-                        reraise=True)
-    def once() -> T:
-        try:
-            return request()
-        except Exception as exc:
-            if translate is None or isinstance(exc, AlignSyncError):
-                raise
-            raise translate(exc) from None
+    def give_up(state: RetryCallState):
+        exc = state.outcome.exception()
+        if isinstance(exc, TransientError) and exc.retry_after is not None and \
+                state.attempt_number < attempts and state.seconds_since_start + state.upcoming_sleep >= seconds:
+            raise TransientError(f"{exc.message}; the server asked to wait {exc.retry_after:g} s, "
+                                 f"past this request's {seconds:g} s deadline",
+                                 hint=exc.hint or "it is tried again at the next sync",
+                                 source=exc.source) from None
+        raise exc
 
+    retrying = Retrying(retry=retry_if_exception_type(TransientError),
+                        stop=stop_after_attempt(attempts) | stop_before_delay(seconds),
+                        wait=_wait, sleep=lambda s: sleep(s), before_sleep=before_sleep,
+                        retry_error_callback=give_up)
     return retrying(once)

@@ -1,6 +1,8 @@
 """Makes docs/demo-scorecard.png and docs/demo-trend.png, the README's
 pictures: the Scorecard and Trend tabs of the workbook `make demo` wrote
-(out/demo.xlsx), as LibreOffice draws them.
+(out/demo.xlsx), as LibreOffice draws them; and docs/sheet-set-lever.png,
+the Tickets tab after people picked levers in its Set lever column (the
+demo synced again in a scratch folder, with three choices made between).
 
     make demo
     python docs/screenshot.py            # needs LibreOffice Calc and poppler:
@@ -50,14 +52,18 @@ def crop(pdf: Path) -> list[str]:
             "-W", str(int((x1 - x0) * scale)), "-H", str(int((y1 - y0) * scale))]
 
 
-def picture(tab: str, png: Path) -> None:
-    """One tab of out/demo.xlsx, alone, as a PNG."""
+def picture(tab: str, png: Path, book: Path = BOOK, columns: list[str] | None = None,
+            rows: int = 0) -> None:
+    """One tab of a workbook (out/demo.xlsx), alone, as a PNG; only the named
+    `columns` and the first `rows` rows when given."""
     with tempfile.TemporaryDirectory() as tmp:
-        wb = openpyxl.load_workbook(BOOK)
+        wb = openpyxl.load_workbook(book)
         for name in wb.sheetnames:
             if name != tab:
                 del wb[name]
         ws = wb[tab]
+        if columns:
+            ws = _narrowed(wb, ws, columns, rows)
         ws.page_setup.orientation = "landscape"
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 1
         ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -76,6 +82,60 @@ def picture(tab: str, png: Path) -> None:
         shutil.copyfile(page, png)
 
 
+def _narrowed(wb, ws, columns: list[str], rows: int):
+    """The tab with only these columns and rows, in a new tab of the workbook."""
+    head = [c.value for c in ws[1]]
+    keep = [head.index(c) for c in columns]
+    out = wb.create_sheet(ws.title + " ")
+    for r, row in enumerate(ws.iter_rows(max_row=rows + 1, values_only=True), start=1):
+        for c, i in enumerate(keep, start=1):
+            out.cell(row=r, column=c, value=row[i]).data_type = "s" if isinstance(row[i], str) else "n"
+            if r == 1:
+                out.cell(row=r, column=c).font = openpyxl.styles.Font(bold=True)
+        for c, i in enumerate(keep, start=1):
+            width = max(len(str(v or "")) for v in [head[i]] + [x[i] for x in ws.iter_rows(
+                min_row=2, max_row=rows + 1, values_only=True)])
+            out.column_dimensions[openpyxl.utils.get_column_letter(c)].width = min(width, 46) + 2
+    del wb[ws.title]
+    return out
+
+
+CHOICES = {"GROW-143": "pricing-test", "GROW-148": "ignore", "GROW-150": "setup-wizzard"}
+SHOWN = ["Key", "Title", "Outcome ID", "Lever ID", "Matched by", "Flags", "Set lever"]
+
+
+def set_lever_picture(png: Path) -> None:
+    """The demo synced twice in a scratch folder, three Set lever choices made
+    between (a lever, ignore, a typo); the Tickets rows around them."""
+    from datetime import datetime, timezone
+
+    from sync.worker.workspace import Workspace
+    with tempfile.TemporaryDirectory() as tmp:
+        text = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+        text = text.replace(" demo/", f" {ROOT}/config/demo/")      # the data beside the config
+        text = text.replace("path: out/demo.xlsx", f"path: {tmp}/demo.xlsx")
+        text = text.replace("state: out/demo-state.db", f"state: {tmp}/state.db")
+        config = Path(tmp) / "demo.yaml"
+        config.write_text(text)
+        Workspace(config).sync_once(datetime.now(timezone.utc))
+        book = Path(tmp) / "demo.xlsx"
+        wb = openpyxl.load_workbook(book)
+        ws = wb["Tickets"]
+        col = [c.value for c in ws[1]].index("Set lever")
+        first = None
+        for n, row in enumerate(ws.iter_rows(min_row=2), start=2):
+            if row[0].value in CHOICES:
+                row[col].value = CHOICES[row[0].value]
+                first = first or n
+        wb.save(book)
+        Workspace(config).sync_once(datetime.now(timezone.utc))
+        wb = openpyxl.load_workbook(book)
+        ws = wb["Tickets"]
+        ws.delete_rows(2, max(first - 3, 0))          # start a little above the first choice
+        wb.save(book)
+        picture("Tickets", png, book, SHOWN, 12)
+
+
 def main() -> int:
     if not BOOK.exists():
         print(f"{BOOK.relative_to(ROOT)} not found: run `make demo` first", file=sys.stderr)
@@ -88,6 +148,8 @@ def main() -> int:
     for tab, png in TABS.items():
         picture(tab, png)
         print(f"wrote {png.relative_to(ROOT)}")
+    set_lever_picture(ROOT / "docs" / "sheet-set-lever.png")
+    print("wrote docs/sheet-set-lever.png")
     return 0
 
 

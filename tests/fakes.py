@@ -5,10 +5,13 @@ by nextPageToken, Data Center `/search` by startAt/total) from a list of
 issues built on the realistic Cloud issue of tests/fixtures/, and filters
 the JQL forms align-sync sends (`updated >= "..."` in the user's zone,
 `id in (...)`), and Cloud's `POST /issue/bulkfetch`.  Tests change `issues`
-between syncs and read `calls`.
+between syncs and read `calls`.  It also edits labels (`PUT /issue/{key}`
+with an `update` of `add`/`remove` operations, checked as Jira checks them)
+and answers `mypermissions`.
 
 `latency` is a round trip in seconds (or a function of the request giving
-it), slept in every handler outside the fake's lock, so requests from several threads overlap as they would against
+it), slept in every search, bulk fetch and `myself` handler outside the
+fake's lock, so requests from several threads overlap as they would against
 a real server; `inflight`/`peak` count the requests being answered at once
 and `started` keeps (time, path) of each, for tests of a bounded pool.
 """
@@ -88,6 +91,10 @@ class FakeJira:
         self.jqls: list[str] = []
         self.failures: list[tuple[int, dict, dict]] = []    # (status, headers, body) served first
         self.bulk_failures: list[tuple[int, dict, dict]] = []   # the same, for bulk fetches only
+        self.edits: list[tuple[str, dict]] = []             # (issue key, body) of edits applied
+        self.refuse: dict[str, tuple[int, dict]] = {}       # issue key → (status, body) of its edits
+        self.can_edit = True                                # EDIT_ISSUES in mypermissions
+        self.now: datetime | None = None                    # an edit sets `updated` to this
         info = {"baseUrl": self.url, "version": "1001.0.0-SNAPSHOT" if cloud else "9.12.2",
                 "versionNumbers": [1001, 0, 0] if cloud else [9, 12, 2],
                 "deploymentType": "Cloud" if cloud else "DataCenter", "buildNumber": 100282,
@@ -95,6 +102,9 @@ class FakeJira:
         rsps.add(responses.GET, f"{self.url}/rest/api/2/serverInfo", json=info)
         rsps.add(responses.GET, f"{self.url}/rest/api/2/field", json=FIELDS)
         rsps.add_callback(responses.GET, f"{self.url}/rest/api/2/myself", callback=self._served(self._myself))
+        rsps.add_callback(responses.PUT, re.compile(rf"{re.escape(self.url)}/rest/api/[23]/issue/[^/?]+$"),
+                          callback=self._edit)
+        rsps.add_callback(responses.GET, f"{self.url}/rest/api/2/mypermissions", callback=self._permissions)
         if cloud:
             rsps.add_callback(responses.GET, f"{self.url}/rest/api/3/search/jql", callback=self._served(self._jql))
             rsps.add_callback(responses.POST, f"{self.url}/rest/api/3/issue/bulkfetch",
@@ -128,6 +138,51 @@ class FakeJira:
     def _myself(self, request):
         return 200, {}, json.dumps({"accountId": "712020:abc", "displayName": "Sync Bot",
                                     "timeZone": self.user_zone, "active": True})
+
+    def _permissions(self, request):
+        q = parse_qs(urlparse(request.url).query)
+        if not q.get("permissions"):
+            return 400, {}, json.dumps({"errorMessages": ["The 'permissions' query parameter is required."],
+                                        "errors": {}})
+        return 200, {}, json.dumps({"permissions": {p: {
+            "id": "12", "key": p, "name": "Edit Issues", "type": "PROJECT",
+            "description": "Ability to edit issues.", "havePermission": self.can_edit}
+            for p in q["permissions"][0].split(",")}})
+
+    def _edit(self, request):
+        """`PUT /issue/{key}`: only `update.labels` with add/remove ops of one
+        label each, labels without spaces; 204 with no body, as Jira answers."""
+        key = urlparse(request.url).path.rsplit("/", 1)[-1]
+        issue = next((i for i in self.issues if key in (i["key"], i["id"])), None)
+        if issue is None:
+            return 404, {}, json.dumps({"errorMessages": ["Issue does not exist or you do not have "
+                                                          "permission to see it."], "errors": {}})
+        if key in self.refuse:
+            status, body = self.refuse[key]
+            return status, {}, json.dumps(body)
+        try:
+            body = json.loads(request.body)
+        except (TypeError, ValueError):
+            return 400, {}, json.dumps({"errorMessages": ["Unexpected character in the body"], "errors": {}})
+        if set(body) != {"update"} or set(body["update"]) != {"labels"}:
+            return 400, {}, json.dumps({"errorMessages": [], "errors": {
+                "body": f"only update.labels is served by this fake, got {sorted(body)}"}})
+        labels = list(issue["fields"].get("labels") or [])
+        for op in body["update"]["labels"]:
+            (verb, value), = op.items()
+            if verb not in ("add", "remove") or not isinstance(value, str) or " " in value:
+                return 400, {}, json.dumps({"errorMessages": [], "errors": {
+                    "labels": f"The label '{value}' contains spaces which is invalid."}})
+            if verb == "add" and value not in labels:
+                labels.append(value)
+            elif verb == "remove" and value in labels:
+                labels.remove(value)
+        issue["fields"]["labels"] = labels
+        if self.now is not None:
+            issue["fields"]["updated"] = self.now.astimezone(timezone(timedelta(hours=2))).strftime(
+                "%Y-%m-%dT%H:%M:%S.000+0200")
+        self.edits.append((issue["key"], body))
+        return 204, {}, ""
 
     def _select(self, jql: str) -> list[dict]:
         self.jqls.append(jql)

@@ -104,6 +104,12 @@ class FakeSheets:
         rsps.add_callback(responses.POST, f"{BASE}/{sheet_id}/values:batchUpdate",
                           callback=self._guarded(self._values_update))
         self.value_writes: list[dict] = []             # bodies of values.batchUpdates applied
+        # Who a bearer token is, and (when not None) the only principals the
+        # sheet is shared with as Editor: anyone else's token gets a 403.
+        self.principals: dict[str, str] = {"ya29.fake-access-token": "key-file-account"}
+        self.editors: set[str] | None = None
+        # refresh token → (access token it is exchanged for, the person's email)
+        self.users: dict[str, tuple[str, str]] = {}
 
     def _guarded(self, handler):
         def callback(request):
@@ -138,7 +144,7 @@ class FakeSheets:
     @staticmethod
     def _tab(sheet_id: int, title: str, index: int, rows: int, cols: int) -> dict:
         return {"sheetId": sheet_id, "title": title, "index": index, "rows": rows, "cols": cols,
-                "frozen": 0, "cells": {}, "charts": [], "hidden": False}
+                "frozen": 0, "cells": {}, "charts": [], "hidden": False, "validation": {}}
 
     # -- what tests read ---------------------------------------------------
 
@@ -188,13 +194,33 @@ class FakeSheets:
         failed = self._fail("token")
         if failed:
             return failed
+        form = parse_qs(request.body if isinstance(request.body, str) else (request.body or b"").decode())
+        if form.get("grant_type") == ["refresh_token"]:
+            # A person's OAuth credential (authorized_user) being refreshed.
+            user = self.users.get((form.get("refresh_token") or [""])[0])
+            if user is None or not form.get("client_secret"):
+                return 400, {}, json.dumps({"error": "invalid_grant", "error_description": "Bad Request"})
+            return 200, {}, json.dumps({"access_token": user[0], "expires_in": 3599,
+                                        "scope": "https://www.googleapis.com/auth/spreadsheets",
+                                        "token_type": "Bearer"})
         return 200, {}, json.dumps({"access_token": "ya29.fake-access-token", "expires_in": 3599,
                                     "token_type": "Bearer"})
 
-    def _meta(self, request):
-        if request.headers.get("Authorization") != "Bearer ya29.fake-access-token":
+    def _refused(self, request):
+        """401 for a token nobody issued, 403 for a principal the sheet is not shared with."""
+        token = (request.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if token not in self.principals:
             return 401, {}, json.dumps({"error": {"code": 401, "message": "no token",
                                                   "status": "UNAUTHENTICATED"}})
+        if self.editors is not None and self.principals[token] not in self.editors:
+            return 403, {}, json.dumps({"error": {"code": 403, "message": "The caller does not have "
+                                                  "permission", "status": "PERMISSION_DENIED"}})
+        return None
+
+    def _meta(self, request):
+        refused = self._refused(request)
+        if refused:
+            return refused
         failed = self._fail("meta")
         if failed:
             return failed
@@ -246,6 +272,9 @@ class FakeSheets:
         return 200, {}, json.dumps({"spreadsheetId": self.id, "valueRanges": ranges})
 
     def _batch_update(self, request):
+        refused = self._refused(request)
+        if refused:
+            return refused
         failed = self._fail("update")
         if failed:
             return failed
@@ -253,7 +282,8 @@ class FakeSheets:
         # Applied to a copy, committed whole (atomic).  Cell dicts are never
         # changed in place, only replaced, so a copy of each tab's dict of
         # cells is enough (a deep copy of 100k-ticket tabs took seconds).
-        tabs = {name: dict(t, cells=dict(t["cells"]), charts=copy.deepcopy(t["charts"]))
+        tabs = {name: dict(t, cells=dict(t["cells"]), charts=copy.deepcopy(t["charts"]),
+                           validation=dict(t["validation"]))
                 for name, t in self.tabs.items()}
         title = self.properties["title"]
         try:
@@ -354,6 +384,7 @@ class FakeSheets:
             if "hidden" in arg["properties"]:
                 tab["hidden"] = bool(arg["properties"]["hidden"])
             tab["cells"] = {k: v for k, v in tab["cells"].items() if k[0] < rows and k[1] < cols}
+            tab["validation"] = {k: v for k, v in tab["validation"].items() if k[0] < rows and k[1] < cols}
         elif kind == "updateCells":
             rng = arg["range"]
             tab = self._by_id(tabs, rng["sheetId"])
@@ -411,6 +442,8 @@ class FakeSheets:
                     for path in (f.strip() for f in arg["fields"].split(",")):
                         _set_path(data, path, arg["cell"])
                     tab["cells"][(r, c)] = data
+        elif kind == "setDataValidation":
+            self._validation(tabs, arg)
         elif kind == "updateSpreadsheetProperties":
             title = arg["properties"].get("title", title)
         else:
@@ -450,6 +483,44 @@ class FakeSheets:
                 else:
                     target.pop(key, None)
             dst_tab["cells"][(d0 + r, dc0 + c)] = target
+
+    # Condition types a data validation rule may use (BooleanCondition.type).
+    VALIDATION_TYPES = {"ONE_OF_LIST", "ONE_OF_RANGE", "BOOLEAN", "BLANK", "NOT_BLANK", "CUSTOM_FORMULA",
+                        "NUMBER_BETWEEN", "NUMBER_GREATER", "NUMBER_LESS", "TEXT_CONTAINS", "TEXT_EQ",
+                        "DATE_IS_VALID", "TEXT_IS_EMAIL", "TEXT_IS_URL"}
+
+    def _validation(self, tabs: dict, arg: dict) -> None:
+        """`setDataValidation`: the rule on every cell of the range (within the
+        grid), or no rule when `rule` is absent.  A list's values are plain
+        values: ONE_OF_LIST takes no formulas and needs at least one value."""
+        rng = arg["range"]
+        tab = self._by_id(tabs, rng["sheetId"])
+        r0, r1, c0, c1 = self._bounds(tab, rng)
+        rule = arg.get("rule")
+        if rule is not None:
+            cond = rule.get("condition") or {}
+            if cond.get("type") not in self.VALIDATION_TYPES:
+                raise BadRequest(f"Invalid value at 'requests.set_data_validation.rule.condition.type' "
+                                 f"({cond.get('type')!r})")
+            if cond["type"] == "ONE_OF_LIST":
+                values = cond.get("values") or []
+                if not values:
+                    raise BadRequest("ONE_OF_LIST condition requires at least one value")
+                for v in values:
+                    text = v.get("userEnteredValue")
+                    if not isinstance(text, str) or text.startswith("="):
+                        raise BadRequest(f"Invalid ConditionValue {v!r}: ONE_OF_LIST takes plain values")
+        rule = copy.deepcopy(rule)            # one copy shared by the range's cells (never changed)
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                if rule is None:
+                    tab["validation"].pop((r, c), None)
+                else:
+                    tab["validation"][(r, c)] = rule
+
+    def validation(self, title: str, r: int, c: int) -> dict | None:
+        """The data validation rule on one cell, as a test reads it."""
+        return self.tabs[title]["validation"].get((r, c))
 
     @staticmethod
     def _check_cell(data: dict) -> None:

@@ -25,10 +25,12 @@ from sync.worker import health
 from sync.worker import telemetry
 from sync.cli.main import main
 from sync.worker.daemon import Daemon, StateLock
-from sync.core.errors import AlreadyRunning, TransientError
+from sync.core.errors import AlreadyRunning, GuardError, TransientError
+from sync.core.model import SheetInputs
+from sync.worker.service import observed_sync
 from sync.worker.state import State
 
-from .conftest import NOW, ROOT, demo_yaml, make_config, ticket
+from .conftest import NOW, ROOT, demo_yaml, make_config, reading, ticket
 from .fakes import FakeJira, make_issues
 
 
@@ -413,3 +415,71 @@ def test_force_covers_only_until_the_first_good_sync(state):
     source.tickets = []
     d.loop(max_syncs=3)
     assert "no tickets" in d.last_error
+
+
+# -- metrics as a scraper sees them from the start -------------------------------
+
+def scrape() -> dict[tuple[str, frozenset], float]:
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from sync.worker.telemetry import REGISTRY
+    out = {}
+    for family in text_string_to_metric_families(generate_latest(REGISTRY).decode()):
+        for s in family.samples:
+            out[(s.name, frozenset(s.labels.items()))] = s.value
+    return out
+
+
+def test_every_series_exists_from_the_start_with_process_metrics():
+    from sync.worker.telemetry import Telemetry
+    Telemetry("fresh-start")
+    got = scrape()
+    ws = ("workspace", "fresh-start")
+    assert got[("align_sync_syncs_total", frozenset({ws, ("result", "failed")}))] == 0
+    assert got[("align_sync_syncs_total", frozenset({ws, ("result", "ok")}))] == 0
+    assert got[("align_sync_retries_total", frozenset({ws, ("service", "jira")}))] == 0
+    assert got[("align_sync_tickets", frozenset({ws, ("scope", "unmapped")}))] == 0
+    assert got[("align_sync_workspace_up", frozenset({ws}))] == 1
+    assert got[("process_resident_memory_bytes", frozenset())] > 1_000_000
+    assert got[("process_open_fds", frozenset())] >= 3
+    assert ("process_cpu_seconds_total", frozenset()) in got
+
+
+def test_outcome_gauges_and_up_follow_the_syncs(tmp_path, monkeypatch):
+    import math
+
+    from sync.worker.telemetry import Telemetry
+    telemetry = Telemetry("gauges")
+    config = make_config()
+    state = State(tmp_path / "s.db")
+    try:
+        tickets = [ticket("A-1", labels=("onboarding-email",)), ticket("A-2", components=("Setup wizard",))]
+        observed_sync(config, [MemorySource("jira", tickets)],
+                      MemorySink(SheetInputs(readings=[reading("2026-11-20", "conv_rate", 7)])),
+                      state, NOW, telemetry=telemetry, workspace="gauges")
+        got = scrape()
+        ws = ("workspace", "gauges")
+        assert got[("align_sync_outcome_progress_percent", frozenset({ws, ("outcome", "conv")}))] == 50
+        assert math.isnan(got[("align_sync_outcome_progress_percent", frozenset({ws, ("outcome", "act")}))])
+        assert got[("align_sync_outcome_aligned_effort_percent", frozenset({ws, ("outcome", "conv")}))] == 50
+        assert got[("align_sync_aligned_effort_percent", frozenset({ws}))] == 100
+        with pytest.raises(GuardError):
+            observed_sync(config, [MemorySource("jira", [])], MemorySink(), state, NOW, telemetry=telemetry,
+                          workspace="gauges")
+        got = scrape()
+        assert got[("align_sync_workspace_up", frozenset({ws}))] == 0
+        assert got[("align_sync_syncs_total", frozenset({ws, ("result", "failed")}))] == 1
+    finally:
+        state.close()
+
+
+def test_a_fleet_workspace_whose_config_does_not_load_is_down(tmp_path):
+    from sync.worker.fleet import Fleet
+    (tmp_path / "broken-team.yaml").write_text("outcomes: [\n")
+    fleet = Fleet(tmp_path, slots=1, timeout=60)
+    fleet.scan()
+    assert scrape()[("align_sync_workspace_up", frozenset({("workspace", "broken-team")}))] == 0
+    (tmp_path / "broken-team.yaml").unlink()
+    fleet.scan()
+    assert ("align_sync_workspace_up", frozenset({("workspace", "broken-team")})) not in scrape()

@@ -249,7 +249,7 @@ def test_makefile_echoes_no_comment_and_demo_installs_no_test_tools():
     assert set(phony) <= rules, set(phony) - rules
     demo = re.search(r"^demo: (\S+)", text, flags=re.M)[1]
     install = text[text.index(f"{demo}:"):].split("\n\n")[0]
-    assert re.search(r"pip install --quiet \.$", install, flags=re.M) and "[test]" not in install
+    assert re.search(r"pip install --quiet (-c \S+ )?\.$", install, flags=re.M) and "[test]" not in install
     assert re.search(r"^test: \S*installed-test", text, flags=re.M)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,7 +14,7 @@ from connectors.jira.source import JiraSource, base_jql
 from connectors.memory import MemorySink
 from connectors.jira.source import JiraSourceConfig
 from sync.worker.engine import run_once
-from sync.core.errors import ConfigError, RemoteError, TransientError
+from sync.core.errors import ConfigError, RemoteError, TransientError, describe
 from sync.worker.state import State
 
 from .conftest import NOW, make_config
@@ -242,3 +243,77 @@ def test_check_probes_everything(rsps):
     FakeJira(rsps, make_issues(3, START))
     out = JiraSource(cloud_config(), "jira").check()
     assert "Jira Cloud" in out and "Sync Bot" in out and "estimate=customfield_10016" in out
+
+
+# -- scoped tokens and the Atlassian gateway ----------------------------------
+
+CLOUD_ID = "a436116f-02ce-4520-8fbb-7301462a1674"
+GATEWAY = f"https://api.atlassian.com/ex/jira/{CLOUD_ID}"
+UNAUTHORIZED = {"errorMessages": ["Client must be authenticated to access this resource."]}
+
+
+def scoped_site(rsps):
+    """A site that answers 401 to a scoped token, and tells its cloud id to anyone."""
+    tenant = rsps.add(responses.GET, f"{URL}/_edge/tenant_info", json={"cloudId": CLOUD_ID})
+    rsps.add(responses.GET, re.compile(re.escape(URL) + "/rest/.*"), status=401, json=UNAUTHORIZED)
+    return tenant
+
+
+def test_a_scoped_token_syncs_through_the_gateway_with_links_on_the_site(rsps, state):
+    tenant = scoped_site(rsps)
+    fake = FakeJira(rsps, make_issues(3, START), url=GATEWAY)
+    tickets = fetch(cloud_config(cloud_id="auto"), state)
+    assert {t.url for t in tickets.values()} == {f"{URL}/browse/{key}" for key in tickets}
+    assert fake.calls()["3/search/jql"] == 1 and tenant.call_count == 1
+    assert state.get_json("jira", "tenant") == {"url": URL, "cloud_id": CLOUD_ID}
+    fetch(cloud_config(cloud_id="auto"), state, NOW + timedelta(hours=1))   # read once, then cached
+    assert tenant.call_count == 1
+    assert not [c for c in rsps.calls if c.request.url.startswith(f"{URL}/rest/")]
+
+
+def test_a_given_cloud_id_skips_tenant_info(rsps, state):
+    tenant = scoped_site(rsps)
+    FakeJira(rsps, make_issues(2, START), url=GATEWAY)
+    assert len(fetch(cloud_config(cloud_id=CLOUD_ID), state)) == 2 and tenant.call_count == 0
+
+
+def test_a_scoped_token_at_the_site_is_told_about_the_gateway(rsps, state):
+    scoped_site(rsps)
+    with pytest.raises(RemoteError) as err:
+        JiraSource(cloud_config(), "jira").fetch(state, NOW)
+    text = describe(err.value)
+    assert "HTTP 401" in text and "api.atlassian.com/ex/jira/<cloud id>" in text
+    assert "cloud_id: auto" in text and "expired" in text and TOKEN not in text
+
+
+def test_a_401_through_the_gateway_names_expiry_and_revocation(rsps, state, tmp_path):
+    scoped_site(rsps)
+    rsps.add(responses.GET, f"{GATEWAY}/rest/api/2/serverInfo", status=401, json={
+        "code": 401, "message": "Unauthorized"})
+    sink = MemorySink()
+    config = make_config(source={"type": "jira", "url": URL, "cloud_id": "auto", "jql": "project = GROW",
+                                 "auth": {"email": "bot@acme.test", "token": TOKEN}})
+    with pytest.raises(RemoteError) as err:
+        run_once(config, [JiraSource(config.source, "jira")], sink, state, NOW)
+    assert "at most a year" in err.value.hint and "revoked" in err.value.hint
+    assert "cloud_id" not in err.value.hint.split("update source.auth.token")[1]
+    (note,) = sink.errors                                   # Summary's Last error says the same
+    assert "at most a year" in note and TOKEN not in note
+
+
+def test_a_missing_scope_and_a_missing_permission_are_told_apart(rsps, state):
+    scoped_site(rsps)
+    fake = FakeJira(rsps, make_issues(1, START), url=GATEWAY)
+    fake.failures.append((401, {}, {"code": 401, "message": "Unauthorized; scope does not match"}))
+    with pytest.raises(RemoteError) as err:
+        JiraSource(cloud_config(cloud_id=CLOUD_ID), "jira").fetch(state, NOW)
+    assert "read:jira-work" in err.value.hint and "scope does not match" in err.value.message
+    fake.failures.append((403, {}, {"errorMessages": ["You do not have permission."]}))
+    with pytest.raises(RemoteError) as err:
+        JiraSource(cloud_config(cloud_id=CLOUD_ID), "jira").fetch(state, NOW)
+    assert "Browse projects" in err.value.hint
+
+
+def test_cloud_id_must_be_auto_or_an_id():
+    with pytest.raises(ValueError, match="cloud_id"):
+        cloud_config(cloud_id="https://api.atlassian.com")

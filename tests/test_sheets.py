@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors import retry
 from connectors.memory import MemorySource
-from connectors.sheets.sink import QUOTA_WAIT, SheetsSink, spreadsheet_id
+from connectors.http import RATE_WINDOW
+from connectors.sheets.sink import SheetsSink, spreadsheet_id
 from connectors.sheets.diff import norm
 from connectors.sheets.sink import SheetsSinkConfig
 from sync.worker.engine import run_once
@@ -121,7 +122,7 @@ def test_cells_are_typed_and_ticket_text_never_a_formula(env):
 
 def test_grids_are_sized_to_the_data(env):
     env.sync(tickets(*[f"A-{i}" for i in range(30)]))
-    assert (env.fake.tabs["Tickets"]["rows"], env.fake.tabs["Tickets"]["cols"]) == (31, 15)
+    assert (env.fake.tabs["Tickets"]["rows"], env.fake.tabs["Tickets"]["cols"]) == (31, 16)
     env.sync(tickets("A-1", "A-2", "A-3", "A-4", "A-5", "A-6", "A-7", "A-8", "A-9", "A-10",
                      "A-11", "A-12", "A-13", "A-14", "A-15"), now=NOW + timedelta(minutes=5))
     assert env.fake.tabs["Tickets"]["rows"] == 16
@@ -131,18 +132,18 @@ def test_grids_are_sized_to_the_data(env):
 def test_people_columns_survive_syncs_with_tickets_added_and_removed(env):
     env.sync(tickets("A-1", "A-2", "A-3"))
     tab = env.fake.tabs["Tickets"]
-    tab["cols"] = 17
-    tab["cells"][(0, 15)] = {"userEnteredValue": {"stringValue": "Notes"}}
-    tab["cells"][(0, 16)] = {"userEnteredValue": {"stringValue": "Points x2"}}
-    tab["cells"][(2, 15)] = {"userEnteredValue": {"stringValue": "blocked on legal"}}
-    tab["cells"][(2, 16)] = {"userEnteredValue": {"formulaValue": "=I3*2"}}
-    tab["cells"][(3, 15)] = {"userEnteredValue": {"numberValue": 42}}
+    tab["cols"] = 18
+    tab["cells"][(0, 16)] = {"userEnteredValue": {"stringValue": "Notes"}}
+    tab["cells"][(0, 17)] = {"userEnteredValue": {"stringValue": "Points x2"}}
+    tab["cells"][(2, 16)] = {"userEnteredValue": {"stringValue": "blocked on legal"}}
+    tab["cells"][(2, 17)] = {"userEnteredValue": {"formulaValue": "=I3*2"}}
+    tab["cells"][(3, 16)] = {"userEnteredValue": {"numberValue": 42}}
     env.sync(tickets("A-0", "A-2", "A-3"), now=NOW + timedelta(minutes=15))      # A-1 gone, A-0 new
     env.sync(tickets("A-0", "A-2", "A-3", "A-4"), now=NOW + timedelta(minutes=30))
-    rows = {r[0]: r[15:] for r in env.fake.values("Tickets")[1:]}
-    assert env.fake.values("Tickets")[0][15:] == ["Notes", "Points x2"]
+    rows = {r[0]: r[16:] for r in env.fake.values("Tickets")[1:]}
+    assert env.fake.values("Tickets")[0][16:] == ["Notes", "Points x2"]
     assert rows == {"A-0": [], "A-2": ["blocked on legal", "=I3*2"], "A-3": [42], "A-4": []}
-    assert env.fake.cell("Tickets", 2, 16)["userEnteredValue"] == {"formulaValue": "=I3*2"}
+    assert env.fake.cell("Tickets", 2, 17)["userEnteredValue"] == {"formulaValue": "=I3*2"}
 
 
 def test_metrics_are_read_and_never_written(env):
@@ -251,7 +252,7 @@ def test_quota_429_without_retry_after_waits_for_the_minute_bucket(env, no_sleep
                        "per minute per user' of service 'sheets.googleapis.com'"}}
     env.fake.failures["update"] += [(429, copy.deepcopy(quota)), (429, copy.deepcopy(quota))]
     env.sync(tickets("A-1"))
-    assert no_sleep == [QUOTA_WAIT, QUOTA_WAIT]
+    assert no_sleep == [RATE_WINDOW["sheets"]] * 2
     assert summary(env.fake)["Tickets in scope"] == 1
 
 
@@ -443,20 +444,20 @@ def test_a_spreadsheet_near_the_cell_limit_is_logged(env, fake):
 def test_people_columns_keep_their_formats_and_values_follow_the_key(env, fake):
     env.sync(tickets("A-1", "A-2", "A-3"))
     tab = fake.tabs["Tickets"]
-    tab["cols"] = 16
+    tab["cols"] = 17
     date = {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}
-    tab["cells"][(0, 15)] = {"userEnteredValue": {"stringValue": "Due"},
+    tab["cells"][(0, 16)] = {"userEnteredValue": {"stringValue": "Due"},
                              "userEnteredFormat": {"textFormat": {"italic": True}}}
     for r in (1, 2, 3):
-        tab["cells"][(r, 15)] = {"userEnteredFormat": date}
-    tab["cells"][(2, 15)]["userEnteredValue"] = {"numberValue": 46380}          # A-2 due 2026-12-23
+        tab["cells"][(r, 16)] = {"userEnteredFormat": date}
+    tab["cells"][(2, 16)]["userEnteredValue"] = {"numberValue": 46380}          # A-2 due 2026-12-23
     env.sync(tickets("A-2", "A-3"), now=NOW + timedelta(minutes=15))            # A-1 gone: rows move up
     assert [r[0] for r in fake.values("Tickets")[1:]] == ["A-2", "A-3"]
-    assert fake.cell("Tickets", 1, 15) == {"userEnteredValue": {"numberValue": 46380},
+    assert fake.cell("Tickets", 1, 16) == {"userEnteredValue": {"numberValue": 46380},
                                            "userEnteredFormat": date}
-    assert fake.cell("Tickets", 2, 15).get("userEnteredValue") is None
-    assert fake.cell("Tickets", 2, 15)["userEnteredFormat"] == date
-    assert fake.cell("Tickets", 0, 15)["userEnteredFormat"] == {"textFormat": {"italic": True}}
+    assert fake.cell("Tickets", 2, 16).get("userEnteredValue") is None
+    assert fake.cell("Tickets", 2, 16)["userEnteredFormat"] == date
+    assert fake.cell("Tickets", 0, 16)["userEnteredFormat"] == {"textFormat": {"italic": True}}
     assert fake.cell("Tickets", 1, 0)["userEnteredFormat"]["textFormat"]["link"]["uri"].endswith("A-2")
 
 

@@ -52,13 +52,13 @@ def small_walls(monkeypatch, publish=50_000, chunk=4_000):
 def people_columns(fake):
     """Someone adds a Notes column with a formula and a date format."""
     tab = fake.tabs["Tickets"]
-    tab["cols"] = 17
-    tab["cells"][(0, 15)] = {"userEnteredValue": {"stringValue": "Notes"}}
-    tab["cells"][(0, 16)] = {"userEnteredValue": {"stringValue": "Twice"}}
+    tab["cols"] = 18
+    tab["cells"][(0, 16)] = {"userEnteredValue": {"stringValue": "Notes"}}
+    tab["cells"][(0, 17)] = {"userEnteredValue": {"stringValue": "Twice"}}
     for r in range(1, 6):
-        tab["cells"][(r, 15)] = {"userEnteredValue": {"stringValue": f"note {r}"},
+        tab["cells"][(r, 16)] = {"userEnteredValue": {"stringValue": f"note {r}"},
                                  "userEnteredFormat": {"textFormat": {"italic": True}}}
-        tab["cells"][(r, 16)] = {"userEnteredValue": {"formulaValue": f"=I{r + 1}*2"}}
+        tab["cells"][(r, 17)] = {"userEnteredValue": {"formulaValue": f"=I{r + 1}*2"}}
 
 
 def test_a_staged_sync_ends_cell_for_cell_as_a_single_request_does(tmp_path, key_file, rsps,  # noqa: F811
@@ -82,7 +82,7 @@ def test_a_staged_sync_ends_cell_for_cell_as_a_single_request_does(tmp_path, key
     assert staged.fake.value_writes and all(
         w["valueInputOption"] == "RAW" for w in staged.fake.value_writes)
     # people's formula went back as a formula, on its ticket's row (A-4 was row 4)
-    cell = staged.fake.cell("Tickets", 1, 16)
+    cell = staged.fake.cell("Tickets", 1, 17)
     assert cell["userEnteredValue"] == {"formulaValue": "=I5*2"}
     # ticket text is never a formula, staged or not
     assert staged.fake.cell("Tickets", 5, 2)["userEnteredValue"] == \

@@ -35,11 +35,11 @@ def test_people_columns_follow_their_ticket(env):
     sync(env, [ticket("A-1"), ticket("A-2"), ticket("A-3")])
     wb = openpyxl.load_workbook(path)
     ws = wb["Tickets"]
-    ws.cell(row=1, column=16, value="Notes")
-    ws.cell(row=1, column=17, value="Double")
+    ws.cell(row=1, column=17, value="Notes")
+    ws.cell(row=1, column=18, value="Double")
     for r in range(2, 5):
-        ws.cell(row=r, column=16, value=f"note for {ws.cell(row=r, column=1).value}")
-    ws.cell(row=3, column=17, value="=I3*2")
+        ws.cell(row=r, column=17, value=f"note for {ws.cell(row=r, column=1).value}")
+    ws.cell(row=3, column=18, value="=I3*2")
     wb.create_sheet("Team notes")["B2"] = "keep me"
     wb["Metrics"].append(["2026-11-20", "conv_rate", 7.0, "typed by a person"])
     wb.save(path)
@@ -47,8 +47,8 @@ def test_people_columns_follow_their_ticket(env):
     # Given a ticket removed and one added (A-0, sorts first): rows move.
     sync(env, [ticket("A-0"), ticket("A-2"), ticket("A-3")], now=NOW + timedelta(hours=1))
     wb = openpyxl.load_workbook(path)
-    rows = {r[0]: r[15:17] for r in wb["Tickets"].iter_rows(min_row=2, values_only=True)}
-    assert [c.value for c in wb["Tickets"][1]][15:] == ["Notes", "Double"]
+    rows = {r[0]: r[16:18] for r in wb["Tickets"].iter_rows(min_row=2, values_only=True)}
+    assert [c.value for c in wb["Tickets"][1]][16:] == ["Notes", "Double"]
     assert rows == {"A-0": (None, None), "A-2": ("note for A-2", "=I3*2"), "A-3": ("note for A-3", None)}
     assert wb["Team notes"]["B2"].value == "keep me"
     assert list(wb["Metrics"].iter_rows(min_row=2, values_only=True)) == \
@@ -239,10 +239,10 @@ def test_streamed_tabs_read_back_as_openpyxl_wrote_them(tmp_path, monkeypatch):
             # People's columns: text, a number and a formula next to ticket A-2.
             wb = openpyxl.load_workbook(env[0])
             ws = wb["Tickets"]
-            ws.cell(row=1, column=16, value="Notes")
-            ws.cell(row=3, column=16, value="call <Ann> & Bo")
-            ws.cell(row=1, column=17, value="Double")
-            ws.cell(row=3, column=17, value="=I3*2")
+            ws.cell(row=1, column=17, value="Notes")
+            ws.cell(row=3, column=17, value="call <Ann> & Bo")
+            ws.cell(row=1, column=18, value="Double")
+            ws.cell(row=3, column=18, value="=I3*2")
             wb.save(env[0])
             sync(env, _tickets_for_streaming(), now=NOW + timedelta(hours=1))
         finally:
@@ -252,7 +252,7 @@ def test_streamed_tabs_read_back_as_openpyxl_wrote_them(tmp_path, monkeypatch):
     cells = books["streamed"]["Tickets"][0]
     by_key = {row[0][0]: row for row in cells[1:]}
     assert by_key["A-1"][2][:2] == ("=IMPORTXML(\"http://x\",\"//a\")", "s")      # text, not a formula
-    assert by_key["A-2"][16][0] == "=I3*2" and by_key["A-2"][15][0] == "call <Ann> & Bo"
+    assert by_key["A-2"][17][0] == "=I3*2" and by_key["A-2"][16][0] == "call <Ann> & Bo"
     assert by_key["A-1"][0][4] == "https://acme.atlassian.net/browse/A-1?a=1&b=<2>"
     assert len(by_key["A-8"][2][0]) == 32_767                                   # cut to Excel's limit
 

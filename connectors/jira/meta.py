@@ -1,7 +1,7 @@
 """What the Jira source needs besides issues: the server's kind, the field
 ids behind configured names, the API user's time zone, each cached in the
-state store for a day so a sync spends its requests on issues.  Also the one
-place that turns a Jira or HTTP failure into an align-sync error.
+state store for a day so a sync spends its requests on issues.  Also reading
+a Jira failure out of the library's exception for `connectors.http`.
 """
 from __future__ import annotations
 
@@ -11,16 +11,29 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
-from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
+from sync.core.errors import AlignSyncError, ConfigError, RemoteError
 
-from connectors import retry
+from connectors import http
 from connectors.jira.issue import JiraFieldIds
 
 TTL = timedelta(hours=24)
 
 
+def auth_case(text: str, config) -> str:
+    """Which kind of refused credential a 401 most likely is, for the Jira
+    hints in `connectors.http`: a scoped token's missing scope, a personal
+    access token (Data Center), a token sent through the gateway, or an API
+    token sent to the site (expired, revoked, or scoped and needing the gateway)."""
+    if "scope" in text.lower():
+        return "scope"
+    if not config.auth.email:
+        return "pat"
+    return "gateway" if getattr(config, "cloud_id", None) else "site"
+
+
 def _messages(exc) -> str:
-    """Jira's own error text (errorMessages + errors), never headers or URLs."""
+    """Jira's own error text (errorMessages + errors; the gateway's `message`),
+    never headers or URLs."""
     response = getattr(exc, "response", None)
     try:
         body = response.json() if response is not None else {}
@@ -29,40 +42,25 @@ def _messages(exc) -> str:
     parts = list(body.get("errorMessages") or []) if isinstance(body, dict) else []
     if isinstance(body, dict) and isinstance(body.get("errors"), dict):
         parts += [f"{k}: {v}" for k, v in body["errors"].items()]
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        parts.append(body["message"])
     return "; ".join(str(p) for p in parts)
 
 
-def translate(exc: Exception, what: str, config) -> AlignSyncError:
+def translate(exc: Exception, what: str, config, redact) -> AlignSyncError:
+    """A failure of the jira library, read out for `http.status_error`."""
     from jira.exceptions import JIRAError
     if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
-        return TransientError(f"Jira {what}: {type(exc).__name__} talking to {config.url}",
-                              hint="check source.url and that this host can reach it")
+        return http.network_error("jira", what, exc, hint=f"check source.url ({config.url}) and that "
+                                                           "this host can reach it")
     if not isinstance(exc, JIRAError):
         return RemoteError(f"Jira {what}: unexpected {type(exc).__name__}")
-    status = exc.status_code or 0
-    text = _messages(exc)
     headers = getattr(exc.response, "headers", None) or {}
-    if status == 429 or status >= 500:
-        return TransientError(f"Jira {what}: HTTP {status}" + (f" ({text})" if text else ""),
-                              retry_after=retry.retry_after(headers.get("Retry-After")))
-    if status == 401:
-        kind = "API token (with auth.email)" if config.auth.email else "personal access token"
-        return RemoteError("Jira rejected the credentials (HTTP 401): the token is wrong, revoked "
-                           "or expired",
-                           hint=f"create a new {kind} and update source.auth.token")
-    if status == 403:
-        return RemoteError(f"Jira refused {what} (HTTP 403)" + (f": {text}" if text else ""),
-                           hint="the account needs the Browse projects permission on every "
-                                "project the JQL names")
-    if status == 400 and what == "search":
-        return ConfigError(f"Jira rejected source.jql: {text or 'HTTP 400'}",
-                           hint="fix the JQL; try it in Jira's issue search first")
-    if status == 404:
-        return RemoteError(f"Jira {what}: HTTP 404 at {config.url}",
-                           hint="check source.url (the site's base URL, without /jira or /rest)")
-    if status == 410:
-        return RemoteError(f"Jira {what}: HTTP 410, this API was removed: {text}")
-    return RemoteError(f"Jira {what}: HTTP {status}" + (f": {text}" if text else ""))
+    kind = "API token (with auth.email)" if config.auth.email else "personal access token"
+    return http.status_error("jira", exc.status_code or 0, what=what, text=_messages(exc),
+                             variant=("label" if what.startswith("label") else "", what, auth_case(_messages(exc), config)),
+                             retry_after=http.retry_after(headers.get("Retry-After")),
+                             redact=redact, kind=kind, url=config.url)
 
 
 class JiraMeta:

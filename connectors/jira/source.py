@@ -4,8 +4,8 @@ access token), on the `jira` library, with incremental syncs.
 Cloud pages `/rest/api/3/search/jql` by `nextPageToken` (the old `/search`
 answers 410 there since 2025, CHANGE-2046); Data Center pages
 `/rest/api/2/search` by `startAt`/`total`.  Every request goes through
-`retry.call` and the host's limiter; the library's own retries are off.  A
-full fetch reads the query in parallel batches (connectors.jira.batches).
+`connectors.http` and the host's limiter; the library's own retries are off.
+A full fetch reads the query in parallel batches (connectors.jira.batches).
 Between full re-fetches only issues updated since the cursor are read, and
 an ids-only census of the JQL drops issues that were deleted or left the
 query.
@@ -18,6 +18,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Literal, TypeVar
 
+import requests
 from pydantic import Field
 
 from sync.core.config import Duration, Strict
@@ -26,7 +27,7 @@ from sync.core.model import Ticket
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
-from connectors import retry
+from connectors import http, retry
 from connectors.jira import batches
 from connectors.jira.batches import CENSUS_PAGE, PAGE, last_page
 from connectors.jira.issue import JiraFields, issue_list, parse_time, to_ticket
@@ -37,6 +38,7 @@ FIELDS = ("summary", "issuetype", "status", "assignee", "labels", "components", 
           "parent", "updated", "resolutiondate", "description")
 OVERLAP = timedelta(hours=1)   # index lag, minute-granular JQL dates, DST folds
 TIMEOUT = (5, 60)
+GATEWAY = "https://api.atlassian.com/ex/jira"
 _ORDER_BY = re.compile(r"\s+order\s+by\s+.*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -53,7 +55,8 @@ class JiraAuth(Strict):
 class JiraSourceConfig(Strict):
     type: Literal["jira"]
     name: str | None = None
-    url: str
+    url: str                                   # the site: ticket links always point here
+    cloud_id: str | None = Field(default=None, pattern=r"^(auto|[A-Za-z0-9][A-Za-z0-9-]{7,63})$")
     auth: JiraAuth
     jql: str
     fields: JiraFields = Field(default_factory=JiraFields)
@@ -62,6 +65,9 @@ class JiraSourceConfig(Strict):
     # limits are unpublished; 8 is the top of the 4-8 Atlassian's own
     # guidance and client libraries use, and a 429 slows every worker.
     workers: int = Field(8, ge=1, le=16)
+    # `labels`: a lever chosen in the sheet's Set lever column is added to
+    # the issue as its tag label (sync.worker.writeback).  Off by default.
+    writeback: Literal["labels"] | None = None
 
 
 # Jira Cloud's API-token traffic falls under per-second burst limits; this
@@ -76,6 +82,7 @@ class JiraSource:
         self.runtime = runtime or Runtime()
         self.client = None
         self.cloud = False
+        self.writeback = config.writeback
         auth = config.auth
         # At most `workers` requests in flight, the listing's included.
         self.slots = threading.BoundedSemaphore(config.workers)
@@ -89,13 +96,14 @@ class JiraSource:
             with self.slots:
                 self.limiter.wait(retry.sleep)
                 return fn()
-        return retry.call("jira", once, runtime=self.runtime,
-                          translate=lambda exc: self.limiter.told(translate(exc, what, self.config)))
+        return http.call("jira", once, runtime=self.runtime,
+                         translate=lambda exc: self.limiter.told(
+                             translate(exc, what, self.config, self.runtime.redactor)))
 
     def _connect(self, state: State, now: datetime):
         from jira import JIRA
         auth = self.config.auth
-        kwargs = dict(server=self.config.url.rstrip("/"), max_retries=0, timeout=TIMEOUT,
+        kwargs = dict(server=self.api_root(state), max_retries=0, timeout=TIMEOUT,
                       get_server_info=False, options={"check_update": False})
         # Cloud: email + API token (basic); Server/DC: personal access token (bearer).
         if auth.email:
@@ -111,6 +119,41 @@ class JiraSource:
         client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
         self.cloud = client.deploymentType == "Cloud"
         return client
+
+    def api_root(self, state: State) -> str:
+        """Where API calls go: the site, or with `cloud_id` the Atlassian gateway
+        (the only door scoped tokens and service accounts may use)."""
+        site = self.config.url.rstrip("/")
+        if not self.config.cloud_id:
+            return site
+        cloud_id = self.config.cloud_id
+        if cloud_id == "auto":
+            cloud_id = self._tenant_id(site, state)
+        return f"{GATEWAY}/{cloud_id}"
+
+    def _tenant_id(self, site: str, state: State) -> str:
+        """The site's cloud id, read once from its unauthenticated tenant_info
+        and kept in state (a new `url` reads it again)."""
+        cached = state.get_json(self.name, "tenant") or {}
+        if cached.get("url") == site and cached.get("cloud_id"):
+            return cached["cloud_id"]
+        session = requests.Session()
+        session.hooks["response"].append(self.runtime.telemetry.response_hook("jira"))
+
+        def read() -> dict:
+            response = session.get(f"{site}/_edge/tenant_info", timeout=TIMEOUT)
+            response.raise_for_status()
+            return response.json()
+        try:
+            found = str(self.request("tenant_info", read).get("cloudId") or "")
+        except ValueError:
+            found = ""
+        if not found:
+            raise RemoteError(f"{site}/_edge/tenant_info named no cloudId",
+                              hint="check source.url is the Jira Cloud site (https://SITE.atlassian.net), "
+                                   "or give source.cloud_id itself (admin.atlassian.com shows it)")
+        state.stage(self.name, "tenant", {"url": site, "cloud_id": found})
+        return found
 
     def cloud_search(self, jql: str, **kwargs) -> dict:
         """One `/rest/api/3/search/jql` page (v3: ADF descriptions).  Metadata
@@ -228,6 +271,29 @@ class JiraSource:
         state.stage(self.name, "cursor", (newest or now).isoformat())
         return tickets
 
+    # -- label write-back ---------------------------------------------------
+
+    def add_label(self, key: str, label: str) -> None:
+        """Add one label to an issue (`PUT /issue/{key}`, an `update` that
+        only adds: the other labels stay).  Called after `fetch`, which
+        connected the client; paced by the same limiter as the reads."""
+        client = self.client
+        url = client._get_url(f"issue/{key}")
+        body = json.dumps({"update": {"labels": [{"add": label}]}})
+        self.request(f"label write on {key}", lambda: client._session.put(url, data=body))
+
+    def _can_edit(self) -> str:
+        """`check` with write-back on: the Edit issues permission."""
+        got = self.request("permission check", lambda: self.client.my_permissions(
+            permissions="EDIT_ISSUES"))
+        edit = ((got or {}).get("permissions") or {}).get("EDIT_ISSUES") or {}
+        if not edit.get("havePermission"):
+            raise RemoteError("Jira: the account may not edit issues, so source.writeback: labels "
+                              "cannot add labels (EDIT_ISSUES not granted)",
+                              hint="grant the Edit issues permission in the JQL's projects, or "
+                                   "remove source.writeback")
+        return "; may edit issues (label write-back)"
+
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the estimate and acceptance fields, by their names."""
         from collections import Counter
@@ -252,8 +318,10 @@ class JiraSource:
         kind = "Cloud" if self.cloud else (client.deploymentType or "Server")
         found = ", ".join(f"{k}={v}" for k, v in (("estimate", ids.estimate),
                                                   ("acceptance", ids.acceptance)) if v)
-        return (f"Jira {kind} at {self.config.url} as {me.get('displayName') or me.get('name')}; "
-                f"JQL valid; fields {found or 'none configured'}")
+        via = f" through the gateway ({self.client.server_url})" if self.config.cloud_id else ""
+        edit = self._can_edit() if self.writeback else ""
+        return (f"Jira {kind} at {self.config.url}{via} as {me.get('displayName') or me.get('name')}; "
+                f"JQL valid; fields {found or 'none configured'}{edit}")
 
 
 

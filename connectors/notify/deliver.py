@@ -1,29 +1,33 @@
-"""Delivering the review (PRODUCT.md §9): a Slack incoming webhook (Block
-Kit), a Microsoft Teams workflow webhook (an Adaptive Card), and email over
-SMTP (STARTTLS or SSL; plain text and HTML).
+"""Delivering to a `notify` target: `deliver(target, payload, runtime)` for
+anything that tells people (the review now, alerts too), and the review's
+own messages: a Slack incoming webhook (Block Kit), a Microsoft Teams
+workflow webhook (an Adaptive Card), and email (plain text and HTML).
 
-Webhook posts go through `retry.call` like every request: 429, 5xx and
-dropped connections are retried, honouring `Retry-After`; any other 4xx says
-what to fix.  A webhook URL is a secret: no message repeats it.
+`deliver` never raises: a target that cannot be reached, refuses, redirects,
+times out or fails in any other way gives a `Delivery` that says why in one
+line (secrets redacted), and the caller carries on with the next target.
+The transports (connectors.notify.webhook, connectors.notify.smtp) hold the
+safety rules: checked addresses, no redirects, a 64 KiB answer cap, one
+30 s deadline.
 """
 from __future__ import annotations
 
 import html
-import smtplib
-import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
-import requests
-
-from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
+from sync.core.errors import AlignSyncError, RemoteError, describe
 from sync.core.review import TEAM, Digest, by_kind, loop_lines
 from sync.core.review_text import render_text
-from sync.worker.runtime import Runtime
 from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
+from sync.worker.runtime import Runtime
 
-from connectors import retry
+from connectors.http import one_line
+from connectors.notify import smtp, webhook
 
-TIMEOUT = (5, 30)
+_SLACK_GONE = {"no_service", "channel_is_archived", "invalid_token", "no_team", "team_disabled"}
+_SLACK_PAYLOAD = {"invalid_payload", "no_text", "too_many_attachments"}
 STATUS_EMOJI = {"on track": ":large_green_circle:", "done": ":white_check_mark:",
                 "at risk": ":large_orange_circle:", "off track": ":red_circle:", "no data": ":white_circle:"}
 
@@ -42,50 +46,93 @@ def _top_new(d: Digest, limit: int = 5) -> list[str]:
             for kind, keys in sorted(team.new_warnings.items(), key=lambda kv: -len(kv[1]))[:limit]]
 
 
-class _Webhook:
-    service = "webhook"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one delivery to one target."""
+    target: str                              # the target's id (what state keys deliveries by)
+    label: str                               # how messages name the target, without its secret
+    error: AlignSyncError | None = None      # None: delivered
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def reason(self) -> str:
+        """One line saying why it failed, starting with the label ("" when delivered)."""
+        if self.error is None:
+            return ""
+        text = one_line(describe(self.error), 400)
+        return text if text.startswith(self.label) else f"{self.label}: {text}"
+
+
+def label(target) -> str:
+    if isinstance(target, EmailTarget):
+        return f"email via {target.smtp}"
+    return f"{target.type} webhook ({urlsplit(target.webhook).hostname})"
+
+
+def _slack_variant(status: int, text: str) -> str:
+    """Slack says why in a word of the body (the status alone: see connectors.http)."""
+    if text in _SLACK_GONE:
+        return "revoked"
+    return "payload" if text in _SLACK_PAYLOAD else ""
+
+
+def deliver(target: SlackTarget | TeamsTarget | EmailTarget, payload: dict | EmailMessage,
+            runtime: Runtime, where: str = "review.notify") -> Delivery:
+    """Send `payload` to `target` once, within one 30 s deadline (retries
+    included).  `payload`: the JSON body for a webhook; for email an
+    EmailMessage (From and To are filled from the target when missing).
+    A JSON payload's strings are redacted on the way out; an email's text
+    must be built from redacted text (describe() through runtime.redactor).
+    `where`: the config key people fix the target under, for the hints."""
+    name = label(target)
+    secret = target.password if isinstance(target, EmailTarget) else target.webhook
+    runtime.redactor.add([secret or ""])
+    try:
+        if isinstance(target, EmailTarget):
+            if not payload.get("From"):
+                payload["From"] = target.sender
+            if not payload.get("To"):
+                payload["To"] = ", ".join(target.to)
+            smtp.send(target, payload, label=name, where=where, runtime=runtime)
+        else:
+            webhook.post(target.webhook, runtime.redactor.scrub(payload), service=target.type, label=name, where=where,
+                         allow_private=target.allow_private, runtime=runtime,
+                         variant=_slack_variant if target.type == "slack" else lambda status, text: "")
+    except AlignSyncError as exc:
+        return Delivery(target.id, name, exc)
+    except Exception as exc:                 # a bug of ours is still this target's failure, not the sync's
+        return Delivery(target.id, name, RemoteError(f"{name}: {type(exc).__name__}"))
+    return Delivery(target.id, name)
+
+
+class _Notifier:
+    """The review, as one target's message (built by the registry).  A
+    subclass sending something else (an alert) overrides `send` or `body`,
+    calls `post`, and sets `where`."""
+    where = "review.notify"            # the config key a person fixes the target under
 
     def __init__(self, target, runtime: Runtime):
         self.target, self.runtime = target, runtime
         self.id = target.id
-        self.label = f"{target.type} webhook ({self.id.split(':', 1)[1].split('#')[0]})"
-        self.session = requests.Session()
-        self.session.hooks["response"].append(runtime.telemetry.response_hook(self.service))
-        runtime.redactor.add([target.webhook])
+        self.label = label(target)
 
-    def post(self, body: dict) -> requests.Response:
-        def once():
-            try:
-                response = self.session.post(self.target.webhook, json=body, timeout=TIMEOUT)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise TransientError(f"{self.label}: {type(exc).__name__}")
-            if response.status_code == 429 or response.status_code >= 500:
-                raise TransientError(f"{self.label}: HTTP {response.status_code}",
-                                     retry_after=retry.retry_after(response.headers.get("Retry-After")))
-            if response.status_code >= 400:
-                raise self.refused(response)
-            return response
-        return retry.call(self.service, once, runtime=self.runtime)
+    def post(self, payload: dict | EmailMessage) -> None:
+        """Deliver `payload` now; a failure raises the target's error (an
+        AlignSyncError whose message starts with the label), nothing else."""
+        result = deliver(self.target, payload, self.runtime, self.where)
+        if not result.ok:
+            raise result.error
 
-    def refused(self, response: requests.Response) -> AlignSyncError:
-        return RemoteError(f"{self.label} refused the review (HTTP {response.status_code}: "
-                           f"{response.text[:120]})", hint="check review.notify")
+    def send(self, d: Digest, sheet: str) -> None:
+        self.post(self.body(d, sheet))
 
 
-class SlackNotifier(_Webhook):
-    service = "slack"
-
-    def refused(self, response):
-        text = response.text.strip()
-        if response.status_code in (404, 410) or text in ("no_service", "channel_is_archived",
-                                                           "invalid_token", "no_team", "team_disabled"):
-            return RemoteError(f"{self.label}: the webhook was revoked or its channel archived "
-                               f"(HTTP {response.status_code} {text[:60]})",
-                               hint="create a new incoming webhook and update review.notify")
-        if text in ("invalid_payload", "no_text", "too_many_attachments"):
-            return RemoteError(f"{self.label}: Slack refused the message ({text})")
-        return super().refused(response)
-
+class SlackNotifier(_Notifier):
     def body(self, d: Digest, sheet: str) -> dict:
         blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": f"Weekly review {d.id[:10]}"}}]
         for r in d.rows:
@@ -108,20 +155,8 @@ class SlackNotifier(_Webhook):
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"<{sheet}|Open the sheet>"}})
         return {"text": f"Weekly review {d.id[:10]}", "blocks": blocks}
 
-    def send(self, d: Digest, sheet: str) -> None:
-        self.post(self.body(d, sheet))
 
-
-class TeamsNotifier(_Webhook):
-    service = "teams"
-
-    def refused(self, response):
-        if response.status_code in (401, 403, 404, 410):
-            return RemoteError(f"{self.label}: the workflow webhook was removed or disabled "
-                               f"(HTTP {response.status_code})",
-                               hint="recreate the Teams workflow and update review.notify")
-        return super().refused(response)
-
+class TeamsNotifier(_Notifier):
     def body(self, d: Digest, sheet: str) -> dict:
         items: list[dict] = [{"type": "TextBlock", "size": "Large", "weight": "Bolder",
                               "text": f"Weekly review {d.id[:10]}"}]
@@ -146,16 +181,10 @@ class TeamsNotifier(_Webhook):
         return {"type": "message", "attachments": [
             {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}]}
 
-    def send(self, d: Digest, sheet: str) -> None:
-        self.post(self.body(d, sheet))
 
-
-class EmailNotifier:
-    def __init__(self, target: EmailTarget, runtime: Runtime):
-        self.target, self.runtime = target, runtime
-        self.id = target.id
-        self.label = f"email via {target.smtp}"
-        runtime.redactor.add([target.password or ""])
+class EmailNotifier(_Notifier):
+    def body(self, d: Digest, sheet: str) -> EmailMessage:
+        return self.message(d, sheet)
 
     def message(self, d: Digest, sheet: str) -> EmailMessage:
         msg = EmailMessage()
@@ -175,52 +204,6 @@ class EmailNotifier:
             f"<th>Progress</th><th>Aligned effort</th><th>Done</th><th>New warnings</th></tr>{rows}"
             f"</table>{link}", subtype="html")
         return msg
-
-    def _login(self, client: smtplib.SMTP) -> None:
-        """One AUTH PLAIN when offered (smtplib's login() would try each
-        mechanism in turn after a refusal, for the same wrong password)."""
-        client.ehlo_or_helo_if_needed()
-        offered = (client.esmtp_features.get("auth") or "").upper().split()
-        if "PLAIN" not in offered:
-            client.login(self.target.username, self.target.password or "")
-            return
-        client.user, client.password = self.target.username, self.target.password or ""
-        client.auth("PLAIN", client.auth_plain)
-
-    def send(self, d: Digest, sheet: str) -> None:
-        def once():
-            host, _, port = self.target.smtp.rpartition(":")
-            context = ssl.create_default_context()
-            try:
-                if self.target.ssl:
-                    client = smtplib.SMTP_SSL(host, int(port), timeout=30, context=context)
-                else:
-                    client = smtplib.SMTP(host, int(port), timeout=30)
-                try:
-                    if self.target.starttls and not self.target.ssl:
-                        client.starttls(context=context)
-                    if self.target.username:
-                        self._login(client)
-                    client.send_message(self.message(d, sheet))
-                    client.quit()
-                finally:
-                    client.close()       # after a refusal, no QUIT: a server may not answer it
-            except smtplib.SMTPAuthenticationError as exc:
-                raise RemoteError(f"{self.label}: the server refused the login ({exc.smtp_code})",
-                                  hint="check review.notify username and password")
-            except smtplib.SMTPNotSupportedError:
-                raise ConfigError(f"{self.label}: the server offers no STARTTLS",
-                                  hint="set ssl: true (port 465), or starttls: false on a trusted network")
-            except smtplib.SMTPResponseException as exc:
-                if 400 <= exc.smtp_code < 500:
-                    raise TransientError(f"{self.label}: SMTP {exc.smtp_code}")
-                raise RemoteError(f"{self.label}: SMTP {exc.smtp_code} {exc.smtp_error[:80]!r}",
-                                  hint="check review.notify from/to")
-            except OSError as exc:           # refused, dropped, timed out (smtplib's own errors are OSErrors)
-                if isinstance(exc, ssl.SSLCertVerificationError):
-                    raise RemoteError(f"{self.label}: the server's certificate did not verify ({exc.reason})")
-                raise TransientError(f"{self.label}: {type(exc).__name__}")
-        retry.call("smtp", once, runtime=self.runtime)
 
 
 def register(registry) -> None:

@@ -5,13 +5,15 @@ Every owned tab is sized to its data and rewritten with typed cells
 formula), with its formatting in the same cells — Tickets and Warnings only
 in the rows that changed since the read; History rows are appended;
 missing tabs (and Metrics, header only) are added; the two charts are added
-once and re-pointed at the data afterwards.  One request, so the sheet
+once and re-pointed at the data afterwards; the Tickets tab's `Set lever`
+column gets its dropdown.  One request, so the sheet
 changes all at once or not at all.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sync.core.choices import HEADER as CHOICE_HEADER
 from sync.core.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths
 
 from connectors.sheets.diff import MAX_CELL, SEVERITY_COLOURS, changed_rows, header_edited, rgb
@@ -172,6 +174,20 @@ def _widths(sheet_id: int, table: Table) -> list[dict]:
         for i, w in enumerate(column_widths(table)[:table.owned_columns])]   # people size theirs
 
 
+def _dropdown(sheet_id: int, table: Table) -> dict:
+    """The `Set lever` dropdown over every data row (sent each publish: the
+    rows and the levers change).  Not strict: a value off the list (a lever
+    since removed from the config) is marked by Sheets and warned about by
+    us, and our own write of it is never refused."""
+    col, values = table.dropdown
+    return {"setDataValidation": {
+        "range": {"sheetId": sheet_id, "startRowIndex": 1, "endRowIndex": max(len(table.rows) + 1, 2),
+                  "startColumnIndex": col, "endColumnIndex": col + 1},
+        "rule": {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in values]},
+                 "inputMessage": f"{CHOICE_HEADER}: a lever id, or ignore; blank to follow the rules",
+                 "strict": False, "showCustomUi": True}}}
+
+
 def _source(sheet_id: int, rows: int, col: int) -> dict:
     return {"sourceRange": {"sources": [{"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": rows,
                                          "startColumnIndex": col, "endColumnIndex": col + 1}]}}
@@ -266,6 +282,8 @@ def build(report: Report, sheets: dict[str, SheetInfo],
         info.rows, info.cols = max(len(table.rows) + 1, 2), max(len(table.headers), 1)
         requests += _cells(info, table, (previous or {}).get(name), plan if name in STAGED else None)
         requests += _widths(info.sheet_id, table)
+        if table.dropdown:
+            requests.append(_dropdown(info.sheet_id, table))
         if name in CHART_TITLES:
             requests.append(_chart(table, info))
     staging = sheets.get(STAGING)

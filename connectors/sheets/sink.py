@@ -13,12 +13,15 @@ retries are ours, per request.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 import requests
 import structlog
+
+from pydantic import model_validator
 
 from sync.core.config import FilePath, Strict
 from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
@@ -27,16 +30,15 @@ from sync.worker.runtime import Runtime
 from sync.core.model import SheetInputs
 from sync.core.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
 
-from connectors import retry
+from connectors import http as remote, retry
+from connectors.sheets.auth import MODES, GoogleAuth, refused_token
 from connectors.sheets.diff import header_edited
 
 from connectors.sheets.layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata, staged_bytes
 from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode, prep_bodies, value_bodies
 
 log = structlog.get_logger("align_sync.sheets")
-SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 TIMEOUT = (10, 120)        # under the API's own 180 s processing limit
-QUOTA_WAIT = 20.0          # seconds after a 429 (Google's buckets are per minute)
 WRITES_PER_MINUTE = 50     # of Google's 60 per user: room for the Last error note and a retry
 _ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,hidden,gridProperties),"
@@ -54,8 +56,16 @@ def spreadsheet_id(value: str) -> str:
 class SheetsSinkConfig(Strict):
     type: Literal["google_sheets"]
     spreadsheet: str
-    credentials: FilePath
+    credentials: FilePath | None = None      # a service-account key: the same as auth.key_file
+    auth: GoogleAuth | None = None
     owners_tab: bool = True
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> "SheetsSinkConfig":
+        if (self.credentials is None) == (self.auth is None):
+            raise ValueError("give one of `auth:` (key_file, adc, adc + impersonate, or "
+                             "authorized_user) or `credentials:` (a service-account key file)")
+        return self
 
 
 class SheetsSink:
@@ -65,7 +75,7 @@ class SheetsSink:
         self.id = spreadsheet_id(config.spreadsheet)
         self.url = f"https://docs.google.com/spreadsheets/d/{self.id}"
         self._http = None
-        self._email = ""
+        self.identity = None            # connectors.sheets.auth.Identity, from the first request
         self._sheets: dict[str, SheetInfo] | None = None
         self._previous: dict[str, list[list]] | None = None   # DIFFED tabs and History as read this sync
         self._title = ""
@@ -78,65 +88,51 @@ class SheetsSink:
             # reached: a workspace writing to xlsx never pays their 0.1 s.
             import gspread
             from google.auth.transport.requests import AuthorizedSession
-            from google.oauth2.service_account import Credentials
-            from connectors.sheets.auth import TokenRequest, load_key
-            info = load_key(self.config, self.runtime)
-            self._email = info["client_email"]
-            try:
-                creds = Credentials.from_service_account_info(info, scopes=SCOPES)
-            except (ValueError, TypeError) as exc:
-                raise ConfigError(f"sink.credentials: the service-account key does not load "
-                                  f"({str(exc).splitlines()[0][:200]})")
-            # Our own token transport: tried once per call (see sheets_auth.TokenRequest),
+            from connectors.sheets.auth import TokenRequest, identity
+            # Our own token transport: tried once per call (see auth.TokenRequest),
             # on a plain session (google-auth's default mounts 3 connection retries).
-            session = AuthorizedSession(creds, auth_request=TokenRequest(requests.Session()))
+            token_request = TokenRequest(requests.Session())
+            self.identity = identity(self.config, self.runtime, token_request)
+            creds = self.identity.credentials
+            session = AuthorizedSession(creds, auth_request=token_request)
             client = gspread.Client(auth=creds, session=session)
             client.http_client.auth = creds     # gspread sets it only for a session it builds
             client.set_timeout(TIMEOUT)
             client.http_client.session.hooks["response"].append(
                 self.runtime.telemetry.response_hook("sheets"))
+            # Whatever token google-auth minted is a secret from its first use.
+            client.http_client.session.hooks["response"].append(self._redact_token)
             self._http = client.http_client
         return self._http
 
+    def _redact_token(self, response, *args, **kwargs):
+        bearer = response.request.headers.get("Authorization") or ""
+        if bearer.startswith("Bearer "):
+            self.runtime.redactor.add([bearer[7:]])
+        return response
+
     def request(self, what: str, fn, attempts: int | None = None):
-        return retry.call("sheets", fn, runtime=self.runtime, attempts=attempts,
-                          translate=lambda exc: self._translate(exc, what))
+        return remote.call("sheets", fn, runtime=self.runtime, attempts=attempts,
+                         translate=lambda exc: self._translate(exc, what))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
+        """A failure of gspread or google-auth, read out for `connectors.http`."""
         from google.auth.exceptions import RefreshError, TransportError
         from gspread.exceptions import APIError
         if isinstance(exc, (TransportError, requests.ConnectionError, requests.Timeout)):
-            return TransientError(f"Google Sheets {what}: {type(exc).__name__} {str(exc)[:200]}".strip())
+            return remote.network_error("sheets", what, exc, redact=self.runtime.redactor)
         if isinstance(exc, RefreshError):
-            text = str(exc)
-            if "invalid_grant" in text or "invalid_client" in text or "unauthorized_client" in text:
-                return RemoteError("Google refused the service-account key (token request: "
-                                   f"{text.split(',')[0][:120]})",
-                                   hint="the key was deleted or disabled; create a new key")
-            return TransientError(f"Google Sheets {what}: token refresh failed")
+            return refused_token(exc, self.identity, what)
         if not isinstance(exc, APIError):
             return RemoteError(f"Google Sheets {what}: unexpected {type(exc).__name__}")
-        status = exc.response.status_code
-        message = str((exc.error or {}).get("message", ""))[:300]
-        if status == 429 or status >= 500:
-            wait = retry.retry_after(exc.response.headers.get("Retry-After"))
-            if status == 429 and wait is None:
-                # Sheets sends no Retry-After; its quotas refill per minute, so
-                # four waits of QUOTA_WAIT span a whole window.
-                wait = QUOTA_WAIT
-            return TransientError(f"Google Sheets {what}: HTTP {status} {message}".strip(),
-                                  retry_after=wait)
-        if status == 401:
-            return RemoteError(f"Google Sheets refused the service account's token for {what} (HTTP 401)",
-                               hint="check sink.credentials: the key may be deleted, or for another project")
-        if status == 403:
-            return RemoteError(f"Google Sheets refused {what} (HTTP 403: {message})",
-                               hint=f"share the spreadsheet with {self._email or 'the service account'}"
-                                    " as Editor")
-        if status == 404:
-            return RemoteError(f"Google Sheets: no spreadsheet with id {self.id} (HTTP 404)",
-                               hint="check sink.spreadsheet (the URL or the id between /d/ and /edit)")
-        return RemoteError(f"Google Sheets {what}: HTTP {status}: {message}")
+        error = exc.error or {}
+        who = self.identity.share_with() if self.identity else "the service account"
+        return remote.status_error("sheets", exc.response.status_code, what=what,
+                                   text=str(error.get("message", "")),
+                                   variant="scope" if "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in json.dumps(error) else "",
+                                   retry_after=remote.retry_after(exc.response.headers.get("Retry-After")),
+                                   redact=self.runtime.redactor, id=self.id, email=who,
+                                   auth_key=self.identity.where if self.identity else "sink.credentials")
 
     def _metadata(self) -> dict[str, SheetInfo]:
         http = self.http()
@@ -263,11 +259,12 @@ class SheetsSink:
         """Google counts writes per user (the service account), so every
         workspace writing as the same account shares one window."""
         self.http()                              # the account's email is known from here
-        window = self.runtime.limiters.get("sheets-writes", self._email, limit=WRITES_PER_MINUTE,
+        account = self.identity.share_with()
+        window = self.runtime.limiters.get("sheets-writes", account, limit=WRITES_PER_MINUTE,
                                            window=60.0)
         waited = window.wait(retry.sleep)
         if waited:
-            log.info("sheet.paced", seconds=round(waited, 1), account=self._email)
+            log.info("sheet.paced", seconds=round(waited, 1), account=account)
 
     def done(self) -> None:
         """After a sync: forget the tabs this sync read."""
@@ -294,7 +291,9 @@ class SheetsSink:
             "properties": {"title": self._title}, "fields": "title"}}]}
         http = self.http()
         self.request("write check", lambda: http.batch_update(self.id, body))
-        return f"spreadsheet {self._title!r} opens ({len(sheets)} tabs) and {self._email} can write to it"
+        return (f"spreadsheet {self._title!r} opens ({len(sheets)} tabs) and {self.identity.share_with()} "
+                f"({MODES[self.identity.mode]}) can write to it; the sheet stays shared with that "
+                "identity as Editor")
 
 
 def _staging_id(sheets: dict[str, SheetInfo]) -> tuple[int, bool]:

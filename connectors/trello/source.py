@@ -2,7 +2,7 @@
 
 The client is built with keywords (a positional token would become the
 OAuth secret and travel in URLs) and a session with timeouts; requests go
-through `fetch_json`, a per-token limiter (100 per 10 s) and `retry.call`;
+through `fetch_json`, a per-token limiter (100 per 10 s) and `connectors.http`;
 boards are read in parallel (`source.workers`), results in the config's order.
 Board names are resolved once a day through `/members/me/boards` (cached in
 state); a board is read with its cards, lists, labels, members and custom
@@ -21,19 +21,18 @@ import requests
 from pydantic import Field
 
 from sync.core.config import Strict, Values
-from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
+from sync.core.errors import AlignSyncError, ConfigError, RemoteError
 from sync.core.model import Ticket
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
-from connectors import retry
+from connectors import http, retry
 from connectors.parallel import ordered
 from connectors.trello.board import board_tickets, require_estimate_field
 
 TIMEOUT = (5, 30)
 NESTED_CARDS = 1000           # a nested cards list stops here; page beyond it
 TTL = timedelta(hours=24)
-RATE_WAIT = 11.0              # 429s carry no Retry-After; the window is 10 s
 _ID = re.compile(r"^[0-9a-f]{24}$")
 _CARD_FIELDS = ("name,desc,idList,idMembers,labels,closed,due,dueComplete,shortLink,shortUrl,"
                 "url,dateLastActivity,idShort,pos")
@@ -60,6 +59,9 @@ class TrelloSourceConfig(Strict):
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
     estimate_field: str | None = None
     workers: int = Field(4, ge=1, le=10)    # boards read at once; each is one request or a few
+    # `labels`: a lever chosen in the sheet's Set lever column is added to
+    # the card as a board label of its tag's name (sync.worker.writeback).
+    writeback: Literal["labels"] | None = None
 
 
 class TrelloSource:
@@ -74,37 +76,38 @@ class TrelloSource:
                                    http_service=session)
         # 100 requests per 10 s per token, shared by every workspace using it.
         self.limiter = self.runtime.limiters.get("trello", config.auth.token, limit=100, window=10.0)
+        self.writeback = config.writeback
+        # What the last fetch saw, for label write-back: each card's board,
+        # each board's labels by lower-case name.
+        self._card_board: dict[str, str] = {}
+        self._labels: dict[str, dict[str, str]] = {}
 
     def get(self, what: str, path: str, **params):
+        return self._call(what, path, "GET", query_params=dict(params))
+
+    def post(self, what: str, path: str, **body):
+        return self._call(what, path, "POST", post_args=body)
+
+    def _call(self, what: str, path: str, method: str, **kwargs):
         def once():
             self.limiter.wait(retry.sleep)      # every attempt counts against the token's limit
-            return self.client.fetch_json(path, query_params=dict(params))
-        return retry.call("trello", once, runtime=self.runtime,
-                          translate=lambda exc: self.limiter.told(self._translate(exc, what)))
+            return self.client.fetch_json(path, http_method=method, **kwargs)
+        return http.call("trello", once, runtime=self.runtime,
+                         translate=lambda exc: self.limiter.told(self._translate(exc, what)))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
-        from trello.exceptions import ResourceUnavailable, Unauthorized
+        """A failure of py-trello, read out for `http.status_error`."""
+        from trello.exceptions import ResourceUnavailable     # Unauthorized (401) is one too
         if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
-            return TransientError(f"Trello {what}: {type(exc).__name__}")
+            return http.network_error("trello", what, exc)
         if not isinstance(exc, ResourceUnavailable):
             return RemoteError(f"Trello {what}: unexpected {type(exc).__name__}")
-        status = exc._status
-        text = str(exc._msg).split(" at https://")[0].strip()[:200]
-        if status == 429:
-            return TransientError(f"Trello {what}: rate limited ({text})", retry_after=RATE_WAIT)
-        if status >= 500:
-            return TransientError(f"Trello {what}: HTTP {status}")
-        if isinstance(exc, Unauthorized) or status == 401:
-            if "key" in text.lower():
-                return RemoteError(f"Trello rejected the API key ({text})",
-                                   hint="check source.auth.key: the key of your Power-Up's API key tab")
-            return RemoteError(f"Trello rejected the token ({text or 'HTTP 401'})",
-                               hint="the token is wrong, expired or revoked: authorize a new one "
-                                    "for this API key and update source.auth.token")
-        if status == 404:
-            return ConfigError(f"Trello {what}: not found (HTTP 404)",
-                               hint="check source.boards: a board id, short link or name")
-        return RemoteError(f"Trello {what}: HTTP {status}: {text}")
+        # py-trello appends the URL it called, key and token in its query: cut it off.
+        text = str(exc._msg).split(" at https://")[0].strip()
+        return http.status_error("trello", exc._status, what=what, text=text,
+                                 variant=("label" if what.startswith("label") else "",
+                                          "key" if "key" in text.lower() else ""),
+                                 redact=self.runtime.redactor)
 
     # -- boards -------------------------------------------------------------
 
@@ -169,19 +172,64 @@ class TrelloSource:
     # -- the source protocol ----------------------------------------------
 
     def fetch(self, state: State, now: datetime) -> list[Ticket]:
-        def read(board_id: str) -> list[Ticket]:
+        def read(board_id: str) -> tuple[str, dict, list[Ticket]]:
             board = self.board(board_id)
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
-            return board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            return board_id, board, board_tickets(board, self.name, self.config.done_lists,
+                                                  self.config.estimate_field)
 
         tickets: list[Ticket] = []
         step = self.runtime.progress.step(f"source {self.name}: reading Trello")
+        self._card_board, self._labels = {}, {}
         boards = self.board_ids(state, now)
-        for n, found in enumerate(ordered(read, boards, self.config.workers, f"trello-{self.name}"), 1):
+        for n, (board_id, board, found) in enumerate(
+                ordered(read, boards, self.config.workers, f"trello-{self.name}"), 1):
             tickets += found
+            if self.writeback:
+                self._remember(board_id, board, found)
             step.update(boards=n, cards=len(tickets))
         step.done()
         return tickets
+
+    # -- label write-back ---------------------------------------------------
+
+    def _remember(self, board_id: str, board: dict, tickets: list[Ticket]) -> None:
+        self._card_board.update((t.key, board_id) for t in tickets)
+        self._labels[board_id] = {str(lb.get("name")).lower(): lb["id"] for lb in board.get("labels") or ()
+                                  if isinstance(lb, dict) and lb.get("name") and lb.get("id")}
+
+    def add_label(self, key: str, label: str) -> None:
+        """Add the board label named `label` to card `key`, creating the label
+        on the card's board when the board has none of that name (once: the
+        new label is remembered).  A label already on the card is success."""
+        board_id = self._card_board.get(key)
+        if board_id is None:
+            raise RemoteError(f"Trello label write on {key}: the card was not read this sync")
+        labels = self._labels.setdefault(board_id, {})
+        label_id = labels.get(label.lower())
+        if label_id is None:
+            made = self.post(f"label create on board {board_id}", "/labels", name=label,
+                             idBoard=board_id, color=None)
+            label_id = labels[label.lower()] = made["id"]
+        try:
+            self.post(f"label write on {key}", f"/cards/{key}/idLabels", value=label_id)
+        except RemoteError as exc:
+            if "already on the card" not in exc.message:
+                raise
+
+    def _can_edit(self, me: dict, board_ids: list[str]) -> str:
+        """`check` with write-back on: the token's member belongs to each board
+        as a normal member or admin (an observer may not change cards)."""
+        for board_id in board_ids:
+            ships = self.get("board membership check", f"/boards/{board_id}/memberships")
+            mine = [m for m in ships if isinstance(m, dict) and m.get("idMember") == me.get("id")]
+            if not mine or mine[0].get("memberType") not in ("normal", "admin"):
+                kind = mine[0].get("memberType") if mine else "not a member"
+                raise RemoteError(f"Trello: the token's member is {kind} on board {board_id}, so "
+                                  "source.writeback: labels cannot add labels",
+                                  hint="add the member to the board as a normal member, or remove "
+                                       "source.writeback")
+        return "; may add labels (label write-back)"
 
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the estimate custom field and the done lists of the boards."""
@@ -190,14 +238,16 @@ class TrelloSource:
         return trello_fields([self.board(b) for b in self.board_ids(None, now)])
 
     def check(self) -> str:
-        me = self.get("auth check (/members/me)", "/members/me", fields="fullName,username")
+        me = self.get("auth check (/members/me)", "/members/me", fields="id,fullName,username")
         now = datetime.now(timezone.utc)
         found = []
-        for board_id in self.board_ids(None, now):
+        ids = self.board_ids(None, now)
+        for board_id in ids:
             board = self.get("board", f"/boards/{board_id}", fields="name", customFields="true")
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
             found.append(board.get("name", board_id))
-        return f"Trello as {me.get('fullName') or me.get('username')}; boards {', '.join(found)} found"
+        edit = self._can_edit(me, ids) if self.writeback else ""
+        return f"Trello as {me.get('fullName') or me.get('username')}; boards {', '.join(found)} found{edit}"
 
 
 def register(registry) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import field_validator
 
+from sync.core.choices import HEADER as CHOICE_HEADER
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
 from sync.core.inputs import gather
@@ -25,9 +26,11 @@ from sync.core.model import SheetInputs
 
 from connectors.files.source import beside_config
 from sync.worker.progress import QUIET, Progress
+from connectors.xlsx import dropdown
 from connectors.xlsx import stream as xlsx_stream
 from connectors.xlsx.book import (colour_severity, column_letter, draw_charts, note_aligned_effort, load_shell, metric_rows, openpyxl, ours, read_rows,
                         read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
+from connectors.xlsx.columns import read_columns
 from sync.core.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
 
@@ -123,6 +126,10 @@ class XlsxSink:
         try:
             tabs = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"),
                                     header_only_if={"Tickets": HEADERS["Tickets"]})
+            if tabs.get("Tickets") == [HEADERS["Tickets"]]:
+                # Nobody's columns: only the Set lever cells (people's choices) and their keys.
+                tabs["Tickets"] = read_columns(self.path, "Tickets", HEADERS["Tickets"],
+                                               ("Key", CHOICE_HEADER))
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
                               "move it away or point `sink.path` elsewhere")
@@ -250,6 +257,7 @@ class XlsxSink:
         self._decorate(ws, table)
 
     def _decorate(self, ws, table: Table) -> None:
+        dropdown.add(ws, table)
         if table.name == "Warnings":
             colour_severity(ws)
         if table.name == "Scorecard":

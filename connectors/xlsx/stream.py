@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sync.core.report import Table, cell_text
 
+from connectors.xlsx import dropdown
 from connectors.xlsx.book import column_letter, rels_path
 
 STREAMED = ("Tickets", "Warnings")
@@ -202,6 +203,7 @@ def _write_sheet(src: zipfile.ZipFile, dst: zipfile.ZipFile, item, spliced: Spli
         for chunk in _rows_xml(spliced, styles):
             fh.write(chunk.encode())
         fh.write(b"</sheetData>")
+        fh.write(dropdown.xml(table).encode())     # the schema's order: data validations, then links
         fh.write(links.encode())
         fh.write(tail.encode())
     return rels

@@ -188,11 +188,16 @@ def explain(a: Assessment, r: TicketResult) -> str:
             lines.append(f"  also matched levers of: {', '.join(m.ambiguous_with)}")
     elif m.state == "ignored":
         lines.append(f"Out of scope, by {m.matched_by}")
+    elif t.key in a.choices:
+        # The sheet's choice decided, and names no lever: the rules were not asked.
+        lines.append(f"Unmapped, by the sheet: Set lever {a.choices[t.key][:60]!r} names no configured "
+                     "lever id (nor ignore); pick one in the dropdown, or clear the cell for the rules")
     else:
         lines.append("Unmapped: no lever:/outcome: tag, no ignore block, and no lever's match held")
         lines += [f"  {why}" for why in a.rules.why_not(t)]
     for tag in m.unknown_tags:
-        lines.append(f"  tag {tag!r} names no configured id")
+        if not tag.startswith("sheet: "):          # said above
+            lines.append(f"  tag {tag!r} names no configured id")
     lines.append("")
     if r.score is None:
         lines.append("No task score: the ticket is out of scope")

@@ -67,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     sg.add_argument("--top", type=int, default=10, help="how many proposals (default 10)")
     sg.add_argument("--format", choices=("table", "yaml"), default="table",
                     help="yaml: only a list a script can apply")
+    au = sub.add_parser("auth", parents=[common], help="sign in to a service once and keep the grant")
+    au_sub = au.add_subparsers(dest="service", required=True)
+    google = au_sub.add_parser("google", parents=[common],
+                               help="consent with your Google account; writes an authorized_user file")
+    google.add_argument("--client-secrets", required=True, metavar="FILE",
+                        help="the JSON of an OAuth client of type Desktop app")
+    google.add_argument("--out", default="~/.config/align-sync/google-user.json", metavar="FILE",
+                        help="where to write the credential (mode 0600; default %(default)s)")
+    google.add_argument("--no-browser", action="store_true",
+                        help="print the address to open elsewhere and read back the code")
     return p
 
 
@@ -103,9 +113,14 @@ def cmd_run(args, path: str, process) -> int:
     # A one-off sync must not race a daemon (or a timer run) on the same state.
     result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
     if args.dry_run and process.json_asked:
-        print(json.dumps(console.summary_data(result.assessment, result.report), default=str))
+        data = console.summary_data(result.assessment, result.report)
+        if result.label_writes:                # source.writeback: what a real sync would add
+            data["label_writes"] = [w.describe() for w in result.label_writes]
+        print(json.dumps(data, default=str))
     elif args.dry_run:
         print(console.summary(result.assessment, result.report, every=args.every))
+        for write in result.label_writes:      # source.writeback: what a real sync would add
+            print(f"would {write.describe()}")
     else:
         process.say(synced_line(result, ws.sink))
     return 0
@@ -147,17 +162,19 @@ def _assess(ws, keep: list | None = None):
     """The assessment a sync would make now (and its tickets); `keep`, when
     given, receives the sheet's inputs (History, for the review)."""
     from sync.core.assessment import assess
-    from sync.worker.engine import fetch_all
+    from sync.worker.engine import choices_of, fetch_all
     state = ws.state(readonly=True)
     try:
         tickets, _ = fetch_all(ws.sources, state, _now())
+        inputs = ws.sink.read()
+        chosen = choices_of(inputs, state)       # the sheet's Set lever choices count here too
     finally:
         state.close()
-    inputs = ws.sink.read()
     if keep is not None:
         keep.append(inputs)
     now = ws.config.scoring_time(_now())
-    return assess(tickets, ws.config, inputs.readings, now, metric_problems=inputs.metric_problems), tickets
+    return assess(tickets, ws.config, inputs.readings, now, metric_problems=inputs.metric_problems,
+                  choices=chosen), tickets
 
 
 def cmd_review(args, path: str, process) -> int:
@@ -212,6 +229,19 @@ def cmd_explain(args, path: str, process) -> int:
     return 0
 
 
+def cmd_auth(args, path: str, process) -> int:
+    from connectors.sheets.consent import consent
+    # No display (a server, a container): print the address and read back the code.
+    desktop = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or \
+        sys.platform == "darwin" or os.name == "nt"
+    browser = not args.no_browser and bool(desktop)
+    written = consent(args.client_secrets, args.out, browser=browser)
+    print(f"wrote {written} (readable by you alone)\n"
+          f"use it with:  sink: {{auth: {{authorized_user: {written}}}}}\n"
+          "then share the spreadsheet, as Editor, with the Google account you signed in with")
+    return 0
+
+
 def cmd_init(args, path: str, process) -> int:
     from sync.drafting import starter
     return starter.run(args, process, _now())
@@ -225,14 +255,17 @@ def cmd_suggest(args, path: str, process) -> int:
     ws = open_workspace(path, process)
     a, _ = _assess(ws)
     proposals = suggestions.propose(a, ws.config, args.top)
+    hand = suggestions.from_sheet(a, ws.config)[:args.top]      # what people set in the sheet
     unmapped = len(a.unmapped_active())
     if args.format == "yaml":
-        print(yaml.safe_dump([p.as_data() for p in proposals], sort_keys=False,
-                             allow_unicode=True, width=1000), end="")
+        print(yaml.safe_dump([p.as_data() for p in proposals] + [h.as_data() for h in hand],
+                             sort_keys=False, allow_unicode=True, width=1000), end="")
         if not proposals:
             print(_nothing(a, unmapped), file=sys.stderr)
         return 0
     print(suggestions.render_table(proposals, unmapped) if proposals else _nothing(a, unmapped))
+    if hand:
+        print("\n" + suggestions.render_sheet(hand))
     return 0
 
 
@@ -264,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     logsetup.configure(process.redactor, json_lines=not console,
                        level=logging.WARNING if quiet else logging.INFO)
     handlers = {"run": cmd_run, "check": cmd_check, "explain": cmd_explain, "review": cmd_review,
-                "init": cmd_init, "suggest": cmd_suggest}
+                "init": cmd_init, "suggest": cmd_suggest, "auth": cmd_auth}
     try:
         return handlers[args.command](args, path, process)
     except AlignSyncError as exc:

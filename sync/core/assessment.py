@@ -12,6 +12,7 @@ from typing import Iterable, TYPE_CHECKING
 from sync.core.matching import Pattern
 
 from sync.core import plan, scoring
+from sync.core.choices import Choices
 from sync.core.config import Lever, Outcome
 from sync.core.model import Mapping, Reading, Ticket, Warning, natural
 from sync.core.rules import RuleHits, RuleSet
@@ -85,6 +86,10 @@ class Assessment:
     aligned_effort: float | None
     average_score: float | None
     metric_problems: list[str] = field(default_factory=list)   # `bad_metric` lines
+    # The sheet's `Set lever` choices this sync went by, by ticket key, and
+    # the cells refused as no possible choice (key → why).
+    choices: dict[str, str] = field(default_factory=dict)
+    choice_problems: dict[str, str] = field(default_factory=dict)
 
     @property
     def in_scope(self) -> list[TicketResult]:
@@ -124,14 +129,15 @@ def usable_readings(readings: list[Reading], now: datetime) -> tuple[list[Readin
 
 def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
            now: datetime, rules: RuleSet | None = None,
-           metric_problems: Iterable[str] = ()) -> Assessment:
+           metric_problems: Iterable[str] = (), choices: Choices | None = None) -> Assessment:
+    """`choices`: the sheet's `Set lever` choices, merged over those kept in state."""
     from sync.core.checks import raise_warnings
     readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)
     review = config.review
     pattern = Pattern(review.acceptance_pattern)
     ordered = sorted(tickets, key=lambda t: (t.source, natural(t.key)))
-    mappings, hits = rules.map_all(ordered)
+    mappings, hits = rules.map_all(ordered, choices.chosen if choices else None)
     results = []
     totals: dict[tuple, int] = {}     # 32 possible `held` tuples: each summed once
     for t in ordered:
@@ -192,7 +198,9 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     result = Assessment(now, results, outcomes, levers, owners, [], rules, hits,
                         scoring.percent(mapped_effort, team_effort),
                         _mean([r.score for r in results if r.score is not None]),
-                        list(metric_problems) + future)
+                        list(metric_problems) + future,
+                        dict(choices.chosen) if choices else {},
+                        dict(choices.refused) if choices else {})
     result.warnings = raise_warnings(result, config, readings)
     _count_warnings(result)
     return result

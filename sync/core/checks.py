@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from collections import defaultdict
 
+from sync.core import choices as sheet_choices
 from sync.core import scoring
 from sync.core.model import SEVERITY_ORDER, Reading, Warning, natural
 
@@ -23,11 +24,14 @@ def _ticket_warnings(a, config: Config) -> list[Warning]:
     default = f"{review.default_estimate:g}"
     for r in a.tickets:
         t, m = r.ticket, r.mapping
-        if not m.in_scope and not m.unknown_tags:
+        refused = a.choice_problems.get(t.key) if a.choice_problems else None
+        if not m.in_scope and not m.unknown_tags and not refused:
             continue
         kinds: list[tuple[str, str, str]] = []
         for tag in m.unknown_tags:
-            kinds.append(("medium", "unknown_tag", f"tag {tag!r} names no configured lever or outcome id"))
+            kinds.append(("medium", "unknown_tag", _unknown(tag)))
+        if refused:
+            kinds.append(("medium", "unknown_tag", f"sheet: {refused}"))
         if m.in_scope:
             for problem in t.problems:
                 kinds.append(("medium", "bad_data", problem))
@@ -51,6 +55,14 @@ def _ticket_warnings(a, config: Config) -> list[Warning]:
             owner, outcome, lever = t.owner or "", m.outcome_id or "", m.lever_id or ""
             out += [Warning(sev, kind, msg, t.key, owner, outcome, lever) for sev, kind, msg in kinds]
     return out
+
+
+def _unknown(tag: str) -> str:
+    sheet = f"{sheet_choices.SHEET}: "
+    if tag.startswith(sheet):      # a `Set lever` cell: say where it came from
+        return (f"sheet: {sheet_choices.HEADER} {sheet_choices.quoted(tag[len(sheet):])} "
+                "names no configured lever id (nor `ignore`)")
+    return f"tag {tag!r} names no configured lever or outcome id"
 
 
 def _days(delta) -> str:

@@ -315,6 +315,22 @@ class Review(Strict):
         return pair
 
 
+def _duration_or_zero(value: Any) -> timedelta:
+    return timedelta(0) if value in (0, "0") else parse_duration(value)
+
+
+class Alerts(Strict):
+    """Telling the people who run the sync that it keeps failing (sync.core.alerts)."""
+    notify: list[Any] | None = None      # sync.core.targets.Target; None: review.notify
+    after_failures: int = Field(default=2, ge=1)
+    remind: Annotated[timedelta, BeforeValidator(_duration_or_zero)] = timedelta(hours=24)   # 0: never
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _targets(cls, value):
+        return None if value is None else Review._targets(value)
+
+
 class ConfigBase(Strict):
     """Everything but the connector blocks, whose models come from the
     registry (`config_model()` adds `source`, `sources` and `sink`)."""
@@ -323,6 +339,7 @@ class ConfigBase(Strict):
     state: FilePath = ".align-sync/state.db"
     health_port: int | None = Field(default=None, ge=1, le=65535)
     review: Review = Field(default_factory=Review)
+    alerts: Alerts = Field(default_factory=Alerts)
     outcomes: list[Outcome] = Field(min_length=1)
     ignore: Blocks = Field(default_factory=list)
     # A saved export is a snapshot of one day: scored against the wall clock

@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
 
+from sync.core import choices as sheet_choices
 from sync.core.model import Reading, SheetInputs
 from sync.core.report import HEADERS
 
@@ -91,6 +92,10 @@ def extra_columns(rows: list[list]) -> tuple[list[str], dict[str, list]]:
     header = [str(h) if h is not None else "" for h in rows[0]]
     while header and header[-1] == "":
         header.pop()
+    before = [h for h in owned_names if h != sheet_choices.HEADER]
+    if sheet_choices.HEADER not in header and header[:len(before)] == before:
+        # A tab written before `Set lever` existed: what stands in its place is a person's column.
+        owned_names = before
     positions = [i for i in range(len(owned_names), len(header))]
     key_at = 0
     if header[:len(owned_names)] != owned_names and set(owned_names) <= set(header):
@@ -129,4 +134,5 @@ def gather(metrics: list[list], tickets: list[list], history_rows: list[list],
     width = len(HEADERS["Review"])
     review = [[None if v == "" else v for v in (list(r) + [None] * width)[:width]]
               for r in review_rows if r and r[0] not in (None, "")]
-    return SheetInputs(found, headers, cells, last, past, review, bad)
+    return SheetInputs(found, headers, cells, last, past, review, bad,
+                       sheet_choices.cells(tickets))

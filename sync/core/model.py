@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from datetime import datetime
 
 _DIGITS = re.compile(r"(\d+)")
@@ -129,6 +129,9 @@ class SheetInputs:
     review: list[list] = field(default_factory=list)    # Review tab rows as they are (header excluded)
     # Metrics rows that could not be read, one line each (`bad_metric`).
     metric_problems: list[str] = field(default_factory=list)
+    # The Tickets tab's `Set lever` cells by ticket key as read (a blank cell:
+    # None); None when the tab has no such column (sync.core.choices).
+    choices: dict[str, Any] | None = None
 
     @property
     def unreadable_metrics(self) -> int:

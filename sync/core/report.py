@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from sync.core import choices as sheet_choices
 from sync.core import plan
 from sync.core.assessment import Assessment
 from sync.core.model import SheetInputs
@@ -25,7 +26,7 @@ HEADERS: dict[str, list[str]] = {
                "Priority", "Active tickets", "Done tickets", "Active effort", "Last activity",
                "Leading metric", "Leading current", "Leading progress %", "Experiment until"],
     "Tickets": ["Key", "Source", "Title", "URL", "Type", "Status", "Done", "Owner", "Estimate",
-                "Outcome ID", "Lever ID", "Matched by", "Score", "Flags", "Updated"],
+                "Outcome ID", "Lever ID", "Matched by", "Score", "Flags", "Updated", "Set lever"],
     "Warnings": ["Severity", "Kind", "Key", "Owner", "Outcome ID", "Lever ID", "Message"],
     "Owners": ["Owner", "Active tickets", "Active outcomes", "Aligned effort %",
                "Average task score", "Warnings"],
@@ -81,6 +82,8 @@ class Table:
     rows: list[list]
     links: list[str] = field(default_factory=list)   # per row: URL for the first cell
     owned_columns: int = 0                           # columns right of this are people's
+    # (column, values): a dropdown over the column's data rows (Set lever).
+    dropdown: tuple[int, list[str]] | None = None
 
     def __post_init__(self):
         self.owned_columns = self.owned_columns or len(self.headers)
@@ -136,18 +139,22 @@ def summary_rows(a: Assessment, sources: list[str], next_sync: datetime | None,
 def _tickets(a: Assessment, inputs: SheetInputs) -> Table:
     rows, links = [], []
     extra = len(inputs.extra_headers)
+    chosen = a.choices
     for r in a.tickets:
         t, m = r.ticket, r.mapping
         row = [t.key, t.source, t.title, t.url or None, t.type or None, t.status or None,
                "yes" if t.done else "no", t.owner, t.estimate, m.outcome_id, m.lever_id,
-               m.matched_by or None, r.score, ", ".join(r.flags) or None, iso(t.updated)]
+               m.matched_by or None, r.score, ", ".join(r.flags) or None, iso(t.updated),
+               chosen.get(t.key)]
         if extra:
             kept = inputs.extra_cells.get(t.key, [])
             row += (list(kept) + [None] * extra)[:extra]
         rows.append(row)
         links.append(t.url)
+    levers = [lr.lever.id for lr in a.levers] + [sheet_choices.IGNORE]
     return Table("Tickets", HEADERS["Tickets"] + inputs.extra_headers, rows, links,
-                 owned_columns=len(HEADERS["Tickets"]))
+                 owned_columns=len(HEADERS["Tickets"]),
+                 dropdown=(HEADERS["Tickets"].index(sheet_choices.HEADER), levers))
 
 
 def _rules(a: Assessment) -> list[list]:
@@ -156,6 +163,11 @@ def _rules(a: Assessment) -> list[list]:
         hit = a.hits.tickets(rule)
         rows.append([rule.lever_id or "ignore", rule.describe(), len(hit),
                      sum(1 for t in hit if not t.done)])
+    # The tickets the sheet's `Set lever` choices decide (a lever or `ignore`).
+    prefix = f"{sheet_choices.SHEET}: "
+    hand = [r.ticket for r in a.tickets if r.mapping.matched_by.startswith(prefix)]
+    rows.append([sheet_choices.SHEET, f"{sheet_choices.HEADER} in the Tickets tab", len(hand),
+                 sum(1 for t in hand if not t.done)])
     return rows
 
 

@@ -1,8 +1,9 @@
 """Tag rules (PRODUCT.md §3 Rules): which lever and outcome a ticket serves.
 
 `RuleSet.compile(config)` turns the config's match blocks into compiled
-predicates once; `RuleSet.map(ticket)` applies the precedence (tag, ignore,
-first lever in file order, unmapped) and says why.  Blocks with an exact
+predicates once; `RuleSet.map(ticket)` applies the precedence (tag, the
+sheet's `Set lever` choice, ignore, first lever in file order, unmapped)
+and says why.  Blocks with an exact
 value on a glob field are indexed by that value, so a ticket is only checked
 against blocks that could hold for it, not against every rule.
 """
@@ -14,6 +15,7 @@ from fnmatch import translate
 from operator import attrgetter
 from typing import Callable, Iterable, TYPE_CHECKING
 
+from sync.core import choices as sheet_choices
 from sync.core.config import GLOB_FIELDS, MatchBlock
 from sync.core.matching import Pattern
 from sync.core.model import Mapping, Ticket
@@ -237,11 +239,15 @@ class RuleSet:
             return Mapping("mapped", outcome[0], None, f"tag {outcome[1]}"), tuple(unknown)
         return None, tuple(unknown)
 
-    def map(self, ticket: Ticket, hits: dict[int, list[Ticket]] | None = None) -> Mapping:
-        """Apply the precedence of §3 to one ticket; record block hits in `hits`."""
+    def map(self, ticket: Ticket, hits: dict[int, list[Ticket]] | None = None,
+            choice: str | None = None) -> Mapping:
+        """Apply the precedence to one ticket; record block hits in `hits`.
+        `choice`: the ticket's `Set lever` cell, which only its own tag overrides."""
         tagged, unknown = self._tags(ticket)
         if tagged is not None:
             return tagged if not unknown else replace(tagged, unknown_tags=unknown)
+        if choice:
+            return sheet_choices.mapping(choice, self.levers, unknown)
         ignored = self._ignore_index.matches(ticket)
         if ignored:
             rule, why = ignored[0]
@@ -263,17 +269,24 @@ class RuleSet:
         return Mapping("mapped", rule.outcome_id, rule.lever_id, f"lever {rule.lever_id}: {why}",
                        ambiguous_with=tuple(others), unknown_tags=unknown)
 
-    def map_all(self, tickets: Iterable[Ticket]) -> tuple[dict[str, Mapping], RuleHits]:
+    def map_all(self, tickets: Iterable[Ticket],
+                choices: dict[str, str] | None = None) -> tuple[dict[str, Mapping], RuleHits]:
+        """Every ticket's mapping; `choices`: the sheet's `Set lever` cells by ticket key."""
         hits: dict[int, list[Ticket]] = {}
+        choices = choices or {}
         signature = self._signature()
         if signature is None:
-            return {t.uid: self.map(t, hits) for t in tickets}, RuleHits(hits)
+            return {t.uid: self.map(t, hits, choices.get(t.key)) for t in tickets}, RuleHits(hits)
         # Without title/text rules a mapping depends only on the fields the
         # rules read (and the labels, for tags): 100k tickets share a few
         # hundred such signatures, so each is mapped once.
         memo: dict[tuple, tuple[Mapping, tuple[int, ...]]] = {}
         mappings: dict[str, Mapping] = {}
         for t in tickets:
+            choice = choices.get(t.key)
+            if choice:             # a hand-set ticket is mapped on its own, never memoised
+                mappings[t.uid] = self.map(t, hits, choice)
+                continue
             key = signature(t)
             got = memo.get(key)
             if got is None:

@@ -1,35 +1,72 @@
-"""`review.notify`: where the weekly review is delivered (PRODUCT.md §9).
+"""`notify` targets: where the weekly review (and alerts) are delivered.
 Strict models like the rest of the config; webhook URLs and SMTP passwords
-are secrets (redacted everywhere: configfile.SECRET_KEYS)."""
+are secrets (redacted everywhere: configfile.SECRET_KEYS), so no message
+here repeats one.
+
+What can be told from the URL alone is refused here: a scheme other than
+https (plain http only to a loopback address, for a local test server), and
+an address written into the URL that is private, link-local, loopback or a
+cloud metadata service, unless `allow_private: true`.  Names are resolved,
+and checked again, when a delivery connects (connectors.notify.webhook).
+"""
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal, Union
 from urllib.parse import urlparse
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sync.core.config import Strict
 
-_LOCAL = {"localhost", "127.0.0.1", "::1"}
+_METADATA_HOSTS = {"metadata.google.internal", "metadata.goog", "metadata"}
+_METADATA = {"169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200"}
+
+
+def _address(host: str):
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return addr.ipv4_mapped if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped else addr
 
 
 def _webhook(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.scheme == "https" and parsed.hostname:
+    try:
+        parsed = urlparse(url)
+        host = (parsed.hostname or "").rstrip(".").lower()
+        parsed.port                      # a port that is not a number raises here
+    except ValueError:
+        raise ValueError("not a valid URL (the URL is a secret and is not repeated)") from None
+    addr = _address(host)
+    if host in _METADATA_HOSTS or (addr is not None and str(addr) in _METADATA):
+        raise ValueError(f"{host} is a cloud metadata service, never a webhook")
+    if parsed.scheme == "https" and host:
         return url
-    if parsed.scheme == "http" and parsed.hostname in _LOCAL:
+    if parsed.scheme == "http" and (host == "localhost" or (addr is not None and addr.is_loopback)):
         return url                       # a local test server only
     # The URL is a secret: say what is wrong without repeating it.
-    raise ValueError("expected an https:// webhook URL (plain http only to localhost, for testing)")
+    raise ValueError("expected an https:// webhook URL (plain http only to a loopback address such "
+                     "as 127.0.0.1, for testing)")
 
 
 class _WebhookTarget(Strict):
     webhook: str
+    allow_private: bool = False          # a webhook inside the network: private addresses allowed
 
     @field_validator("webhook")
     @classmethod
     def _https(cls, url: str) -> str:
         return _webhook(url)
+
+    @model_validator(mode="after")
+    def _public(self):
+        parsed = urlparse(self.webhook)
+        addr = _address((parsed.hostname or "").rstrip("."))
+        if parsed.scheme == "https" and addr is not None and not addr.is_global and not self.allow_private:
+            raise ValueError(f"webhook: {addr} is not a public address; set allow_private: true "
+                             "on this target if it is meant")
+        return self
 
     @property
     def id(self) -> str:

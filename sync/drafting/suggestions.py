@@ -1,20 +1,26 @@
-"""`align-sync suggest` (PRODUCT.md §8): rules for the work no lever maps.
+"""`align-sync suggest`: rules for the work no lever maps, and rules that
+would do what people keep doing by hand in the sheet's `Set lever` column.
 
 Pure: an `Assessment` in, ranked proposals out.  Each proposal's ticket
 count is what its block claims when run through the rule engine itself
 over the unmapped active tickets, so adding the block to a lever lowers the
-unmapped count by exactly that number.
+unmapped count by exactly that number.  A hand-set proposal names the
+tickets set to one lever that share a label, component or epic, and the
+tickets its block would map: those, and the ones no tag, ignore block or
+other choice decides (an earlier lever in file order may still keep one).
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 
+from sync.core import choices as sheet_choices
 from sync.drafting import clusters as cl
 from sync.core.assessment import Assessment
 from sync.core.rules import compile_block
 
 KIND_ORDER = {"epic": 0, "labels": 1, "components": 2, "list": 3, "title": 4}
+DECIDED = ("tag ", "ignore:", f"{sheet_choices.SHEET}: ")   # Matched by of what precedes the levers
 EXAMPLES = 5
 
 
@@ -98,6 +104,78 @@ def propose(a: Assessment, config, top: int = 10) -> list[Proposal]:
                             cl.effort_of(exact, efforts), lever, outcome_of.get(lever)))
     out.sort(key=lambda p: (-p.effort, -len(p.keys), KIND_ORDER[p.cluster.kind]))
     return out
+
+
+@dataclass
+class HandSet:
+    """A rule for tickets set to one lever by hand that share a feature."""
+    lever: str
+    outcome: str
+    kind: str                  # labels | components | epic
+    value: str
+    set_by_hand: list[str]     # the hand-set tickets sharing it
+    maps: list[str]            # the tickets the block would decide
+
+    def block(self) -> dict:
+        return cl.Cluster(self.kind, self.value, self.value, frozenset()).block()
+
+    def describe(self) -> str:
+        what = {"labels": "label", "components": "component", "epic": "epic"}[self.kind]
+        return f"{len(self.set_by_hand)} tickets set to {self.lever} share {what} {self.value}"
+
+    def as_data(self) -> dict:
+        return {"lever": self.lever, "match": self.block(), "tickets": len(self.maps),
+                "set_in_sheet": self.set_by_hand, "maps": self.maps, "why": self.describe()}
+
+
+def from_sheet(a: Assessment, config, least: int = 2) -> list[HandSet]:
+    """Groups of at least `least` tickets set to the same lever in the sheet
+    that share a label, component or epic, largest first."""
+    review = config.review
+    prefixes = (review.tag_prefixes.lever, review.tag_prefixes.outcome)
+    prefix = f"{sheet_choices.SHEET}: "
+    by_lever: dict[str, list] = {}
+    for r in a.tickets:
+        if r.mapping.lever_id and r.mapping.matched_by.startswith(prefix):
+            by_lever.setdefault(r.mapping.lever_id, []).append(r)
+    found: list[HandSet] = []
+    for lever, results in by_lever.items():
+        shared: dict[tuple[str, str], list[str]] = {}
+        shown: dict[tuple[str, str], str] = {}
+        for r in results:
+            t = r.ticket
+            values = [("labels", v) for v in t.labels if not cl.tag_label(v, prefixes)] + \
+                [("components", v) for v in t.components] + [("epic", v) for v in t.epic]
+            for kind, value in values:
+                shown.setdefault((kind, value.lower()), value)
+                keys = shared.setdefault((kind, value.lower()), [])
+                if t.key not in keys:
+                    keys.append(t.key)
+        for feature, keys in shared.items():
+            if len(keys) < least:
+                continue
+            kind, value = feature[0], shown[feature]
+            rule = compile_block(cl.Cluster(kind, value, value, frozenset()).block(), "suggest")
+            # What the block would decide: these hand-set tickets, and those
+            # no tag, ignore block or other choice decides before the levers.
+            mine = set(keys)
+            maps = [r.ticket.key for r in a.tickets
+                    if (r.ticket.key in mine or not r.mapping.matched_by.startswith(DECIDED))
+                    and rule.holds(r.ticket) is not None]
+            found.append(HandSet(lever, results[0].mapping.outcome_id, kind, value, keys, maps))
+    found.sort(key=lambda h: (-len(h.set_by_hand), KIND_ORDER[h.kind], h.lever, h.value.lower()))
+    return found
+
+
+def render_sheet(hand: list[HandSet]) -> str:
+    from sync.cli.console import table
+    from sync.drafting.starter_yaml import flow
+    rows = [[n, h.describe(), h.lever, flow(h.block()), len(h.maps),
+             ", ".join(h.maps[:5]) + (" …" if len(h.maps) > 5 else "")]
+            for n, h in enumerate(hand, 1)]
+    head = (f"{len(hand)} rules for what people set by hand in the sheet's {sheet_choices.HEADER} "
+            "column (add the block to the lever's `match:` list)")
+    return head + "\n\n" + table(["#", "Set by hand", "Lever", "Match", "Would map", "Tickets"], rows)
 
 
 def render_table(proposals: list[Proposal], unmapped: int) -> str:

@@ -80,8 +80,10 @@ class Daemon:
     def __init__(self, config, sources, sink, state, *, force: bool = False,
                  clock: Callable[[], datetime] = _utcnow,
                  wait: Callable[[float], bool] | None = None,
-                 telemetry=None, workspace: str = "default", redact=None, notifiers=()):
+                 telemetry=None, workspace: str = "default", redact=None, notifiers=(),
+                 alerting=None):
         self.config = config
+        self.alerting = alerting
         self.telemetry, self.workspace, self.redact = telemetry, workspace, redact
         self.notifiers = notifiers
         self.sources, self.sink, self.state = sources, sink, state
@@ -116,7 +118,8 @@ class Daemon:
         state = "ok" if self.last_success and healthy else ("starting" if healthy else "stale")
         return healthy, {"status": state, "last_success": iso(self.last_success),
                          "last_error": self.last_error or None, "next_sync": iso(self.next_due),
-                         "syncs": self.syncs}
+                         "syncs": self.syncs,
+                         "alerts_undelivered": self.alerting.undelivered if self.alerting else []}
 
     def run_one(self) -> None:
         started = self.clock()
@@ -124,7 +127,8 @@ class Daemon:
         try:
             observed_sync(self.config, self.sources, self.sink, self.state, started,
                           force=self.force, next_sync=self.next_due, telemetry=self.telemetry,
-                          workspace=self.workspace, redact=self.redact, notifiers=self.notifiers)
+                          workspace=self.workspace, redact=self.redact, notifiers=self.notifiers,
+                          alerting=self.alerting)
             self.last_success, self.last_error = self.clock(), ""
             # --force answers one refusal; later syncs are guarded again.
             self.force = False
@@ -164,7 +168,8 @@ def serve(workspace, *, health_port: int | None = None, force: bool = False) -> 
     try:
         daemon = Daemon(config, workspace.sources, workspace.sink, state, force=force,
                         telemetry=workspace.telemetry, workspace=workspace.name,
-                        redact=workspace.process.redactor, notifiers=workspace.notifiers)
+                        redact=workspace.process.redactor, notifiers=workspace.notifiers,
+                        alerting=workspace.alerting)
         StopRequest(daemon.request_stop, daemon.kill_now).install()
         port = health_port or config.health_port
         if port:

@@ -16,17 +16,19 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import structlog
 
+from sync.core import choices as sheet_choices
 from sync.core import report as report_mod
 from sync.core import review
 from sync.core.assessment import Assessment, assess
 from sync.core.errors import AlignSyncError, GuardError, describe
-from sync.worker.log import Redactor
+from sync.core.redact import Redactor
 from sync.core.model import Ticket
 from sync.core.protocols import Sink, Source
 
 if TYPE_CHECKING:
     from sync.core.config import Config
 from sync.core.rules import RuleSet
+from sync.worker import writeback
 from sync.worker.state import State
 
 log = structlog.get_logger("align_sync.engine")
@@ -40,6 +42,7 @@ class RunResult:
     seconds: float
     written: bool
     per_source: dict[str, int] = field(default_factory=dict)
+    label_writes: list = field(default_factory=list)    # planned (a dry run lists them)
 
 
 def fetch_all(sources: Sequence[Source], state: State,
@@ -106,10 +109,11 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
              now: datetime, *, dry_run: bool = False, force: bool = False,
              next_sync: datetime | None = None, rules: RuleSet | None = None,
              redact: Callable[[str], str] | None = None,
-             notifiers: Sequence = ()) -> RunResult:
+             notifiers: Sequence = (), telemetry=None) -> RunResult:
     """`redact`: the process's Redactor; the sheet is shared, so `Last error`
     goes through it (a bare engine, in tests, uses an empty one).
-    `notifiers`: the review's targets (built by the workspace from the registry)."""
+    `notifiers`: the review's targets (built by the workspace from the registry).
+    `telemetry`: counts label write-backs (`source.writeback`)."""
     started = time.monotonic()
     now = config.scoring_time(now)      # a pinned `as_of` (a saved export's day) wins
     try:
@@ -118,7 +122,9 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
             inputs = sink.read()
             log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
                      history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
-            assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems)
+            chosen = choices_of(inputs, state)
+            assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems,
+                                chosen)
             log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
                      active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
                      warnings=len(assessment.warnings))
@@ -134,21 +140,45 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
                                          review_rows=review.merge_blocks(due.table_rows() if due else [],
                                                                          inputs.review))
             guard(len(tickets), state.last_count(), force, dry_run)
-            if not dry_run:
+            writes = writeback.plan(assessment, config, sources, state)
+            if dry_run:
+                for w in writes:
+                    log.info("writeback.planned", source=w.source, ticket=w.key, label=w.label)
+            else:
                 sink.write(built)
                 log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history),
                          **({"review": due.id} if due else {}))    # no `review=None` to puzzle over
+                state.stage_choices(chosen.chosen)
                 state.commit(now, now, len(tickets))
     except Exception as exc:     # a bug too: the sheet and the run history must say so
         if not dry_run:
             _report_failure(sink, state, exc, now, redact or Redactor())
         raise
+    notes = []
+    if not dry_run:
+        # Only now, with the sheet written: a refused label never blocks it.
+        writeback.settle(assessment, sources, state)
+        refused = writeback.execute(writes, sources, state, telemetry)
+        if refused:
+            notes.append(f"label write-back refused for {'; '.join(refused)}; retried at the next sync")
     if not dry_run and notifiers:
         failed = deliver(state, notifiers, sink)
         if failed:
-            # The sync itself succeeded; Summary's Last error says who was not told.
-            _note(sink, f"review not delivered to {'; '.join(failed)}", now, redact or Redactor())
-    return RunResult(assessment, built, len(tickets), time.monotonic() - started, not dry_run, counts)
+            notes.append(f"review not delivered to {'; '.join(failed)}")
+    if notes:
+        # The sync itself succeeded; Summary's Last error says what did not happen.
+        _note(sink, "; ".join(notes), now, redact or Redactor())
+    return RunResult(assessment, built, len(tickets), time.monotonic() - started, not dry_run, counts,
+                     writes)
+
+
+def choices_of(inputs, state: State) -> sheet_choices.Choices:
+    """The sheet's `Set lever` cells over the choices kept in state."""
+    chosen = sheet_choices.merge(inputs.choices, state.kept_choices())
+    if chosen.chosen or chosen.refused:
+        log.info("sheet.choices", chosen=len(chosen.chosen), restored=chosen.restored,
+                 refused=len(chosen.refused))
+    return chosen
 
 
 def deliver(state: State, notifiers: Sequence, sink: Sink) -> list[str]:

@@ -27,6 +27,7 @@ from sync.core.errors import AlignSyncError, ConfigError, describe
 from sync.worker.engine import collect_between_syncs
 from sync.core.report import iso
 from sync.core.schedule import Timetable
+from sync.worker import telemetry
 from sync.worker.workspace import Process, Workspace
 
 log = structlog.get_logger("align_sync.fleet")
@@ -94,7 +95,8 @@ class Member:
             status = "hung"
         return healthy, {"status": status, "config": str(self.path),
                          "last_success": iso(self.last_success), "last_error": self.last_error or None,
-                         "next_sync": iso(self.due), "syncs": self.syncs}
+                         "next_sync": iso(self.due), "syncs": self.syncs,
+                         "alerts_undelivered": self.workspace.alerting.undelivered}
 
 
 class Fleet:
@@ -123,6 +125,7 @@ class Fleet:
             if member.running is None or member.timed_out:
                 self._release(member)
                 del self.members[path]
+                telemetry.forget(member.name)
                 log.info("workspace.removed", workspace=member.name, config=str(path))
         for path, stamp in found.items():
             member = self.members.get(path)
@@ -130,6 +133,7 @@ class Fleet:
                 continue
             if member is not None:
                 self._release(member)
+                telemetry.forget(member.name)      # a reload may rename it, or find it broken
             self.members[path] = self._load(path, stamp)
 
     def _load(self, path: Path, stamp: float) -> Member:
@@ -144,6 +148,7 @@ class Fleet:
                      schedule=ws.config.schedule.cron or f"every {member.timetable.every.total_seconds():g}s")
         except AlignSyncError as exc:
             member.problem = self.process.redactor(describe(exc))
+            telemetry.config_invalid(path.stem)
             log.error("workspace.invalid", workspace=path.stem, config=str(path), error=member.problem)
         return member
 

@@ -1,53 +1,17 @@
 """Logging, configured once: structlog JSON lines on stdout (a readable
 console on a TTY), a `run_id` (and `workspace`) bound per sync, stdlib
 loggers of the client libraries routed through the same pipeline, every
-secret known to the process's `Redactor` redacted.
+secret known to the process's `Redactor` (sync.core.redact) redacted.
 """
 from __future__ import annotations
 
 import logging
 import os
 import sys
-import threading
-from typing import Any, Iterable
 
 import structlog
 
-REDACTED = "[redacted]"
-
-
-class Redactor:
-    """Values that must never appear in output (tokens, keys, key material).
-    One per process, shared by every workspace: the log is the process's."""
-
-    def __init__(self):
-        self._secrets: list[str] = []
-        self._lock = threading.Lock()
-
-    def add(self, values: Iterable[str]) -> None:
-        with self._lock:
-            found = [v for v in values if v and len(v) >= 4 and v not in self._secrets]
-            if found:
-                # A new sorted list, swapped in whole: readers need no lock.
-                self._secrets = sorted(self._secrets + found, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
-    def scrub(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self(value)
-        if isinstance(value, dict):
-            return {k: self.scrub(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return type(value)(self.scrub(v) for v in value)
-        return value
-
-    def processor(self, _, __, event: dict) -> dict:
-        return {k: self.scrub(v) for k, v in event.items()} if self._secrets else event
+from sync.core.redact import Redactor
 
 
 class _StdoutHandler(logging.StreamHandler):

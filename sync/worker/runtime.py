@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync.worker.log import Redactor
+from sync.core.redact import Redactor
 from sync.worker.progress import QUIET, Progress
 from sync.worker.ratelimit import Limiters
 from sync.worker.telemetry import Telemetry

@@ -2,8 +2,10 @@
 
 It holds what a sync needs from the last one: the ticket count of the last
 good sync (for the drop guard), run history, per-source key/value entries
-(cursors, field caches) and a per-source ticket cache.  Everything a sync
-changes is written in one transaction, after the sink succeeded.
+(cursors, field caches), a per-source ticket cache, the sheet's `Set lever`
+choices and the label write-backs made from them.  Everything a sync
+changes is written in one transaction, after the sink succeeded; a label
+write-back alone is recorded around its own request (intent, then done).
 """
 from __future__ import annotations
 
@@ -38,6 +40,11 @@ class Pending:
     tickets: dict[str, dict[str, str]] = field(default_factory=dict)   # source → key → json
     # source → (key → json to write, keys to drop): an incremental sync's changes only
     changes: dict[str, tuple[dict[str, str], set[str]]] = field(default_factory=dict)
+
+
+# kv "sources" of align-sync's own entries (a source's name never has the colon-prefix).
+CHOICES = "align-sync:sheet"
+WRITEBACK = "align-sync:writeback:"
 
 
 class State:
@@ -86,6 +93,28 @@ class State:
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO kv VALUES (?,?,?)",
                             (source, key, value if isinstance(value, str) else json.dumps(value)))
+
+    # -- the sheet's choices and their write-back (sync.core.choices) -------
+
+    def kept_choices(self) -> dict[str, str]:
+        """`Set lever` choices by ticket key, as the last good sync left them."""
+        kept = self.get_json(CHOICES, "choices")
+        return kept if isinstance(kept, dict) else {}
+
+    def stage_choices(self, chosen: dict[str, str]) -> None:
+        self.stage(CHOICES, "choices", chosen)
+
+    def label_writes(self, source: str) -> dict[str, dict]:
+        """Label write-backs of a source by ticket key: {"choice", "status", "reason"}."""
+        with closing(self.db.execute("SELECT key, value FROM kv WHERE source=?",
+                                     (WRITEBACK + source,))) as cur:
+            return {k: json.loads(v) for k, v in cur.fetchall()}
+
+    def record_label_write(self, source: str, key: str, choice: str, status: str,
+                           reason: str = "") -> None:
+        """At once, in its own transaction: `intent` before the request, then
+        `done` or `failed`, so a crash between them is seen at the next sync."""
+        self.put(WRITEBACK + source, key, {"choice": choice, "status": status, "reason": reason[:500]})
 
     def cached_tickets(self, source: str) -> dict[str, str]:
         with closing(self.db.execute("SELECT key, data FROM tickets WHERE source=?", (source,))) as cur:

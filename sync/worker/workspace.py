@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sync.worker import configfile
 from sync.core.errors import AlignSyncError, describe
-from sync.worker.log import Redactor
+from sync.core.redact import Redactor
 from sync.worker.progress import QUIET, Progress
 from sync.worker.ratelimit import Limiters
 from sync.core.registry import CONNECTORS
@@ -59,9 +59,15 @@ class Workspace:
                                self.process.limiters, self.process.redactor,
                                progress=self.process.progress)
         self.sources = build_sources(config, self.runtime)
+        for source in self.sources:
+            if getattr(source, "writeback", None):
+                self.runtime.telemetry.declare_label_writes(source.name)
         self.sink = build_sink(config, self.runtime)
         self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)
                           for t in config.review.notify]
+        from sync.worker.alerting import Alerting
+        self.alerting = Alerting(config, self.runtime, getattr(self.sink, "url", "")
+                                 or str(getattr(self.sink, "path", "")))
 
     @property
     def telemetry(self):
@@ -84,7 +90,8 @@ class Workspace:
             return observed_sync(self.config, self.sources, self.sink, state, now,
                                  dry_run=dry_run, force=force, next_sync=next_sync,
                                  telemetry=self.telemetry, workspace=self.name,
-                                 redact=self.process.redactor, notifiers=self.notifiers)
+                                 redact=self.process.redactor, notifiers=self.notifiers,
+                                 alerting=self.alerting)
         finally:
             state.close()
             if lock:

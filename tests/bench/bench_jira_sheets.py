@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 from sync.worker.engine import run_once  # noqa: E402
-from sync.worker.log import Redactor, configure  # noqa: E402
+from sync.core.redact import Redactor  # noqa: E402
+from sync.worker.log import configure  # noqa: E402
 from sync.worker.runtime import Runtime  # noqa: E402
 from sync.worker.state import State  # noqa: E402
 from sync.worker.workspace import build_sink, build_sources  # noqa: E402

@@ -32,7 +32,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from connectors.memory import MemorySource  # noqa: E402
 from connectors.sheets.sink import SheetsSink  # noqa: E402
 from sync.worker.engine import run_once  # noqa: E402
-from sync.worker.log import Redactor, configure  # noqa: E402
+from sync.core.redact import Redactor  # noqa: E402
+from sync.worker.log import configure  # noqa: E402
 from sync.worker.state import State  # noqa: E402
 from tests.bench.bench_core import NOW, make_config, make_tickets  # noqa: E402
 from tests.fakes_sheets import FakeSheets  # noqa: E402

@@ -69,6 +69,7 @@ def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
     rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.05
     from connectors import retry
+    from sync.core.redact import Redactor
     from sync.worker import log as logsetup
     from sync.worker.runtime import Runtime
     from sync.worker.workspace import build_sink, build_sources
@@ -84,7 +85,7 @@ def main() -> None:
     retry.sleep = lambda s: time.sleep(min(s, 0.05))
     real_stdout = sys.stdout
     sys.stdout = open(os.devnull, "w")           # the daemon's JSON lines
-    logsetup.configure(logsetup.Redactor(), json_lines=True)
+    logsetup.configure(Redactor(), json_lines=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()).decode()

@@ -90,27 +90,39 @@ class FileSource:
             raise ConfigError(f"{self._where()}: cannot read: {exc}")
 
     def fetch(self, state=None, now=None) -> list[Ticket]:
-        with self._reading(), self.path.open(encoding="utf-8-sig") as file:
-            start = file.read(4096).lstrip()
+        # A regular file is read a window at a time, never whole
+        # (jira_export.Text), and opened again for a second pass; a pipe or
+        # FIFO can be read only once, so it is read whole.
+        text = None if self._seekable() else self.read_text()
+        if text is None:
+            with self._reading(), self.path.open(encoding="utf-8-sig") as file:
+                start = file.read(4096).lstrip()
+        else:
+            start = text.lstrip()
         if self.path.suffix.lower() == ".csv" or not start.startswith(("{", "[")):
-            return self._csv(self.read_text())
+            return self._csv(self.read_text() if text is None else text)
         # One pass when the fields the config names can be resolved by the
         # first issue (ids, or `names` given before `issues`); else a first
-        # pass learns the names and a second converts.  The file is read a
-        # window at a time, never whole (jira_export.Text).
+        # pass learns the names and a second converts.
         step = self.progress.step(f"source {self.name}: reading {self.path.name}")
         try:
-            return self._json(step)
+            return self._json(text, step)
         finally:
             step.done()
 
-    def _export(self, reader) -> list:
+    def _seekable(self) -> bool:
+        with self._reading():
+            return self.path.is_file()
+
+    def _export(self, text: str | None, reader) -> list:
+        if text is not None:
+            return jira_export.read(text, self._where(), reader)
         with self._reading(), self.path.open(encoding="utf-8-sig") as file:
             return jira_export.read(file, self._where(), reader)
 
-    def _json(self, step) -> list[Ticket]:
+    def _json(self, text: str | None, step) -> list[Ticket]:
         reader = _Issues(self, None, step)
-        found = self._export(reader)
+        found = self._export(text, reader)
         if len(found) == 1 and not found[0].has_issues and "cards" in found[0].meta \
                 and "lists" in found[0].meta:
             board = found[0].meta
@@ -122,7 +134,7 @@ class FileSource:
         ids = self._field_ids(reader.names, reader.present)
         if ids != reader.ids:
             reader = _Issues(self, ids, step)
-            self._export(reader)
+            self._export(text, reader)
         return list(reader.tickets.values())
 
     def draft_fields(self) -> tuple[dict, list[str]]:

@@ -1,4 +1,4 @@
-"""Reading a whole Jira query in parallel batches, in the query's order.
+"""Reading a Jira query: page by page, or in parallel batches, in its order.
 
 Cloud's `/search/jql` pages by `nextPageToken`: each page needs the one
 before, so 100,000 issues read that way are 1,000 round trips in a row.
@@ -31,6 +31,41 @@ from connectors.parallel import ordered
 R = TypeVar("R")
 PAGE = 100              # issues with fields per request (search page or bulk fetch)
 CENSUS_PAGE = 5000      # ids-only pages hold up to 5000 on Cloud
+
+
+def pages(source, jql: str, fields: list[str], size: int) -> Iterator[list[dict]]:
+    """Every page of a search, one after another; never stops early on a short page."""
+    if source.cloud:
+        token = None
+        while True:
+            page = source.request("search", lambda token=token: source.cloud_search(
+                jql, nextPageToken=token, maxResults=size, fields=list(fields)))
+            yield issue_list(page, f"source {source.name}")
+            if last_page(page):
+                return
+            token = page["nextPageToken"]
+    start = 0
+    while True:
+        page, issues = _dc_page(source, jql, fields, start, size)
+        yield issues
+        start += len(issues)
+        total = int(page.get("total") or 0)
+        if start >= total:
+            return
+        if not issues:
+            raise RemoteError(f"Jira returned an empty page at {start} of {total} "
+                              "issues; refusing to sync a partial list")
+
+
+def every(source, jql: str, fields: list[str], size: int = PAGE) -> dict[str, dict]:
+    """{id: issue} of a search, page by page (the incremental sync's small reads)."""
+    step = source.runtime.progress.step(f"source {source.name}: reading Jira")
+    found: dict[str, dict] = {}
+    for n, page in enumerate(pages(source, jql, fields, size), 1):
+        found.update((str(i.get("id") or i["key"]), i) for i in page)
+        step.update(pages=n, issues=len(found))
+    step.done()
+    return found
 
 
 def query(source, jql: str, fields: list[str],
@@ -100,7 +135,7 @@ def _cloud(source, jql: str, fields: list[str], convert) -> Iterator:
 
     def rest() -> Iterator[str]:
         """The census's ids not on the first page, each once, in the query's order."""
-        for page in source.pages(jql, ["id"], CENSUS_PAGE):
+        for page in pages(source, jql, ["id"], CENSUS_PAGE):
             for issue in page:
                 k = str(issue["id"])
                 if k not in seen:
@@ -109,9 +144,10 @@ def _cloud(source, jql: str, fields: list[str], convert) -> Iterator:
     yield from by_ids(source, rest(), fields, convert)
 
 
-def _dc_page(source, jql: str, fields: list[str], start: int) -> tuple[dict, list[dict]]:
+def _dc_page(source, jql: str, fields: list[str], start: int,
+             size: int = PAGE) -> tuple[dict, list[dict]]:
     page = source.request("search", lambda: source.client.search_issues(
-        jql, startAt=start, maxResults=PAGE, fields=list(fields), json_result=True,
+        jql, startAt=start, maxResults=size, fields=list(fields), json_result=True,
         validate_query=True))
     return page, issue_list(page, f"source {source.name}")
 

@@ -16,7 +16,7 @@ import json
 import re
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator, Literal, TypeVar
+from typing import Callable, Literal, TypeVar
 
 import requests
 from pydantic import Field
@@ -29,8 +29,8 @@ from sync.worker.state import State
 
 from connectors import http, retry
 from connectors.jira import batches
-from connectors.jira.batches import CENSUS_PAGE, PAGE, last_page
-from connectors.jira.issue import JiraFields, issue_list, parse_time, to_ticket
+from connectors.jira.batches import CENSUS_PAGE
+from connectors.jira.issue import JiraFields, parse_time, to_ticket
 from connectors.jira.meta import JiraMeta, translate
 
 T = TypeVar("T")
@@ -165,50 +165,6 @@ class JiraSource:
         finally:
             client._options["rest_api_version"] = "2"
 
-    # -- searching --------------------------------------------------------
-
-    def pages(self, jql: str, fields: list[str], size: int) -> Iterator[list[dict]]:
-        """Every page of a search; never stops early on a short page."""
-        client = self.client
-        if self.cloud:
-            token = None
-            while True:
-                page = self.request("search", lambda token=token: self.cloud_search(
-                    jql, nextPageToken=token, maxResults=size, fields=list(fields)))
-                yield issue_list(page, f"source {self.name}")
-                if last_page(page):
-                    return
-                token = page["nextPageToken"]
-        else:
-            start = 0
-            while True:
-                page = self.request("search", lambda start=start: client.search_issues(
-                    jql, startAt=start, maxResults=size, fields=list(fields),
-                    json_result=True, validate_query=True))
-                issues = issue_list(page, f"source {self.name}")
-                yield issues
-                start += len(issues)
-                total = int(page.get("total") or 0)
-                if start >= total:
-                    return
-                if not issues:
-                    raise RemoteError(f"Jira returned an empty page at {start} of {total} "
-                                      "issues; refusing to sync a partial list")
-
-    def _each(self, jql: str, fields: list[str], size: int = PAGE) -> Iterator[tuple[str, dict]]:
-        """(id, issue) of every issue of a search, page by page."""
-        step = self.runtime.progress.step(f"source {self.name}: reading Jira")
-        seen = 0
-        for n, page in enumerate(self.pages(jql, fields, size), 1):
-            for issue in page:
-                yield str(issue.get("id") or issue["key"]), issue
-            seen += len(page)
-            step.update(pages=n, issues=seen)
-        step.done()
-
-    def _all(self, jql: str, fields: list[str], size: int = PAGE) -> dict[str, dict]:
-        return dict(self._each(jql, fields, size))
-
     # -- the source protocol ----------------------------------------------
 
     def fetch(self, state: State, now: datetime) -> list[Ticket]:
@@ -249,9 +205,9 @@ class JiraSource:
             cached = state.cached_tickets(self.name)
             since = datetime.fromisoformat(cursor) - OVERLAP
             local = since.astimezone(self.meta.user_zone()).strftime("%Y/%m/%d %H:%M")
-            changed = self._all(f'({jql}) AND updated >= "{local}" ORDER BY updated ASC, key ASC',
-                                fields)
-            census = set(self._all(jql, ["id"], CENSUS_PAGE))
+            changed = batches.every(self, f'({jql}) AND updated >= "{local}" ORDER BY updated ASC, '
+                                          'key ASC', fields)
+            census = set(batches.every(self, jql, ["id"], CENSUS_PAGE))
             missing = sorted(census - set(cached) - set(changed), key=int)
             # Issues that entered the query without an update (a sprint or
             # filter change) are fetched by id, 100 at a time, in parallel.

@@ -117,7 +117,7 @@ class FileSource:
     def _export(self, text: str | None, reader) -> list:
         if text is not None:
             return jira_export.read(text, self._where(), reader)
-        with self._reading(), self.path.open(encoding="utf-8-sig") as file:
+        with self._reading(), self.path.open("rb") as file:
             return jira_export.read(file, self._where(), reader)
 
     def _json(self, text: str | None, step) -> list[Ticket]:

@@ -16,6 +16,7 @@ window has moved on and grown.
 """
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from typing import IO, Any, Protocol
@@ -32,18 +33,29 @@ class Text:
     moves forward.  Positions are in `buf`; `more` moves the window and
     says where the old position now is."""
 
-    def __init__(self, source: str | IO[str]):
+    def __init__(self, source: str | IO[bytes]):
         self.file = None if isinstance(source, str) else source
-        self.buf = source if isinstance(source, str) else source.read(WINDOW)
-        self.eof = self.file is None or not self.buf
+        # UTF-8 (a BOM dropped) decoded a window at a time: one C call per
+        # window, where a text file's reader decodes 8 kB at a time.
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.eof = self.file is None
+        self.buf = source if isinstance(source, str) else self._read(WINDOW)
         self.lines = 0              # line breaks in what the window has left behind
+
+    def _read(self, size: int) -> str:
+        while not self.eof:
+            data = self.file.read(size)
+            self.eof = not data
+            text = self.decoder.decode(data, final=self.eof)
+            if text:
+                return text
+        return ""
 
     def more(self, pos: int) -> int:
         """Drop what is before `pos`, read on (at least as much as is kept,
         so a long value costs no more than twice its reading); -> new pos."""
         left = self.buf[pos:]
-        chunk = self.file.read(max(WINDOW, len(left)))
-        self.eof = not chunk
+        chunk = self._read(max(WINDOW, len(left)))
         self.lines += self.buf.count("\n", 0, pos)
         self.buf = left + chunk
         return 0
@@ -185,9 +197,9 @@ def _issues(text: Text, pos: int, where: str, reader) -> int:
         pos = _skip(text, pos + 1)
 
 
-def read(source: str | IO[str], where: str, reader: Reader) -> list[Page]:
-    """`pages` of a text or an open text file, with JSON errors as the
-    config error the file source gives."""
+def read(source: str | IO[bytes], where: str, reader: Reader) -> list[Page]:
+    """`pages` of a text or of a file open for reading bytes (UTF-8), with
+    JSON errors as the config error the file source gives."""
     try:
         return pages(Text(source), where, reader)
     except BadJson as exc:

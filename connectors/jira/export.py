@@ -40,7 +40,7 @@ class Text:
         self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self.eof = self.file is None
         self.buf = source if isinstance(source, str) else self._read(WINDOW)
-        self.lines = 0              # line breaks in what the window has left behind
+        self.dropped = 0            # characters the window has left behind
 
     def _read(self, size: int) -> str:
         while not self.eof:
@@ -56,12 +56,22 @@ class Text:
         so a long value costs no more than twice its reading); -> new pos."""
         left = self.buf[pos:]
         chunk = self._read(max(WINDOW, len(left)))
-        self.lines += self.buf.count("\n", 0, pos)
+        self.dropped += pos
         self.buf = left + chunk
         return 0
 
     def line(self, pos: int) -> int:
-        return self.lines + self.buf.count("\n", 0, pos) + 1
+        """The line of `pos`.  Only an error asks, so the lines left behind
+        are counted then, by reading the file again from its start."""
+        lines = self.buf.count("\n", 0, pos) + 1
+        if self.dropped:
+            self.file.seek(0)
+            again, seen = Text(self.file), 0
+            while seen < self.dropped and again.buf:
+                part = again.buf[:self.dropped - seen]
+                lines, seen = lines + part.count("\n"), seen + len(part)
+                again.buf = again._read(WINDOW)
+        return lines
 
 
 class BadJson(Exception):

@@ -9,6 +9,7 @@ limit kept, and a `Retry-After` told to one worker holding them all.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import threading
 import time
@@ -43,7 +44,7 @@ def slow_first_batches(request) -> float:
     if "bulkfetch" not in request.url:
         return 0.0
     first = json.loads(request.body)["issueIdsOrKeys"][0]
-    return max(0.0, 0.12 - (int(first) - 20000) / 10_000)
+    return 0.05 + max(0.0, 0.12 - (int(first) - 20000) / 10_000)
 
 
 def bulk_starts(fake: FakeJira) -> list[float]:
@@ -64,7 +65,7 @@ def test_cloud_parallel_equals_one_at_a_time(rsps, tmp_path):
 
 
 def test_pool_never_exceeds_its_size_nor_the_hosts_rate(rsps, tmp_path):
-    fake = FakeJira(rsps, make_issues(1500, START), latency=0.02)
+    fake = FakeJira(rsps, make_issues(1500, START), latency=0.1)
     runtime = Runtime()
     # The host's limiter is the process's: make it tight, 4 per 0.3 s.
     limiter = runtime.limiters.get("jira", URL, "ops@acme.test", TOKEN, limit=4, window=0.3)
@@ -79,17 +80,24 @@ def test_pool_never_exceeds_its_size_nor_the_hosts_rate(rsps, tmp_path):
 
 def test_a_retry_after_told_to_one_worker_holds_them_all(rsps, tmp_path, monkeypatch):
     monkeypatch.setattr(retry, "sleep", time.sleep)   # real waits: the point is when requests go
-    fake = FakeJira(rsps, make_issues(900, START), latency=0.02)
+    bulk_seen = itertools.count()
+
+    def latency(request) -> float:
+        """The first bulk fetch is told at once to retry after 1 s; the others take 0.3 s."""
+        return 0.3 if "bulkfetch" not in request.url or next(bulk_seen) else 0.0
+    fake = FakeJira(rsps, make_issues(2000, START), latency=latency)
     fake.bulk_failures.append((429, {"Retry-After": "1", "RateLimit-Reason": "jira-burst-based"},
                                {"errorMessages": ["Rate limit exceeded."], "errors": {}}))
     tickets = fetch(cloud_config(workers=4), tmp_path)
-    assert len(tickets) == 900
-    starts = bulk_starts(fake)
-    assert len(starts) == 8 + 1                     # 800 ids, one of the first four asked again
-    # The first four went together; one was told to wait 1 s, and none of
-    # the others started another request before that second was over.
-    assert starts[3] - starts[0] < 0.5
-    assert starts[4] - starts[0] >= 0.95
+    assert len(tickets) == 2000
+    bulk = [t for t, path in fake.started if path.endswith("/bulkfetch")]
+    assert len(bulk) == 19 + 1                      # 1900 ids, one batch asked again
+    told = bulk[0]                                  # the first to arrive, answered 429 at once
+    # The other three were in flight and are answered 0.3 s later.  Without
+    # the hold they would go on at once; with it none starts before the
+    # second is over.
+    assert not [t for t in bulk if told + 0.15 < t < told + 0.95]
+    assert max(bulk) >= told + 0.95
 
 
 def test_a_failure_in_one_worker_stops_the_pool_and_says_why(rsps, tmp_path):
@@ -104,7 +112,7 @@ def test_a_failure_in_one_worker_stops_the_pool_and_says_why(rsps, tmp_path):
 
 def test_data_center_pages_by_start_at_in_parallel(rsps, tmp_path):
     issues = make_issues(480, START, url=dc_config().url, v3=False)
-    fake = FakeJira(rsps, issues, cloud=False, latency=0.03)
+    fake = FakeJira(rsps, issues, cloud=False, latency=0.08)
     parallel = fetch(dc_config(workers=4), tmp_path, "p")
     assert fake.peak == 4
     sequential = fetch(dc_config(workers=1), tmp_path, "s")
@@ -113,6 +121,25 @@ def test_data_center_pages_by_start_at_in_parallel(rsps, tmp_path):
     starts = sorted(q for c in rsps.calls for q in [c.request.url] if "/2/search" in q)
     assert len(starts) == 2 * 10
     assert fake.calls()["2/search"] == 20
+
+
+def test_data_center_issues_entering_the_query_are_fetched_whole(rsps, tmp_path):
+    """By id, 100 a request, on a server that caps its pages at 50."""
+    issues = make_issues(420, START, url=dc_config().url, v3=False)
+    late = issues[300:]
+    for issue in late:
+        issue["fields"]["updated"] = "2026-11-01T09:00:00.000+0200"     # the cursor query misses them
+    fake = FakeJira(rsps, issues[:300], cloud=False)
+    state = State(tmp_path / "s.db")
+    source = JiraSource(dc_config(workers=4), "jira")
+    for minutes, more in ((0, []), (15, late)):
+        now = NOW + timedelta(minutes=minutes)
+        fake.issues = fake.issues + more
+        tickets = source.fetch(state, now)
+        state.commit(now, now, len(tickets))
+    state.close()
+    assert sorted(t.key for t in tickets) == sorted(i["key"] for i in issues)
+    assert sum(j.startswith("id in (") for j in fake.jqls) == 2 + 1     # 100 ids in 2 pages, then 20
 
 
 def test_incremental_with_nothing_changed_is_still_one_search_and_the_ids(rsps, tmp_path):
@@ -142,7 +169,7 @@ def test_trello_boards_in_parallel_in_the_configs_order(tmp_path):
         with lock:
             flight["now"] += 1
             flight["peak"] = max(flight["peak"], flight["now"])
-        time.sleep(0.05)
+        time.sleep(0.1)
         with lock:
             flight["now"] -= 1
         board_id = request.url.split("/boards/")[1].split("?")[0]

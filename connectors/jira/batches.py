@@ -86,9 +86,9 @@ def by_ids(source, ids: Iterable[str], fields: list[str],
     chunks = iter(lambda: list(islice(stream, PAGE)), [])
     if source.cloud:
         fetch = lambda chunk: convert(bulk_fetch(source, chunk, fields))  # noqa: E731
-    else:
-        fetch = lambda chunk: convert(_dc_page(  # noqa: E731
-            source, f"id in ({', '.join(chunk)})", fields, 0)[1])
+    else:       # a JQL `id in`, paged: Data Center may cap a page below 100
+        fetch = lambda chunk: convert([i for page in pages(  # noqa: E731
+            source, f"id in ({', '.join(chunk)})", fields, PAGE) for i in page])
     yield from ordered(fetch, chunks, source.config.workers, f"jira-{source.name}")
 
 

@@ -166,3 +166,12 @@ def test_an_echoed_authorization_header_reaches_no_output(tmp_path, monkeypatch,
     for where, text in (("stderr", out.err), ("JSON log", out.out), ("Last error", last_error)):
         assert header not in text and header.split()[1][:16] not in text, where
         assert hides(token, text) == [], where
+
+
+def test_a_secret_echoed_in_another_case_or_as_hex_is_redacted():
+    secret = "s3cr3tT0kenXYZ9q8w7e6r5"
+    r = Redactor([secret])
+    for echo in (secret.upper(), secret.lower(), secret.encode().hex(), secret.encode().hex().upper()):
+        out = r(f"HTTP 500: ERR post /hook?token={echo}&x=1 {echo}")
+        assert echo not in out and echo.lower() not in out.lower(), out
+    assert r("nothing secret here") == "nothing secret here"

@@ -7,6 +7,7 @@ import pytest
 
 from sync.core import scoring
 from sync.core.assessment import assess
+from sync.core.config import Config
 from sync.core.config import Outcome
 
 from .conftest import NOW, make_config, reading, ticket
@@ -158,6 +159,21 @@ def test_activity_bias_not_raised_when_metric_moves():
     rs = [reading("2026-11-01", "conv_rate", 7.0), reading("2026-11-20", "conv_rate", 7.3)]
     a = assess(tickets, make_config(), rs, NOW)
     assert "activity_bias" not in {w.kind for w in a.warnings}
+
+
+def test_nothing_stayed_flat_without_a_reading():
+    """Three tickets done and no reading of the metric at all: `metric_stale`
+    says the number is missing; neither `activity_bias` nor `leading_flat`
+    claims it stayed flat (a made-up "6 → 6")."""
+    cfg = make_config().model_dump(mode="json")
+    cfg["outcomes"][0]["levers"][0]["leading"] = {"metric": "email_ctr", "baseline": 2, "target": 3}
+    tickets = [ticket(f"D-{i}", labels=("onboarding-email",), done=True, done_at=NOW - timedelta(days=3))
+               for i in range(3)]
+    kinds = {w.kind for w in assess(tickets, Config.model_validate(cfg), [], NOW).warnings}
+    assert "metric_stale" in kinds and not kinds & {"activity_bias", "leading_flat"}
+    flat = assess(tickets, Config.model_validate(cfg), [reading("2026-11-01", "conv_rate", 6.0),
+                                                        reading("2026-11-20", "email_ctr", 2.0)], NOW)
+    assert {"activity_bias", "leading_flat"} <= {w.kind for w in flat.warnings}
 
 
 def test_warnings_sorted_high_to_low():

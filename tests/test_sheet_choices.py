@@ -160,6 +160,16 @@ def test_a_value_no_lever_could_be_is_refused_with_a_warning(env):
     assert choices.quoted("y" * 70_000) == repr("y" * 59 + "…")
 
 
+def test_an_error_cell_is_refused_not_read_as_a_choice(env):
+    sync(env)
+    choose(env[0], {"A-1": "#N/A"})          # openpyxl stores an error code as an error cell (t="e")
+    assert openpyxl.load_workbook(env[0])["Tickets"].cell(row=2, column=COL).data_type == "e"
+    result = sync(env, now=NOW + timedelta(minutes=15))
+    assert tickets_tab(env[0])["A-1"]["Set lever"] is None
+    assert [m for k, m in warnings(result, "A-1") if k == "unknown_tag"] == [
+        "sheet: an error value '#N/A' in Set lever was refused (expected a lever id); the cell is cleared"]
+
+
 def test_a_sheet_written_before_the_column_keeps_its_peoples_column(env):
     sync(env)
     wb = openpyxl.load_workbook(env[0])

@@ -24,11 +24,13 @@ from sync.core.errors import ConfigError
 from sync.core.model import Ticket, checked_estimate
 from sync.worker.progress import QUIET, Progress
 
-from connectors import field_guess
+from connectors import field_guess, vocabulary
+from connectors.files import jira_csv
 
 from connectors.jira import export as jira_export
+from connectors.jira.hierarchy import inherit_epics
 from connectors.jira.issue import JiraFieldIds, JiraFields, to_ticket
-from connectors.trello.board import board_tickets, require_estimate_field
+from connectors.trello.board import archived_cards, board_tickets, require_estimate_field
 
 _FIELD_ID = re.compile(r"^customfield_\d+$")
 
@@ -68,6 +70,10 @@ class FileSource:
         self.name = name
         self.path = beside_config(config.path, base_dir)
         self.base_dir = base_dir
+        # What the last fetch found incomplete or left out, one line each:
+        # `init` prints them, `run` turns them into `partial_export` warnings.
+        self.notices: list[str] = []
+        self.archived = 0              # Trello cards dropped as archived, for `init`
 
     def _where(self) -> str:
         return f"source {self.name} (file {self.config.path})"
@@ -94,6 +100,7 @@ class FileSource:
         # (jira_export.Text), and opened again for a second pass; a pipe or
         # FIFO can be read only once, so it is read whole.
         text = None if self._seekable() else self.read_text()
+        self.notices = []
         if text is None:
             with self._reading(), self.path.open(encoding="utf-8-sig") as file:
                 start = file.read(4096).lstrip()
@@ -127,7 +134,9 @@ class FileSource:
                 and "lists" in found[0].meta:
             board = found[0].meta
             require_estimate_field(board, self.config.estimate_field, self._where())
-            return board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            tickets = board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            self.archived = archived_cards(board)
+            return tickets
         if not found or not all(p.has_issues for p in found):
             raise ConfigError(f"{self._where()}: not a Jira search response (no `issues`), "
                               "a Trello board export (no `cards`/`lists`) or a Jira CSV export")
@@ -135,14 +144,14 @@ class FileSource:
         if ids != reader.ids:
             reader = _Issues(self, ids, step)
             self._export(text, reader)
-        return list(reader.tickets.values())
+        self.notices = jira_export.partial_notice(found, len(reader.tickets))
+        return list(inherit_epics(reader.tickets).values())
 
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the source keys this export's fields call for."""
         text = self.read_text()
         if self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
-            header = next(csv.reader(io.StringIO(text)), [])
-            return field_guess.csv_fields(header)
+            return field_guess.csv_fields(list(csv.reader(io.StringIO(text))))
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
@@ -174,38 +183,44 @@ class FileSource:
         try:
             return JiraFieldIds(resolve("estimate", self.config.fields.estimate),
                                 resolve("acceptance", self.config.fields.acceptance),
-                                by_name.get("epic link"))
+                                next((by_name[n] for n in vocabulary.EPIC_LINK_NAMES
+                                      if n in by_name), None))
         except _NotYet:
             return None
 
     def _csv(self, text: str) -> list[Ticket]:
         rows = list(csv.reader(io.StringIO(text)))
-        if not rows or "issue key" not in [h.strip().lower() for h in rows[0]]:
+        header = [vocabulary.csv_header(h) for h in rows[0]] if rows else []
+        if "issue key" not in header:
             raise ConfigError(f"{self._where()}: not a Jira CSV export (no `Issue key` column)")
-        header = [h.strip() for h in rows[0]]
-        estimate_col = self._csv_column(header, "estimate", self.config.fields.estimate)
-        accept_col = self._csv_column(header, "acceptance", self.config.fields.acceptance)
+        shown = [h.strip() for h in rows[0]]
+        estimate_col = self._csv_column(header, shown, "estimate", self.config.fields.estimate)
+        accept_col = self._csv_column(header, shown, "acceptance", self.config.fields.acceptance)
         base = (self.config.url or "").rstrip("/")
-        tickets = []
+        records = []
         for raw in rows[1:]:
             if not any(cell.strip() for cell in raw):
                 continue
             cols: dict[str, list[str]] = {}
             for name, cell in zip(header, raw):
                 if cell.strip():
-                    cols.setdefault(name.lower(), []).append(cell.strip())
-            tickets.append(_csv_ticket(cols, self.name, base, estimate_col, accept_col))
-        return tickets
+                    cols.setdefault(name, []).append(cell.strip())
+            records.append(cols)
+        parents = jira_csv.Parents(records)
+        self.notices = jira_csv.limit_notice(len(records))
+        return [_csv_ticket(cols, self.name, base, estimate_col, accept_col, parents)
+                for cols in records]
 
-    def _csv_column(self, header: list[str], key: str, wanted: str | None) -> str | None:
+    def _csv_column(self, header: list[str], shown: list[str], key: str,
+                    wanted: str | None) -> str | None:
         if not wanted:
             return None
         low = wanted.strip().lower()
-        for h in header:
-            hl = h.lower()
+        for hl in header:
             if hl == low or hl == f"custom field ({low})" or hl.endswith(f"[{low}]"):
                 return hl
-        custom = ", ".join(sorted({h for h in header if h.lower().startswith("custom field")})) or "none"
+        custom = ", ".join(sorted({raw for raw, h in zip(shown, header)
+                                   if h.startswith("custom field (")})) or "none"
         raise ConfigError(f"{self._where()}: fields.{key} {wanted!r} is not a column of this CSV "
                           f"export (custom field columns: {custom})")
 
@@ -266,15 +281,14 @@ def _csv_time(value: str | None) -> datetime | None:
 
 
 def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
-                estimate_col: str | None, accept_col: str | None) -> Ticket:
+                estimate_col: str | None, accept_col: str | None,
+                parents: jira_csv.Parents) -> Ticket:
     def one(*names: str) -> str | None:
         for n in names:
             if cols.get(n):
                 return cols[n][0]
         return None
     key = one("issue key") or ""
-    category = (one("status category") or "").lower()
-    done = category == "done" if category else bool(one("resolved", "resolution"))
     estimate = problem = None
     if estimate_col and one(estimate_col):
         try:
@@ -282,16 +296,15 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
         except ValueError:
             problem = f"estimate {one(estimate_col)!r} is not a number; counted as no estimate"
         estimate, problem = checked_estimate(estimate) if problem is None else (None, problem)
-    epic = [v for n in ("parent", "parent key", "parent id", "parent summary",
-                        "custom field (epic link)", "custom field (epic name)") for v in cols.get(n, [])]
+    epic, parent = parents.of(cols)
     return Ticket(
         key=key, source=source, title=one("summary") or "",
         url=f"{base}/browse/{key}" if base else "",
-        type=one("issue type") or "", status=one("status") or "", done=done,
+        type=one("issue type") or "", status=one("status") or "", done=jira_csv.is_done(cols),
         owner=one("assignee"), estimate=estimate,
-        labels=tuple(cols.get("labels", [])), components=tuple(cols.get("component/s", [])),
+        labels=tuple(cols.get("labels", [])), components=tuple(dict.fromkeys(cols.get("components", []))),
         project=one("project key") or (key.rsplit("-", 1)[0] if "-" in key else None),
-        project_name=one("project name"), epic=tuple(dict.fromkeys(epic)),
+        project_name=one("project name"), epic=epic, parent=parent,
         description=one("description") or "",
         acceptance=(one(accept_col) or "") if accept_col else "",
         updated=_csv_time(one("updated")), done_at=_csv_time(one("resolved")),

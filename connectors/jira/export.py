@@ -215,3 +215,29 @@ def read(source: str | IO[bytes], where: str, reader: Reader) -> list[Page]:
     except BadJson as exc:
         raise ConfigError(f"{where}: not valid JSON (line {exc.line}): {exc.msg}")
 
+
+
+def partial_notice(found: list[Page], issues: int) -> list[str]:
+    """What says a saved search is not the whole result: a `total` above the
+    issues the file holds, a first page that does not start at 0, or a last
+    page that says more follow (`isLast: false`, a `nextPageToken`)."""
+    if not found:
+        return []
+    metas = [p.meta for p in found]
+    totals = [m["total"] for m in metas if isinstance(m.get("total"), int)
+              and not isinstance(m.get("total"), bool)]
+    last = metas[-1]
+    if totals and max(totals) > issues:
+        starts = sorted({m["startAt"] for m in metas if isinstance(m.get("startAt"), int)})
+        at = f" (saved from startAt {', '.join(map(str, starts))})" if starts else ""
+        return [f"partial export: the search matched {max(totals)} issues and the file holds "
+                f"{issues}{at}; save every page (a JSON list of the pages) for a whole figure"]
+    if last.get("isLast") is False or last.get("nextPageToken"):
+        return [f"partial export: the last saved page says more issues follow ("
+                f"{'nextPageToken' if last.get('nextPageToken') else 'isLast: false'}); the file "
+                f"holds {issues}; save every page for a whole figure"]
+    first = metas[0].get("startAt")
+    if isinstance(first, int) and first > 0 and not isinstance(first, bool):
+        return [f"partial export: the first saved page starts at issue {first}, not 0; the "
+                f"file holds {issues}"]
+    return []

@@ -14,6 +14,8 @@ from sync.core.config import Strict
 from sync.core.errors import DataError
 from sync.core.model import MAX_ESTIMATE, Ticket, checked_estimate
 
+from connectors.jira import hierarchy
+
 
 class JiraFields(Strict):
     """`fields:` of a Jira source or of a file source reading a Jira export."""
@@ -239,6 +241,25 @@ def _object(value: Any, shape: Shape, field: str, name: str) -> dict:
     return value if value.__class__ is dict else shape.named(value, field, name)
 
 
+def _parents(f: dict, shape: Shape, ids: JiraFieldIds) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(epic, other parent) of an issue, each its key and name (`hierarchy`)."""
+    epic: list[str] = []
+    other: list[str] = []
+    parent = _object(f.get("parent"), shape, "parent", "key")
+    if parent.get("key"):
+        parent_fields = _object(parent.get("fields"), shape, "parent.fields", "summary")
+        (epic if hierarchy.parent_is_epic(f, parent_fields) else other).extend(
+            [_text(parent["key"], shape, "parent.key"),
+             _text(parent_fields.get("summary"), shape, "parent.fields.summary")])
+    agile_epic = f.get("epic") or {}          # the Agile API's own epic object
+    if isinstance(agile_epic, dict) and agile_epic.get("key"):
+        epic += [shape.text(agile_epic["key"], "epic.key"),
+                 shape.text(agile_epic.get("name") or agile_epic.get("summary"), "epic.name")]
+    if ids.epic_link and isinstance(f.get(ids.epic_link), str):
+        epic.append(f[ids.epic_link])
+    return tuple(dict.fromkeys(filter(None, epic))), tuple(dict.fromkeys(filter(None, other)))
+
+
 def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Ticket:
     """One issue; what has the usual shape is read without a check per field
     (100k issues), anything else goes through `Shape`, which coerces or names it."""
@@ -253,18 +274,7 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
                              "key").get("key"), shape, "status.statusCategory.key")
     assignee = _object(f.get("assignee"), shape, "assignee", "displayName")
     project = _object(f.get("project"), shape, "project", "key")
-    epic: list[str] = []
-    parent = _object(f.get("parent"), shape, "parent", "key")
-    if parent.get("key"):
-        parent_fields = _object(parent.get("fields"), shape, "parent.fields", "summary")
-        epic += [_text(parent["key"], shape, "parent.key"),
-                 _text(parent_fields.get("summary"), shape, "parent.fields.summary")]
-    agile_epic = f.get("epic") or {}          # the Agile API's own epic object
-    if isinstance(agile_epic, dict) and agile_epic.get("key"):
-        epic += [shape.text(agile_epic["key"], "epic.key"),
-                 shape.text(agile_epic.get("name") or agile_epic.get("summary"), "epic.name")]
-    if ids.epic_link and isinstance(f.get(ids.epic_link), str):
-        epic.append(f[ids.epic_link])
+    epic, parent = _parents(f, shape, ids)
     root = (url or base_url(issue)).rstrip("/")
     problems = ()
     estimate = None
@@ -280,7 +290,8 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
         type=_text(_object(f.get("issuetype"), shape, "issuetype", "name").get("name"), shape,
                    "issuetype.name"),
         status=_text(status.get("name"), shape, "status.name"),
-        done=category == "done",
+        # No status category (a trimmed export): a resolution says done.
+        done=category == "done" if category else bool(f.get("resolutiondate") or f.get("resolution")),
         owner=_text(owner, shape, "assignee.displayName") or None,
         estimate=estimate,
         labels=_labels(f.get("labels"), shape),
@@ -288,7 +299,7 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
         project=(_text(project.get("key") or issue.get("projectKey"), shape, "project.key")
                  or (key.rsplit("-", 1)[0] if "-" in key else None)),
         project_name=_text(project.get("name"), shape, "project.name") or None,
-        epic=tuple(dict.fromkeys(e for e in epic if e)) if epic else (),
+        epic=epic, parent=parent,
         description=_description(f.get("description")),
         acceptance=field_text(f.get(ids.acceptance)) if ids.acceptance else "",
         updated=parse_time(f.get("updated") or issue.get("updated")),

@@ -71,12 +71,7 @@ class JiraMeta:
         self._server: dict | None = None
 
     def _cached(self, key: str, load):
-        entry = self.state.get_json(self.source.name, key)
-        if entry and self.now - datetime.fromisoformat(entry["at"]) < TTL:
-            return entry["value"]
-        value = load()
-        self.state.stage(self.source.name, key, {"at": self.now.isoformat(), "value": value})
-        return value
+        return self.state.cached(self.source.name, key, self.now, TTL, load)
 
     def server_info(self) -> dict:
         client = self.source.client

@@ -227,7 +227,10 @@ def post(url: str, body: dict, *, service: str, label: str, where: str, allow_pr
 
     def translate(exc: Exception) -> AlignSyncError:
         if isinstance(exc, Refused):
-            return RemoteError(f"{label}: refused to connect: {exc}", hint=ALLOW_HINT.format(where=where))
+            # A metadata service is refused whatever the target says: no hint to lift it.
+            metadata = "metadata" in str(exc)
+            return RemoteError(f"{label}: refused to connect: {exc}",
+                               hint="" if metadata else ALLOW_HINT.format(where=where))
         if guard.remaining() <= 0:
             return TransientError(f"{label}: no answer within the {seconds:g} s delivery deadline")
         if isinstance(exc, requests.exceptions.SSLError):

@@ -24,7 +24,7 @@ import structlog
 from pydantic import model_validator
 
 from sync.core.config import FilePath, Strict
-from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
+from sync.core.errors import AlignSyncError, RemoteError
 from sync.core.inputs import gather
 from sync.worker.runtime import Runtime
 from sync.core.model import SheetInputs

@@ -14,6 +14,8 @@ from sync.core.errors import ConfigError, DataError
 from sync.core.inputs import parse_date
 from sync.core.model import Ticket, checked_estimate
 
+from connectors import vocabulary
+
 _TITLE_ESTIMATE = re.compile(r"^\s*\((\d+(?:\.\d+)?)\)")
 
 
@@ -73,6 +75,36 @@ def _objects(board: dict, name: str, where: str, required: bool = False) -> list
                         f"got {'null' if items is None else type(items).__name__}",
                         hint="export the board again (Menu → Print and export → JSON)")
     return [x for x in items if isinstance(x, dict) and isinstance(x.get("id"), str)]
+
+
+def archived_cards(board: dict) -> int:
+    """Cards `board_tickets` drops: archived, or in an archived list."""
+    closed = {lst.get("id") for lst in board.get("lists") or () if isinstance(lst, dict)
+              and lst.get("closed")}
+    return sum(1 for card in board.get("cards") or () if isinstance(card, dict)
+               and (card.get("closed") or card.get("idList") in closed))
+
+
+def done_list_guess(board: dict) -> tuple[list[str], list[str]]:
+    """The board's lists that likely mean done, and why each: a name that says
+    done in a language we know ("Finalizado", "クローズ"); failing that, the
+    last open list of a board of three or more, where teams keep finished
+    work.  Each reason is printed so a person can correct `done_lists`."""
+    open_lists = sorted((lst for lst in board.get("lists") or () if isinstance(lst, dict)
+                         and not lst.get("closed") and isinstance(lst.get("name"), str)),
+                        key=lambda lst: lst.get("pos") if isinstance(lst.get("pos"), (int, float)) else 0)
+    names, why = [], []
+    for lst in open_lists:
+        hit = vocabulary.done_word(lst["name"])
+        if hit and lst["name"] not in names:
+            names.append(lst["name"])
+            why.append(f"{lst['name']!r} (the word {hit[0]!r}, {hit[1]})")
+    if not names and len(open_lists) >= 3:
+        last = open_lists[-1]["name"]
+        names.append(last)
+        why.append(f"{last!r} (no list name says done in a language we know; the board's last "
+                   "list, where teams usually keep finished cards)")
+    return names, why
 
 
 def board_tickets(board: dict, source: str, done_lists: list[str],

@@ -120,28 +120,27 @@ class TrelloSource:
         wanted = [b for b in self.config.boards if not _ID.match(b)]
         known: dict = {}
         if wanted:
-            entry = state.get_json(self.name, "boards") if state else None
-            if entry and now - datetime.fromisoformat(entry["at"]) < TTL and \
-                    all(w.lower() in entry["value"] for w in wanted):
-                known = entry["value"]
-            else:
-                boards = self._my_boards()
+            seen: list[dict] = []          # the boards read now, if they were read
+
+            def index() -> dict:
+                seen[:] = self._my_boards()
                 known = {}
-                for b in boards:
+                for b in seen:
                     if not b.get("closed"):
                         known.setdefault(b["name"].lower(), b["id"])
                     known.setdefault(b.get("shortLink", "").lower(), b["id"])
-                if state:
-                    state.stage(self.name, "boards", {"at": now.isoformat(), "value": known})
-                missing = [w for w in wanted if w.lower() not in known]
-                if missing:
-                    names = sorted(b["name"] for b in boards if not b.get("closed"))
-                    close = {m: difflib.get_close_matches(m, names, n=2, cutoff=0.5) for m in missing}
-                    hints = "; ".join(f"{m!r}: did you mean {', '.join(map(repr, c))}?"
-                                      for m, c in close.items() if c)
-                    raise ConfigError(f"source.boards: no board named {', '.join(map(repr, missing))} "
-                                      f"among the boards this token can see: {', '.join(names) or 'none'}",
-                                      hint=hints)
+                return known
+            has_all = lambda known: all(w.lower() in known for w in wanted)  # noqa: E731
+            known = state.cached(self.name, "boards", now, TTL, index, has_all) if state else index()
+            missing = [w for w in wanted if w.lower() not in known]
+            if missing:
+                names = sorted(b["name"] for b in seen if not b.get("closed"))
+                close = {m: difflib.get_close_matches(m, names, n=2, cutoff=0.5) for m in missing}
+                hints = "; ".join(f"{m!r}: did you mean {', '.join(map(repr, c))}?"
+                                  for m, c in close.items() if c)
+                raise ConfigError(f"source.boards: no board named {', '.join(map(repr, missing))} "
+                                  f"among the boards this token can see: {', '.join(names) or 'none'}",
+                                  hint=hints)
         return [b if _ID.match(b) else known[b.lower()] for b in self.config.boards]
 
     def board(self, board_id: str) -> dict:

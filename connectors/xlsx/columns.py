@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 from sync.core.inputs import parse_number
 
 from connectors.xlsx.book import column_letter, sheet_paths
+from sync.core.choices import ErrorValue
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
@@ -75,7 +76,9 @@ def read_columns(path: Path, tab: str, headers: list[str], wanted: tuple[str, ..
                             if kind == "s":
                                 shared = shared if shared is not None else _shared_strings(archive)
                                 row[col] = shared[int(v.text)]
-                            elif kind in ("str", "e"):
+                            elif kind == "e":        # #N/A, #REF!: an error, not a choice
+                                row[col] = ErrorValue(v.text)
+                            elif kind == "str":
                                 row[col] = v.text
                             elif kind == "b":
                                 row[col] = v.text == "1"

@@ -6,34 +6,7 @@ import json
 from sync.core import plan, scoring
 from sync.core.assessment import Assessment, TicketResult
 from sync.core.report import Report
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def table(headers: list[str], rows: list[list], limit: int | None = None,
-          total: int | None = None) -> str:
-    """A plain, aligned text table (numbers right-aligned).  `total`: how
-    many rows there are when the caller passed only the first `limit`."""
-    shown = rows[:limit] if limit else rows
-    cells = [[_fmt(v) for v in row] for row in shown]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in shown) and shown
-               for i in range(len(headers))]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(v.rjust(w) if numeric[i] else v.ljust(w)
-                         for i, (v, w) in enumerate(zip(values, widths))).rstrip()
-    out = [line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in cells]
-    count = total if total is not None else len(rows)
-    if limit and count > limit:
-        out.append(f"... and {count - limit} more")
-    return "\n".join(out)
+from sync.core.texttable import fmt as _fmt, table  # noqa: F401 (table: console.table for callers)
 
 
 # What to do about each kind of warning: the summary's "next steps".
@@ -180,7 +153,12 @@ def explain(a: Assessment, r: TicketResult) -> str:
     t, m = r.ticket, r.mapping
     lines = [f"{t.key}  {t.title}", f"  source {t.source}; {t.type or 'ticket'}, status {t.status or '-'}"
              f" ({'done' if t.done else 'active'}); owner {t.owner or '-'}; estimate "
-             f"{_fmt(t.estimate)}", f"  url {t.url or '-'}", ""]
+             f"{_fmt(t.estimate)}", f"  url {t.url or '-'}"]
+    # What the rules can match on, as read from the tracker: an empty field is a
+    # reason as good as a failed condition.
+    lines += [f"  {name} {', '.join(values)}" for name, values in (
+        ("labels", t.labels), ("components", t.components), ("epic", t.epic),
+        ("parent (not an epic)", t.parent), ("list", (t.list,) if t.list else ())) if values] + [""]
     if m.state == "mapped":
         target = f"lever {m.lever_id} (outcome {m.outcome_id})" if m.lever_id else f"outcome {m.outcome_id}"
         lines.append(f"Mapped to {target}, by {m.matched_by}")

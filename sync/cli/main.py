@@ -162,7 +162,7 @@ def _assess(ws, keep: list | None = None):
     """The assessment a sync would make now (and its tickets); `keep`, when
     given, receives the sheet's inputs (History, for the review)."""
     from sync.core.assessment import assess
-    from sync.worker.engine import choices_of, fetch_all
+    from sync.worker.engine import choices_of, fetch_all, source_notices
     state = ws.state(readonly=True)
     try:
         tickets, _ = fetch_all(ws.sources, state, _now())
@@ -174,7 +174,7 @@ def _assess(ws, keep: list | None = None):
         keep.append(inputs)
     now = ws.config.scoring_time(_now())
     return assess(tickets, ws.config, inputs.readings, now, metric_problems=inputs.metric_problems,
-                  choices=chosen), tickets
+                  choices=chosen, source_problems=source_notices(ws.sources)), tickets
 
 
 def cmd_review(args, path: str, process) -> int:

@@ -90,6 +90,7 @@ class Assessment:
     # the cells refused as no possible choice (key → why).
     choices: dict[str, str] = field(default_factory=dict)
     choice_problems: dict[str, str] = field(default_factory=dict)
+    source_problems: list[str] = field(default_factory=list)   # `partial_export` lines
 
     @property
     def in_scope(self) -> list[TicketResult]:
@@ -129,8 +130,10 @@ def usable_readings(readings: list[Reading], now: datetime) -> tuple[list[Readin
 
 def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
            now: datetime, rules: RuleSet | None = None,
-           metric_problems: Iterable[str] = (), choices: Choices | None = None) -> Assessment:
-    """`choices`: the sheet's `Set lever` choices, merged over those kept in state."""
+           metric_problems: Iterable[str] = (), choices: Choices | None = None,
+           source_problems: Iterable[str] = ()) -> Assessment:
+    """`choices`: the sheet's `Set lever` choices, merged over those kept in state;
+    `source_problems`: what the sources found incomplete (a partial export)."""
     from sync.core.checks import raise_warnings
     readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)
@@ -200,7 +203,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
                         _mean([r.score for r in results if r.score is not None]),
                         list(metric_problems) + future,
                         dict(choices.chosen) if choices else {},
-                        dict(choices.refused) if choices else {})
+                        dict(choices.refused) if choices else {}, list(source_problems))
     result.warnings = raise_warnings(result, config, readings)
     _count_warnings(result)
     return result

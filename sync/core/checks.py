@@ -126,7 +126,8 @@ def _outcome_warnings(a, config: Config, readings: list[Reading]) -> list[Warnin
                                f"no {o.metric} value dated within {_days(cadence)} (latest: {when})",
                                **base))
         mv = scoring.movement(o, done.get(o.id, []), readings, cadence, a.now)
-        if mv.done_in_window >= 3 and not mv.moved_toward_target:
+        # Without a reading nothing can have stayed flat: `metric_stale` says what is missing.
+        if mv.done_in_window >= 3 and not mv.moved_toward_target and mv.read:
             out.append(Warning("medium", "activity_bias",
                                f"{mv.done_in_window} tickets done in the last {_days(2 * cadence)} "
                                f"but {o.metric} went {mv.reference:g} → {mv.current:g}", **base))
@@ -163,7 +164,7 @@ def _lever_loop_warnings(a, config: Config, readings: list[Reading]) -> list[War
         if lead is not None:
             mv = scoring.metric_movement(lead.metric, lead.baseline, lead.target,
                                          done.get(lv.id, []), readings, cadence, a.now)
-            if mv.done_in_window >= 3 and not mv.moved_toward_target:
+            if mv.done_in_window >= 3 and not mv.moved_toward_target and mv.read:
                 out.append(Warning(
                     "medium", "leading_flat",
                     f"{mv.done_in_window} tickets done in the last {_days(2 * cadence)} but the "
@@ -193,9 +194,15 @@ def _metric_problems(a) -> list[Warning]:
     return [Warning("medium", "bad_metric", line) for line in a.metric_problems]
 
 
+def _source_problems(a) -> list[Warning]:
+    # A saved search page taken for the whole search would misstate every share.
+    return [Warning("high", "partial_export", line) for line in a.source_problems]
+
+
 def raise_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
     found = (_ticket_warnings(a, config) + _goal_overload(a, config) + _lever_warnings(a)
              + _outcome_warnings(a, config, readings) + _unused_rules(a) + _metric_problems(a)
+             + _source_problems(a)
              + _checkpoint_warnings(a) + _lever_loop_warnings(a, config, readings))
     # natural() once per ticket key, not once per warning (150k at 100k tickets).
     naturals = {key: natural(key) for key in {w.key for w in found}}

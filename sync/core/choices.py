@@ -30,11 +30,18 @@ def quoted(text: str) -> str:
     return repr(one if len(one) <= SHOWN else one[:SHOWN - 1] + "…")
 
 
+class ErrorValue(str):
+    """A spreadsheet error (`#N/A`, `#REF!`) as a sink read it: a formula's
+    failure, not anything a person chose."""
+
+
 def clean(raw: Any) -> tuple[str | None, str | None]:
     """(choice, problem) for one cell as read: a blank cell is (None, None);
     a value that cannot be a choice is (None, why it was refused)."""
     if raw is None or isinstance(raw, str) and not raw.strip():
         return None, None
+    if isinstance(raw, ErrorValue):
+        return None, f"an error value {str(raw)!r} in {HEADER} was refused (expected a lever id); the cell is cleared"
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         return None, f"a {type(raw).__name__} value in {HEADER} was refused (expected a lever id)"
     text = str(raw).strip() if isinstance(raw, str) else f"{raw:g}"

@@ -12,8 +12,12 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Optional, Union
 
 import regex
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field,
                       field_validator, model_validator)
+from pydantic import TypeAdapter
+
+from sync.core.strict import Strict  # noqa: F401 (re-exported: connectors' models build on it)
+from sync.core.targets import Target
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -81,11 +85,6 @@ def _listify(value: Any) -> Any:
 
 
 Values = Annotated[list[str], BeforeValidator(_listify), Field(min_length=1)]
-
-
-class Strict(BaseModel):
-    # NaN and infinity are no baseline, target or estimate anyone meant.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 GLOB_FIELDS = ("labels", "components", "project", "board", "list", "epic",
@@ -293,9 +292,6 @@ class Review(Strict):
     @field_validator("notify", mode="before")
     @classmethod
     def _targets(cls, value):
-        from pydantic import TypeAdapter
-
-        from sync.core.targets import Target
         return TypeAdapter(list[Target]).validate_python(value or [])
 
     @field_validator("acceptance_pattern")

@@ -60,7 +60,10 @@ class Ticket:
     project_name: str | None = None
     board: str | None = None      # Trello board name
     list: str | None = None       # Trello list name
-    epic: tuple[str, ...] = ()    # parent / epic keys and names
+    epic: tuple[str, ...] = ()    # the epic's key and name, where the tracker says epic
+    # Any other parent (a sub-task's Story, Defect, Test Case): key and name.
+    # The rules' `epic` condition matches both; drafting proposes only epics.
+    parent: tuple[str, ...] = ()
     description: str = ""
     acceptance: str = ""          # text of the configured acceptance field
     updated: datetime | None = None

@@ -135,8 +135,11 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def _compile(secrets: tuple[str, ...]) -> _Known:
-    checks = [(_anchor(s, "".join(sorted(_UNRESERVED))), re.compile("".join(_char(c) for c in s)), False)
-              for s in secrets]
+    # A server may echo a secret upper- or lower-cased, or hex-encoded: plain
+    # forms match in any case (base64 cannot: its case is its content).
+    plain = secrets + tuple(s.encode("utf-8").hex() for s in secrets)
+    checks = [(_anchor(s, "".join(sorted(_UNRESERVED))).lower(),
+               re.compile("".join(_char(c) for c in s), re.IGNORECASE), False) for s in plain]
     cores = sorted({core for s in secrets for core in _b64_cores(s)}, key=len, reverse=True)
     checks += [(_anchor(core, _ALNUM), re.compile("".join(_char(c) if c in "+/" else re.escape(c) for c in core)),
                 True) for core in cores]
@@ -205,8 +208,9 @@ def _spans(text: str, known: _Known) -> list[tuple[int, int]]:
         return origins[i] + p - starts[i]
 
     found = []
+    lowered = view.lower()
     for anchor, pattern, b64 in known.checks:
-        if anchor not in view:
+        if anchor not in (view if b64 else lowered):
             continue
         for m in pattern.finditer(view):
             if not b64:

@@ -32,8 +32,8 @@ def _values(ticket: Ticket, name: str) -> tuple[str, ...]:
         return ticket.labels
     if name == "components":
         return ticket.components
-    if name == "epic":
-        return ticket.epic
+    if name == "epic":      # the condition reads "parent or epic", as it always did
+        return ticket.epic + ticket.parent if ticket.parent else ticket.epic
     if name == "project":
         return tuple(v for v in (ticket.project, ticket.project_name) if v)
     if name == "assignee":
@@ -307,6 +307,8 @@ class RuleSet:
         attrs = {"labels"} | {_ATTRS.get(f, f) for f in used if f != "project"}
         if "project" in used:
             attrs |= {"project", "project_name"}
+        if "epic" in used:
+            attrs.add("parent")          # `epic` reads parents too
         return attrgetter(*sorted(attrs)) if len(attrs) > 1 else (lambda t: t.labels)
 
     def why_not(self, ticket: Ticket) -> list[str]:

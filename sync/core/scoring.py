@@ -115,6 +115,7 @@ class Movement:
     reference: float
     current: float
     moved_toward_target: bool
+    read: bool = True            # the metric has a reading at all (else nothing moved or stayed)
 
 
 def movement(outcome: Outcome, done_tickets: list[Ticket], readings: list[Reading],
@@ -141,4 +142,4 @@ def metric_movement(metric: str, baseline: float, target: float, done_tickets: l
     last = latest(readings, metric)
     current = last.value if last else reference
     direction = 1 if target > baseline else -1
-    return Movement(count, reference, current, (current - reference) * direction > 0)
+    return Movement(count, reference, current, (current - reference) * direction > 0, last is not None)

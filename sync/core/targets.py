@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from sync.core.config import Strict
+from sync.core.strict import Strict
 
 _METADATA_HOSTS = {"metadata.google.internal", "metadata.goog", "metadata"}
 _METADATA = {"169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200"}

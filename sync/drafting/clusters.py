@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from sync.core.model import Ticket
+from sync.drafting import language
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 _WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]|[^\W\d_]{3,}")
@@ -37,8 +38,8 @@ def glob_literal(value: str) -> str:
 
 @dataclass(frozen=True)
 class Cluster:
-    kind: str                  # labels | components | epic | list | title
-    value: str                 # the label, component, epic key, list name or phrase
+    kind: str                  # labels | components | epic | parent | list | title
+    value: str                 # the label, component, epic or parent key, list name or phrase
     name: str                  # how a person calls it (the epic's summary, the phrase)
     members: frozenset[int]    # indices into the tickets it was built from
     partition: bool = False    # a component or list on most active tickets: a team or a stage
@@ -47,25 +48,30 @@ class Cluster:
         if self.kind == "title":
             words = [re.escape(w) for w in self.value.split()]
             return {"title": r"(?i)\b" + r"\W+".join(words) + r"\b"}
-        if self.kind == "epic":
+        if self.kind in ("epic", "parent"):    # the `epic` condition matches parents too
             return {"epic": glob_literal(self.value)}
         return {self.kind: [glob_literal(self.value)]}
 
     def describe(self) -> str:
         what = {"labels": "label", "components": "component", "epic": "epic", "list": "list",
-                "title": "title words"}[self.kind]
-        if self.kind == "epic" and self.name and self.name != self.value:
-            return f"epic {self.value} {self.name!r}"
+                "title": "title words", "parent": "parent (not an epic)"}[self.kind]
+        if self.kind in ("epic", "parent") and self.name and self.name != self.value:
+            return f"{what} {self.value} {self.name!r}"
         return f"{what} {self.value!r}"
 
 
-def epic_of(ticket: Ticket) -> tuple[str, str] | None:
-    """(key, name) of the ticket's epic or parent: the key when it has one."""
-    if not ticket.epic:
+def epic_of(ticket: Ticket, field: str = "epic") -> tuple[str, str] | None:
+    """(value, name) of the ticket's epic (or other parent, `field="parent"`):
+    matched by its key when it has one, else by its name (a CSV may give only
+    the parent's numeric id and its summary: the summary reads better)."""
+    refs = getattr(ticket, field)
+    if not refs:
         return None
-    key = next((e for e in ticket.epic if _KEY.match(e)), None)
-    name = next((e for e in ticket.epic if e != key), "")
-    return (key, name) if key else (ticket.epic[0], ticket.epic[0])
+    key = next((e for e in refs if _KEY.match(e)), None)
+    name = next((e for e in refs if e != key and not e.isdecimal()), "")
+    if key:
+        return key, name
+    return (name, name) if name else (refs[0], refs[0])
 
 
 def tag_label(label: str, prefixes: Sequence[str]) -> bool:
@@ -93,9 +99,10 @@ def field_clusters(tickets: Sequence[Ticket], pool: Iterable[int], tag_prefixes:
                 add("labels", label, label, i)
         for component in t.components:
             add("components", component, component, i)
-        epic = epic_of(t)
-        if epic:
-            add("epic", epic[0], epic[1], i)
+        for kind in ("epic", "parent"):
+            found = epic_of(t, kind)
+            if found:
+                add(kind, found[0], found[1], i)
         if t.list:
             add("list", t.list, t.list, i)
     out = []
@@ -112,19 +119,26 @@ def title_words(title: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(title)]
 
 
+def title_language(tickets: Sequence[Ticket], pool: Iterable[int]) -> str:
+    """ISO code of the language the titles at `pool` are written in (a guess)."""
+    return language.guess(w for i in pool for w in title_words(tickets[i].title))[0]
+
+
 def title_clusters(tickets: Sequence[Ticket], pool: Iterable[int], min_tickets: int = 2,
-                   max_share: float = 0.5) -> list[Cluster]:
+                   max_share: float = 0.5, lang: str | None = None) -> list[Cluster]:
     """Frequent non-stopword words and two-word phrases among the titles at
     `pool` (and only those: words common to all titles say nothing).  A word
-    in more than `max_share` of these titles is a house style, not a theme."""
+    in more than `max_share` of these titles is a house style, not a theme.
+    Stopwords are those of `lang`, guessed from these titles when not given."""
     pool = list(pool)
+    stop = language.function_words(lang or title_language(tickets, pool), STOPWORDS)
     ceiling = max_share * len(pool) if len(pool) >= 10 else len(pool)
     members: dict[str, set[int]] = {}
     for i in pool:
         words = title_words(tickets[i].title)
-        grams = {w for w in words if w not in STOPWORDS and len(w) >= 3}
+        grams = {w for w in words if w not in stop and len(w) >= 3}
         grams |= {f"{a} {b}" for a, b in zip(words, words[1:])
-                  if a not in STOPWORDS and b not in STOPWORDS}
+                  if a not in stop and b not in stop}
         for g in grams:
             members.setdefault(g, set()).add(i)
     return [Cluster("title", g, g, frozenset(found))

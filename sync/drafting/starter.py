@@ -13,11 +13,13 @@ import os
 import re
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from connectors import vocabulary
 from sync.drafting import clusters as cl
+from sync.drafting import language
 from sync.worker import configfile
 from sync.core.errors import ConfigError
 from sync.core.model import Ticket
@@ -116,7 +118,13 @@ def propose(tickets: list[Ticket], active: list[int], efforts: list[float],
     """Levers covering the most active effort with few clusters: initiatives
     (epics, labels, components and lists that are not on most tickets) by
     set cover, then a team-or-stage cluster only if the rest leave much out."""
-    found = [c for c in cl.field_clusters(tickets, active, prefixes) if _writable(c.value)]
+    # A story's sub-tasks are not an initiative, and a done column holds no
+    # active work worth a lever even when `done_lists` missed it.
+    found = [c for c in cl.field_clusters(tickets, active, prefixes) if _writable(c.value)
+             and c.kind != "parent" and not (c.kind == "list" and vocabulary.done_word(c.value))]
+    # A Trello list is a stage of work (to do, doing, review) far more often
+    # than an initiative: drafted only where labels leave much uncovered.
+    found = [replace(c, partition=True) if c.kind == "list" else c for c in found]
     total = sum(efforts[i] for i in active) or 1.0
     initiatives = [c for c in found if not c.partition]
     chosen = cl.best_cover(initiatives, efforts, MAX_LEVERS)
@@ -182,7 +190,8 @@ def run(args, process, now: datetime) -> int:
                       progress=process.progress)
     reader = build_sources(config, runtime)[0]
     extra, notes = getattr(reader, "draft_fields", lambda: ({}, []))()
-    source.update(extra)
+    for key, value in extra.items():
+        source.setdefault(key, value)          # what the person passed wins
     config, _ = load_text(render(source, sink, [], now, {}, notes), folder)
     reader = build_sources(config, runtime)[0]
     tickets = reader.fetch(State(":memory:"), now)
@@ -198,6 +207,8 @@ def run(args, process, now: datetime) -> int:
     if not active:
         raise ConfigError(f"init: {where}: all {len(tickets)} tickets are done; nothing active "
                           "to draw levers from", hint="include the open work in the query or export")
+    # A partial export first: it changes what every figure below means.
+    notes = list(getattr(reader, "notices", [])) + notes + read_notes(reader, tickets)
     drafts = propose(tickets, active, efforts, prefixes)
     if not drafts:
         raise ConfigError(f"init: {where}: {len(tickets)} tickets ({len(active)} active), and "
@@ -212,8 +223,10 @@ def run(args, process, now: datetime) -> int:
     _write(out, text, args.force)
     mapped = sum(1 for r in a.active if r.mapping.mapped)
     print(f"read {len(tickets)} tickets from {where}: {len(active)} active")
-    for note in notes:
-        print(f"  {note}")
+    if notes:
+        print("read, guessed or left out (check these before trusting the figure below):")
+        for note in notes:
+            print(f"  - {note}")
     print(f"wrote {out}: 1 outcome (TODO), {len(drafts)} lever{'s' if len(drafts) != 1 else ''}")
     # No active effort at all (every estimate 0): the sheet shows the share blank.
     share = "-" if a.aligned_effort is None else f"{a.aligned_effort:g}"
@@ -228,6 +241,25 @@ def run(args, process, now: datetime) -> int:
                   f"{cl.effort_of(c.members, efforts):g}")
     print(f"next: fill in the TODOs in {out}, then align-sync check --config {out}")
     return 0
+
+
+def read_notes(reader, tickets: list[Ticket]) -> list[str]:
+    """What the fetch left out, and the title language: lines a person reads
+    before trusting init's figure (and the draft's comments)."""
+    out = []
+    archived = getattr(reader, "archived", 0)
+    if archived:
+        out.append(f"{archived} archived card{'s' if archived != 1 else ''} left out (archived, or "
+                   "in an archived list)")
+    parented = sum(1 for t in tickets if t.parent)
+    if parented:
+        out.append(f"{parented} tickets have a parent that is not an epic (a sub-task's story, "
+                   "defect or test); not drafted as levers")
+    lang = cl.title_language(tickets, range(len(tickets)))
+    if lang != "en":
+        out.append(f"titles: written in {language.NAMES.get(lang, lang)} (guessed from their "
+                   f"words); its function words are left out of title proposals")
+    return out
 
 
 def enumerate_results(a, tickets: list[Ticket]):

@@ -10,8 +10,17 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from anyascii import anyascii
+
 _SLUG = re.compile(r"[^a-z0-9]+")
 _LINE = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+# Characters YAML does not allow raw in a file (C0/C1 controls but tab,
+# surrogates, U+FFFE/U+FFFF), reads as line breaks (NEL, line/paragraph
+# separators) or editors hide (BOM): written as escapes; the rest as written.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff"
+                          "\ud800-\udfff\ufffe\uffff]")
 
 
 def q(value: Any) -> str:
@@ -19,7 +28,9 @@ def q(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, (int, float)):
         return f"{value:g}"
-    return json.dumps(str(value), ensure_ascii=True)
+    # Names stay readable ("Integração", "クローズ"), not \u escapes.
+    text = json.dumps(str(value), ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def one_line(text: str, limit: int = 70) -> str:
@@ -36,8 +47,11 @@ def flow(block: dict) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def slug(text: str, taken: set[str]) -> str:
-    base = _SLUG.sub("-", text.lower()).strip("-")[:40].strip("-") or "lever"
+def slug(text: str, taken: set[str], fallback: str = "lever") -> str:
+    """A readable id: the text transliterated to ASCII (`Integração` →
+    `integracao`, `クローズ` → `kurozu`), else `fallback` (the cluster's kind)."""
+    ascii_text = anyascii(text.replace("ー", ""))   # the kana long mark would become "-"
+    base = _SLUG.sub("-", ascii_text.lower()).strip("-")[:40].strip("-") or fallback
     name, n = base, 2
     while name in taken:
         name, n = f"{base}-{n}", n + 1
@@ -56,6 +70,10 @@ def _mapping(block: dict, indent: str) -> list[str]:
         else:
             lines.append(f"{indent}{key}: {q(value)}")
     return lines
+
+
+_KIND_ID = {"labels": "label", "components": "component", "epic": "epic", "parent": "parent",
+            "list": "list", "title": "title"}
 
 
 def _lever_id(draft) -> str:
@@ -108,12 +126,16 @@ def render(source: dict, sink: dict, drafts: list, now: datetime, summary: dict,
         why = (f"{d.tickets} active tickets, effort {d.effort:g} "
                f"({d.effort / total * 100:.1f}% of active effort)")
         out.append(f"      # {one_line(c.describe(), 90)}: {why}")
-        if c.partition:
+        if c.partition and c.kind == "list":
+            out.append("      # A list is usually a stage of work (to do, doing, review), not a lever;")
+            out.append("      # proposed because no label or epic covers this work. "
+                       "Split it if you can.")
+        elif c.partition:
             out.append(f"      # It is on {len(c.members)} of {summary['active']} active tickets, "
                        "so it likely names a team or a stage, not a lever;")
             out.append("      # proposed because no label or epic covers this work. "
                        "Split it if you can.")
-        out += [f"      - id: {q(slug(_lever_id(d), taken))}",
+        out += [f"      - id: {q(slug(_lever_id(d), taken, _KIND_ID[c.kind]))}",
                 f"        name: {q(one_line(c.name or c.value, 80))}   # TODO: name the action",
                 "        # impact: 5   # TODO: 1..10, then effort: 1..10 for the priority",
                 f"        match: {flow(c.block())}",

@@ -14,12 +14,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from sync.core.texttable import table
+from sync.drafting.starter_yaml import flow
 from sync.core import choices as sheet_choices
 from sync.drafting import clusters as cl
 from sync.core.assessment import Assessment
 from sync.core.rules import compile_block
 
-KIND_ORDER = {"epic": 0, "labels": 1, "components": 2, "list": 3, "title": 4}
+KIND_ORDER = {"epic": 0, "labels": 1, "components": 2, "list": 3, "title": 4, "parent": 5}
+# A story with two sub-tasks is no theme; a parent that holds this many is worth a look.
+MIN_PARENT = 3
 DECIDED = ("tag ", "ignore:", f"{sheet_choices.SHEET}: ")   # Matched by of what precedes the levers
 EXAMPLES = 5
 
@@ -41,7 +45,7 @@ class Proposal:
 def _features(ticket, prefixes) -> set[tuple[str, str]]:
     out = {("labels", v.lower()) for v in ticket.labels if not cl.tag_label(v, prefixes)}
     out |= {("components", v.lower()) for v in ticket.components}
-    out |= {("epic", v.lower()) for v in ticket.epic}
+    out |= {("epic", v.lower()) for v in ticket.epic + ticket.parent}
     return out
 
 
@@ -83,7 +87,9 @@ def propose(a: Assessment, config, top: int = 10) -> list[Proposal]:
     if not unmapped:
         return []
     found = [c for c in cl.field_clusters(tickets, unmapped, prefixes, partition_share=2.0)
-             if "${" not in c.value] + cl.title_clusters(tickets, unmapped)
+             if "${" not in c.value and (c.kind != "parent" or len(c.members) >= MIN_PARENT)]
+    # The language from every title: a handful of unmapped ones is too little to tell.
+    found += cl.title_clusters(tickets, unmapped, lang=cl.title_language(tickets, range(len(tickets))))
     found.sort(key=lambda c: (-cl.effort_of(c.members, efforts), -len(c.members),
                               KIND_ORDER[c.kind], c.value.lower()))
     profiles = lever_profiles(a, prefixes)
@@ -168,8 +174,6 @@ def from_sheet(a: Assessment, config, least: int = 2) -> list[HandSet]:
 
 
 def render_sheet(hand: list[HandSet]) -> str:
-    from sync.cli.console import table
-    from sync.drafting.starter_yaml import flow
     rows = [[n, h.describe(), h.lever, flow(h.block()), len(h.maps),
              ", ".join(h.maps[:5]) + (" …" if len(h.maps) > 5 else "")]
             for n, h in enumerate(hand, 1)]
@@ -179,8 +183,6 @@ def render_sheet(hand: list[HandSet]) -> str:
 
 
 def render_table(proposals: list[Proposal], unmapped: int) -> str:
-    from sync.cli.console import table
-    from sync.drafting.starter_yaml import flow
     rows = [[n, p.effort, len(p.keys), p.cluster.describe(), p.lever or "(none)",
              flow(p.cluster.block()), ", ".join(p.keys[:3]) + (" …" if len(p.keys) > 3 else "")]
             for n, p in enumerate(proposals, 1)]

@@ -65,6 +65,12 @@ def fetch_all(sources: Sequence[Source], state: State,
     return tickets, counts
 
 
+def source_notices(sources: Sequence[Source]) -> list[str]:
+    """What the sources' last fetch found incomplete (a saved first page of a
+    longer search), one line each, named by source."""
+    return [f"source {s.name}: {line}" for s in sources for line in getattr(s, "notices", ())]
+
+
 @contextmanager
 def paused_gc():
     """No cyclic garbage collection while a sync builds its objects: a 100k
@@ -124,7 +130,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
                      history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
             chosen = choices_of(inputs, state)
             assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems,
-                                chosen)
+                                chosen, source_notices(sources))
             log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
                      active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
                      warnings=len(assessment.warnings))

@@ -88,6 +88,19 @@ class State:
         """Remember a value to commit with this sync (not before)."""
         self.pending.kv[(source, key)] = value if isinstance(value, str) else json.dumps(value)
 
+    def cached(self, source: str, key: str, now, ttl, load, accept=lambda value: True):
+        """A value kept for `ttl` (a server's kind, field ids, a board index):
+        the stored one while it is younger than `ttl` and `accept`s, else
+        `load()`'s, staged with the time it was read.  Tracker metadata
+        changes rarely; reading it once a day leaves a sync's requests to
+        the tickets."""
+        entry = self.get_json(source, key)
+        if entry and now - datetime.fromisoformat(entry["at"]) < ttl and accept(entry["value"]):
+            return entry["value"]
+        value = load()
+        self.stage(source, key, {"at": now.isoformat(), "value": value})
+        return value
+
     def put(self, source: str, key: str, value) -> None:
         """Write one value now, in its own transaction (a review delivery)."""
         with self.db:

@@ -15,6 +15,7 @@ from typing import Iterable
 
 from connectors import vocabulary
 from connectors.trello.board import done_list_guess
+from sync.core import values
 
 # Names in the order a team would mean them; the first found wins.
 ESTIMATE_NAMES = ("story point estimate", "story points", "story point", "points", "estimate",
@@ -130,10 +131,9 @@ def csv_fields(rows: list[list[str]]) -> tuple[dict, list[str]]:
 
 def _is_number(cell: str) -> bool:
     try:
-        float(cell)
-    except ValueError:
+        return values.number(cell) is not None
+    except values.Unreadable:
         return False
-    return True
 
 
 _SITE = re.compile(r"(https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~-]+)?)/(?:browse|rest|secure)/")

@@ -13,7 +13,8 @@ from connectors.files.source import FileSource
 from sync.core.assessment import assess
 from connectors.files.source import FileSourceConfig
 from sync.core.errors import ConfigError, DataError
-from sync.core.inputs import gather, parse_number
+from sync.core.inputs import gather
+from sync.core.values import parse_number
 
 from .conftest import FIXTURES, NOW, ROOT, make_config, ticket
 

@@ -7,21 +7,22 @@ list of such pages), a Trello board JSON export, and a Jira CSV export
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import re
-from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 from typing import Literal
 
+import structlog
 from pydantic import Field
 
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
-from sync.core.model import Ticket, checked_estimate
+from sync.core import values
+from sync.core.model import Ticket
 from sync.worker.progress import QUIET, Progress
 
 from connectors import field_guess, vocabulary
@@ -33,6 +34,7 @@ from connectors.jira.issue import JiraFieldIds, JiraFields, to_ticket
 from connectors.trello.board import archived_cards, board_tickets, require_estimate_field
 
 _FIELD_ID = re.compile(r"^customfield_\d+$")
+log = structlog.get_logger("align_sync.files")
 
 
 class FileSourceConfig(Strict):
@@ -79,35 +81,61 @@ class FileSource:
         return f"source {self.name} (file {self.config.path})"
 
     def read_text(self) -> str:
-        with self._reading():
-            return self.path.read_text(encoding="utf-8-sig")
-
-    @contextmanager
-    def _reading(self):
-        """Reading the file, its failures said as config errors."""
+        """The file as text: UTF-8 (with or without a byte-order mark); a CSV
+        that is not UTF-8 is read as Windows-1252 (what Excel on Windows
+        saves), with a warning in the log.  An empty file is said to be empty."""
         try:
-            yield
+            data = self.path.read_bytes()
         except FileNotFoundError:
             raise ConfigError(f"{self._where()}: file not found: no "
                               f"{looked_in(self.config.path, self.base_dir)}",
                               hint="a relative path is taken from the working directory, "
                                    "then from the config file's folder")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{self._where()}: cannot read: {exc}")
+        except OSError as exc:
+            raise ConfigError(f"{self._where()}: cannot read: {exc.strerror or exc}")
+        if not data or data.isspace():          # isspace: no copy of a 70 MB export
+            raise ConfigError(f"{self._where()}: the file is empty ({len(data)} bytes)",
+                              hint="export the issues again (a Jira search response as JSON, "
+                                   "a Trello board JSON export or a Jira CSV export)")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):    # Excel's "Unicode text": UTF-16, tabs
+            try:
+                return data.decode("utf-16")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{self._where()}: cannot read: broken UTF-16 text ({exc.reason})")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            if self._is_csv(data.lstrip()[:1].decode("latin-1")):
+                try:
+                    text = data.decode("cp1252")
+                except UnicodeDecodeError:
+                    pass
+                else:
+                    log.warning("source.csv_encoding", source=self.name, file=str(self.config.path),
+                                read_as="cp1252", hint="not UTF-8: read as Windows-1252; save the "
+                                "export as UTF-8 to be sure of accents")
+                    return text
+            raise ConfigError(f"{self._where()}: cannot read: not UTF-8 text (byte "
+                              f"0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                              hint="export it again, or save it as UTF-8")
+
+    def _is_csv(self, text: str) -> bool:
+        return self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "["))
 
     def fetch(self, state=None, now=None) -> list[Ticket]:
-        # A regular file is read a window at a time, never whole
-        # (jira_export.Text), and opened again for a second pass; a pipe or
-        # FIFO can be read only once, so it is read whole.
-        text = None if self._seekable() else self.read_text()
+        # A JSON export on disk is read a window at a time, never whole
+        # (jira_export.Text): whole, a 228 MB export holds its bytes and its
+        # text at once.  Anything else (a CSV, UTF-16, an empty file, a pipe
+        # that can be read only once) is read whole, as read_text says.
+        text = None if self._streams() else self.read_text()
         self.notices = []
-        if text is None:
-            with self._reading(), self.path.open(encoding="utf-8-sig") as file:
-                start = file.read(4096).lstrip()
-        else:
-            start = text.lstrip()
-        if self.path.suffix.lower() == ".csv" or not start.startswith(("{", "[")):
-            return self._csv(self.read_text() if text is None else text)
+        if text is not None and self._is_csv(text):
+            tickets, keyless = self._csv(text)
+            if keyless:
+                log.warning("source.rows_skipped", source=self.name, file=str(self.config.path),
+                            skipped=len(keyless), reason="no Issue key",
+                            lines=keyless[:20], more=max(0, len(keyless) - 20))
+            return tickets
         # One pass when the fields the config names can be resolved by the
         # first issue (ids, or `names` given before `issues`); else a first
         # pass learns the names and a second converts.
@@ -117,15 +145,41 @@ class FileSource:
         finally:
             step.done()
 
-    def _seekable(self) -> bool:
-        with self._reading():
-            return self.path.is_file()
+    def probe(self) -> str:
+        """`check`: what the file holds, rows the sync would skip included."""
+        text = self.read_text()
+        tickets, keyless = self._csv(text) if self._is_csv(text) else (self._json(text, None), [])
+        said = [f"{len(tickets)} tickets"]
+        if keyless:
+            said.append(f"{len(keyless)} rows without an Issue key skipped (lines "
+                        f"{', '.join(map(str, keyless[:10]))}{', …' if len(keyless) > 10 else ''})")
+        bad = [t for t in tickets if t.problems]
+        if bad:
+            said.append(f"{len(bad)} with fields that cannot be read (bad_data warnings; first: "
+                        f"{bad[0].key}: {bad[0].problems[0]})")
+        return "; ".join(said)
+
+    def _streams(self) -> bool:
+        """Whether the file is a UTF-8 JSON export on disk, to read a window at a time."""
+        try:
+            if self.path.suffix.lower() == ".csv" or not self.path.is_file():
+                return False
+            with self.path.open("rb") as file:
+                head = file.read(4096)
+        except OSError:
+            return False                # read_text says what is wrong
+        return head.removeprefix(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"[")
 
     def _export(self, text: str | None, reader) -> list:
+        """The pages of the export: of `text`, or of the file, streamed."""
         if text is not None:
             return jira_export.read(text, self._where(), reader)
-        with self._reading(), self.path.open("rb") as file:
-            return jira_export.read(file, self._where(), reader)
+        try:
+            with self.path.open("rb") as file:
+                return jira_export.read(file, self._where(), reader)
+        except (OSError, UnicodeDecodeError) as exc:
+            self.read_text()            # says what is wrong, as for a file read whole
+            raise ConfigError(f"{self._where()}: cannot read: {exc}") from None
 
     def _json(self, text: str | None, step) -> list[Ticket]:
         reader = _Issues(self, None, step)
@@ -150,8 +204,8 @@ class FileSource:
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the source keys this export's fields call for."""
         text = self.read_text()
-        if self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
-            return field_guess.csv_fields(list(csv.reader(io.StringIO(text))))
+        if self._is_csv(text):
+            return field_guess.csv_fields(self._csv_rows(text)[0])
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
@@ -188,28 +242,58 @@ class FileSource:
         except _NotYet:
             return None
 
-    def _csv(self, text: str) -> list[Ticket]:
-        rows = list(csv.reader(io.StringIO(text)))
-        header = [vocabulary.csv_header(h) for h in rows[0]] if rows else []
-        if "issue key" not in header:
-            raise ConfigError(f"{self._where()}: not a Jira CSV export (no `Issue key` column)")
+    def _csv_rows(self, text: str) -> tuple[list[list[str]], list[int]]:
+        """The export's records and the line each starts on.  Jira writes
+        commas, but an export opened and saved again in a spreadsheet may use
+        semicolons or tabs: the separator is the one that makes the first
+        line hold an `Issue key` column (in any language Jira writes)."""
+        def has_key(delimiter: str) -> bool:
+            head = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+            return "issue key" in (vocabulary.csv_header(h) for h in head)
+        delimiter = next((d for d in (",", ";", "\t", "|") if has_key(d)), None)
+        if delimiter is None:
+            first = next(csv.reader(io.StringIO(text)), [])
+            raise ConfigError(f"{self._where()}: not a Jira CSV export (no `Issue key` column "
+                              f"in the first line: {', '.join(first[:6])[:120]!r})",
+                              hint="export from Jira with Export → CSV (all fields), separated "
+                                   "by commas or semicolons")
+        if delimiter != ",":
+            log.warning("source.csv_separator", source=self.name, file=str(self.config.path),
+                        separator=delimiter, hint="read; Jira itself writes commas")
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        rows, lines, start = [], [], 1
+        for row in reader:
+            rows.append(row)
+            lines.append(start)
+            start = reader.line_num + 1
+        return rows, lines
+
+    def _csv(self, text: str) -> tuple[list[Ticket], list[int]]:
+        """The export's tickets, and the lines of rows skipped for want of a key."""
+        rows, lines = self._csv_rows(text)
+        header = [vocabulary.csv_header(h) for h in rows[0]]
         shown = [h.strip() for h in rows[0]]
         estimate_col = self._csv_column(header, shown, "estimate", self.config.fields.estimate)
         accept_col = self._csv_column(header, shown, "acceptance", self.config.fields.acceptance)
         base = (self.config.url or "").rstrip("/")
-        records = []
-        for raw in rows[1:]:
+        records, keyless = [], []
+        for raw, line in zip(rows[1:], lines[1:]):
             if not any(cell.strip() for cell in raw):
                 continue
             cols: dict[str, list[str]] = {}
             for name, cell in zip(header, raw):
                 if cell.strip():
                     cols.setdefault(name, []).append(cell.strip())
+            if not cols.get("issue key"):
+                keyless.append(line)     # a ticket with no key could be no row of the sheet
+                continue
             records.append(cols)
         parents = jira_csv.Parents(records)
         self.notices = jira_csv.limit_notice(len(records))
-        return [_csv_ticket(cols, self.name, base, estimate_col, accept_col, parents)
-                for cols in records]
+        order = values.day_order(v for cols in records for name in _CSV_DATES
+                                 for v in cols.get(name, ()))
+        return [_csv_ticket(cols, self.name, base, estimate_col, accept_col, parents, order)
+                for cols in records], keyless
 
     def _csv_column(self, header: list[str], shown: list[str], key: str,
                     wanted: str | None) -> str | None:
@@ -263,40 +347,35 @@ class _Issues:
             self.tickets[ticket.key] = ticket    # a key on two pages counts once
 
 
-_CSV_TIMES = ("%d/%b/%y %I:%M %p", "%d/%b/%Y %I:%M %p", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M",
-              "%m/%d/%Y %H:%M", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
-
-
-def _csv_time(value: str | None) -> datetime | None:
-    """Jira CSV dates are in the exporting user's format and zone; read them as UTC."""
-    if not value:
-        return None
-    for fmt in _CSV_TIMES:
-        try:
-            parsed = datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    return None
+# The columns holding dates: together they show whether 03/04/2026 is day first.
+_CSV_DATES = ("created", "updated", "resolved", "last viewed", "due date")
 
 
 def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
                 estimate_col: str | None, accept_col: str | None,
-                parents: jira_csv.Parents) -> Ticket:
+                parents: jira_csv.Parents, order: str | None) -> Ticket:
     def one(*names: str) -> str | None:
         for n in names:
             if cols.get(n):
                 return cols[n][0]
         return None
-    key = one("issue key") or ""
-    estimate = problem = None
-    if estimate_col and one(estimate_col):
+
+    def when(name: str, when_blank: str):
         try:
-            estimate = float(one(estimate_col))
-        except ValueError:
-            problem = f"estimate {one(estimate_col)!r} is not a number; counted as no estimate"
-        estimate, problem = checked_estimate(estimate) if problem is None else (None, problem)
+            return values.export_date(one(name), order)
+        except values.Unreadable as exc:
+            problems.append(f"column `{name.title()}`: {exc}; {when_blank}")
+            return None
+    problems: list[str] = []
+    key = one("issue key")
+    estimate = None
+    if estimate_col:
+        estimate, problem = values.estimate(one(estimate_col), f"column `{estimate_col}`")
+        if problem:
+            problems.append(problem)
     epic, parent = parents.of(cols)
+    updated = when("updated", "taken as never updated")
+    done_at = when("resolved", "taken as no resolution date")
     return Ticket(
         key=key, source=source, title=one("summary") or "",
         url=f"{base}/browse/{key}" if base else "",
@@ -307,8 +386,7 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
         project_name=one("project name"), epic=epic, parent=parent,
         description=one("description") or "",
         acceptance=(one(accept_col) or "") if accept_col else "",
-        updated=_csv_time(one("updated")), done_at=_csv_time(one("resolved")),
-        problems=(problem,) if problem else (),
+        updated=updated, done_at=done_at, problems=tuple(problems),
     )
 
 
@@ -316,4 +394,4 @@ def register(registry) -> None:
     registry.add("source", "file", FileSourceConfig,
                  lambda config, name, runtime: FileSource(config, name, runtime.base_dir,
                                                                  runtime.progress),
-                 probe=lambda source: f"{len(source.fetch())} tickets")
+                 probe=lambda source: source.probe())

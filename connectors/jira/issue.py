@@ -7,12 +7,14 @@ text; both become plain text here so the acceptance pattern can scan it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from sync.core.config import Strict
 from sync.core.errors import DataError
-from sync.core.model import MAX_ESTIMATE, Ticket, checked_estimate
+from sync.core.model import Ticket
+from sync.core.values import estimate as read_estimate, read_time
+# The live source reads its cursor (the newest `updated` of a page) with it.
+from sync.core.values import timestamp_or_none as parse_time  # noqa: F401
 
 from connectors.jira import hierarchy
 
@@ -61,45 +63,6 @@ def adf_text(node: Any) -> str:
     else:
         inner = adf_text(content or [])
     return inner + "\n" if kind in _BLOCKS and not inner.endswith("\n") else inner
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Jira's `2024-12-13T22:51:23.858+0200` (and variants), as UTC."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        # C-fast, and since Python 3.11 it reads Jira's +0200 offsets too.
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
-    else:
-        return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            parsed = datetime.strptime(value, fmt)
-            break
-        except ValueError:
-            continue
-    if parsed is None:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
-
-
-def number(value: Any) -> float | None:
-    """A numeric field value: a number, numeric text, or an option whose value is numeric."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, dict):
-        return number(value.get("value"))
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return None
 
 
 class Shape:
@@ -204,13 +167,6 @@ def _labels(value: Any, shape: Shape) -> tuple[str, ...]:
     return shape.names(value, "labels")
 
 
-def _estimate(value: Any) -> tuple[float | None, str | None]:
-    """`checked_estimate(number(value))`, with the plain number read directly."""
-    if (value.__class__ is int or value.__class__ is float) and 0 <= value <= MAX_ESTIMATE:
-        return float(value), None       # NaN and inf fail the bounds: the general path says why
-    return checked_estimate(number(value))
-
-
 def _description(value: Any) -> str:
     """`field_text` of the description; the usual ADF document (paragraphs and
     headings of text runs) read in one pass, anything else by the general
@@ -276,12 +232,16 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
     project = _object(f.get("project"), shape, "project", "key")
     epic, parent = _parents(f, shape, ids)
     root = (url or base_url(issue)).rstrip("/")
-    problems = ()
+    problems: list[str] = []
     estimate = None
     if ids.estimate:
-        estimate, problem = _estimate(f.get(ids.estimate))
+        estimate, problem = read_estimate(f.get(ids.estimate), f"estimate `{ids.estimate}`")
         if problem:
-            problems = (problem,)
+            problems.append(problem)
+    updated = read_time(f.get("updated") or issue.get("updated"), "`updated`", problems,
+                        "taken as never updated")
+    done_at = read_time(f.get("resolutiondate"), "`resolutiondate`", problems,
+                        "taken as no resolution date")
     owner = assignee.get("displayName") or assignee.get("name")
     components = f.get("components")
     return Ticket(
@@ -302,7 +262,5 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
         epic=epic, parent=parent,
         description=_description(f.get("description")),
         acceptance=field_text(f.get(ids.acceptance)) if ids.acceptance else "",
-        updated=parse_time(f.get("updated") or issue.get("updated")),
-        done_at=parse_time(f.get("resolutiondate")),
-        problems=problems,
+        updated=updated, done_at=done_at, problems=tuple(problems),
     )

@@ -31,6 +31,7 @@ from connectors import http, retry
 from connectors.jira import batches
 from connectors.jira.batches import CENSUS_PAGE
 from connectors.jira.issue import JiraFields, parse_time, to_ticket
+from sync.core.values import future
 from connectors.jira.meta import JiraMeta, translate
 
 T = TypeVar("T")
@@ -223,7 +224,8 @@ class JiraSource:
                 issue = changed[k] if k in changed else json.loads(cached[k])
                 tickets.append(to_ticket(issue, self.name, ids, url))
                 stamps.append((issue.get("fields") or {}).get("updated"))
-        newest = max((s for s in map(parse_time, stamps) if s), default=None)
+        # A time past tomorrow (year 9999) is bad data, not a cursor: it would skip every later change.
+        newest = max((s for s in map(parse_time, stamps) if s and not future(s, now)), default=None)
         state.stage(self.name, "cursor", (newest or now).isoformat())
         return tickets
 

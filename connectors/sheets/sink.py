@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Literal
 
 import requests
@@ -28,6 +28,7 @@ from sync.core.errors import AlignSyncError, RemoteError
 from sync.core.inputs import gather
 from sync.worker.runtime import Runtime
 from sync.core.model import SheetInputs
+from sync.core.values import serial_date
 from sync.core.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
 
 from connectors import http as remote, retry
@@ -44,7 +45,6 @@ _ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,hidden,gridProperties),"
                 "charts(chartId,spec(title)))")
 DIFFED = ("Tickets", "Warnings")       # the big tabs: read back whole, written by changed rows
-_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)     # Sheets' serial day 0
 
 
 def spreadsheet_id(value: str) -> str:
@@ -172,7 +172,7 @@ class SheetsSink:
                 log.warning("sheet.header_restored", tab=name, found=row[:len(HEADERS[name])])
         # Owners' header too: a tab of that name is removed only if it is ours.
         self._previous = {name: tabs[name] for name in (*DIFFED, "History", "Owners") if name in tabs}
-        return gather([[_serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],
+        return gather([[serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],
                       tabs.get("Tickets", []), tabs.get("History", [])[1:], tabs.get("Review", [])[1:])
 
     def _values(self, ranges: list[str], render: str) -> dict[str, list]:
@@ -305,13 +305,6 @@ def _staging_id(sheets: dict[str, SheetInfo]) -> tuple[int, bool]:
     while sheet_id in taken:
         sheet_id += 1
     return sheet_id, False
-
-
-def _serial_date(value):
-    """Sheets returns date cells as serial days (SERIAL_NUMBER); typed text stays text."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _EPOCH + timedelta(days=value)
-    return value
 
 
 def register(registry) -> None:

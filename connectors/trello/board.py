@@ -11,36 +11,29 @@ import re
 from typing import Any
 
 from sync.core.errors import ConfigError, DataError
-from sync.core.inputs import parse_date
-from sync.core.model import Ticket, checked_estimate
+from sync.core.model import Ticket
+from sync.core.values import estimate as read_estimate, read_time
 
 from connectors import vocabulary
 
 _TITLE_ESTIMATE = re.compile(r"^\s*\((\d+(?:\.\d+)?)\)")
 
 
-def _number(text: Any) -> float | None:
-    try:
-        return float(str(text).strip())
-    except (TypeError, ValueError):
-        return None
+def _field_value(item: dict, definition: dict) -> Any:
+    """A custom field item's raw value, whatever its type; else None.
 
-
-def _field_value(item: dict, definition: dict) -> float | None:
-    """A custom field item's value as a number, whatever its type; else None.
-
-    Unknown types (py-trello crashes on some) are read defensively: any of
-    number, text or a list option's text that parses as a number counts.
+    Unknown types (py-trello crashes on some) are read defensively: number,
+    text or a list option's text, read as a number by the caller.
     """
     value = item.get("value") or {}
     if isinstance(value, dict):
         for kind in ("number", "text"):
             if kind in value:
-                return _number(value[kind])
+                return value[kind]
     if item.get("idValue"):
         for option in definition.get("options") or ():
             if option.get("id") == item["idValue"]:
-                return _number((option.get("value") or {}).get("text"))
+                return (option.get("value") or {}).get("text")
     return None
 
 
@@ -131,16 +124,20 @@ def board_tickets(board: dict, source: str, done_lists: list[str],
         if card.get("closed") or lst.get("closed"):
             continue  # archived cards, and cards in archived lists, are gone for the team
         list_name = str(lst.get("name") or "")
-        estimate = None
+        raw, problems = None, []
         for item in card.get("customFieldItems") or ():
             if isinstance(item, dict) and field_id and item.get("idCustomField") == field_id:
-                estimate = _field_value(item, fields.get(field_id, {}))
+                raw = _field_value(item, fields.get(field_id, {}))
+        estimate, problem = read_estimate(raw, f"estimate field {estimate_field!r}")
         title = card.get("name") or ""
         title = title if isinstance(title, str) else str(title)
-        if estimate is None:
+        if raw in (None, ""):
             match = _TITLE_ESTIMATE.match(title)
-            estimate = float(match[1]) if match else None
-        estimate, problem = checked_estimate(estimate)
+            estimate, problem = read_estimate(match[1] if match else None, "title estimate")
+        if problem:
+            problems.append(problem)
+        updated = read_time(card.get("dateLastActivity"), "`dateLastActivity`", problems,
+                            "taken as never updated")
         owner = next((str(members[m].get("fullName")) for m in card.get("idMembers") or ()
                       if isinstance(m, str) and m in members and members[m].get("fullName")), None)
         labels = tuple(str(lb.get("name") or lb.get("color") or "") for lb in card.get("labels") or ()
@@ -153,7 +150,6 @@ def board_tickets(board: dict, source: str, done_lists: list[str],
             owner=owner, estimate=estimate, labels=tuple(x for x in labels if x),
             board=board.get("name"), list=list_name or None,
             description=str(card.get("desc") or ""),
-            updated=parse_date(card.get("dateLastActivity")),   # UTC, `Z`
-            problems=(problem,) if problem else (),
+            updated=updated, problems=tuple(problems),
         ))
     return tickets

@@ -19,12 +19,12 @@ import tempfile
 import zipfile
 from datetime import timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 from xml.etree import ElementTree
 
 
 from sync.core.errors import ConfigError, RemoteError
-from sync.core.inputs import parse_number
+from sync.core.values import parse_number
 from sync.core.report import HEADERS, SEVERITY_COLOURS, column_letter  # noqa: F401 (the sink takes column_letter from here)
 
 if TYPE_CHECKING:
@@ -50,8 +50,10 @@ EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 def read_rows(path: Path, names: tuple[str, ...],
               header_only_if: dict[str, list] | None = None) -> dict[str, list]:
     """Rows of the named tabs (absent ones missing); the Metrics tab's cells come back as cells (its number formats matter).
-    `header_only_if`: a tab whose header row is exactly the one given is read
-    no further (Tickets holds nobody's columns: its rows would be thrown away)."""
+    `header_only_if`: a tab whose header row is exactly the one given, and
+    whose recorded size (the sheet's `dimension`, which Excel and openpyxl
+    keep) is no wider, is read no further (Tickets holds nobody's columns,
+    headed or not: its rows would be thrown away)."""
     wb = open_read_only(path)
     try:
         out: dict[str, list] = {}
@@ -67,7 +69,7 @@ def read_rows(path: Path, names: tuple[str, ...],
                 first = list(next(ws.iter_rows(max_row=1, values_only=True), ()))
                 while first and first[-1] in (None, ""):
                     first.pop()
-                if first == wanted:
+                if first == wanted and (ws.max_column or len(wanted) + 1) <= len(wanted):
                     out[name] = [first]
                     continue
             out[name] = [list(r) for r in ws.iter_rows(values_only=True)]
@@ -158,18 +160,26 @@ def ours(ws, name: str, headers: dict) -> bool:
     return list(first[:len(headers[name])]) == headers[name]
 
 
-def typed(value: str):
-    number = parse_number(value)
+def typed(value: str, decimal_comma: bool = False):
+    number = parse_number(value, decimal_comma)
     return number if number is not None else (value or None)
 
 
-def seed_rows(seed: Path | None, key: str) -> list[list[str]]:
-    """A seed CSV's rows after its header."""
+class Seed(NamedTuple):
+    rows: list[list[str]]       # after the header
+    decimal_comma: bool         # separated by semicolons: `6,5` is 6.5
+
+
+def seed_rows(seed: Path | None, key: str, headers: list[str]) -> Seed:
+    """A seed CSV's rows after its header.  Commas, semicolons (what a
+    spreadsheet in a decimal-comma locale saves) or tabs: the separator is
+    the one that splits the first line into the tab's headers; a file in
+    which none does is refused, naming it, rather than read as nothing."""
     if not seed:
-        return []
+        return Seed([], False)
     try:
         with open(seed, newline="", encoding="utf-8-sig") as fh:
-            return list(csv.reader(fh))[1:]
+            text = fh.read()
     except UnicodeDecodeError as exc:
         raise ConfigError(f"sink.{key} {seed}: not UTF-8 text (byte "
                           f"0x{exc.object[exc.start]:02x} at offset {exc.start})",
@@ -178,6 +188,17 @@ def seed_rows(seed: Path | None, key: str) -> list[list[str]]:
         where = f"no file {seed.resolve()}" if isinstance(exc, FileNotFoundError) else exc.strerror
         raise ConfigError(f"sink.{key} {seed}: cannot read ({where}; a relative path is taken "
                           "from the working directory, then from the config file's folder)")
+    first = text.splitlines()[0] if text.strip() else ""
+    wanted = [h.lower() for h in headers]
+    for delimiter in (",", ";", "\t"):
+        head = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter), [])]
+        if head[:len(wanted)] == wanted:
+            rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))[1:]
+            return Seed(rows, delimiter == ";")
+    raise ConfigError(f"sink.{key} {seed}: " + (f"the first line is not the header "
+                      f"{', '.join(headers)} (got {first[:80]!r})" if first else "the file is empty"),
+                      hint=f"start the CSV with the line {','.join(headers)}; commas, semicolons "
+                           "or tabs may separate the columns")
 
 
 def draw_charts(wb: Workbook) -> None:
@@ -260,7 +281,7 @@ def _short_dates(ws) -> None:
     """Trend's timestamps, the chart's axis labels, as short ISO text: the
     date (`2026-11-26`), or date and time when a day holds several sets.
     Still text, as every date in the sheet; History keeps the full stamps."""
-    from sync.core.inputs import parse_date
+    from sync.core.values import parse_date
     cells = [row[0] for row in ws.iter_rows(min_row=2, max_col=1)]
     found = [parse_date(c.value) if isinstance(c.value, str) else None for c in cells]
     if not cells or any(f is None for f in found):

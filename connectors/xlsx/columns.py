@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
-from sync.core.inputs import parse_number
+from sync.core.values import parse_number
 
 from connectors.xlsx.book import column_letter, sheet_paths
 from sync.core.choices import ErrorValue

@@ -143,20 +143,22 @@ class XlsxSink:
         return gather(metrics, tabs.get("Tickets", []), history, (tabs.get("Review") or [[]])[1:])
 
     def _seed_rows(self) -> list[list]:
-        # Values become numbers, as a person typing them into the tab would get.
-        return [[r[0], r[1], typed(r[2])] + r[3:4]
-                for r in seed_rows(self.seed, "metrics_seed") if len(r) >= 3]
+        # Values become numbers, as a person typing them into the tab would
+        # get; a row too short is kept, so reading it says what it lacks.
+        seed = seed_rows(self.seed, "metrics_seed", HEADERS["Metrics"][:3])
+        return [[r[0], r[1], typed(r[2], seed.decimal_comma)] + r[3:4]
+                for r in (r + [""] * (3 - len(r)) for r in seed.rows)]
 
     def _history_seed_rows(self) -> list[list]:
         """Earlier snapshots for a new workbook (the demo's eight weeks), so
         Trend draws a curve from the first sync."""
         width = len(HEADERS["History"])
-        rows = seed_rows(self.history_seed, "history_seed")
-        for n, r in enumerate(rows, 2):
+        seed = seed_rows(self.history_seed, "history_seed", HEADERS["History"][:2])
+        for n, r in enumerate(seed.rows, 2):
             if len(r) != width:
                 raise ConfigError(f"sink.history_seed {self.history_seed}: line {n}: expected "
                                   f"{width} columns ({', '.join(HEADERS['History'])}), got {len(r)}")
-        return [[r[0], r[1]] + [typed(v) for v in r[2:]] for r in rows]
+        return [[r[0], r[1]] + [typed(v, seed.decimal_comma) for v in r[2:]] for r in seed.rows]
 
     def check(self) -> str:
         folder = self.path.parent if str(self.path.parent) else Path(".")
@@ -231,6 +233,8 @@ class XlsxSink:
 
     def _fill(self, ws, table: Table, widths: list[int] | None = None) -> None:
         for c, head in enumerate(table.headers, start=1):
+            if head == "":
+                continue         # a people's column without a header stays without one
             # Headers are text too: a Trend column named after an outcome id
             # such as "=HYPERLINK(...)" must not become a formula.
             cell = ws.cell(row=1, column=c, value=cell_text(str(head), MAX_TEXT))

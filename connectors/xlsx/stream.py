@@ -110,7 +110,7 @@ def _rows_xml(spliced: Spliced, styles: dict[str, str]) -> Iterator[str]:
     linked = table.links[:spliced.max_links] if table.links else []
     text = _Strings(spliced.max_text)
     cells = [f'<c r="{col}1"{head} t="inlineStr">{text(str(h))}</c>'
-             for col, h in zip(letters, table.headers)]
+             for col, h in zip(letters, table.headers) if h != ""]   # a headerless people's column
     out = ['<row r="1">' + "".join(cells) + "</row>"]
     for r, row in enumerate(table.rows, start=2):
         n = str(r)

@@ -5,8 +5,8 @@ config, the Metrics readings and `now` in; an `Assessment` out.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Iterable, TYPE_CHECKING
 
 from sync.core.matching import Pattern
@@ -16,6 +16,7 @@ from sync.core.choices import Choices
 from sync.core.config import Lever, Outcome
 from sync.core.model import Mapping, Reading, Ticket, Warning, natural
 from sync.core.rules import RuleHits, RuleSet
+from sync.core.values import future
 
 if TYPE_CHECKING:
     from sync.core.config import Config
@@ -112,20 +113,33 @@ def _mean(values: list[int]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-# A reading dated past tomorrow is a typo (2062 for 2026), not the latest value.
-FUTURE_SLACK = timedelta(days=1)
-
-
 def usable_readings(readings: list[Reading], now: datetime) -> tuple[list[Reading], list[str]]:
-    """Readings a figure may rest on, and a line for each one dated in the future."""
+    """Readings a figure may rest on, and a line for each one dated in the future
+    (a typo such as 2062 for 2026 is not the latest value)."""
     ok, problems = [], []
     for r in readings:
-        if scoring.as_utc(r.date) > now + FUTURE_SLACK:
+        if future(scoring.as_utc(r.date), now):
             where = f"Metrics row {r.row}" if r.row else f"a {r.metric} reading"
             problems.append(f"{where}: dated {r.date.date().isoformat()}, in the future; ignored")
         else:
             ok.append(r)
     return ok, problems
+
+
+def usable_tickets(tickets: Iterable[Ticket], now: datetime) -> Iterable[Ticket]:
+    """Tickets with a time past tomorrow (year 9999, a broken clock) taken as
+    having no such time, and a `bad_data` problem saying so: such a ticket
+    is not fresh and its time is no lever's last activity."""
+    for t in tickets:
+        if future(t.updated, now) or future(t.done_at, now):
+            said = [f"`{name}` {when.date().isoformat()} is past tomorrow; taken as {instead}"
+                    for name, when, instead in (("updated", t.updated, "never updated"),
+                                                ("resolved", t.done_at, "no resolution date"))
+                    if future(when, now)]
+            t = replace(t, updated=None if future(t.updated, now) else t.updated,
+                        done_at=None if future(t.done_at, now) else t.done_at,
+                        problems=t.problems + tuple(said))
+        yield t
 
 
 def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
@@ -139,7 +153,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     rules = rules or RuleSet.compile(config)
     review = config.review
     pattern = Pattern(review.acceptance_pattern)
-    ordered = sorted(tickets, key=lambda t: (t.source, natural(t.key)))
+    ordered = sorted(usable_tickets(tickets, now), key=lambda t: (t.source, natural(t.key)))
     mappings, hits = rules.map_all(ordered, choices.chosen if choices else None)
     results = []
     totals: dict[tuple, int] = {}     # 32 possible `held` tuples: each summed once

@@ -34,7 +34,7 @@ def _ticket_warnings(a, config: Config) -> list[Warning]:
             kinds.append(("medium", "unknown_tag", f"sheet: {refused}"))
         if m.in_scope:
             for problem in t.problems:
-                kinds.append(("medium", "bad_data", problem))
+                kinds.append(("medium", "bad_data", f"source {t.source}: ticket {t.key}: {problem}"))
             if m.ambiguous_with:
                 kinds.append(("low", "ambiguous", f"also matches levers of outcome(s) "
                               f"{', '.join(m.ambiguous_with)}; kept {m.matched_by}"))

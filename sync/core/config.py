@@ -87,6 +87,18 @@ def _listify(value: Any) -> Any:
 Values = Annotated[list[str], BeforeValidator(_listify), Field(min_length=1)]
 
 
+def _metric_scale(value: float) -> float:
+    # A metric reading past ±1e15 is refused (sync/core/values.py), so a plan
+    # figure past it could never be met; and -1e308..1e308 would overflow
+    # every progress figure (the span is past any float).
+    if abs(value) > 1e15:
+        raise ValueError(f"expected a number between -1e15 and 1e15 (a metric's range), got {value:g}")
+    return value
+
+
+MetricValue = Annotated[float, AfterValidator(_metric_scale)]
+
+
 GLOB_FIELDS = ("labels", "components", "project", "board", "list", "epic",
                "type", "status", "assignee")
 REGEX_FIELDS = ("title", "text")
@@ -137,8 +149,8 @@ Blocks = Annotated[list[MatchBlock], BeforeValidator(_blocks)]
 class Leading(Strict):
     """What a lever should move first: its leading indicator (read like any metric)."""
     metric: str = Field(min_length=1)
-    baseline: float
-    target: float
+    baseline: MetricValue
+    target: MetricValue
 
     @model_validator(mode="after")
     def _sane(self) -> "Leading":
@@ -150,7 +162,7 @@ class Leading(Strict):
 class Checkpoint(Strict):
     """A planned value of the outcome's metric on a day between start and deadline."""
     date: date
-    value: float
+    value: MetricValue
 
 
 class Lever(Strict):
@@ -167,8 +179,8 @@ class Lever(Strict):
 
 class Guardrail(Strict):
     metric: str
-    max: float | None = None
-    min: float | None = None
+    max: MetricValue | None = None
+    min: MetricValue | None = None
 
     @model_validator(mode="after")
     def _has_bound(self) -> "Guardrail":
@@ -182,8 +194,8 @@ class Outcome(Strict):
     name: str
     metric: str
     unit: str = ""
-    baseline: float
-    target: float
+    baseline: MetricValue
+    target: MetricValue
     start: date
     deadline: date
     owner: str | None = None
@@ -267,7 +279,7 @@ class Review(Strict):
     max_goals_per_person: int = Field(default=5, ge=1)
     levers_per_outcome: tuple[int, int] = (3, 6)
     acceptance_pattern: str = DEFAULT_ACCEPTANCE
-    default_estimate: float = Field(default=1, ge=0)
+    default_estimate: float = Field(default=1, ge=0, le=1e6)   # as an estimate: sums stay finite
     tag_prefixes: TagPrefixes = Field(default_factory=TagPrefixes)
     history_every: Duration = timedelta(days=1)
     day: str = "monday"                  # the weekly review (PRODUCT.md §9)

@@ -8,54 +8,12 @@ the last History set.
 from __future__ import annotations
 
 import math
-import re
-from datetime import date, datetime, timezone
-from typing import Any, Iterable
+from typing import Iterable
 
 from sync.core import choices as sheet_choices
 from sync.core.model import Reading, SheetInputs
 from sync.core.report import HEADERS
-
-
-def parse_date(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-# Past this no metric is plausible, and (value - baseline) * 100 could overflow.
-MAX_METRIC = 1e15
-
-# A comma is a thousands separator only where it groups three digits
-# (1,234.5); "40,5" could be 40.5 or 405, so it is not read as either.
-_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
-
-
-def parse_number(value: Any) -> float | None:
-    """A finite number from a cell: a number, or text such as `7.8`, `7.8%`, `1,234`."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) and abs(value) <= MAX_METRIC else None
-    text = str(value).strip().removesuffix("%").strip()
-    if "," in text:
-        if not _GROUPED.match(text):
-            return None
-        text = text.replace(",", "")
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and abs(number) <= MAX_METRIC else None
+from sync.core.values import MAX_METRIC, parse_date, parse_number
 
 
 def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
@@ -69,7 +27,9 @@ def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
         when, metric, value = parse_date(row[0]), row[1], parse_number(row[2])
         what = [f"Date {row[0]!r} is not a date" if when is None else "",
                 "Metric is blank" if not metric else "",
-                f"Value {row[2]!r} is not a number" if value is None else ""]
+                "" if value is not None else "Value is blank" if row[2] in (None, "") else
+                f"Value {row[2]!r} is past ±{MAX_METRIC:g}" if _too_big(row[2]) else
+                f"Value {row[2]!r} is not a number"]
         if any(what):
             bad.append(f"Metrics row {number}: {'; '.join(w for w in what if w)}; row ignored")
             continue
@@ -77,33 +37,50 @@ def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
     return found, bad
 
 
+def _blank(value) -> bool:
+    return value is None or value == ""
+
+
+def _too_big(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and abs(value) > MAX_METRIC
+
+
 def extra_columns(rows: list[list]) -> tuple[list[str], dict[str, list]]:
     """People's columns in the Tickets tab, keyed by ticket key.
 
-    Normally they sit right of the owned table.  A column someone inserted
-    among ours is found by its header: when every owned header is still
-    there by name, any other named column is theirs, wherever it stands (it
-    is kept, and written back right of the owned table).  When an owned
-    header was edited, positions decide, as before, so the edited header is
+    Normally they sit right of the owned table, with a header or without
+    one: a column is theirs as soon as any cell of it holds something (a
+    note typed into a headerless column is kept like a headed one, its
+    header staying blank).  A column someone inserted among ours is found by
+    its header: when every owned header is still there by name, any other
+    column with a header or a cell is theirs, wherever it stands (it is
+    kept, and written back right of the owned table).  When an owned header
+    was edited, positions decide, as before, so the edited header is
     restored rather than kept as a column of its own."""
     if not rows:
         return [], {}
     owned_names = HEADERS["Tickets"]
-    header = [str(h) if h is not None else "" for h in rows[0]]
-    while header and header[-1] == "":
-        header.pop()
+    width = 0                         # up to the last cell that holds anything, in any row
+    for row in rows:
+        n = len(row or ())
+        while n > width and _blank(row[n - 1]):
+            n -= 1
+        width = max(width, n)
+    header = [str(h) if h is not None else "" for h in rows[0]][:width]
+    header += [""] * (width - len(header))
     before = [h for h in owned_names if h != sheet_choices.HEADER]
     if sheet_choices.HEADER not in header and header[:len(before)] == before:
         # A tab written before `Set lever` existed: what stands in its place is a person's column.
         owned_names = before
-    positions = [i for i in range(len(owned_names), len(header))]
+    positions = list(range(len(owned_names), width))
     key_at = 0
     if header[:len(owned_names)] != owned_names and set(owned_names) <= set(header):
         first = {}
         for i, h in enumerate(header):
             first.setdefault(h, i)
         owned_at = {first[h] for h in owned_names}
-        positions = [i for i in range(len(header)) if i not in owned_at and header[i] != ""]
+        used = {i for row in rows[1:] for i, v in enumerate(row or ()) if not _blank(v)}
+        positions = [i for i in range(width) if i not in owned_at and (header[i] != "" or i in used)]
         key_at = first["Key"]
     extra = [header[i] for i in positions]
     if not extra:
@@ -112,9 +89,9 @@ def extra_columns(rows: list[list]) -> tuple[list[str], dict[str, list]]:
     for row in rows[1:]:
         row = list(row or ())
         key = row[key_at] if key_at < len(row) else None
-        if key not in (None, ""):
+        if not _blank(key):
             tail = [row[i] if i < len(row) else None for i in positions]
-            if any(c not in (None, "") for c in tail):
+            if any(not _blank(c) for c in tail):
                 cells[str(key)] = tail
     return extra, cells
 

@@ -6,7 +6,6 @@ it is what lets one rule set serve Jira and Trello side by side.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -25,22 +24,6 @@ def natural(key: str) -> tuple:
     parts = _DIGITS.split(key)
     parts[1::2] = [int(p) for p in parts[1::2]]   # split alternates text, digits, text, ...
     return tuple(parts)
-
-
-MAX_ESTIMATE = 1e6
-
-
-def checked_estimate(value: float | None, name: str = "estimate") -> tuple[float | None, str | None]:
-    """An estimate a figure may rest on, or None and the reason it was refused.
-    NaN would blank every effort sum it reaches and a negative one would push
-    percentages past 100, so both are dropped and reported (`bad_data`)."""
-    if value is None:
-        return None, None
-    if not math.isfinite(value) or value < 0:
-        return None, f"{name} {value:g} is not a number of 0 or more; counted as no estimate"
-    if value > MAX_ESTIMATE:       # 1e308 points would make every sum infinite
-        return None, f"{name} {value:g} is past {MAX_ESTIMATE:g}; counted as no estimate"
-    return value, None
 
 
 @dataclass(frozen=True, slots=True)

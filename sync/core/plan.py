@@ -89,7 +89,7 @@ def leading_figures(lever: Lever, readings: list[Reading]) -> tuple[float | None
     last = scoring.latest(readings, lead.metric)
     if last is None:
         return None, None
-    return last.value, round((last.value - lead.baseline) / (lead.target - lead.baseline) * 100, 1)
+    return last.value, scoring.share(last.value, lead.baseline, lead.target)
 
 
 def leading_moved(lever: Lever, before: float | None, now: float | None) -> str | None:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sync.core.plan import leading_moved, next_checkpoint
 from sync.core.report import iso
+from sync.core.values import parse_date, parse_number
 
 if TYPE_CHECKING:
     from sync.core.assessment import Assessment
@@ -51,7 +52,6 @@ def from_history(rows: list[list], a: "Assessment") -> dict | None:
     no warning as new or resolved and counts tickets done since then by their
     resolution date."""
     from sync.core import scoring
-    from sync.core.inputs import parse_date
     stamped = [(parse_date(r[0]), r) for r in rows if r and len(r) >= 4]
     stamped = [(when, r) for when, r in stamped if when is not None]
     if not stamped:
@@ -72,10 +72,9 @@ def from_history(rows: list[list], a: "Assessment") -> dict | None:
 
 
 def _number(value) -> float | None:
-    try:
-        return None if value in (None, "") else round(float(value), 1)
-    except (TypeError, ValueError):
-        return None
+    """A History cell as a figure: NaN, infinity or text that is no number is none."""
+    found = parse_number(value)
+    return None if found is None else round(found, 1)
 
 
 @dataclass

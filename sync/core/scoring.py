@@ -6,11 +6,12 @@ score can be recomputed exactly in a test or in `explain`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sync.core.config import Outcome, Review
 from sync.core.model import Mapping, Reading, Ticket
 from sync.core.matching import Pattern
+from sync.core.values import MAX_METRIC, as_utc  # noqa: F401 (as_utc: checks and assessment use scoring's)
 
 POINTS = (("mapped to a lever or outcome", 50), ("has an owner", 15),
           ("has an estimate", 10), ("has an acceptance metric", 15),
@@ -58,12 +59,6 @@ def percent(part: float, whole: float) -> float | None:
     return round(part / whole * 100, 1) if whole else None
 
 
-def as_utc(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-
-
 def latest(readings: list[Reading], metric: str, before: datetime | None = None) -> Reading | None:
     """The reading of `metric` with the most recent date (optionally at or before `before`)."""
     best = None
@@ -78,10 +73,15 @@ def latest(readings: list[Reading], metric: str, before: datetime | None = None)
     return best
 
 
+def share(value: float, start: float, end: float) -> float:
+    """(value − start) ÷ (end − start) as a percentage, one decimal.  A span
+    of 1e-300 makes any move astronomical: shown as at most ±1e15 %, never
+    as infinity (no sheet cell can hold it)."""
+    return round(max(-MAX_METRIC, min(MAX_METRIC, (value - start) / (end - start) * 100)), 1)
+
+
 def progress(outcome: Outcome, current: float | None) -> float | None:
-    if current is None:
-        return None
-    return round((current - outcome.baseline) / (outcome.target - outcome.baseline) * 100, 1)
+    return None if current is None else share(current, outcome.baseline, outcome.target)
 
 
 def time_elapsed(outcome: Outcome, now: datetime) -> float:

@@ -29,7 +29,9 @@ $(BIN)/.installed-test: $(BIN)/.installed
 	@$(BIN)/python -m compileall -q sync connectors
 	@touch $@
 
+# The demo's metric source, a SQLite warehouse, is built from config/demo/warehouse.csv first.
 demo: $(BIN)/.installed
+	@$(BIN)/python config/demo/warehouse.py > /dev/null
 	@$(BIN)/python -m sync run --once --config config/demo.yaml
 
 # pytest exits 5 when it collects nothing; that is not a failure of ours.

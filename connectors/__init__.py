@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 MODULES = ("files.source", "jira.source", "trello.source", "sheets.sink", "xlsx.sink", "notify.deliver",
-           "notify.alert")
+           "notify.alert", "metrics.sql", "metrics.csvjson", "metrics.sheets")
 
 
 def register(registry) -> None:

@@ -104,6 +104,11 @@ HINTS: dict[str, dict[int | str, Hint]] = {
                   "share the spreadsheet with {email} as Editor"),
         404: Hint(RemoteError, "Google Sheets: no spreadsheet with id {id} (HTTP 404)",
                   "check sink.spreadsheet (the URL or the id between /d/ and /edit)"),
+        # A `metrics:` google_sheets source: another spreadsheet, read with the sink's account.
+        "403 source": Hint(RemoteError, "Google Sheets refused the {what} (HTTP 403{detail})",
+                           "share that spreadsheet with {email} as Viewer"),
+        "404 source": Hint(RemoteError, "Google Sheets: no spreadsheet {id}, or no such range, for the "
+                                        "{what} (HTTP 404)", "check metrics' spreadsheet and range"),
     },
     "slack": {
         "3xx": _REDIRECT,

@@ -34,6 +34,15 @@ class MemorySink:
     def write(self, report: Report) -> None:
         self.reports.append(report)
         self.inputs.history += report.history
+        if report.metrics:       # as a sheet would hold them: read back as rows of the tab
+            from sync.core.model import Reading
+            from sync.core.inputs import parse_date
+            for number, cells in report.metrics.changed.items():
+                self.inputs.readings = [Reading(parse_date(cells[0]), cells[1], cells[2], cells[3], r.row)
+                                        if r.row == number else r for r in self.inputs.readings]
+            start = max((r.row or 1 for r in self.inputs.readings), default=1) + 1
+            self.inputs.readings += [Reading(parse_date(c[0]), c[1], c[2], c[3], start + i)
+                                     for i, c in enumerate(report.metrics.added)]
         if report.history:
             self.inputs.last_history = report.when
 

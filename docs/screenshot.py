@@ -1,5 +1,5 @@
-"""Makes docs/demo-scorecard.png and docs/demo-trend.png, the README's
-pictures: the Scorecard and Trend tabs of the workbook `make demo` wrote
+"""Makes docs/demo-scorecard.png, docs/demo-trend.png and docs/demo-flow.png,
+the README's pictures: the Scorecard, Trend and Flow tabs of the workbook `make demo` wrote
 (out/demo.xlsx), as LibreOffice draws them; and docs/sheet-set-lever.png,
 the Tickets tab after people picked levers in its Set lever column (the
 demo synced again in a scratch folder, with three choices made between).
@@ -26,7 +26,8 @@ import openpyxl
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "out" / "demo.xlsx"
 # The README's pictures: the tab, and where it goes.
-TABS = {"Scorecard": ROOT / "docs" / "demo-scorecard.png", "Trend": ROOT / "docs" / "demo-trend.png"}
+TABS = {"Scorecard": ROOT / "docs" / "demo-scorecard.png", "Trend": ROOT / "docs" / "demo-trend.png",
+        "Flow": ROOT / "docs" / "demo-flow.png"}
 
 
 DPI = 150

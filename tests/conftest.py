@@ -15,6 +15,17 @@ ROOT = Path(__file__).parent.parent
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def demo_warehouse():
+    """The demo's metric source (config/demo/warehouse.db), built from its CSV
+    as `make demo` builds it, before any test runs the demo config."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("demo_warehouse", ROOT / "config/demo/warehouse.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build()
+
+
 def demo_yaml() -> str:
     """config/demo.yaml with its data files' paths absolute (in the file they
     are relative to the config's folder), for a copy written elsewhere."""

@@ -19,7 +19,8 @@ from .conftest import NOW, ROOT
 ALL_KINDS = {"unmapped", "ambiguous", "unknown_tag", "unowned", "no_estimate", "no_acceptance",
              "stale", "goal_overload", "idle_lever", "lever_count", "unowned_outcome", "off_track",
              "guardrail_breach", "metric_stale", "unused_rule", "activity_bias",
-             "checkpoint_missed", "leading_flat", "experiment_overdue"}
+             "checkpoint_missed", "leading_flat", "experiment_overdue",
+             "forecast_miss"}   # forecast_miss: the outcome forecast (issue 23)
 
 
 @pytest.fixture(scope="module")

@@ -76,13 +76,13 @@ def test_the_dry_run_leads_with_the_headline_and_all_lists_every_warning(elsewhe
     assert lines[2] == "aligned effort 83.6%; 3 outcomes: 1 off track, 1 at risk, 1 on track"
     assert lines[3].startswith("  1. 1 guardrail_breach")
     assert lines[4] == "  2. 12 unmapped → `align-sync suggest` proposes rules for them"
-    assert lines[-1] == "... and 62 more: --all lists every one"
+    assert lines[-1] == "... and 63 more: --all lists every one"     # 71: two forecast_miss (issue 23)
     assert len(lines) < 50                   # the headline stays on a 50-row screen
     assert main(["run", "--once", "--dry-run", "--all", "--config", DEMO]) == 0
     every = capsys.readouterr().out
     assert "more" not in every.splitlines()[-1]
-    table = every[every.index("Warnings (70)"):].splitlines()[3:]
-    assert len(table) == 70
+    table = every[every.index("Warnings (71)"):].splitlines()[3:]
+    assert len(table) == 71
 
 
 def test_a_dry_run_honours_log_format_json(elsewhere, capsys):
@@ -90,7 +90,7 @@ def test_a_dry_run_honours_log_format_json(elsewhere, capsys):
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     summary = events[-1]
     assert summary["event"] == "dry_run.summary" and summary["summary"]["Aligned effort %"] == 83.6
-    assert len(summary["warnings"]) == 70 and summary["actions"][1].startswith("12 unmapped")
+    assert len(summary["warnings"]) == 71 and summary["actions"][1].startswith("12 unmapped")
     assert not (elsewhere / "out").exists()
 
 

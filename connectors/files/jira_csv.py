@@ -80,6 +80,12 @@ def is_done(cols: dict[str, list[str]]) -> bool:
     return bool(resolution) and vocabulary.fold(resolution) not in _UNRESOLVED
 
 
+def in_progress(cols: dict[str, list[str]]) -> bool:
+    """Work under way (Flow's WIP): the status category Jira calls In Progress."""
+    category = _first(cols, "status category")
+    return bool(category) and vocabulary.fold(category) == "in progress"
+
+
 def limit_notice(rows: int) -> list[str]:
     if rows == CSV_LIMIT:
         return [f"partial export? the file holds exactly {CSV_LIMIT} issues, where Jira's CSV "

@@ -44,6 +44,7 @@ class FileSourceConfig(Strict):
     url: str | None = None        # Jira base URL, to link keys of a CSV export
     fields: JiraFields = Field(default_factory=JiraFields)
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
+    wip_lists: list[str] | None = None     # a Trello export's lists of work under way
     estimate_field: str | None = None
 
 
@@ -188,7 +189,8 @@ class FileSource:
                 and "lists" in found[0].meta:
             board = found[0].meta
             require_estimate_field(board, self.config.estimate_field, self._where())
-            tickets = board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field)
+            tickets = board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field,
+                                    self.config.wip_lists)
             self.archived = archived_cards(board)
             return tickets
         if not found or not all(p.has_issues for p in found):
@@ -386,7 +388,8 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
         project_name=one("project name"), epic=epic, parent=parent,
         description=one("description") or "",
         acceptance=(one(accept_col) or "") if accept_col else "",
-        updated=updated, done_at=done_at, problems=tuple(problems),
+        updated=updated, done_at=done_at, created=when("created", "taken as no creation date"),
+        in_progress=jira_csv.in_progress(cols), problems=tuple(problems),
     )
 
 

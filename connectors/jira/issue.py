@@ -242,6 +242,7 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
                         "taken as never updated")
     done_at = read_time(f.get("resolutiondate"), "`resolutiondate`", problems,
                         "taken as no resolution date")
+    created = read_time(f.get("created"), "`created`", problems, "taken as no creation date")
     owner = assignee.get("displayName") or assignee.get("name")
     components = f.get("components")
     return Ticket(
@@ -262,5 +263,7 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
         epic=epic, parent=parent,
         description=_description(f.get("description")),
         acceptance=field_text(f.get(ids.acceptance)) if ids.acceptance else "",
-        updated=updated, done_at=done_at, problems=tuple(problems),
+        updated=updated, done_at=done_at, created=created,
+        in_progress=category == "indeterminate",      # the category Jira shows as "In Progress"
+        problems=tuple(problems),
     )

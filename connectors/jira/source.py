@@ -36,7 +36,7 @@ from connectors.jira.meta import JiraMeta, translate
 
 T = TypeVar("T")
 FIELDS = ("summary", "issuetype", "status", "assignee", "labels", "components", "project",
-          "parent", "updated", "resolutiondate", "description")
+          "parent", "updated", "resolutiondate", "created", "description")
 OVERLAP = timedelta(hours=1)   # index lag, minute-granular JQL dates, DST folds
 TIMEOUT = (5, 60)
 GATEWAY = "https://api.atlassian.com/ex/jira"
@@ -171,7 +171,9 @@ class JiraSource:
     def fetch(self, state: State, now: datetime) -> list[Ticket]:
         self._connect(state, now)
         ids = self.meta.field_ids()
-        fields = list(FIELDS) + [f for f in (ids.estimate, ids.acceptance, ids.epic_link) if f]
+        # Each field once: a custom field configured as one we already ask for adds nothing.
+        fields = list(dict.fromkeys(list(FIELDS) + [f for f in (ids.estimate, ids.acceptance,
+                                                                 ids.epic_link) if f]))
         signature = ",".join(fields)
         jql = base_jql(self.config.jql)
         cursor = state.get(self.name, "cursor")

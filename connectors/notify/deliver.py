@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from sync.core.errors import AlignSyncError, RemoteError, describe
-from sync.core.review import TEAM, Digest, by_kind, loop_lines
+from sync.core.review import TEAM, Digest, by_kind, loop_lines, outlook
 from sync.core.review_text import render_text
 from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
 from sync.worker.runtime import Runtime
@@ -146,6 +146,7 @@ class SlackNotifier(_Notifier):
                         + "".join(f"\n{line}" for line in loop_lines(r)))
             if r.standing:                 # a breach stays in every review until it is gone
                 line += f"\nstill open: {by_kind(r.standing)}"
+            line += f"\n{outlook(r)}"
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line}})
         top = _top_new(d)
         if top:
@@ -166,6 +167,9 @@ class TeamsNotifier(_Notifier):
                      {"title": "Tickets done", "value": str(len(r.done))}]
             if r.outcome_id != TEAM:
                 facts.insert(0, {"title": "Progress", "value": f"{_number(r.progress)}{_delta(r.progress_change)}"})
+            if r.forecast:
+                facts.append({"title": "Forecast", "value": r.forecast})
+            facts.append({"title": "Done by (85%)", "value": r.done_by or "no done date yet"})
             if r.new_warnings:
                 facts.append({"title": "New warnings", "value": by_kind(r.new_warnings)})
             facts += [{"title": title.capitalize(), "value": value}
@@ -197,11 +201,13 @@ class EmailNotifier(_Notifier):
             f"<tr><td>{html.escape(r.name)}</td><td>{html.escape(r.status or '')}</td>"
             f"<td>{_number(r.progress)}{_delta(r.progress_change)}</td>"
             f"<td>{_number(r.aligned)}{_delta(r.aligned_change)}</td><td>{len(r.done)}</td>"
-            f"<td>{html.escape(by_kind(r.new_warnings) or '')}</td></tr>" for r in d.rows)
+            f"<td>{html.escape(by_kind(r.new_warnings) or '')}</td>"
+            f"<td>{html.escape(outlook(r))}</td></tr>" for r in d.rows)
         link = f'<p><a href="{html.escape(sheet)}">Open the sheet</a></p>' if sheet.startswith("http") else ""
         msg.add_alternative(
             f"<h2>Weekly review {html.escape(d.id[:10])}</h2><table><tr><th>Outcome</th><th>Status</th>"
-            f"<th>Progress</th><th>Aligned effort</th><th>Done</th><th>New warnings</th></tr>{rows}"
+            f"<th>Progress</th><th>Aligned effort</th><th>Done</th><th>New warnings</th>"
+            f"<th>Outlook</th></tr>{rows}"
             f"</table>{link}", subtype="html")
         return msg
 

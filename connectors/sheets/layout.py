@@ -220,6 +220,22 @@ def _chart(table: Table, info: SheetInfo) -> dict:
         "anchorCell": anchor, "offsetXPixels": offset, "widthPixels": 640, "heightPixels": 320}}}}}
 
 
+def _metric_rows(info: SheetInfo, rows) -> list[dict]:
+    """Metric sources' rows: a changed one rewritten where it is, new ones
+    appended after the tab's last row with data; people's cells untouched."""
+    out = [{"updateCells": {"range": {"sheetId": info.sheet_id, "startRowIndex": number - 1,
+                                      "endRowIndex": number, "startColumnIndex": 0,
+                                      "endColumnIndex": len(cells)},
+                            "rows": [{"values": [cell(v) for v in cells]}],
+                            "fields": "userEnteredValue"}}
+           for number, cells in sorted(rows.changed.items())]
+    if rows.added:
+        out.append({"appendCells": {"sheetId": info.sheet_id, "fields": "userEnteredValue",
+                                    "rows": [{"values": [cell(v) for v in r]} for r in rows.added]}})
+        info.rows += len(rows.added)
+    return out
+
+
 def build(report: Report, sheets: dict[str, SheetInfo],
           previous: dict[str, list[list]] | None = None,
           plan: Plan | None = None) -> tuple[dict, int]:
@@ -263,6 +279,8 @@ def build(report: Report, sheets: dict[str, SheetInfo],
                                                            "endColumnIndex": width},
                                                  "rows": [_header(Table(name, HEADERS[name], []))],
                                                  "fields": "userEnteredValue,userEnteredFormat"}})
+            if name == "Metrics" and report.metrics:
+                requests += _metric_rows(info, report.metrics)
             if name == "History" and report.history:
                 requests.append({"appendCells": {"sheetId": info.sheet_id, "fields": "userEnteredValue",
                                                  "rows": [{"values": [cell(v) for v in row]}

@@ -8,6 +8,7 @@ estimates, unnamed labels.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from sync.core.errors import ConfigError, DataError
@@ -70,6 +71,27 @@ def _objects(board: dict, name: str, where: str, required: bool = False) -> list
     return [x for x in items if isinstance(x, dict) and isinstance(x.get("id"), str)]
 
 
+def card_created(card_id: Any) -> datetime | None:
+    """A card's creation time: its id is a MongoDB ObjectId, whose first 8 hex
+    digits are the seconds since 1970 when it was made."""
+    if not isinstance(card_id, str) or len(card_id) < 8:
+        return None
+    try:
+        return datetime.fromtimestamp(int(card_id[:8], 16), tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def backlog_list(lists: dict[str, dict]) -> str | None:
+    """The id of the board's first open list (by position): the backlog, whose
+    cards are not yet under way."""
+    open_lists = [lst for lst in lists.values() if not lst.get("closed")]
+    def position(lst: dict) -> float:
+        pos = lst.get("pos")
+        return float(pos) if isinstance(pos, (int, float)) and not isinstance(pos, bool) else 0.0
+    return min(open_lists, key=position)["id"] if open_lists else None
+
+
 def archived_cards(board: dict) -> int:
     """Cards `board_tickets` drops: archived, or in an archived list."""
     closed = {lst.get("id") for lst in board.get("lists") or () if isinstance(lst, dict)
@@ -101,9 +123,13 @@ def done_list_guess(board: dict) -> tuple[list[str], list[str]]:
 
 
 def board_tickets(board: dict, source: str, done_lists: list[str],
-                  estimate_field: str | None) -> list[Ticket]:
+                  estimate_field: str | None, wip_lists: list[str] | None = None) -> list[Ticket]:
+    """`wip_lists`: the lists whose cards are work in progress; by default
+    every list but the first (the backlog)."""
     where = f"source {source}"
     lists = {lst["id"]: lst for lst in _objects(board, "lists", where, required=True)}
+    backlog = backlog_list(lists)
+    wip_names = {w.strip().lower() for w in wip_lists} if wip_lists is not None else None
     members = {m["id"]: m for m in _objects(board, "members", where)}
     fields = {cf["id"]: cf for cf in _objects(board, "customFields", where)}
     field_id = estimate_field_id(board, estimate_field)
@@ -142,14 +168,20 @@ def board_tickets(board: dict, source: str, done_lists: list[str],
                       if isinstance(m, str) and m in members and members[m].get("fullName")), None)
         labels = tuple(str(lb.get("name") or lb.get("color") or "") for lb in card.get("labels") or ()
                        if isinstance(lb, dict))
+        done = list_name.strip().lower() in done_names or bool(card.get("dueComplete"))
+        if wip_names is not None:
+            under_way = list_name.strip().lower() in wip_names
+        else:
+            under_way = card.get("idList") != backlog
         tickets.append(Ticket(
             key=key, source=source, title=title,
             url=card.get("shortUrl") or card.get("url") or "",
-            type="Card", status=list_name,
-            done=list_name.strip().lower() in done_names or bool(card.get("dueComplete")),
+            type="Card", status=list_name, done=done,
             owner=owner, estimate=estimate, labels=tuple(x for x in labels if x),
             board=board.get("name"), list=list_name or None,
             description=str(card.get("desc") or ""),
             updated=updated, problems=tuple(problems),
+            created=card_created(card.get("id")),
+            in_progress=under_way and not done,
         ))
     return tickets

@@ -59,6 +59,7 @@ class TrelloSourceConfig(Strict):
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
     estimate_field: str | None = None
     workers: int = Field(4, ge=1, le=10)    # boards read at once; each is one request or a few
+    wip_lists: list[str] | None = None     # lists of work under way (default: all but the first)
     # `labels`: a lever chosen in the sheet's Set lever column is added to
     # the card as a board label of its tag's name (sync.worker.writeback).
     writeback: Literal["labels"] | None = None
@@ -175,7 +176,7 @@ class TrelloSource:
             board = self.board(board_id)
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
             return board_id, board, board_tickets(board, self.name, self.config.done_lists,
-                                                  self.config.estimate_field)
+                                                  self.config.estimate_field, self.config.wip_lists)
 
         tickets: list[Ticket] = []
         step = self.runtime.progress.step(f"source {self.name}: reading Trello")

@@ -189,6 +189,8 @@ class XlsxSink:
         if "Metrics" not in wb.sheetnames:
             ws = wb.create_sheet("Metrics")
             self._fill(ws, Table("Metrics", HEADERS["Metrics"], self._seed_rows()))
+        if report.metrics:
+            _metric_rows(wb["Metrics"], report.metrics)
         if fresh:
             del wb["Sheet"]
         for name in ("Owners",):  # a tab switched off in config is removed, not left stale
@@ -314,6 +316,22 @@ class XlsxSink:
             if streamed:
                 self._stream(tmp, streamed, step)
         save_replacing(self._target(), f"sink xlsx {self.path}", write)
+
+
+def _metric_rows(ws, rows) -> None:
+    """Metric sources' rows: changed ones in place, new ones after the last
+    filled row.  No other cell of the team's tab is touched."""
+    for number, cells in rows.changed.items():
+        for c, value in enumerate(cells, start=1):
+            ws.cell(row=number, column=c).value = value
+    last = ws.max_row
+    while last > 1 and all(ws.cell(row=last, column=c).value in (None, "") for c in range(1, 5)):
+        last -= 1
+    for r, cells in enumerate(rows.added, start=last + 1):
+        for c, value in enumerate(cells, start=1):
+            cell = ws.cell(row=r, column=c, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"      # a metric named "=..." stays text
 
 
 def register(registry) -> None:

@@ -75,10 +75,12 @@ def summary(a: Assessment, report: Report, every: bool = False) -> str:
         if key not in ("Next sync", "Last error"):
             lines.append(f"  {key.ljust(width)}  {_fmt(value)}")
     lines += ["", "Scorecard"]
+    done_by = {f.outcome_id: f.done_by.isoformat() for f in a.flow if not f.lever_id and f.done_by}
     lines.append(table(["Outcome", "Current", "Progress %", "Elapsed %", "Status", "Active",
-                        "Done", "Aligned %", "Warnings"],
+                        "Done", "Aligned %", "Warnings", "Forecast", "Forecast status", "Done by (85%)"],
                        [[o.outcome.id, o.current, o.progress, o.elapsed, o.status, o.active, o.done,
-                         o.aligned_effort, o.warnings] for o in a.outcomes]))
+                         o.aligned_effort, o.warnings] + _forecast(o) + [done_by.get(o.outcome.id)]
+                        for o in a.outcomes]))
     lines += _loop(a)
     lines += ["", f"Warnings ({len(a.warnings)})"]
     shown = a.warnings if every else a.warnings[:SHOWN]
@@ -88,6 +90,11 @@ def summary(a: Assessment, report: Report, every: bool = False) -> str:
     if len(shown) < len(a.warnings):
         lines.append(f"... and {len(a.warnings) - len(shown)} more: --all lists every one")
     return "\n".join(lines)
+
+
+def _forecast(o) -> list:
+    fc = o.forecast
+    return [fc.value, fc.status] if fc else [None, None]
 
 
 def _loop(a: Assessment) -> list[str]:

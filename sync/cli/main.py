@@ -162,10 +162,12 @@ def _assess(ws, keep: list | None = None):
     """The assessment a sync would make now (and its tickets); `keep`, when
     given, receives the sheet's inputs (History, for the review)."""
     from sync.core.assessment import assess
+    from sync.worker import done_stamps
     from sync.worker.engine import choices_of, fetch_all, source_notices
     state = ws.state(readonly=True)
     try:
         tickets, _ = fetch_all(ws.sources, state, _now())
+        tickets = done_stamps.stamp(tickets, state, ws.config.scoring_time(_now()))
         inputs = ws.sink.read()
         chosen = choices_of(inputs, state)       # the sheet's Set lever choices count here too
     finally:
@@ -174,7 +176,8 @@ def _assess(ws, keep: list | None = None):
         keep.append(inputs)
     now = ws.config.scoring_time(_now())
     return assess(tickets, ws.config, inputs.readings, now, metric_problems=inputs.metric_problems,
-                  choices=chosen, source_problems=source_notices(ws.sources)), tickets
+                  choices=chosen, source_problems=source_notices(ws.sources),
+                  workspace=ws.name), tickets
 
 
 def cmd_review(args, path: str, process) -> int:

@@ -14,6 +14,8 @@ from sync.core.matching import Pattern
 from sync.core import plan, scoring
 from sync.core.choices import Choices
 from sync.core.config import Lever, Outcome
+from sync.core.flow import FlowRow, measure
+from sync.core.forecast import Forecast, forecast
 from sync.core.model import Mapping, Reading, Ticket, Warning, natural
 from sync.core.rules import RuleHits, RuleSet
 from sync.core.values import future
@@ -49,6 +51,7 @@ class OutcomeResult:
     warnings: int = 0
     planned: float | None = None     # the plan's progress % today, with checkpoints only
     missed: list = field(default_factory=list)    # [(Checkpoint, Reading)] short of the plan
+    forecast: Forecast | None = None     # where the metric heads by the deadline
 
 
 @dataclass
@@ -92,6 +95,8 @@ class Assessment:
     choices: dict[str, str] = field(default_factory=dict)
     choice_problems: dict[str, str] = field(default_factory=dict)
     source_problems: list[str] = field(default_factory=list)   # `partial_export` lines
+    flow: list[FlowRow] = field(default_factory=list)          # the Flow tab's rows
+    source_failures: list[str] = field(default_factory=list)   # `metric_source_failed` lines
 
     @property
     def in_scope(self) -> list[TicketResult]:
@@ -145,9 +150,12 @@ def usable_tickets(tickets: Iterable[Ticket], now: datetime) -> Iterable[Ticket]
 def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
            now: datetime, rules: RuleSet | None = None,
            metric_problems: Iterable[str] = (), choices: Choices | None = None,
-           source_problems: Iterable[str] = ()) -> Assessment:
+           source_problems: Iterable[str] = (), workspace: str = "",
+           source_failures: Iterable[str] = ()) -> Assessment:
     """`choices`: the sheet's `Set lever` choices, merged over those kept in state;
-    `source_problems`: what the sources found incomplete (a partial export)."""
+    `source_problems`: what the sources found incomplete (a partial export).
+    `workspace`: its name seeds Flow's Monte Carlo (with the date).
+    `source_failures`: one line per metric source that could not be read."""
     from sync.core.checks import raise_warnings
     readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)
@@ -191,7 +199,8 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
             sum(r.active for r in mine), sum(r.ticket.done for r in mine),
             scoring.percent(sum(r.effort for r in mine if r.active), team_effort),
             _mean([r.score for r in mine]), planned=planned,
-            missed=plan.missed_checkpoints(o, readings, now.date())))
+            missed=plan.missed_checkpoints(o, readings, now.date()),
+            forecast=forecast(o, readings, now)))
 
     levers = []
     for o, lv in config.levers():
@@ -218,6 +227,8 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
                         list(metric_problems) + future,
                         dict(choices.chosen) if choices else {},
                         dict(choices.refused) if choices else {}, list(source_problems))
+    result.source_failures = list(source_failures)
+    result.flow = measure(results, config.outcomes, config.flow.window, now, workspace)
     result.warnings = raise_warnings(result, config, readings)
     _count_warnings(result)
     return result

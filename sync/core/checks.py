@@ -194,6 +194,24 @@ def _metric_problems(a) -> list[Warning]:
     return [Warning("medium", "bad_metric", line) for line in a.metric_problems]
 
 
+def _forecast_misses(a) -> list[Warning]:
+    """An outcome not yet done whose line, carried on, falls short at the deadline."""
+    out = []
+    for res in a.outcomes:
+        fc, o = res.forecast, res.outcome
+        if fc is None or not fc.misses or res.status == "done":
+            continue
+        out.append(Warning("medium", "forecast_miss",
+                           f"{o.metric} heads for {fc.value:g} by {o.deadline.isoformat()}, "
+                           f"short of the target {o.target:g} (trend of {fc.readings} readings)",
+                           owner=o.owner or "", outcome_id=o.id))
+    return out
+
+
+def _metric_source_failures(a) -> list[Warning]:
+    return [Warning("medium", "metric_source_failed", line) for line in a.source_failures]
+
+
 def _source_problems(a) -> list[Warning]:
     # A saved search page taken for the whole search would misstate every share.
     return [Warning("high", "partial_export", line) for line in a.source_problems]
@@ -201,8 +219,8 @@ def _source_problems(a) -> list[Warning]:
 
 def raise_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
     found = (_ticket_warnings(a, config) + _goal_overload(a, config) + _lever_warnings(a)
-             + _outcome_warnings(a, config, readings) + _unused_rules(a) + _metric_problems(a)
-             + _source_problems(a)
+             + _outcome_warnings(a, config, readings) + _forecast_misses(a) + _unused_rules(a)
+             + _metric_problems(a) + _metric_source_failures(a) + _source_problems(a)
              + _checkpoint_warnings(a) + _lever_loop_warnings(a, config, readings))
     # natural() once per ticket key, not once per warning (150k at 100k tickets).
     naturals = {key: natural(key) for key in {w.key for w in found}}

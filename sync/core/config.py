@@ -323,6 +323,17 @@ class Review(Strict):
         return pair
 
 
+def _whole_weeks(delta: timedelta) -> timedelta:
+    if delta.total_seconds() % (7 * 86400):
+        raise ValueError("expected whole weeks, such as 8w (Flow counts done work week by week)")
+    return delta
+
+
+class FlowSettings(Strict):
+    """The Flow tab: how far back done work counts."""
+    window: Annotated[Duration, AfterValidator(_whole_weeks)] = timedelta(weeks=8)
+
+
 def _duration_or_zero(value: Any) -> timedelta:
     return timedelta(0) if value in (0, "0") else parse_duration(value)
 
@@ -350,6 +361,7 @@ class ConfigBase(Strict):
     alerts: Alerts = Field(default_factory=Alerts)
     outcomes: list[Outcome] = Field(min_length=1)
     ignore: Blocks = Field(default_factory=list)
+    flow: FlowSettings = Field(default_factory=FlowSettings)
     # A saved export is a snapshot of one day: scored against the wall clock
     # it ages (every ticket turns stale, every outcome runs out of time).
     # `as_of` scores it as seen that day, on every run (the bundled demo).
@@ -393,6 +405,15 @@ class ConfigBase(Strict):
                 seen[ident] = what
         return self
 
+    @model_validator(mode="after")
+    def _metric_names(self) -> "ConfigBase":
+        # A source's rows are told apart by their Note, `from <name>`.
+        names = [m.name for m in getattr(self, "metrics", None) or ()]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"metric source names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
     def source_list(self) -> list[Any]:
         """Sources with their display names filled in (§6: name, or type when alone)."""
         if self.sources is not None:
@@ -422,10 +443,14 @@ def config_model() -> type[BaseModel]:
         from sync.core.registry import CONNECTORS
         source = _union(CONNECTORS.models("source"))
         sink = _union(CONNECTORS.models("sink"))
+        # One model may serve two types (csv and json): each once in the union.
+        metric_models = list(dict.fromkeys(CONNECTORS.models("metric")))
+        metric = _union(metric_models) if metric_models else Any
         _MODEL["Config"] = create_model("Config", __base__=ConfigBase,
                                         source=(Optional[source], None),
                                         sources=(Optional[list[source]], None),
-                                        sink=(sink, ...))
+                                        sink=(sink, ...),
+                                        metrics=(list[metric], Field(default_factory=list)))
     return _MODEL["Config"]
 
 

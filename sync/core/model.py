@@ -51,6 +51,8 @@ class Ticket:
     acceptance: str = ""          # text of the configured acceptance field
     updated: datetime | None = None
     done_at: datetime | None = None  # resolution date, when the tracker knows it
+    created: datetime | None = None  # the tracker's creation date (Flow's lead time)
+    in_progress: bool = False        # in a status of work under way (Flow's WIP)
     problems: tuple[str, ...] = ()   # fields that could not be read as given (`bad_data`)
 
     @property

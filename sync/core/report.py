@@ -10,18 +10,22 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from sync.core import choices as sheet_choices
 from sync.core import plan
 from sync.core.assessment import Assessment
 from sync.core.model import SheetInputs
 
+if TYPE_CHECKING:
+    from sync.core.metric_feed import MetricRows
+
 HEADERS: dict[str, list[str]] = {
     "Summary": ["Field", "Value"],
     "Scorecard": ["Outcome ID", "Outcome", "Owner", "Metric", "Baseline", "Target", "Current",
                   "Progress %", "Start", "Deadline", "Time elapsed %", "Status", "Levers",
                   "Active tickets", "Done tickets", "Aligned effort", "Average task score",
-                  "Warnings"],
+                  "Warnings", "Forecast", "Forecast status", "Hits target on"],
     "Levers": ["Outcome ID", "Lever ID", "Lever", "Owner", "Impact", "Effort", "Confidence",
                "Priority", "Active tickets", "Done tickets", "Active effort", "Last activity",
                "Leading metric", "Leading current", "Leading progress %", "Experiment until"],
@@ -34,6 +38,8 @@ HEADERS: dict[str, list[str]] = {
     "History": ["Timestamp", "Outcome ID", "Progress %", "Aligned effort %", "Active tickets",
                 "Done tickets"],
     "Metrics": ["Date", "Metric", "Value", "Note"],
+    "Flow": ["Outcome ID", "Lever ID", "Throughput per week", "WIP", "Lead time median (days)",
+             "Lead time 85th percentile (days)", "Open tickets", "Done by (85%)"],
     "Review": ["Review date", "Outcome ID", "Status", "Previous status", "Progress %",
                "Progress change", "Aligned effort %", "Aligned effort change", "Tickets done",
                "New warnings", "Resolved warnings", "Newly unmapped"],
@@ -41,7 +47,7 @@ HEADERS: dict[str, list[str]] = {
 # Trend is ours too (not in §6's list): History pivoted to one row per set,
 # so a chart can draw each outcome's line; History itself stays append-only.
 # Tabs rewritten whole on every sync, in the order they appear in the sheet.
-OWNED = ["Summary", "Scorecard", "Levers", "Tickets", "Warnings", "Owners", "Rules", "Review", "Trend"]
+OWNED = ["Summary", "Scorecard", "Levers", "Flow", "Tickets", "Warnings", "Owners", "Rules", "Review", "Trend"]
 SUMMARY_FIELDS = ["Last sync", "Source", "Tickets in scope", "Active tickets", "Aligned effort %",
                   "Average task score", "Unmapped tickets", "Warnings", "Top unmapped labels",
                   "Next sync", "Last error"]
@@ -94,6 +100,7 @@ class Report:
     tables: list[Table]
     history: list[list]                 # rows to append to History (maybe none)
     when: datetime
+    metrics: MetricRows | None = None   # metric sources' rows to change or add in Metrics
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)
@@ -192,13 +199,14 @@ def summary_only(a: Assessment, sources: list[str], next_sync: datetime | None) 
 
 def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_every,
           owners_tab: bool = True, next_sync: datetime | None = None,
-          review_rows: list[list] | None = None) -> Report:
+          review_rows: list[list] | None = None, metric_rows: MetricRows | None = None) -> Report:
     """Every owned tab of the sheet for this assessment, plus History rows if due.
     `review_rows`: the Review tab, newest block first (sync.core.review.merge_blocks)."""
     score = [[o.outcome.id, o.outcome.name, o.outcome.owner, o.outcome.metric, o.outcome.baseline,
               o.outcome.target, o.current, o.progress, o.outcome.start.isoformat(),
               o.outcome.deadline.isoformat(), o.elapsed, o.status, len(o.outcome.levers), o.active,
-              o.done, o.aligned_effort, o.average_score, o.warnings] for o in a.outcomes]
+              o.done, o.aligned_effort, o.average_score, o.warnings] + forecast_cells(o)
+             for o in a.outcomes]
     levers = [[lr.outcome.id, lr.lever.id, lr.lever.name, lr.lever.owner, lr.lever.impact,
                lr.lever.effort, lr.lever.confidence, lr.priority, lr.active, lr.done,
                lr.active_effort, iso(lr.last_activity)] + _leading_cells(lr) for lr in a.levers]
@@ -209,6 +217,7 @@ def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_eve
     tables = [Table("Summary", HEADERS["Summary"], summary_rows(a, sources, next_sync)),
               Table("Scorecard", HEADERS["Scorecard"], score),
               Table("Levers", HEADERS["Levers"], levers),
+              Table("Flow", HEADERS["Flow"], [row.cells() for row in a.flow]),
               _tickets(a, inputs),
               Table("Warnings", HEADERS["Warnings"], warnings)]
     if owners_tab:
@@ -218,7 +227,15 @@ def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_eve
     tables.append(trend(a, inputs.history + history))
     tables.append(Table("Review", HEADERS["Review"],
                         review_rows if review_rows is not None else list(inputs.review)))
-    return Report(tables, history, a.now)
+    return Report(tables, history, a.now, metric_rows)
+
+
+def forecast_cells(o) -> list:
+    """Scorecard's three forecast columns for one outcome."""
+    fc = o.forecast
+    if fc is None:
+        return [None, None, None]
+    return [fc.value, fc.status, fc.hits_on.isoformat() if fc.hits_on else None]
 
 
 def _leading_cells(lr) -> list:

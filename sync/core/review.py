@@ -94,6 +94,8 @@ class Row:
     next_checkpoint: str | None = None       # `2026-12-01: 7.5`, with checkpoints only
     leading: list[str] = field(default_factory=list)    # levers whose leading metric moved, or not
     standing: dict[str, list[str]] = field(default_factory=dict)           # STANDING kinds now
+    forecast: str | None = None      # "7.8 by 2026-12-31 (will miss)"; None for the team
+    done_by: str | None = None       # Flow's Done by (85%) of its open tickets, ISO date
 
 
 @dataclass
@@ -163,6 +165,7 @@ def digest(before: dict, a: "Assessment", review_id: str) -> Digest:
                 out[kind].append(key)
         return dict(out)
 
+    done_by = {f.outcome_id: f.done_by.isoformat() for f in a.flow if not f.lever_id and f.done_by}
     rows = []
     for o in a.outcomes:
         was = before.get("outcomes", {}).get(o.outcome.id, {})
@@ -174,18 +177,37 @@ def digest(before: dict, a: "Assessment", review_id: str) -> Digest:
                         grouped(old_warnings - new_warnings, o.outcome.id),
                         [k for k in unmapped_now if old_mapped.get(k) == o.outcome.id],
                         _next_checkpoint(o.outcome, a), _leading_lines(before, a, o.outcome.id),
-                        standing=grouped(standing, o.outcome.id)))
+                        standing=grouped(standing, o.outcome.id),
+                        forecast=forecast_phrase(o), done_by=done_by.get(o.outcome.id)))
     team = before.get("team", {})
     rows.append(Row(TEAM, "Team", None, None, None, None, a.aligned_effort,
                     _change(a.aligned_effort, team.get("aligned")), sorted(done_now),
                     grouped(new_warnings - old_warnings, None), grouped(old_warnings - new_warnings, None),
-                    unmapped_now, standing=grouped(standing, None)))
+                    unmapped_now, standing=grouped(standing, None), done_by=done_by.get(TEAM)))
     basis = "history" if before.get("warnings") is None else "review"
     return Digest(review_id, before.get("when") or review_id, rows, basis)
 
 
 def _parse(stamp: str | None) -> datetime | None:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+
+
+def forecast_phrase(o) -> str | None:
+    """An outcome's forecast in words: `8.4 by 2026-12-31 (will hit on 2026-12-02)`."""
+    fc = o.forecast
+    if fc is None:
+        return None
+    if fc.value is None:
+        return fc.status
+    when = f" on {fc.hits_on.isoformat()}" if fc.hits_on else ""
+    return f"{fc.value:g} by {o.outcome.deadline.isoformat()} ({fc.status}{when})"
+
+
+def outlook(r: Row) -> str:
+    """The forecast and Done by of one digest row, for every channel."""
+    parts = [f"forecast {r.forecast}"] if r.forecast else []
+    parts.append(f"open work done by {r.done_by} (85%)" if r.done_by else "open work: no done date yet")
+    return "; ".join(parts)
 
 
 def _next_checkpoint(outcome, a: "Assessment") -> str | None:

@@ -1,7 +1,7 @@
 """The review as text: `review --print` and the email's plain part."""
 from __future__ import annotations
 
-from sync.core.review import TEAM, Digest, by_kind, loop_lines
+from sync.core.review import TEAM, Digest, by_kind, loop_lines, outlook
 
 
 def render_text(d: Digest, sheet: str = "") -> str:
@@ -18,6 +18,7 @@ def render_text(d: Digest, sheet: str = "") -> str:
             lines.append(f"- progress {_pct(r.progress)} ({_delta(r.progress_change)}), aligned effort "
                          f"{_pct(r.aligned)} ({_delta(r.aligned_change)})")
         lines.append(f"- tickets done: {len(r.done)}")
+        lines.append(f"- {outlook(r)}")
         if r.new_warnings:
             lines.append(f"- new warnings: {by_kind(r.new_warnings)}")
         if r.resolved_warnings:

@@ -102,12 +102,38 @@ def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], p
         return os.environ[name]
 
     value = _ENV.sub(substitute, node)
+    if loc and loc[0] == "metrics":
+        _metric_credentials(loc, node, problems, secrets, path)
     if _ENV_START.search(_ENV.sub("", node)):
         problems.append(f"{path}: {_path_text(loc)}: `${{` without a matching `}}` "
                         "(write ${NAME} for an environment variable)")
     if loc and str(loc[-1]) in SECRET_KEYS and value:
         secrets.add(value)
     return value
+
+
+_CREDENTIAL_HEADER = re.compile(r"(?i)auth|token|key|secret|cookie|password")
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:([^/@]+)@")
+
+
+def _metric_credentials(loc: list, raw: str, problems: list[str], secrets: set[str],
+                        path: Path) -> None:
+    """A metric source's credentials (a password in its URL, its request
+    headers) come from the environment only: a config file is shared and
+    committed.  What they expand to is redacted everywhere."""
+    under_headers = len(loc) >= 3 and loc[2] == "headers"
+    if not (under_headers or loc[-1] == "url"):
+        return
+    password = _URL_PASSWORD.match(raw)
+    credential = under_headers and _CREDENTIAL_HEADER.search(str(loc[-1]))
+    literal = (credential and not _ENV.search(raw)) or \
+        (password is not None and not _ENV.search(password[1]))
+    if literal:
+        problems.append(f"{path}: {_path_text(loc)}: a credential written into the file; "
+                        "put it in an environment variable and write ${NAME} here")
+    for name in _ENV.findall(raw):
+        if os.environ.get(name):
+            secrets.add(os.environ[name])
 
 
 def _path_text(loc: list) -> str:

@@ -81,11 +81,12 @@ class Daemon:
                  clock: Callable[[], datetime] = _utcnow,
                  wait: Callable[[float], bool] | None = None,
                  telemetry=None, workspace: str = "default", redact=None, notifiers=(),
-                 alerting=None):
+                 alerting=None, metric_sources=()):
         self.config = config
         self.alerting = alerting
         self.telemetry, self.workspace, self.redact = telemetry, workspace, redact
         self.notifiers = notifiers
+        self.metric_sources = metric_sources
         self.sources, self.sink, self.state = sources, sink, state
         self.force = force
         self.clock = clock
@@ -128,7 +129,7 @@ class Daemon:
             observed_sync(self.config, self.sources, self.sink, self.state, started,
                           force=self.force, next_sync=self.next_due, telemetry=self.telemetry,
                           workspace=self.workspace, redact=self.redact, notifiers=self.notifiers,
-                          alerting=self.alerting)
+                          alerting=self.alerting, metric_sources=self.metric_sources)
             self.last_success, self.last_error = self.clock(), ""
             # --force answers one refusal; later syncs are guarded again.
             self.force = False
@@ -169,7 +170,7 @@ def serve(workspace, *, health_port: int | None = None, force: bool = False) -> 
         daemon = Daemon(config, workspace.sources, workspace.sink, state, force=force,
                         telemetry=workspace.telemetry, workspace=workspace.name,
                         redact=workspace.process.redactor, notifiers=workspace.notifiers,
-                        alerting=workspace.alerting)
+                        alerting=workspace.alerting, metric_sources=workspace.metric_sources)
         StopRequest(daemon.request_stop, daemon.kill_now).install()
         port = health_port or config.health_port
         if port:

@@ -18,10 +18,11 @@ import structlog
 
 from sync.core import choices as sheet_choices
 from sync.core import report as report_mod
-from sync.core import review
+from sync.core import metric_feed, review
 from sync.core.assessment import Assessment, assess
 from sync.core.errors import AlignSyncError, GuardError, describe
 from sync.core.redact import Redactor
+from sync.worker import done_stamps
 from sync.core.model import Ticket
 from sync.core.protocols import Sink, Source
 
@@ -63,6 +64,31 @@ def fetch_all(sources: Sequence[Source], state: State,
         log.info("source.fetched", source=source.name, tickets=len(got),
                  seconds=round(time.monotonic() - started, 3))
     return tickets, counts
+
+
+def read_metrics(metric_sources: Sequence, config: Config,
+                 redact: Callable[[str], str] | None = None) -> list[metric_feed.Fetched]:
+    """Every metric source's rows, or why it could not be read: a failing
+    source is named in a warning and the sync goes on without it."""
+    since = metric_feed.since(config) if metric_sources else None
+    out = []
+    for source in metric_sources:
+        started = time.monotonic()
+        try:
+            rows = list(source.read(since))
+        except AlignSyncError as exc:
+            reason = describe(exc)
+        except Exception as exc:     # a database driver's own error type: still only this source
+            reason = f"unexpected {type(exc).__name__}"
+        else:
+            out.append(metric_feed.Fetched(source.name, rows))
+            log.info("metrics.read", source=source.name, rows=len(rows),
+                     seconds=round(time.monotonic() - started, 3))
+            continue
+        reason = (redact or Redactor())(reason)
+        log.warning("metrics.failed", source=source.name, error=reason)
+        out.append(metric_feed.Fetched(source.name, error=reason))
+    return out
 
 
 def source_notices(sources: Sequence[Source]) -> list[str]:
@@ -115,11 +141,14 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
              now: datetime, *, dry_run: bool = False, force: bool = False,
              next_sync: datetime | None = None, rules: RuleSet | None = None,
              redact: Callable[[str], str] | None = None,
-             notifiers: Sequence = (), telemetry=None) -> RunResult:
+             notifiers: Sequence = (), telemetry=None, workspace: str = "",
+             metric_sources: Sequence = ()) -> RunResult:
     """`redact`: the process's Redactor; the sheet is shared, so `Last error`
     goes through it (a bare engine, in tests, uses an empty one).
     `notifiers`: the review's targets (built by the workspace from the registry).
-    `telemetry`: counts label write-backs (`source.writeback`)."""
+    `telemetry`: counts label write-backs (`source.writeback`).
+    `workspace`: its name seeds Flow's forecast.
+    `metric_sources`: `metrics:` (connectors/metrics); a failing one is a warning, not a failure."""
     started = time.monotonic()
     now = config.scoring_time(now)      # a pinned `as_of` (a saved export's day) wins
     try:
@@ -128,9 +157,13 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
             inputs = sink.read()
             log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
                      history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
+            tickets = done_stamps.stamp(tickets, state, now)
+            fed = metric_feed.merge(inputs.readings, read_metrics(metric_sources, config, redact),
+                                    config, now)
             chosen = choices_of(inputs, state)
-            assessment = assess(tickets, config, inputs.readings, now, rules, inputs.metric_problems,
-                                chosen, source_notices(sources))
+            assessment = assess(tickets, config, fed.readings, now, rules,
+                                inputs.metric_problems + fed.problems, chosen, source_notices(sources),
+                                workspace=workspace, source_failures=fed.failures)
             log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
                      active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
                      warnings=len(assessment.warnings))
@@ -144,7 +177,8 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
                                          owners_tab=getattr(config.sink, "owners_tab", True),
                                          next_sync=next_sync,
                                          review_rows=review.merge_blocks(due.table_rows() if due else [],
-                                                                         inputs.review))
+                                                                         inputs.review),
+                                         metric_rows=fed.rows or None)
             guard(len(tickets), state.last_count(), force, dry_run)
             writes = writeback.plan(assessment, config, sources, state)
             if dry_run:

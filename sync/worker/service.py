@@ -27,7 +27,8 @@ def observed_sync(config, sources, sink, state, now: datetime, *, telemetry: Tel
     with structlog.contextvars.bound_contextvars(run_id=uuid.uuid4().hex[:12], workspace=workspace):
         log.info("sync.start", sources=[s.name for s in sources], dry_run=kw.get("dry_run", False))
         try:
-            result = run_once(config, sources, sink, state, now, telemetry=telemetry, **kw)
+            result = run_once(config, sources, sink, state, now, telemetry=telemetry,
+                              workspace=workspace, **kw)
         except Exception as exc:
             telemetry.observe_failure(time.monotonic() - started)
             if isinstance(exc, AlignSyncError):

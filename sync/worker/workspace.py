@@ -68,6 +68,8 @@ class Workspace:
         from sync.worker.alerting import Alerting
         self.alerting = Alerting(config, self.runtime, getattr(self.sink, "url", "")
                                  or str(getattr(self.sink, "path", "")))
+        self.metric_sources = [CONNECTORS.kind("metric", m.type).build(m, self.runtime, self.sink)
+                               for m in config.metrics]
 
     @property
     def telemetry(self):
@@ -91,7 +93,7 @@ class Workspace:
                                  dry_run=dry_run, force=force, next_sync=next_sync,
                                  telemetry=self.telemetry, workspace=self.name,
                                  redact=self.process.redactor, notifiers=self.notifiers,
-                                 alerting=self.alerting)
+                                 alerting=self.alerting, metric_sources=self.metric_sources)
         finally:
             state.close()
             if lock:

@@ -1,4 +1,5 @@
-"""End to end, as a user runs it (issue 15): `align-sync run --once --dry-run`
+"""End to end, as a user runs it (issue 15; issue 23 added creation dates and
+Metrics readings, so Flow and the forecasts have work to do): `align-sync run --once --dry-run`
 and `run --once` into xlsx (twice: a first and a second sync over the same
 workbook) on a saved Jira search export of N synthetic issues × 50 levers.
 Each command is its own process; prints wall time and its peak RSS.
@@ -53,6 +54,7 @@ def lean_issue(i: int) -> dict:
             if i % 4 == 0 else None,
             "customfield_10016": float(i % 8) if i % 6 else None,
             "updated": f"2026-11-{1 + i % 25:02d}T09:{i % 60:02d}:00.000+0000",
+            "created": f"2026-10-{1 + i % 28:02d}T08:{i % 60:02d}:00.000+0000",    # Flow's lead time
             "resolutiondate": "2026-11-20T10:00:00.000+0000" if category == "done" else None,
             "description": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
                 {"type": "text", "text": "Success metric: CTR +5%" if i % 2 else "Context."}]}]},
@@ -83,10 +85,15 @@ def config(tmp: Path) -> Path:
         outcomes.append({"id": f"o{o}", "name": f"Outcome {o}", "metric": f"m{o}", "baseline": 0,
                          "target": 10, "start": "2026-10-01", "deadline": "2026-12-31", "owner": "Owner",
                          "levers": levers})
+    # Ten weekly readings per outcome: every Scorecard row gets a forecast.
+    seed = tmp / "metrics.csv"
+    seed.write_text("Date,Metric,Value,Note\n" + "".join(
+        f"2026-{10 + w // 5:02d}-{1 + (w % 5) * 6:02d},m{o},{o + w * 0.5 + (w % 3) * 0.2},\n"
+        for o in range(10) for w in range(10)))
     data = {"source": {"type": "file", "path": str(tmp / "export.json"),
                        "fields": {"estimate": "customfield_10016"}},
-            "sink": {"type": "xlsx", "path": str(tmp / "book.xlsx")}, "state": str(tmp / "state.db"),
-            "outcomes": outcomes}
+            "sink": {"type": "xlsx", "path": str(tmp / "book.xlsx"), "metrics_seed": str(seed)},
+            "state": str(tmp / "state.db"), "outcomes": outcomes}
     path = tmp / "c.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

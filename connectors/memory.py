@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sync.core.errors import AlignSyncError
 from sync.core.model import SheetInputs, Ticket
-from sync.core.report import Report
+from sync.core.present.report import Report
 
 
 class MemorySource:
@@ -14,6 +14,19 @@ class MemorySource:
         self.tickets = tickets
         self.error = error
         self.calls = 0
+
+    writeback = None
+    notices: tuple[str, ...] = ()
+    archived = 0
+
+    def check(self) -> str:
+        return f"memory source {self.name}: {len(self.tickets)} tickets"
+
+    def draft_fields(self) -> tuple[dict, list[str]]:
+        return {}, []
+
+    def add_label(self, key: str, label: str) -> None:
+        raise AlignSyncError(f"memory source {self.name}: ticket {key}: labels cannot be written here")
 
     def fetch(self, state=None, now=None) -> list[Ticket]:
         self.calls += 1
@@ -27,6 +40,14 @@ class MemorySink:
         self.inputs = inputs or SheetInputs()
         self.reports: list[Report] = []
         self.errors: list[str] = []
+
+    location = "memory"
+
+    def check(self) -> str:
+        return "memory sink"
+
+    def done(self) -> None:
+        pass
 
     def read(self) -> SheetInputs:
         return self.inputs

@@ -1,4 +1,4 @@
-"""Alerts: the pure incident logic (sync.core.alerts), and the whole path as
+"""Alerts: the pure incident logic (sync.core.present.alerts), and the whole path as
 ops would meet it: separate `run --once` processes against a local Slack-style
 webhook server, the incident carried between them in the state file."""
 from __future__ import annotations
@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
-from sync.core import alerts
-from sync.core.alerts import FAILING, RECOVERED, REMINDER, Incident, advance, due, sent
+from sync.core.present import alerts
+from sync.core.present.alerts import FAILING, RECOVERED, REMINDER, Incident, advance, due, sent
 
 from .conftest import NOW, ROOT, base_config
 

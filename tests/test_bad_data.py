@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from sync.cli.main import main
-from sync.core.report import HEADERS
+from sync.core.present.report import HEADERS
 
 from .conftest import NOW, ROOT, base_config
 from .test_sheets import env, fake, key_file, private_key  # noqa: F401 (fixtures of the Sheets fake)

@@ -24,8 +24,9 @@ from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from connectors.xlsx.sink import XlsxSink
 from sync.core.errors import AlignSyncError, GuardError
 from sync.core.model import Ticket
+from sync.core.protocols import Sink, Source
 from sync.core.registry import CONNECTORS
-from sync.core.report import HEADERS, OWNED
+from sync.core.present.report import HEADERS, OWNED
 from sync.worker.engine import run_once
 from sync.worker.state import State
 
@@ -146,6 +147,19 @@ def sink_env(request, tmp_path, key_file):
 def test_every_registered_connector_has_a_harness():
     assert set(CONNECTORS.types("sink")) == set(SINKS)
     assert set(CONNECTORS.types("source")) == set(SOURCES)
+
+
+def _members(protocol) -> set[str]:
+    """What a Protocol names: its annotated attributes and its methods."""
+    own = {k for k in vars(protocol) if not k.startswith("_")}
+    return (own | set(getattr(protocol, "__annotations__", {}))) - {"register"}
+
+
+def test_a_sink_has_everything_the_protocol_names(sink_env):
+    sink = sink_env.h.sink()
+    missing = {m for m in _members(Sink) if not hasattr(sink, m)}
+    assert not missing, f"{type(sink).__name__} lacks {sorted(missing)}"
+    assert sink.location and isinstance(sink.location, str)
 
 
 def test_a_first_write_makes_every_owned_tab_with_its_header(sink_env):
@@ -311,6 +325,14 @@ def source_env(request, tmp_path):
     yield harness, state
     state.close()
     harness.close()
+
+
+def test_a_source_has_everything_the_protocol_names(source_env):
+    harness, _ = source_env
+    source = harness.source()
+    missing = {m for m in _members(Source) if not hasattr(source, m)}
+    assert not missing, f"{type(source).__name__} lacks {sorted(missing)}"
+    assert source.writeback in (None, "labels") and isinstance(source.archived, int)
 
 
 def test_a_fetch_yields_every_ticket_once_as_a_ticket(source_env):

@@ -11,7 +11,7 @@ from sync.worker.workspace import build_sources
 from connectors.xlsx.sink import XlsxSink
 from sync.worker import configfile
 from sync.worker.engine import run_once
-from sync.core.report import HEADERS
+from sync.core.present.report import HEADERS
 from sync.worker.state import State
 
 from .conftest import NOW, ROOT

@@ -15,7 +15,7 @@ import yaml
 
 from sync.cli import console
 from sync.cli.main import main
-from sync.core import review
+from sync.core.present import review
 from sync.worker.progress import Progress
 
 from .conftest import ROOT, base_config
@@ -188,7 +188,7 @@ def test_the_demo_review_shows_real_changes_and_standing_problems(elsewhere, cap
 
 
 def test_standing_problems_appear_in_every_review():
-    from sync.core.assessment import assess
+    from sync.core.assess.assessment import assess
     from sync.core.config import Config
     from .conftest import NOW, reading, ticket
     cfg = Config.model_validate(base_config())
@@ -199,7 +199,7 @@ def test_standing_problems_appear_in_every_review():
     d = review.digest(review.snapshot(a), a, "2026-11-30T09:00:00Z")
     conv = next(r for r in d.rows if r.outcome_id == "conv")
     assert not conv.new_warnings and "guardrail_breach" in conv.standing and "off_track" in conv.standing
-    from sync.core.review_text import render_text
+    from sync.core.present.review_text import render_text
     assert "still open: off_track 1; guardrail_breach 1" in render_text(d) or \
         "still open: guardrail_breach 1; off_track 1" in render_text(d)
 

@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from sync.core.assessment import assess
-from sync.core.flow import TRIALS, weeks_to_finish
+from sync.core.assess.assessment import assess
+from sync.core.assess.flow import TRIALS, weeks_to_finish
 from sync.core.model import SheetInputs
-from sync.core.report import HEADERS, OWNED, build
+from sync.core.present.report import HEADERS, OWNED, build
 from sync.worker import done_stamps
 from sync.worker.state import State
 from connectors.trello.board import board_tickets
@@ -175,16 +175,16 @@ def test_jira_issues_carry_creation_and_in_progress():
 
 def test_the_review_digest_and_the_terminal_give_forecast_and_done_by():
     from sync.cli.console import summary
-    from sync.core import review
+    from sync.core.present import review
     from sync.core.model import Reading
-    from sync.core.report import summary_only
+    from sync.core.present.report import summary_only
     readings = [Reading(datetime(2026, 10, 1, tzinfo=timezone.utc) + d * DAY, "conv_rate", 6 + 0.02 * d)
                 for d in (0, 10, 30, 40)]                       # 7.82 at the deadline: a miss
     a = assess(steady(6), make_config(), readings, NOW, workspace="growth")
     d = review.digest({}, a, NOW.isoformat())
     conv = next(r for r in d.rows if r.outcome_id == "conv")
     assert conv.forecast == "7.82 by 2026-12-31 (will miss)" and conv.done_by == "2026-12-17"
-    from sync.core.review_text import render_text
+    from sync.core.present.review_text import render_text
     text = render_text(d)
     assert "- forecast 7.82 by 2026-12-31 (will miss); open work done by 2026-12-17 (85%)" in text
     assert review.Digest.from_json(d.to_json()) == d

@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from sync.core.assessment import assess
+from sync.core.assess.assessment import assess
 from sync.core.config import Outcome
-from sync.core.forecast import TOO_FEW, WILL_HIT, WILL_MISS, forecast, theil_sen
+from sync.core.assess.forecast import TOO_FEW, WILL_HIT, WILL_MISS, forecast, theil_sen
 from sync.core.model import Reading, SheetInputs
-from sync.core.report import HEADERS, build
+from sync.core.present.report import HEADERS, build
 from tests.conftest import NOW, make_config, ticket
 
 START = date(2026, 10, 1)        # conftest's outcomes: 2026-10-01 .. 2026-12-31 (91 days)

@@ -10,7 +10,7 @@ import math
 import pytest
 
 from connectors.files.source import FileSource
-from sync.core.assessment import assess
+from sync.core.assess.assessment import assess
 from connectors.files.source import FileSourceConfig
 from sync.core.errors import ConfigError, DataError
 from sync.core.inputs import gather
@@ -168,7 +168,7 @@ def test_unreadable_export_is_a_config_error_not_a_crash(tmp_path):
 # -- rules that never end ------------------------------------------------------
 
 def test_a_backtracking_rule_fails_naming_rule_and_ticket(monkeypatch):
-    from sync.core import matching
+    from sync.core.assess import matching
     monkeypatch.setattr(matching, "MATCH_SECONDS", 0.2)
     config = make_config()
     data = config.model_dump(mode="json")
@@ -180,7 +180,7 @@ def test_a_backtracking_rule_fails_naming_rule_and_ticket(monkeypatch):
 
 
 def test_a_backtracking_acceptance_pattern_is_bounded_too(monkeypatch):
-    from sync.core import matching
+    from sync.core.assess import matching
     from sync.core.config import Config
     monkeypatch.setattr(matching, "MATCH_SECONDS", 0.2)
     data = make_config().model_dump(mode="json")
@@ -197,12 +197,12 @@ def test_a_backtracking_acceptance_pattern_is_bounded_too(monkeypatch):
     (r"(a)\1", 0), (r"\p{Lu}+", 0), (r"a*b*c*", 0),                     # back-reference, regex-only, cubic+
 ])
 def test_which_patterns_run_without_a_timeout(pattern, untimed):
-    from sync.core.matching import longest_untimed
+    from sync.core.assess.matching import longest_untimed
     assert longest_untimed(pattern) == untimed
 
 
 def test_a_tame_pattern_on_long_text_still_runs_with_the_timeout(monkeypatch):
-    from sync.core import matching
+    from sync.core.assess import matching
     timed = []
     real = matching.bounded_search
     monkeypatch.setattr(matching, "bounded_search", lambda *a: timed.append(len(a[1])) or real(*a))

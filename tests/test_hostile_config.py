@@ -183,7 +183,7 @@ def test_a_column_inserted_among_ours_is_kept(env):
 
 
 def make_headers():
-    from sync.core.report import HEADERS
+    from sync.core.present.report import HEADERS
     return list(HEADERS["Tickets"])
 
 

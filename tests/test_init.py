@@ -41,7 +41,7 @@ def open_issues(n: int) -> list[dict]:
 def dry_run_share(config) -> str:
     from sync.worker.workspace import Workspace
     from sync.worker.engine import fetch_all
-    from sync.core.assessment import assess
+    from sync.core.assess.assessment import assess
     from sync.worker.state import State
     ws = Workspace(config)
     tickets, _ = fetch_all(ws.sources, State(":memory:"), NOW)

@@ -35,7 +35,7 @@ import yaml
 
 from connectors.xlsx.sink import XlsxSink
 from sync.cli import main as cli
-from sync.core.report import HEADERS, SUMMARY_FIELDS
+from sync.core.present.report import HEADERS, SUMMARY_FIELDS
 from sync.worker import configfile
 from sync.worker.engine import run_once
 from sync.worker.runtime import Runtime

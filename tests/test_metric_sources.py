@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from sync.cli.main import main
-from sync.core import metric_feed
+from sync.core.assess import metric_feed
 from sync.core.model import Reading
 from sync.worker import configfile
 from connectors.metrics.csvjson import FileMetrics, FileMetricsConfig

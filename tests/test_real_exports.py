@@ -20,7 +20,7 @@ import stopwordsiso
 import yaml
 
 from sync.cli import main as cli
-from sync.core.assessment import assess
+from sync.core.assess.assessment import assess
 from sync.drafting import suggestions
 from sync.worker import configfile
 from sync.worker.engine import fetch_all

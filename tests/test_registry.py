@@ -23,8 +23,19 @@ class StaticSourceConfig(Strict):
 
 
 class StaticSource:
+    """A third party's source: everything sync.core.protocols.Source names."""
+    writeback = None
+    notices = ()
+    archived = 0
+
     def __init__(self, config, name):
         self.config, self.name = config, name
+
+    def draft_fields(self):
+        return {}, []
+
+    def add_label(self, key, label):
+        raise AssertionError("never called: writeback is off")
 
     def fetch(self, state=None, now=None):
         return [ticket(k, labels=("onboarding-email",)) for k in self.config.keys]

@@ -15,13 +15,13 @@ import yaml
 
 from connectors.memory import MemorySink, MemorySource
 from connectors.notify.deliver import EmailNotifier, SlackNotifier, TeamsNotifier
-from sync.core import review
-from sync.core.assessment import assess
+from sync.core.present import review
+from sync.core.assess.assessment import assess
 from sync.cli.main import main
 from sync.core.config import Config
 from sync.worker.engine import run_once
 from sync.core.errors import RemoteError
-from sync.core.report import HEADERS
+from sync.core.present.report import HEADERS
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget

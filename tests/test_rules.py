@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.core.rules import RuleSet
+from sync.core.assess.rules import RuleSet
 
 from .conftest import make_config, ticket
 

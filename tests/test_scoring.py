@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from sync.core import scoring
-from sync.core.assessment import assess
+from sync.core.assess import scoring
+from sync.core.assess.assessment import assess
 from sync.core.config import Config
 from sync.core.config import Outcome
 

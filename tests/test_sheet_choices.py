@@ -9,8 +9,8 @@ import pytest
 
 from connectors.memory import MemorySource
 from connectors.xlsx.sink import XlsxSink
-from sync.core import choices
-from sync.core.report import HEADERS
+from sync.core.assess import choices
+from sync.core.present.report import HEADERS
 from sync.worker.engine import run_once
 from sync.worker.state import State
 
@@ -80,7 +80,7 @@ def test_the_dropdown_is_the_same_when_the_tab_goes_through_openpyxl(env, monkey
 
 def test_many_levers_point_the_dropdown_at_the_levers_tab(tmp_path):
     from connectors.xlsx import dropdown
-    from sync.core.report import Table
+    from sync.core.present.report import Table
     ids = [f"lever-number-{i:03d}" for i in range(40)]
     table = Table("Tickets", HEADERS["Tickets"], [["A-1"] + [None] * 15], dropdown=(15, ids + ["ignore"]))
     xml = dropdown.xml(table)

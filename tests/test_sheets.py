@@ -19,7 +19,7 @@ from connectors.sheets.diff import norm
 from connectors.sheets.sink import SheetsSinkConfig
 from sync.worker.engine import run_once
 from sync.core.errors import ConfigError, GuardError, RemoteError, TransientError
-from sync.core.report import HEADERS, OWNED
+from sync.core.present.report import HEADERS, OWNED
 from sync.worker.state import State
 
 from .conftest import NOW, fixture, make_config, ticket
@@ -511,7 +511,7 @@ def test_history_header_is_restored_and_its_rows_kept(env, fake):
 
 def test_a_table_that_empties_leaves_no_row_behind():
     from connectors.sheets.layout import SheetInfo, build
-    from sync.core.report import Report, Table
+    from sync.core.present.report import Report, Table
     info = SheetInfo(7, "Warnings", 3, 7)
     before = [HEADERS["Warnings"], ["high", "goal_overload", "", "Ann"], ["low", "stale", "A-1"]]
     for previous in (None, {"Warnings": before}):

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from connectors.memory import MemorySink, MemorySource
 from connectors.notify import smtp, webhook
 from connectors.notify.deliver import SlackNotifier, deliver
-from sync.core import review
+from sync.core.present import review
 from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
 from sync.worker.engine import run_once
 from sync.worker.runtime import Runtime

@@ -260,7 +260,7 @@ def test_streamed_tabs_read_back_as_openpyxl_wrote_them(tmp_path, monkeypatch):
 def test_a_people_column_of_dates_goes_through_openpyxl(tmp_path):
     from datetime import datetime as dt
     from connectors.xlsx import stream as xlsx_stream
-    from sync.core.report import Table
+    from sync.core.present.report import Table
     table = Table("Tickets", ["Key", "When"], [["A-1", dt(2026, 11, 1)]], [], owned_columns=1)
     assert not xlsx_stream.streamable(table)
     assert xlsx_stream.streamable(Table("Tickets", ["Key", "When"], [["A-1", "soon"]], [], 1))

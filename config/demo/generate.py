@@ -220,9 +220,9 @@ def history(issues: list[dict]) -> None:
     from dataclasses import replace
     sys.path.insert(0, str(HERE.parents[1]))
     from sync.worker import configfile
-    from sync.core.assessment import assess
+    from sync.core.assess.assessment import assess
     from sync.core.inputs import gather
-    from sync.core.report import HEADERS, history_rows
+    from sync.core.present.report import HEADERS, history_rows
     from sync.worker.runtime import Runtime
     from sync.worker.workspace import build_sources
     config, _ = configfile.load(HERE.parent / "demo.yaml")

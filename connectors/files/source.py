@@ -123,6 +123,15 @@ class FileSource:
     def _is_csv(self, text: str) -> bool:
         return self.path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "["))
 
+    writeback = None               # an export is read, never written to
+
+    def check(self) -> str:
+        return self.probe()
+
+    def add_label(self, key: str, label: str) -> None:
+        raise ConfigError(f"source {self.name}: ticket {key}: a saved export cannot take labels",
+                          hint="writeback needs a live Jira or Trello source")
+
     def fetch(self, state=None, now=None) -> list[Ticket]:
         # A JSON export on disk is read a window at a time, never whole
         # (jira_export.Text): whole, a 228 MB export holds its bytes and its

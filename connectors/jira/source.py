@@ -84,6 +84,8 @@ class JiraSource:
         self.client = None
         self.cloud = False
         self.writeback = config.writeback
+        self.notices: list[str] = []   # a live search is read whole, or the sync fails
+        self.archived = 0
         auth = config.auth
         # At most `workers` requests in flight, the listing's included.
         self.slots = threading.BoundedSemaphore(config.workers)

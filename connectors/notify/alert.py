@@ -1,14 +1,14 @@
 """Delivering alerts (a sync that keeps failing, and its recovery) to the
 same targets the review uses: each channel is the review's notifier, with its
 retries, deadlines and error words, sending an alert body instead of a
-digest.  The words come from `sync.core.alerts.render`.
+digest.  The words come from `sync.core.present.alerts.render`.
 """
 from __future__ import annotations
 
 import html
 from email.message import EmailMessage
 
-from sync.core.alerts import RECOVERED, Message, render
+from sync.core.present.alerts import RECOVERED, Message, render
 from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
 
 from connectors.notify.deliver import EmailNotifier, SlackNotifier, TeamsNotifier

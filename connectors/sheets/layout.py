@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sync.core.choices import HEADER as CHOICE_HEADER
-from sync.core.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths
+from sync.core.assess.choices import HEADER as CHOICE_HEADER
+from sync.core.present.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths
 
 from connectors.sheets.diff import MAX_CELL, SEVERITY_COLOURS, changed_rows, header_edited, rgb
 from connectors.sheets.staging import STAGING, Plan, publish_requests, shrink

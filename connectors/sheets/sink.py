@@ -29,7 +29,7 @@ from sync.core.inputs import gather
 from sync.worker.runtime import Runtime
 from sync.core.model import SheetInputs
 from sync.core.values import serial_date
-from sync.core.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
+from sync.core.present.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
 
 from connectors import http as remote, retry
 from connectors.sheets.auth import MODES, GoogleAuth, refused_token
@@ -74,6 +74,7 @@ class SheetsSink:
         self.runtime = runtime or Runtime()
         self.id = spreadsheet_id(config.spreadsheet)
         self.url = f"https://docs.google.com/spreadsheets/d/{self.id}"
+        self.location = self.url
         self._http = None
         self.identity = None            # connectors.sheets.auth.Identity, from the first request
         self._sheets: dict[str, SheetInfo] | None = None

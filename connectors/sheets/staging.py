@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sync.core.report import Table, cell_text
+from sync.core.present.report import Table, cell_text
 
 from connectors.sheets.diff import MAX_CELL, SEVERITY_COLOURS, rgb
 

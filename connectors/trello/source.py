@@ -78,6 +78,8 @@ class TrelloSource:
         # 100 requests per 10 s per token, shared by every workspace using it.
         self.limiter = self.runtime.limiters.get("trello", config.auth.token, limit=100, window=10.0)
         self.writeback = config.writeback
+        self.notices: list[str] = []   # every board is read whole, or the sync fails
+        self.archived = 0              # a live board is asked for its open cards only
         # What the last fetch saw, for label write-back: each card's board,
         # each board's labels by lower-case name.
         self._card_board: dict[str, str] = {}

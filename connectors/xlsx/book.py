@@ -25,7 +25,7 @@ from xml.etree import ElementTree
 
 from sync.core.errors import ConfigError, RemoteError
 from sync.core.values import parse_number
-from sync.core.report import HEADERS, SEVERITY_COLOURS, column_letter  # noqa: F401 (the sink takes column_letter from here)
+from sync.core.present.report import HEADERS, SEVERITY_COLOURS, column_letter  # noqa: F401 (the sink takes column_letter from here)
 
 if TYPE_CHECKING:
     from openpyxl import Workbook

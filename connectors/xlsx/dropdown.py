@@ -10,8 +10,8 @@ they need no quoting inside the list.
 """
 from __future__ import annotations
 
-from sync.core.choices import IGNORE
-from sync.core.report import Table, column_letter
+from sync.core.assess.choices import IGNORE
+from sync.core.present.report import Table, column_letter
 
 INLINE_MAX = 255
 

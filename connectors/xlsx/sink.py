@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import field_validator
 
-from sync.core.choices import HEADER as CHOICE_HEADER
+from sync.core.assess.choices import HEADER as CHOICE_HEADER
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
 from sync.core.inputs import gather
@@ -31,7 +31,7 @@ from connectors.xlsx import stream as xlsx_stream
 from connectors.xlsx.book import (colour_severity, column_letter, draw_charts, note_aligned_effort, load_shell, metric_rows, openpyxl, ours, read_rows,
                         read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
 from connectors.xlsx.columns import read_columns
-from sync.core.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
+from sync.core.present.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
                          iso)
 
 # The tabs a write replaces whole: loaded empty (their rows come from `read`).
@@ -78,6 +78,7 @@ class XlsxSink:
         self.config = config
         self.progress = progress          # 100k Tickets rows take ~3 s to write
         self.path = Path(config.path)
+        self.location = str(self.path)
         self.seed = beside_config(config.metrics_seed, base_dir) if config.metrics_seed else None
         self.history_seed = beside_config(config.history_seed, base_dir) if config.history_seed else None
         self._loaded: tuple[tuple, list] | None = None   # (file stamp, History rows) of this sync's read

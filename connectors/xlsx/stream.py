@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sync.core.report import Table, cell_text
+from sync.core.present.report import Table, cell_text
 
 from connectors.xlsx import dropdown
 from connectors.xlsx.book import column_letter, rels_path

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 
-from sync.core import plan, scoring
-from sync.core.assessment import Assessment, TicketResult
-from sync.core.report import Report
-from sync.core.texttable import fmt as _fmt, table  # noqa: F401 (table: console.table for callers)
+from sync.core.assess import plan
+
+from sync.core.assess import scoring
+from sync.core.assess.assessment import Assessment, TicketResult
+from sync.core.present.report import Report
+from sync.core.present.texttable import fmt as _fmt, table  # noqa: F401 (table: console.table for callers)
 
 
 # What to do about each kind of warning: the summary's "next steps".

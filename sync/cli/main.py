@@ -161,7 +161,7 @@ def print_check(ws, path) -> int:
 def _assess(ws, keep: list | None = None):
     """The assessment a sync would make now (and its tickets); `keep`, when
     given, receives the sheet's inputs (History, for the review)."""
-    from sync.core.assessment import assess
+    from sync.core.assess.assessment import assess
     from sync.worker import done_stamps
     from sync.worker.engine import choices_of, fetch_all, source_notices
     state = ws.state(readonly=True)
@@ -181,8 +181,8 @@ def _assess(ws, keep: list | None = None):
 
 
 def cmd_review(args, path: str, process) -> int:
-    from sync.core import review
-    from sync.core.review_text import render_text
+    from sync.core.present import review
+    from sync.core.present.review_text import render_text
     from sync.worker.engine import deliver
     ws = open_workspace(path, process)
     sheet = getattr(ws.sink, "url", "") or str(getattr(ws.sink, "path", ""))

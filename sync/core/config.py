@@ -339,7 +339,7 @@ def _duration_or_zero(value: Any) -> timedelta:
 
 
 class Alerts(Strict):
-    """Telling the people who run the sync that it keeps failing (sync.core.alerts)."""
+    """Telling the people who run the sync that it keeps failing (sync.core.present.alerts)."""
     notify: list[Any] | None = None      # sync.core.targets.Target; None: review.notify
     after_failures: int = Field(default=2, ge=1)
     remind: Annotated[timedelta, BeforeValidator(_duration_or_zero)] = timedelta(hours=24)   # 0: never

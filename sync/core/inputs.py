@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from sync.core import choices as sheet_choices
+from sync.core.assess import choices as sheet_choices
 from sync.core.model import Reading, SheetInputs
-from sync.core.report import HEADERS
+from sync.core.present.report import HEADERS
 from sync.core.values import MAX_METRIC, parse_date, parse_number
 
 

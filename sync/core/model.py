@@ -118,7 +118,7 @@ class SheetInputs:
     # Metrics rows that could not be read, one line each (`bad_metric`).
     metric_problems: list[str] = field(default_factory=list)
     # The Tickets tab's `Set lever` cells by ticket key as read (a blank cell:
-    # None); None when the tab has no such column (sync.core.choices).
+    # None); None when the tab has no such column (sync.core.assess.choices).
     choices: dict[str, Any] | None = None
 
     @property

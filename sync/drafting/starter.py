@@ -169,7 +169,7 @@ def _writable(value: str) -> bool:
 
 
 def run(args, process, now: datetime) -> int:
-    from sync.core.assessment import assess
+    from sync.core.assess.assessment import assess
     from sync.worker.workspace import build_sources
     from sync.worker.runtime import DEFAULT_RETRY, Runtime
     from sync.worker.state import State
@@ -189,7 +189,7 @@ def run(args, process, now: datetime) -> int:
     runtime = Runtime("init", folder, DEFAULT_RETRY, process.limiters, process.redactor,
                       progress=process.progress)
     reader = build_sources(config, runtime)[0]
-    extra, notes = getattr(reader, "draft_fields", lambda: ({}, []))()
+    extra, notes = reader.draft_fields()
     for key, value in extra.items():
         source.setdefault(key, value)          # what the person passed wins
     config, _ = load_text(render(source, sink, [], now, {}, notes), folder)
@@ -208,7 +208,7 @@ def run(args, process, now: datetime) -> int:
         raise ConfigError(f"init: {where}: all {len(tickets)} tickets are done; nothing active "
                           "to draw levers from", hint="include the open work in the query or export")
     # A partial export first: it changes what every figure below means.
-    notes = list(getattr(reader, "notices", [])) + notes + read_notes(reader, tickets)
+    notes = list(reader.notices) + notes + read_notes(reader, tickets)
     drafts = propose(tickets, active, efforts, prefixes)
     if not drafts:
         raise ConfigError(f"init: {where}: {len(tickets)} tickets ({len(active)} active), and "
@@ -247,7 +247,7 @@ def read_notes(reader, tickets: list[Ticket]) -> list[str]:
     """What the fetch left out, and the title language: lines a person reads
     before trusting init's figure (and the draft's comments)."""
     out = []
-    archived = getattr(reader, "archived", 0)
+    archived = reader.archived
     if archived:
         out.append(f"{archived} archived card{'s' if archived != 1 else ''} left out (archived, or "
                    "in an archived list)")

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sync.core.texttable import table
+from sync.core.present.texttable import table
 from sync.drafting.starter_yaml import flow
-from sync.core import choices as sheet_choices
+from sync.core.assess import choices as sheet_choices
 from sync.drafting import clusters as cl
-from sync.core.assessment import Assessment
-from sync.core.rules import compile_block
+from sync.core.assess.assessment import Assessment
+from sync.core.assess.rules import compile_block
 
 KIND_ORDER = {"epic": 0, "labels": 1, "components": 2, "list": 3, "title": 4, "parent": 5}
 # A story with two sub-tasks is no theme; a parent that holds this many is worth a look.

@@ -1,5 +1,5 @@
 """One workspace's alerts, after every sync: the incident is advanced
-(sync.core.alerts, pure), kept in the state file at once, and every message
+(sync.core.present.alerts, pure), kept in the state file at once, and every message
 it owes is sent through the alert channels (connectors/notify/alert.py).
 
 The incident is written before anything is sent and again after each target
@@ -14,7 +14,7 @@ from datetime import datetime
 
 import structlog
 
-from sync.core import alerts
+from sync.core.present import alerts
 from sync.core.errors import describe
 from sync.core.registry import CONNECTORS
 

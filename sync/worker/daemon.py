@@ -24,7 +24,7 @@ from typing import Callable
 import structlog
 
 from sync.core.errors import AlignSyncError, describe
-from sync.core.report import iso
+from sync.core.present.report import iso
 from sync.core.schedule import Timetable
 from sync.worker.engine import collect_between_syncs
 from sync.worker.service import observed_sync

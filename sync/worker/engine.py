@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import structlog
 
-from sync.core import choices as sheet_choices
-from sync.core import report as report_mod
-from sync.core import metric_feed, review
-from sync.core.assessment import Assessment, assess
+from sync.core.assess import choices as sheet_choices
+from sync.core.present import report as report_mod
+from sync.core.assess import metric_feed
+from sync.core.present import review
+from sync.core.assess.assessment import Assessment, assess
 from sync.core.errors import AlignSyncError, GuardError, describe
 from sync.core.redact import Redactor
 from sync.worker import done_stamps
@@ -28,7 +29,7 @@ from sync.core.protocols import Sink, Source
 
 if TYPE_CHECKING:
     from sync.core.config import Config
-from sync.core.rules import RuleSet
+from sync.core.assess.rules import RuleSet
 from sync.worker import writeback
 from sync.worker.state import State
 
@@ -94,7 +95,7 @@ def read_metrics(metric_sources: Sequence, config: Config,
 def source_notices(sources: Sequence[Source]) -> list[str]:
     """What the sources' last fetch found incomplete (a saved first page of a
     longer search), one line each, named by source."""
-    return [f"source {s.name}: {line}" for s in sources for line in getattr(s, "notices", ())]
+    return [f"source {s.name}: {line}" for s in sources for line in s.notices]
 
 
 @contextmanager
@@ -174,7 +175,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
                 due = review.plan(state, assessment, config, now, inputs.history)
                 built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
                                          history_every=config.review.history_every,
-                                         owners_tab=getattr(config.sink, "owners_tab", True),
+                                         owners_tab=config.sink.owners_tab,
                                          next_sync=next_sync,
                                          review_rows=review.merge_blocks(due.table_rows() if due else [],
                                                                          inputs.review),
@@ -228,7 +229,7 @@ def deliver(state: State, notifiers: Sequence, sink: Sink) -> list[str]:
     failed = []
     for notifier in (n for n in notifiers if n.id in todo):
         try:
-            notifier.send(pending, getattr(sink, "url", "") or str(getattr(sink, "path", "")))
+            notifier.send(pending, sink.location)
         except AlignSyncError as exc:
             log.error("review.failed", target=notifier.label, review=pending.id, error=describe(exc))
             text = describe(exc)            # notifiers' messages start with their label

@@ -25,7 +25,7 @@ import structlog
 
 from sync.core.errors import AlignSyncError, ConfigError, describe
 from sync.worker.engine import collect_between_syncs
-from sync.core.report import iso
+from sync.core.present.report import iso
 from sync.core.schedule import Timetable
 from sync.worker import telemetry
 from sync.worker.workspace import Process, Workspace

@@ -107,7 +107,7 @@ class State:
             self.db.execute("INSERT OR REPLACE INTO kv VALUES (?,?,?)",
                             (source, key, value if isinstance(value, str) else json.dumps(value)))
 
-    # -- the sheet's choices and their write-back (sync.core.choices) -------
+    # -- the sheet's choices and their write-back (sync.core.assess.choices) -------
 
     def kept_choices(self) -> dict[str, str]:
         """`Set lever` choices by ticket key, as the last good sync left them."""

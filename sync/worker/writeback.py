@@ -18,7 +18,7 @@ from typing import Sequence
 
 import structlog
 
-from sync.core import choices as sheet_choices
+from sync.core.assess import choices as sheet_choices
 from sync.core.errors import describe
 
 log = structlog.get_logger("align_sync.writeback")
@@ -36,7 +36,7 @@ class LabelWrite:
 
 
 def _writers(sources: Sequence) -> dict:
-    return {s.name: s for s in sources if getattr(s, "writeback", None) == "labels"}
+    return {s.name: s for s in sources if s.writeback == "labels"}
 
 
 def plan(a, config, sources: Sequence, state) -> list[LabelWrite]:

@@ -67,10 +67,10 @@ def make_tickets(n: int):
 
 
 def run(n: int) -> None:
-    from sync.core.assessment import assess
+    from sync.core.assess.assessment import assess
     from sync.core.model import SheetInputs
-    from sync.core.report import build
-    from sync.core.rules import RuleSet
+    from sync.core.present.report import build
+    from sync.core.assess.rules import RuleSet
     config = make_config()
     tickets = make_tickets(n)
     t0 = time.perf_counter()

@@ -16,7 +16,7 @@ from statistics import median
 
 from sync.core.config import Outcome
 from sync.core.model import Reading
-from sync.core.scoring import as_utc
+from sync.core.assess.scoring import as_utc
 
 WILL_HIT, WILL_MISS, TOO_FEW = "will hit", "will miss", "too few readings"
 MIN_READINGS = 3       # two points always make a line; a third can disagree with it

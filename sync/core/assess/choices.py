@@ -2,7 +2,7 @@
 
 A person picks a lever id (or `ignore`) for a ticket in the sheet; the
 choice overrides the rules for that ticket (a ticket's own tag still wins,
-see `sync.core.rules`).  The sheet is read back before each write and the
+see `sync.core.assess.rules`).  The sheet is read back before each write and the
 choices are kept in state too, so a sheet rebuilt from an older copy, or a
 new empty one, gets them back.  Pure: rows and dicts in, dicts out.
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from sync.core import choices as sheet_choices
-from sync.core import plan
-from sync.core.assessment import Assessment
+from sync.core.assess import choices as sheet_choices
+from sync.core.assess import plan
+from sync.core.assess.assessment import Assessment
 from sync.core.model import SheetInputs
 
 if TYPE_CHECKING:
-    from sync.core.metric_feed import MetricRows
+    from sync.core.assess.metric_feed import MetricRows
 
 HEADERS: dict[str, list[str]] = {
     "Summary": ["Field", "Value"],
@@ -201,7 +201,7 @@ def build(a: Assessment, inputs: SheetInputs, *, sources: list[str], history_eve
           owners_tab: bool = True, next_sync: datetime | None = None,
           review_rows: list[list] | None = None, metric_rows: MetricRows | None = None) -> Report:
     """Every owned tab of the sheet for this assessment, plus History rows if due.
-    `review_rows`: the Review tab, newest block first (sync.core.review.merge_blocks)."""
+    `review_rows`: the Review tab, newest block first (sync.core.present.review.merge_blocks)."""
     score = [[o.outcome.id, o.outcome.name, o.outcome.owner, o.outcome.metric, o.outcome.baseline,
               o.outcome.target, o.current, o.progress, o.outcome.start.isoformat(),
               o.outcome.deadline.isoformat(), o.elapsed, o.status, len(o.outcome.levers), o.active,

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sync.core.plan import leading_moved, next_checkpoint
-from sync.core.report import iso
+from sync.core.assess.plan import leading_moved, next_checkpoint
+from sync.core.present.report import iso
 from sync.core.values import parse_date, parse_number
 
 if TYPE_CHECKING:
-    from sync.core.assessment import Assessment
+    from sync.core.assess.assessment import Assessment
     from sync.core.config import Config
 
 TEAM = "*"
@@ -51,7 +51,7 @@ def from_history(rows: list[list], a: "Assessment") -> dict | None:
     which tickets were done then is unknown (None), so the first review names
     no warning as new or resolved and counts tickets done since then by their
     resolution date."""
-    from sync.core import scoring
+    from sync.core.assess import scoring
     stamped = [(parse_date(r[0]), r) for r in rows if r and len(r) >= 4]
     stamped = [(when, r) for when, r in stamped if when is not None]
     if not stamped:

@@ -9,14 +9,11 @@ time elapsed.  Everything here is a function of config, readings and a day.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
-from sync.core import scoring
+from sync.core.assess import scoring
 from sync.core.config import Checkpoint, Lever, Outcome
 from sync.core.model import Reading
 
-if TYPE_CHECKING:
-    from sync.core.assessment import Assessment
 
 
 def plan_points(outcome: Outcome) -> list[tuple[date, float]]:
@@ -104,7 +101,7 @@ def leading_moved(lever: Lever, before: float | None, now: float | None) -> str 
     return "moved" if toward else "did not move"
 
 
-def uses_loop(a: "Assessment") -> bool:
+def uses_loop(a) -> bool:          # a: an Assessment (which imports this module)
     """Whether the config sets any checkpoint, leading indicator or time box:
     without them every figure and tab stays as it was."""
     return (any(o.outcome.checkpoints for o in a.outcomes)
@@ -114,7 +111,7 @@ def uses_loop(a: "Assessment") -> bool:
 LOOP_FIELDS = ["Missed checkpoints", "Flat leading metrics", "Overdue experiments"]
 
 
-def summary_fields(a: "Assessment") -> list[list]:
+def summary_fields(a) -> list[list]:     # a: an Assessment
     """Summary rows naming the loop's warnings (none when the loop is unused)."""
     if not uses_loop(a):
         return []

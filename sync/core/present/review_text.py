@@ -1,7 +1,7 @@
 """The review as text: `review --print` and the email's plain part."""
 from __future__ import annotations
 
-from sync.core.review import TEAM, Digest, by_kind, loop_lines, outlook
+from sync.core.present.review import TEAM, Digest, by_kind, loop_lines, outlook
 
 
 def render_text(d: Digest, sheet: str = "") -> str:

@@ -13,11 +13,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import median, quantiles
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from sync.core.assessment import TicketResult
-    from sync.core.config import Outcome
+from sync.core.config import Outcome
 
 TRIALS = 10_000
 CONFIDENCE = 0.85
@@ -95,9 +92,10 @@ def weeks_to_finish(counts: list[int], open_count: int, seed: str,
     return None
 
 
-def measure(tickets: list[TicketResult], outcomes: list[Outcome], window: timedelta,
+def measure(tickets: list, outcomes: list[Outcome], window: timedelta,
             now: datetime, seed: str) -> list[FlowRow]:
-    """Each outcome's row then its levers' rows, in config order; the team's last."""
+    """Each outcome's row then its levers' rows, in config order; the team's last.
+    `tickets`: the assessment's TicketResults (mapping and ticket each)."""
     n_weeks = max(1, round(window / WEEK))
     groups: dict[tuple[str, str], _Tally] = {}
     for r in tickets:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sync.core.config import Outcome, Review
 from sync.core.model import Mapping, Reading, Ticket
-from sync.core.matching import Pattern
+from sync.core.assess.matching import Pattern
 from sync.core.values import MAX_METRIC, as_utc  # noqa: F401 (as_utc: checks and assessment use scoring's)
 
 POINTS = (("mapped to a lever or outcome", 50), ("has an owner", 15),

@@ -15,9 +15,9 @@ from fnmatch import translate
 from operator import attrgetter
 from typing import Callable, Iterable, TYPE_CHECKING
 
-from sync.core import choices as sheet_choices
+from sync.core.assess import choices as sheet_choices
 from sync.core.config import GLOB_FIELDS, MatchBlock
-from sync.core.matching import Pattern
+from sync.core.assess.matching import Pattern
 from sync.core.model import Mapping, Ticket
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from collections import defaultdict
 
-from sync.core import choices as sheet_choices
-from sync.core import scoring
+from sync.core.assess import choices as sheet_choices
+from sync.core.assess import scoring
 from sync.core.model import SEVERITY_ORDER, Reading, Warning, natural
 
 if TYPE_CHECKING:

@@ -111,10 +111,10 @@ def test_failed_syncs_are_survived_and_turn_health_red(state):
     d.loop(max_syncs=3)                      # ok, then two failures: the loop carries on
     assert d.syncs == 3 and "HTTP 503" in d.last_error
     assert source.starts[-1] == NOW + timedelta(minutes=20)
-    assert d.health()[0] is True             # last success 20 minutes ago: two intervals
-    clock.now += timedelta(minutes=1)
+    # The last attempt failed: unhealthy at once, though the last success is
+    # within two intervals (the contract changed in issue 21: no healthy lie).
     healthy, details = d.health()
-    assert healthy is False and details["status"] == "stale"
+    assert healthy is False and details["status"] == "failing"
     assert details["last_error"] == "source jira: HTTP 503 from Jira"
 
 
@@ -148,7 +148,7 @@ def test_health_and_metrics_endpoints(state):
         d.loop(max_syncs=4)
         clock.now += timedelta(minutes=15)
         code, body = get("/healthz")
-        assert code == 503 and json.loads(body)["status"] == "stale"
+        assert code == 503 and json.loads(body)["status"] == "failing"
         assert counter(get("/metrics")[1], 'align_sync_syncs_total{result="failed",workspace="default"}') >= 3
         assert get("/nope")[0] == 404
     finally:

@@ -175,3 +175,8 @@ def test_a_secret_echoed_in_another_case_or_as_hex_is_redacted():
         out = r(f"HTTP 500: ERR post /hook?token={echo}&x=1 {echo}")
         assert echo not in out and echo.lower() not in out.lower(), out
     assert r("nothing secret here") == "nothing secret here"
+
+
+def test_a_token_parameter_whose_value_starts_with_an_encoded_ampersand_goes():
+    # Found by hypothesis: `%26` ends a value (a doubly encoded query), except as its first character.
+    assert "2600000000000" not in Redactor()("https://x.test/a?key=abc&token=%2600000000000&x=1")

@@ -12,6 +12,7 @@ parsing tabs that the sync then throws away).
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import os
 import posixpath
@@ -293,6 +294,16 @@ def _short_dates(ws) -> None:
         cell.value = when.strftime(form)
 
 
+def remove_leftovers(target: Path) -> None:
+    """The temp files of earlier saves that a kill cut short: only this
+    workbook's writer (its workspace holds the state lock) makes them."""
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        try:
+            stale.unlink()
+        except FileNotFoundError:
+            pass
+
+
 def save_replacing(target: Path, what: str, write: Callable[[str], None]) -> None:
     """`write(tmp)` into a temp file beside `target`, then one rename: a
     reader (or a kill -9) sees the old workbook or the new one, never half of
@@ -300,6 +311,7 @@ def save_replacing(target: Path, what: str, write: Callable[[str], None]) -> Non
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         old = target.stat() if target.exists() else None
+        remove_leftovers(target)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise RemoteError(f"{what}: cannot write in {target.parent} ({exc.strerror})")

@@ -22,6 +22,17 @@ from sync.worker import log as logsetup
 from sync.core.errors import AlignSyncError, ConfigError, describe
 
 
+def _port(text: str) -> int:
+    """--health-port: a TCP port, refused by argparse (exit 2, naming the flag) otherwise."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS,
@@ -40,16 +51,19 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --dry-run: list every warning, not only the first ones")
     run.add_argument("--force", action="store_true",
                      help="write even when the ticket count dropped to zero or under half")
-    run.add_argument("--health-port", type=int, default=None, help="serve /healthz and /metrics")
+    run.add_argument("--health-port", type=_port, default=None, metavar="PORT",
+                     help="serve /healthz, /livez and /metrics on this port (1-65535)")
     run.add_argument("--workspaces", metavar="DIR", default=None,
-                     help="serve every *.yaml in DIR as one workspace (instead of --config)")
+                     help="serve every *.yaml and *.yml in DIR as one workspace (instead of --config)")
     check = sub.add_parser("check", parents=[common], help="validate the config and probe every service")
     check.add_argument("--workspaces", metavar="DIR", default=None,
-                       help="check every *.yaml in DIR")
+                       help="check every *.yaml and *.yml in DIR")
     rv = sub.add_parser("review", parents=[common], help="the review digest of the current period")
     mode = rv.add_mutually_exclusive_group(required=True)
     mode.add_argument("--print", action="store_true", dest="print_", help="show it here, change nothing")
     mode.add_argument("--send", action="store_true", help="deliver it now to every target not yet reached")
+    rv.add_argument("--workspaces", metavar="DIR", default=None,
+                    help="the review of every *.yaml and *.yml in DIR")
     ex = sub.add_parser("explain", parents=[common], help="why one ticket is mapped and scored as it is")
     ex.add_argument("key")
     init = sub.add_parser("init", parents=[common], help="draft a starter config from the tracker")
@@ -102,9 +116,11 @@ def cmd_run(args, path: str, process) -> int:
     if args.dry_run and not args.once:
         raise ConfigError("--dry-run goes with --once", hint="align-sync run --once --dry-run")
     if args.workspaces:
-        from sync.worker import fleet
+        from sync.worker import fleet, folder
         if args.once:
-            return fleet.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force)
+            return folder.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force,
+                                   slots=folder.concurrency(), show=lambda ws, result: show_dry_run(
+                                       args, process, result, ws))
         return fleet.serve(args.workspaces, process, health_port=args.health_port, force=args.force)
     ws = open_workspace(path, process)
     if not args.once:
@@ -112,30 +128,39 @@ def cmd_run(args, path: str, process) -> int:
         return serve(ws, health_port=args.health_port, force=args.force)
     # A one-off sync must not race a daemon (or a timer run) on the same state.
     result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
-    if args.dry_run and process.json_asked:
-        data = console.summary_data(result.assessment, result.report)
-        if result.label_writes:                # source.writeback: what a real sync would add
-            data["label_writes"] = [w.describe() for w in result.label_writes]
-        print(json.dumps(data, default=str))
-    elif args.dry_run:
-        print(console.summary(result.assessment, result.report, every=args.every))
-        for write in result.label_writes:      # source.writeback: what a real sync would add
-            print(f"would {write.describe()}")
+    if args.dry_run:
+        show_dry_run(args, process, result)
     else:
         process.say(synced_line(result, ws.sink))
     return 0
 
 
+def show_dry_run(args, process, result, ws=None) -> None:
+    """A dry run's summary; with --workspaces, under the workspace's heading."""
+    if process.json_asked:
+        data = console.summary_data(result.assessment, result.report)
+        if result.label_writes:                # source.writeback: what a real sync would add
+            data["label_writes"] = [w.describe() for w in result.label_writes]
+        print(json.dumps(dict(data, workspace=ws.name) if ws else data, default=str))
+        return
+    if ws is not None:
+        from sync.worker.folder import heading
+        heading(process, ws.name, ws.path)
+    print(console.summary(result.assessment, result.report, every=args.every))
+    for write in result.label_writes:          # source.writeback: what a real sync would add
+        print(f"would {write.describe()}")
+
+
 def synced_line(result, sink) -> str:
-    where = getattr(sink, "path", None) or getattr(sink, "url", "the sheet")
-    return console.synced(result.assessment, result.tickets, result.seconds, str(where))
+    return console.synced(result.assessment, result.tickets, result.seconds, sink.location)
 
 
 def cmd_check(args, path: str, process) -> int:
     from sync.worker.runtime import PROBE_RETRY
     if args.workspaces:
-        from sync.worker import fleet
-        return fleet.check(args.workspaces, process)
+        from sync.worker import folder
+        return folder.each(args.workspaces, process, lambda ws: print_check(ws, str(ws.path)),
+                           retry=PROBE_RETRY)
     ws = open_workspace(path, process, retry=PROBE_RETRY)     # a probe should answer fast
     return print_check(ws, path)
 
@@ -181,15 +206,22 @@ def _assess(ws, keep: list | None = None):
 
 
 def cmd_review(args, path: str, process) -> int:
+    if args.workspaces:
+        from sync.worker import folder
+        return folder.each(args.workspaces, process, lambda ws: review_one(args, str(ws.path), ws))
+    return review_one(args, path, open_workspace(path, process))
+
+
+def review_one(args, path: str, ws) -> int:
     from sync.core.present import review
     from sync.core.present.review_text import render_text
     from sync.worker.engine import deliver
-    ws = open_workspace(path, process)
-    sheet = getattr(ws.sink, "url", "") or str(getattr(ws.sink, "path", ""))
+    process = ws.process
+    sheet = ws.sink.location
     if args.print_:
         inputs: list = []
         a, _ = _assess(ws, inputs)
-        if not getattr(ws.sink, "url", "") and not os.path.exists(sheet):
+        if "://" not in sheet and not os.path.exists(sheet):
             sheet = ""            # no workbook yet: name none (the first sync writes it)
         state = ws.state(readonly=True)
         try:
@@ -280,6 +312,15 @@ def _nothing(a, unmapped: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    restore_streams = logsetup.guard_streams()    # a closed or full stdout stops nothing
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()
+        restore_streams()
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     path = getattr(args, "config", None) or configfile.default_path()
@@ -322,11 +363,13 @@ def entry() -> int:
     and rows) that the interpreter would free one by one at exit, 0.5 s for
     nothing; state is committed and closed, and the output is flushed here."""
     code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):      # a closed pipe: nothing more can be said
-        code = code or 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is None:         # closed by the caller
+                continue
+            stream.flush()
+        except (OSError, ValueError):  # said on stderr when it failed; the exit code is the command's
+            pass
     logging.shutdown()
     os._exit(code)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Optional, Union
 
@@ -432,26 +433,31 @@ def _union(models: list[type[BaseModel]]):
 
 
 _MODEL: dict[str, type[BaseModel]] = {}     # built once, after the connectors registered
+_BUILDING = threading.Lock()                 # workspaces load in threads: one builds, others wait
 
 
 def config_model() -> type[BaseModel]:
     """The whole config schema: `ConfigBase` plus the registered connectors'
     blocks as discriminated unions on `type` (an unknown type lists the known)."""
-    if "Config" not in _MODEL:
-        from pydantic import create_model
+    model = _MODEL.get("Config")
+    if model is not None:
+        return model
+    with _BUILDING:
+        if "Config" not in _MODEL:
+            from pydantic import create_model
 
-        from sync.core.registry import CONNECTORS
-        source = _union(CONNECTORS.models("source"))
-        sink = _union(CONNECTORS.models("sink"))
-        # One model may serve two types (csv and json): each once in the union.
-        metric_models = list(dict.fromkeys(CONNECTORS.models("metric")))
-        metric = _union(metric_models) if metric_models else Any
-        _MODEL["Config"] = create_model("Config", __base__=ConfigBase,
-                                        source=(Optional[source], None),
-                                        sources=(Optional[list[source]], None),
-                                        sink=(sink, ...),
-                                        metrics=(list[metric], Field(default_factory=list)))
-    return _MODEL["Config"]
+            from sync.core.registry import CONNECTORS
+            source = _union(CONNECTORS.models("source"))
+            sink = _union(CONNECTORS.models("sink"))
+            # One model may serve two types (csv and json): each once in the union.
+            metric_models = list(dict.fromkeys(CONNECTORS.models("metric")))
+            metric = _union(metric_models) if metric_models else Any
+            _MODEL["Config"] = create_model("Config", __base__=ConfigBase,
+                                            source=(Optional[source], None),
+                                            sources=(Optional[list[source]], None),
+                                            sink=(sink, ...),
+                                            metrics=(list[metric], Field(default_factory=list)))
+        return _MODEL["Config"]
 
 
 def __getattr__(name: str):

@@ -53,7 +53,9 @@ _SHAPES = [
     (_SECRET_WORDS,
      re.compile(r"(?i)(?<![A-Za-z0-9_-])((?:access[_-]?|refresh[_-]?|id[_-]?|auth[_-]?)?token|api[_-]?key|key"
                 r"|client[_-]?secret|secret|private[_-]?key|sig|signature|x-(?:amz|goog)-signature"
-                r"|password|passwd|pwd)(=|%3D)(?:[^&\s\"'#<>%]|%(?!26)[0-9A-Fa-f]{2})+"),
+                r"|password|passwd|pwd)(=|%3D)"
+                # (an encoded `&` ends the value, unless it is the value's first character)
+                r"(?:[^&\s\"'#<>%]|%[0-9A-Fa-f]{2})(?:[^&\s\"'#<>%]|%(?!26)[0-9A-Fa-f]{2})*"),
      r"\1\2" + REDACTED),
     # "token": "...", 'password': '...' in JSON or a Python repr
     (_SECRET_WORDS,

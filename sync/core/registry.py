@@ -11,6 +11,7 @@ a tracker or sink in another package is one module and one entry point.
 from __future__ import annotations
 
 import importlib
+import threading
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable
@@ -36,6 +37,9 @@ class Registry:
     def __init__(self):
         self.kinds: dict[tuple[str, str], Kind] = {}
         self.loaded = False
+        # Workspaces open in threads: the first to ask loads, the others wait
+        # for the whole catalogue (never see it half filled, or empty).
+        self._loading = threading.RLock()
 
     def add(self, role: str, type_: str, model: type[BaseModel], build: Callable[..., Any],
             probe: Callable[[Any], str] | None = None) -> None:
@@ -44,15 +48,21 @@ class Registry:
         self.kinds[(role, type_)] = Kind(role, type_, model, build, probe or (lambda obj: obj.check()))
 
     def load(self) -> "Registry":
-        """Import every registered connector package once."""
+        """Import every registered connector package once; `loaded` turns
+        true only after the last one registered (a failed load is retried)."""
         if self.loaded:
             return self
-        self.loaded = True
-        found = list(entry_points(group=GROUP))
-        targets = [ep.value for ep in found] or [BUILTIN]
-        for target in targets:
-            module, _, attr = target.partition(":")
-            getattr(importlib.import_module(module), attr or "register")(self)
+        with self._loading:
+            if self.loaded:
+                return self
+            found = list(entry_points(group=GROUP))
+            targets = [ep.value for ep in found] or [BUILTIN]
+            staged = Registry()
+            for target in targets:
+                module, _, attr = target.partition(":")
+                getattr(importlib.import_module(module), attr or "register")(staged)
+            self.kinds.update(staged.kinds)
+            self.loaded = True
         return self
 
     def models(self, role: str) -> list[type[BaseModel]]:

@@ -174,11 +174,22 @@ def run(args, process, now: datetime) -> int:
     from sync.worker.runtime import DEFAULT_RETRY, Runtime
     from sync.worker.state import State
     out = Path(args.out)
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: is a folder; init writes a file",
+                          hint=f"give a file name, e.g. --out {out / 'align-sync.yaml'}")
     if out.exists() and not args.force:
         raise ConfigError(f"{out}: already exists; init will not overwrite it",
                           hint="pass --force to replace it, or --out another file")
     folder = out.resolve().parent
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create its folder {folder} ({exc.strerror})")
+    try:                         # before any fetch, and named by --out, not a temp file
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot write in {folder} ({exc.strerror})",
+                          hint="pick a file in a folder you may write to")
     source = source_block(args)
     if source["type"] == "file":
         source["path"] = os.path.relpath(Path(args.path).resolve(), folder)
@@ -277,6 +288,14 @@ def _what(source: dict) -> str:
 
 
 def _write(out: Path, text: str, force: bool) -> None:
+    try:
+        _replace(out, text, force)
+    except OSError as exc:       # named by the file asked for, not the temp file beside it
+        raise ConfigError(f"--out {out}: cannot write it ({exc.strerror or exc})",
+                          hint="pick a file in a folder you may write to")
+
+
+def _replace(out: Path, text: str, force: bool) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.resolve().parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -21,6 +21,10 @@ _ENTRY = re.compile(r"^(\[\d+\](?:\.\w+)*): (.+)$", re.S)
 # Keys whose values are credentials: their interpolated values are collected
 # so the log redactor can scrub them wherever they would appear.
 SECRET_KEYS = {"token", "key", "password", "secret", "api_key", "api_token", "webhook"}
+# A config of many teams' outcomes stays far below this many values once its
+# aliases (`*name`) are expanded; a "billion laughs" file goes past it in a
+# few lines, and would otherwise hang every later step that walks the tree.
+MAX_VALUES = 200_000
 
 
 def default_path() -> str:
@@ -41,9 +45,15 @@ def load(path: str | os.PathLike):
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}")
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+        raw = _parse(text)
     except DuplicateKey as exc:
         raise ConfigError(f"{path}: {exc}")
+    except RecursionError:
+        raise ConfigError(f"{path}: the YAML is nested too deeply to read",
+                          hint="a config needs a few levels of nesting, not thousands")
+    except TooLarge as exc:
+        raise ConfigError(f"{path}: {exc}", hint="write each value out instead of repeating "
+                          "anchored blocks with aliases")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -65,6 +75,51 @@ def load(path: str | os.PathLike):
 
 class DuplicateKey(Exception):
     pass
+
+
+class TooLarge(Exception):
+    pass
+
+
+def _parse(text: str) -> Any:
+    """safe_load, after counting what the document expands to: aliases are
+    shared nodes while parsing, so the count is made per distinct node."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        values = _expanded(node, {}, set())
+        if values > MAX_VALUES:
+            raise TooLarge(f"the YAML expands to over {MAX_VALUES:,} values through its aliases "
+                           "(`*name`); refused, as an alias bomb would be")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
+    """How many values `node` stands for with every alias written out."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_:                      # a block that contains itself expands forever
+        raise TooLarge("a block contains itself through an alias (`*name`); refused")
+    open_.add(key)
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    else:
+        children = []
+    for child in children:
+        total += _expanded(child, sizes, open_)
+        if total > MAX_VALUES:
+            break
+    open_.discard(key)
+    sizes[key] = total
+    return total
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -18,12 +18,13 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import structlog
 
-from sync.core.errors import AlignSyncError, describe
+from sync.core.errors import describe
 from sync.core.present.report import iso
 from sync.core.schedule import Timetable
 from sync.worker.engine import collect_between_syncs
@@ -31,6 +32,7 @@ from sync.worker.service import observed_sync
 from sync.worker.state import StateLock  # noqa: F401 (re-exported: the daemon's lock lives with the state)
 
 log = structlog.get_logger("align_sync.daemon")
+GRACE = 60.0           # seconds a loop may overrun its own deadline before /livez says stuck
 
 
 def _utcnow() -> datetime:
@@ -81,7 +83,7 @@ class Daemon:
                  clock: Callable[[], datetime] = _utcnow,
                  wait: Callable[[float], bool] | None = None,
                  telemetry=None, workspace: str = "default", redact=None, notifiers=(),
-                 alerting=None, metric_sources=()):
+                 hang_after: float = 900.0, alerting=None, metric_sources=()):
         self.config = config
         self.alerting = alerting
         self.telemetry, self.workspace, self.redact = telemetry, workspace, redact
@@ -98,8 +100,13 @@ class Daemon:
         self.started = clock()
         self.last_success: datetime | None = None
         self.last_error = ""
+        self.last_failed = False
         self.next_due: datetime | None = None
         self.syncs = 0
+        # /livez: by when (monotonic) the loop must turn again: the end of
+        # its wait, or of a sync allowed `hang_after` seconds, plus GRACE.
+        self.hang_after = hang_after
+        self.turn_by = time.monotonic() + hang_after + GRACE
 
     def request_stop(self, signum: int | None = None) -> None:
         """The first stop request (from the watcher thread, never a handler)."""
@@ -111,18 +118,21 @@ class Daemon:
         log.warning("daemon.killed", signal=signum)
         os._exit(1)                       # the second signal: no more waiting
 
+    def alive(self) -> bool:
+        return time.monotonic() < self.turn_by
+
     def health(self) -> tuple[bool, dict]:
+        from sync.worker.health import verdict
         now = self.clock()
-        window = 2 * self.timetable.interval(now)
-        reference = self.last_success or self.started
-        healthy = now - reference <= window
-        state = "ok" if self.last_success and healthy else ("starting" if healthy else "stale")
+        healthy, state = verdict(now, 2 * self.timetable.interval(now), self.started,
+                                 self.last_success, self.last_failed)
         return healthy, {"status": state, "last_success": iso(self.last_success),
                          "last_error": self.last_error or None, "next_sync": iso(self.next_due),
                          "syncs": self.syncs,
                          "alerts_undelivered": self.alerting.undelivered if self.alerting else []}
 
     def run_one(self) -> None:
+        self.turn_by = time.monotonic() + self.hang_after + GRACE
         started = self.clock()
         self.next_due = self.timetable.next_after(started)
         try:
@@ -130,13 +140,11 @@ class Daemon:
                           force=self.force, next_sync=self.next_due, telemetry=self.telemetry,
                           workspace=self.workspace, redact=self.redact, notifiers=self.notifiers,
                           alerting=self.alerting, metric_sources=self.metric_sources)
-            self.last_success, self.last_error = self.clock(), ""
+            self.last_success, self.last_error, self.last_failed = self.clock(), "", False
             # --force answers one refusal; later syncs are guarded again.
             self.force = False
-        except AlignSyncError as exc:
-            self.last_error = describe(exc)   # logged by observed_sync; carry on
-        except Exception as exc:              # a bug must not stop the schedule either
-            self.last_error = describe(exc)
+        except Exception as exc:              # logged by observed_sync; even a bug must not stop the schedule
+            self.last_error, self.last_failed = describe(exc), True
         self.syncs += 1
         collect_between_syncs()
 
@@ -146,6 +154,7 @@ class Daemon:
             wait = (due - self.clock()).total_seconds()
             if wait > 0:
                 log.info("daemon.waiting", next_sync=iso(due), seconds=round(wait, 1))
+                self.turn_by = time.monotonic() + wait + GRACE
                 if self.wait(wait):
                     break
             self.run_one()
@@ -163,6 +172,7 @@ class Daemon:
 def serve(workspace, *, health_port: int | None = None, force: bool = False) -> int:
     """`align-sync run` on one workspace."""
     from sync.worker import health
+    from sync.worker.folder import sync_timeout
     config = workspace.config
     lock = workspace.lock()
     state = workspace.state()
@@ -170,11 +180,13 @@ def serve(workspace, *, health_port: int | None = None, force: bool = False) -> 
         daemon = Daemon(config, workspace.sources, workspace.sink, state, force=force,
                         telemetry=workspace.telemetry, workspace=workspace.name,
                         redact=workspace.process.redactor, notifiers=workspace.notifiers,
-                        alerting=workspace.alerting, metric_sources=workspace.metric_sources)
+                        hang_after=sync_timeout(), alerting=workspace.alerting,
+                        metric_sources=workspace.metric_sources)
         StopRequest(daemon.request_stop, daemon.kill_now).install()
         port = health_port or config.health_port
         if port:
-            health.serve(port, daemon.health)
+            flag = "--health-port" if health_port else f"{workspace.path}: health_port"
+            health.serve(port, daemon.health, alive=daemon.alive, flag=flag)
         log.info("daemon.started", config=str(workspace.path), pid=os.getpid(), health_port=port,
                  schedule=config.schedule.cron or f"every {daemon.timetable.every.total_seconds():g}s")
         daemon.loop()

@@ -1,10 +1,9 @@
-"""`--workspaces DIR`: one process serving every workspace config in a folder
-(PRODUCT.md §10).
-
-Every `*.yaml` in DIR is a workspace named after its file (or its `name:`),
-with its own schedule, state file, lock and History.  At most
+"""`align-sync run --workspaces DIR`: one process serving every workspace
+config (`*.yaml`, `*.yml`) in a folder, each named after its file or its
+`name:`, with its own schedule, state file, lock and History.  At most
 `ALIGN_SYNC_CONCURRENCY` (default 2) sync at once, each in a thread (the work
-is I/O).  A workspace whose config is bad is reported and left out; one whose
+is I/O).  A workspace whose config is bad, or that shares a name, state file
+or sink with another (both are refused), is reported and left out; one whose
 sync runs past `ALIGN_SYNC_TIMEOUT` seconds (default 900) is marked failed
 and no longer holds a slot, so it never holds back the others.  The folder is
 read again on every tick: a file added, changed or removed is picked up
@@ -16,50 +15,25 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import structlog
 
-from sync.core.errors import AlignSyncError, ConfigError, describe
-from sync.worker.engine import collect_between_syncs
+from sync.core.errors import AlignSyncError, describe
 from sync.core.present.report import iso
 from sync.core.schedule import Timetable
+from sync.worker import folder as configs
 from sync.worker import telemetry
+from sync.worker.folder import concurrency, sync_timeout
+from sync.worker.engine import collect_between_syncs
+from sync.worker.health import verdict
 from sync.worker.workspace import Process, Workspace
 
 log = structlog.get_logger("align_sync.fleet")
 TICK = 5.0                       # seconds between looks at the folder and the timetables
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def concurrency() -> int:
-    raw = os.environ.get("ALIGN_SYNC_CONCURRENCY", "2")
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"ALIGN_SYNC_CONCURRENCY: expected a whole number of 1 or more, got {raw!r}")
-    return int(raw)
-
-
-def sync_timeout() -> float:
-    raw = os.environ.get("ALIGN_SYNC_TIMEOUT", "900")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"ALIGN_SYNC_TIMEOUT: expected seconds above zero, got {raw!r}")
-    return value
-
-
-def config_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise ConfigError(f"--workspaces {folder}: not a folder")
-    return sorted(p for p in folder.glob("*.yaml") if p.is_file())
 
 
 @dataclass
@@ -69,7 +43,8 @@ class Member:
     stamp: float
     workspace: Workspace | None = None
     lock: object = None
-    problem: str = ""                    # a bad config: why it is left out
+    problem: str = ""                    # a bad config, a clash or a held lock: why it is left out
+    clash: list[str] = field(default_factory=list)   # the clash that is the problem, looked at on every scan
     timetable: Timetable | None = None
     due: datetime | None = None
     started: datetime | None = None      # when it joined (health counts from here)
@@ -78,6 +53,7 @@ class Member:
     timed_out: bool = False
     last_success: datetime | None = None
     last_error: str = ""
+    last_failed: bool = False
     syncs: int = 0
     force: bool = False
 
@@ -85,14 +61,18 @@ class Member:
     def name(self) -> str:
         return self.workspace.name if self.workspace else self.path.stem
 
+    @property
+    def runnable(self) -> bool:
+        return self.workspace is not None and self.lock is not None and not self.problem
+
     def health(self, now: datetime) -> tuple[bool, dict]:
-        if self.workspace is None:
-            return False, {"status": "invalid", "config": str(self.path), "last_error": self.problem}
-        window = 2 * self.timetable.interval(now)
-        healthy = now - (self.last_success or self.started) <= window and not self.timed_out
-        status = "ok" if self.last_success and healthy else ("starting" if healthy else "stale")
+        if self.workspace is None or self.problem:
+            status = "invalid" if self.workspace is None else "refused"
+            return False, {"status": status, "config": str(self.path), "last_error": self.problem}
+        healthy, status = verdict(now, 2 * self.timetable.interval(now), self.started,
+                                  self.last_success, self.last_failed)
         if self.timed_out:
-            status = "hung"
+            healthy, status = False, "hung"
         return healthy, {"status": status, "config": str(self.path),
                          "last_success": iso(self.last_success), "last_error": self.last_error or None,
                          "next_sync": iso(self.due), "syncs": self.syncs,
@@ -101,15 +81,14 @@ class Member:
 
 class Fleet:
     def __init__(self, folder: str | Path, process: Process | None = None, *,
-                 clock: Callable[[], datetime] = _utcnow, force: bool = False,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), force: bool = False,
                  slots: int | None = None, timeout: float | None = None):
         self.folder = Path(folder)
         self.process = process or Process()
-        self.clock = clock
-        self.force = force
-        self.slots = slots or concurrency()
-        self.timeout = timeout or sync_timeout()
+        self.clock, self.force = clock, force
+        self.slots, self.timeout = slots or concurrency(), timeout or sync_timeout()
         self.members: dict[Path, Member] = {}
+        self.skipped: dict[Path, str] = {}    # files that are no workspace, and why
         self.stop = threading.Event()
         self.tick_seconds = TICK
         self.beat = time.monotonic()      # the loop's last turn, for /livez
@@ -118,8 +97,12 @@ class Fleet:
     # -- the folder ---------------------------------------------------------
 
     def scan(self) -> None:
-        """Add new configs, reload changed ones (when idle), drop removed ones."""
-        found = {p: p.stat().st_mtime for p in config_files(self.folder)}
+        """Add new configs, reload changed ones (when idle), drop removed ones;
+        then refuse every workspace that clashes with another."""
+        listing = configs.listing(self.folder)
+        found = listing.files
+        self._note_skipped(dict(listing.skipped))
+        before = {p: m.stamp for p, m in self.members.items()}
         for path in [p for p in self.members if p not in found]:
             member = self.members[path]
             if member.running is None or member.timed_out:
@@ -135,12 +118,22 @@ class Fleet:
                 self._release(member)
                 telemetry.forget(member.name)      # a reload may rename it, or find it broken
             self.members[path] = self._load(path, stamp)
+        # Only when a file came, went or changed (a tick can be 50 ms), or a
+        # refused workspace's last sync ended and its lock can go.
+        if {p: m.stamp for p, m in self.members.items()} != before or \
+                any(m.clash and m.lock and m.running is None for m in self.members.values()):
+            self._settle()
+
+    def _note_skipped(self, skipped: dict[Path, str]) -> None:   # logged once per file and reason
+        for path, why in skipped.items():
+            if self.skipped.get(path) != why:
+                log.warning("workspace.skipped", config=str(path), reason=why)
+        self.skipped = skipped
 
     def _load(self, path: Path, stamp: float) -> Member:
         member = Member(path, stamp, started=self.clock(), force=self.force)
         try:
             ws = Workspace(path, self.process)
-            member.lock = ws.lock()           # held while the workspace is served
             member.workspace = ws
             member.timetable = Timetable(ws.config.schedule)
             member.due = self.clock()
@@ -151,6 +144,30 @@ class Fleet:
             telemetry.config_invalid(path.stem)
             log.error("workspace.invalid", workspace=path.stem, config=str(path), error=member.problem)
         return member
+
+    def _settle(self) -> None:
+        """Refuse both of each pair that share a name, state file or sink; lock the others' state."""
+        loaded = [m for m in self.members.values() if m.workspace is not None
+                  and (m.clash or not m.problem)]
+        clashing = configs.clashes([m.workspace for m in loaded])
+        for member in loaded:
+            lines = clashing.get(member.path)
+            if lines:
+                if not member.clash:
+                    log.error("workspace.refused", workspace=member.name, config=str(member.path),
+                              error="; ".join(lines))
+                if member.running is None:       # a sync under way keeps its lock to its end
+                    self._release(member)
+                member.problem, member.clash = "; ".join(lines) + f" ({configs.CLASH_HINT})", lines
+                continue
+            member.problem, member.clash = "", []
+            if member.lock is None:
+                try:
+                    member.lock = member.workspace.lock()
+                except AlignSyncError as exc:
+                    member.problem = self.process.redactor(describe(exc))
+                    log.error("workspace.locked", workspace=member.name, config=str(member.path),
+                              error=member.problem)
 
     @staticmethod
     def _release(member: Member) -> None:
@@ -172,7 +189,7 @@ class Fleet:
                 member.last_error = f"the sync has run for over {self.timeout:g}s; still waiting for it"
                 log.error("workspace.hung", workspace=member.name, seconds=self.timeout)
         due = sorted((m for m in self.members.values()
-                      if m.workspace and m.running is None and m.due and m.due <= now),
+                      if m.runnable and m.running is None and m.due and m.due <= now),
                      key=lambda m: m.due)
         for member in due:
             if self.busy() >= self.slots or self.stop.is_set():
@@ -190,12 +207,10 @@ class Fleet:
     def _run(self, member: Member, now: datetime) -> None:
         try:
             member.workspace.sync_once(now, force=member.force, next_sync=member.due, locked=True)
-            member.last_success, member.last_error = self.clock(), ""
+            member.last_success, member.last_error, member.last_failed = self.clock(), "", False
             member.force = False
-        except AlignSyncError as exc:
-            member.last_error = describe(exc)       # logged by observed_sync
-        except Exception as exc:                    # a bug must not stop the others
-            member.last_error = describe(exc)
+        except Exception as exc:       # logged by observed_sync; a bug must not stop the others
+            member.last_error, member.last_failed = describe(exc), True
         finally:
             member.syncs += 1
             member.timed_out = False
@@ -204,7 +219,7 @@ class Fleet:
 
     def wait_next(self) -> None:
         now = self.clock()
-        dues = [m.due for m in self.members.values() if m.workspace and m.running is None and m.due]
+        dues = [m.due for m in self.members.values() if m.runnable and m.running is None and m.due]
         seconds = min([self.tick_seconds] + [max(0.0, (d - now).total_seconds()) for d in dues])
         self.stop.wait(max(seconds, 0.05))
 
@@ -234,68 +249,51 @@ class Fleet:
         self.stop.set()
 
     def health(self) -> tuple[bool, dict]:
+        """Each workspace (by file name where two names read alike) and skipped file."""
         now = self.clock()
-        states = {m.name: m.health(now) for m in self.members.values()}
+        members = list(self.members.values())
+        names = [m.name for m in members]
+        states = {(m.name if names.count(m.name) == 1 else m.path.name): m.health(now) for m in members}
+        for path, why in self.skipped.items():
+            states[path.name] = (False, {"status": "skipped", "config": str(path), "last_error": why})
         healthy = bool(states) and all(ok for ok, _ in states.values())
         return healthy, {"status": "ok" if healthy else "unhealthy",
                          "workspaces": {name: details for name, (_, details) in sorted(states.items())}}
 
+    def refuse_at_start(self) -> None:
+        """A folder with no workspace, or whose workspaces clash, does not
+        start (exit 2, as `run --once` and `check` refuse it)."""
+        lines = [line for m in self.members.values() for line in m.clash]
+        if self.members and not lines:
+            return
+        for member in self.members.values():
+            self._release(member)
+        if lines:
+            raise configs.refused(self.folder, lines)
+        raise configs.empty(self.folder, list(self.skipped.items()))
+
+    def alive(self) -> bool:
+        """/livez: the loop turned lately (it turns every tick, syncs or not)."""
+        return time.monotonic() - self.beat < 10 * max(TICK, self.tick_seconds)
+
 
 def serve(folder: str, process: Process, *, health_port: int | None = None, force: bool = False) -> int:
+    """The daemon over a folder.  At start, a folder with no workspace or
+    with workspaces that clash is refused (exit 2), as `run --once` and
+    `check` refuse it; later clashes (a file added) refuse the pair alone."""
     from sync.worker import health
     from sync.worker.daemon import Daemon, StopRequest
     fleet = Fleet(folder, process, force=force)
-    StopRequest(fleet.request_stop, Daemon.kill_now).install()
     fleet.scan()
-    if health_port:
-        health.serve(health_port, fleet.health,
-                     alive=lambda: time.monotonic() - fleet.beat < 10 * max(TICK, fleet.tick_seconds))
+    fleet.refuse_at_start()
+    server = health.serve(health_port, fleet.health, alive=fleet.alive) if health_port else None
+    StopRequest(fleet.request_stop, Daemon.kill_now).install()
     log.info("fleet.started", folder=str(folder), pid=os.getpid(), workspaces=len(fleet.members),
-             invalid=sum(1 for m in fleet.members.values() if m.workspace is None),
-             concurrency=fleet.slots, health_port=health_port)
-    fleet.loop()
+             refused=sum(1 for m in fleet.members.values() if not m.runnable),
+             skipped=len(fleet.skipped), concurrency=fleet.slots, health_port=health_port)
+    try:
+        fleet.loop()
+    finally:
+        if server is not None:
+            server.shutdown()
     return 0
-
-
-def run_once(folder: str, process: Process, *, dry_run: bool = False, force: bool = False) -> int:
-    """Every workspace once, `ALIGN_SYNC_CONCURRENCY` at a time; exit 1 when
-    any failed or could not be loaded (each is named), else 0."""
-    from concurrent.futures import ThreadPoolExecutor
-    paths = config_files(Path(folder))
-    if not paths:
-        raise ConfigError(f"--workspaces {folder}: no *.yaml files")
-
-    def one(path: Path) -> tuple[str, str | None]:
-        try:
-            ws = Workspace(path, process)
-            result = ws.sync_once(_utcnow(), dry_run=dry_run, force=force)
-            return ws.name, None if dry_run else f"{result.tickets} tickets"
-        except AlignSyncError as exc:
-            return path.stem, "FAIL " + process.redactor(describe(exc))
-        except Exception as exc:
-            return path.stem, "FAIL " + process.redactor(describe(exc))
-
-    with ThreadPoolExecutor(max_workers=concurrency()) as pool:
-        results = list(pool.map(one, paths))
-    failed = 0
-    for name, outcome in results:
-        failed += bool(outcome and outcome.startswith("FAIL"))
-        process.say(f"{'FAIL' if outcome and outcome.startswith('FAIL') else 'ok  '}  workspace {name}: "
-                    f"{(outcome or 'dry run done').removeprefix('FAIL ')}")
-    return 1 if failed else 0
-
-
-def check(folder: str, process: Process) -> int:
-    from sync.worker.runtime import PROBE_RETRY
-    code = 0
-    for path in config_files(Path(folder)):
-        print(f"== workspace {path.stem} ({path})")
-        try:
-            ws = Workspace(path, process, retry=PROBE_RETRY)
-        except AlignSyncError as exc:
-            print(f"FAIL  config {path}: {process.redactor(describe(exc))}")
-            code = max(code, exc.exit_code)
-            continue
-        from sync.cli.main import print_check
-        code = max(code, print_check(ws, str(path)))
-    return code

@@ -8,8 +8,10 @@ one Jira with one account share its burst limit).
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from pathlib import Path
 
@@ -60,20 +62,31 @@ class Workspace:
                                progress=self.process.progress)
         self.sources = build_sources(config, self.runtime)
         for source in self.sources:
-            if getattr(source, "writeback", None):
+            if source.writeback:
                 self.runtime.telemetry.declare_label_writes(source.name)
         self.sink = build_sink(config, self.runtime)
         self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)
                           for t in config.review.notify]
         from sync.worker.alerting import Alerting
-        self.alerting = Alerting(config, self.runtime, getattr(self.sink, "url", "")
-                                 or str(getattr(self.sink, "path", "")))
+        self.alerting = Alerting(config, self.runtime, self.sink.location)
         self.metric_sources = [CONNECTORS.kind("metric", m.type).build(m, self.runtime, self.sink)
                                for m in config.metrics]
 
     @property
     def telemetry(self):
         return self.runtime.telemetry
+
+    @cached_property
+    def claims(self) -> list[tuple[str, str]]:
+        """What no other workspace served beside it may share: its name, its
+        state file and its sink (the same workbook, or the same spreadsheet)."""
+        out = [("name", self.name), ("state file", os.path.realpath(self.config.state))]
+        where = self.sink.location           # a spreadsheet's canonical URL, or a workbook's path
+        if "://" in where:
+            out.append(("spreadsheet", where))
+        else:
+            out.append(("sink file", os.path.realpath(where)))
+        return out
 
     def lock(self) -> StateLock:
         return StateLock(self.config.state).acquire()
@@ -99,7 +112,7 @@ class Workspace:
             if lock:
                 lock.release()
             # Nothing of this sync's tickets stays in memory between syncs.
-            getattr(self.sink, "done", lambda: None)()
+            self.sink.done()
 
     def check(self, now: datetime) -> list[tuple[str, str | None]]:
         """(label, None when fine, else the problem) for each source and the sink."""

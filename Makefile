@@ -48,6 +48,7 @@ bench: $(BIN)/.installed-test
 	@$(BIN)/python tests/bench/bench_sheets.py
 	@$(BIN)/python tests/bench/bench_jira_sheets.py
 	@$(BIN)/python tests/bench/bench_e2e.py
+	@$(BIN)/python tests/bench/bench_latency.py
 	@$(BIN)/python tests/bench/bench_redact.py
 
 soak: $(BIN)/.installed-test

@@ -4,15 +4,24 @@ FakeJira serves serverInfo, field, myself and search (Cloud `/search/jql`
 by nextPageToken, Data Center `/search` by startAt/total) from a list of
 issues built on the realistic Cloud issue of tests/fixtures/, and filters
 the JQL forms align-sync sends (`updated >= "..."` in the user's zone,
-`id in (...)`).  Tests change `issues` between syncs and read `calls`.
-It also edits labels (`PUT /issue/{key}` with an `update` of `add`/`remove`
-operations, checked as Jira checks them) and answers `mypermissions`.
+`id in (...)`), and Cloud's `POST /issue/bulkfetch`.  Tests change `issues`
+between syncs and read `calls`.  It also edits labels (`PUT /issue/{key}`
+with an `update` of `add`/`remove` operations, checked as Jira checks them)
+and answers `mypermissions`.
+
+`latency` is a round trip in seconds (or a function of the request giving
+it), slept in every search, bulk fetch and `myself` handler outside the
+fake's lock, so requests from several threads overlap as they would against
+a real server; `inflight`/`peak` count the requests being answered at once
+and `started` keeps (time, path) of each, for tests of a bounded pool.
 """
 from __future__ import annotations
 
 import copy
 import json
 import re
+import threading
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlparse
@@ -69,14 +78,19 @@ def _updated(issue: dict) -> datetime:
 
 class FakeJira:
     def __init__(self, rsps: responses.RequestsMock, issues: list[dict], *, cloud: bool = True,
-                 user_zone: str = "Europe/Berlin", url: str | None = None):
+                 user_zone: str = "Europe/Berlin", url: str | None = None, latency: float = 0.0):
         self.rsps = rsps
+        self.latency = latency
+        self.lock = threading.Lock()
+        self.inflight = self.peak = 0
+        self.started: list[tuple[float, str]] = []
         self.issues = issues
         self.cloud = cloud
         self.user_zone = user_zone
         self.url = url or (URL if cloud else DC_URL)
         self.jqls: list[str] = []
         self.failures: list[tuple[int, dict, dict]] = []    # (status, headers, body) served first
+        self.bulk_failures: list[tuple[int, dict, dict]] = []   # the same, for bulk fetches only
         self.edits: list[tuple[str, dict]] = []             # (issue key, body) of edits applied
         self.refuse: dict[str, tuple[int, dict]] = {}       # issue key → (status, body) of its edits
         self.can_edit = True                                # EDIT_ISSUES in mypermissions
@@ -87,16 +101,36 @@ class FakeJira:
                 "serverTitle": "Jira", "serverTimeZone": "Etc/UTC"}
         rsps.add(responses.GET, f"{self.url}/rest/api/2/serverInfo", json=info)
         rsps.add(responses.GET, f"{self.url}/rest/api/2/field", json=FIELDS)
-        rsps.add_callback(responses.GET, f"{self.url}/rest/api/2/myself", callback=self._myself)
+        rsps.add_callback(responses.GET, f"{self.url}/rest/api/2/myself", callback=self._served(self._myself))
         rsps.add_callback(responses.PUT, re.compile(rf"{re.escape(self.url)}/rest/api/[23]/issue/[^/?]+$"),
                           callback=self._edit)
         rsps.add_callback(responses.GET, f"{self.url}/rest/api/2/mypermissions", callback=self._permissions)
         if cloud:
-            rsps.add_callback(responses.GET, f"{self.url}/rest/api/3/search/jql", callback=self._jql)
+            rsps.add_callback(responses.GET, f"{self.url}/rest/api/3/search/jql", callback=self._served(self._jql))
+            rsps.add_callback(responses.POST, f"{self.url}/rest/api/3/issue/bulkfetch",
+                              callback=self._served(self._bulkfetch))
             for v in ("2", "3"):
                 rsps.add(responses.GET, f"{self.url}/rest/api/{v}/search", status=410, json=REMOVED)
         else:
-            rsps.add_callback(responses.GET, f"{self.url}/rest/api/2/search", callback=self._legacy)
+            rsps.add_callback(responses.GET, f"{self.url}/rest/api/2/search", callback=self._served(self._legacy))
+
+    def _served(self, handler):
+        """The handler after one round trip, counted while it is in flight."""
+        def callback(request):
+            with self.lock:
+                self.inflight += 1
+                self.peak = max(self.peak, self.inflight)
+                self.started.append((time.monotonic(), urlparse(request.url).path))
+            try:
+                pause = self.latency(request) if callable(self.latency) else self.latency
+                if pause:
+                    time.sleep(pause)
+                with self.lock:
+                    return handler(request)
+            finally:
+                with self.lock:
+                    self.inflight -= 1
+        return callback
 
     def calls(self) -> Counter:
         return Counter(urlparse(c.request.url).path.split("/rest/api/")[-1] for c in self.rsps.calls)
@@ -195,6 +229,36 @@ class FakeJira:
         if more:
             body["nextPageToken"] = str(offset + limit)
         return 200, {}, json.dumps(body)
+
+    def _bulkfetch(self, request):
+        """Cloud's bulk fetch: up to 100 ids or keys; unknown ones are left out."""
+        failed = self._fail()
+        if failed:
+            return failed
+        if self.bulk_failures:
+            status, headers, body = self.bulk_failures.pop(0)
+            return status, headers, json.dumps(body)
+        body = json.loads(request.body)
+        wanted = [str(x) for x in body.get("issueIdsOrKeys") or []]
+        if not wanted or len(wanted) > 100:
+            return 400, {}, json.dumps({"errorMessages": ["issueIdsOrKeys must hold 1 to 100 ids or keys"],
+                                        "errors": {}})
+        known = self._index()
+        fields = list(body.get("fields") or [])
+        # The answer's order is the server's own, not the request's.
+        found = sorted({known[w]["id"]: known[w] for w in wanted if w in known}.values(),
+                       key=lambda i: i["key"], reverse=True)
+        return 200, {}, json.dumps({"expand": "", "issues": [self._shape(i, fields) for i in found],
+                                    "issueErrors": []})
+
+    def _index(self) -> dict[str, dict]:
+        """Issues by id and key, rebuilt when `issues` is replaced or grows or
+        shrinks (a benchmark's 1,000 bulk fetches must not scan 100k each)."""
+        issues = self.issues
+        stamp = (id(issues), len(issues), id(issues[-1]) if issues else None)
+        if getattr(self, "_indexed", (None,))[0] != stamp:
+            self._indexed = (stamp, {k: i for i in issues for k in (i["id"], i["key"])})
+        return self._indexed[1]
 
     def _legacy(self, request):
         failed = self._fail()

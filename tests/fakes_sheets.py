@@ -73,8 +73,9 @@ MAX_CELLS = 10_000_000             # cells per spreadsheet, empty ones included
 
 
 class FakeSheets:
-    def __init__(self, rsps: responses.RequestsMock, sheet_id: str = "1sheetFAKEid"):
+    def __init__(self, rsps: responses.RequestsMock, sheet_id: str = "1sheetFAKEid", latency: float = 0.0):
         self.rsps = rsps
+        self.latency = latency           # a round trip in seconds, slept before each answer
         self.id = sheet_id
         cassette = fixture("gspread_cassette_WorksheetTest.test_batch_update.json")
         meta = json.loads(cassette["interactions"][1]["response"]["body"]["string"])
@@ -112,6 +113,8 @@ class FakeSheets:
 
     def _guarded(self, handler):
         def callback(request):
+            if self.latency:
+                time.sleep(self.latency)
             started = time.perf_counter()
             try:
                 return handle(request)

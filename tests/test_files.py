@@ -153,8 +153,17 @@ def _reference(pages, estimate_id):
     return {t.key: t for p in pages for t in (to_ticket(i, "file", ids) for i in p["issues"])}
 
 
+@pytest.fixture(params=["whole", "window of 7"])
+def window(request, monkeypatch):
+    """The export read in the usual window, and in one so small that every
+    value is cut by its end, some more than once."""
+    from connectors.jira import export
+    if request.param != "whole":
+        monkeypatch.setattr(export, "WINDOW", 7)
+
+
 @pytest.mark.parametrize("layout", ["compact", "indented", "names first", "names last", "one page"])
-def test_streamed_export_reads_as_json_loads_would(tmp_path, layout):
+def test_streamed_export_reads_as_json_loads_would(tmp_path, layout, window):
     pages = _pages()
     for p in pages:
         p.pop("names", None)
@@ -178,8 +187,9 @@ def test_streamed_export_reads_as_json_loads_would(tmp_path, layout):
     ('{"issues": []}\n\n garbage', 3, "Extra data"),
     ('[{"issues": []} {"issues": []}]', 1, "delimiter"),
     ('{"issues": [{"id": "1"}]', 1, "delimiter"),
+    ('{"isLast": true, "total": 12345\n\n,"issues": [\n\n{"id": "1"},\n{"id": 2e}]}', 6, "delimiter"),
 ])
-def test_broken_json_says_where(tmp_path, text, line, msg):
+def test_broken_json_says_where(tmp_path, text, line, msg, window):
     path = tmp_path / "x.json"
     path.write_text(text)
     with pytest.raises(ConfigError, match=rf"not valid JSON \(line {line}\): .*{msg}"):

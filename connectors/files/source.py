@@ -7,6 +7,7 @@ list of such pages), a Trello board JSON export, and a Jira CSV export
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -132,9 +133,13 @@ class FileSource:
                           hint="writeback needs a live Jira or Trello source")
 
     def fetch(self, state=None, now=None) -> list[Ticket]:
-        text = self.read_text()
+        # A JSON export on disk is read a window at a time, never whole
+        # (jira_export.Text): whole, a 228 MB export holds its bytes and its
+        # text at once.  Anything else (a CSV, UTF-16, an empty file, a pipe
+        # that can be read only once) is read whole, as read_text says.
+        text = None if self._streams() else self.read_text()
         self.notices = []
-        if self._is_csv(text):
+        if text is not None and self._is_csv(text):
             tickets, keyless = self._csv(text)
             if keyless:
                 log.warning("source.rows_skipped", source=self.name, file=str(self.config.path),
@@ -164,9 +169,31 @@ class FileSource:
                         f"{bad[0].key}: {bad[0].problems[0]})")
         return "; ".join(said)
 
-    def _json(self, text: str, step) -> list[Ticket]:
+    def _streams(self) -> bool:
+        """Whether the file is a UTF-8 JSON export on disk, to read a window at a time."""
+        try:
+            if self.path.suffix.lower() == ".csv" or not self.path.is_file():
+                return False
+            with self.path.open("rb") as file:
+                head = file.read(4096)
+        except OSError:
+            return False                # read_text says what is wrong
+        return head.removeprefix(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"[")
+
+    def _export(self, text: str | None, reader) -> list:
+        """The pages of the export: of `text`, or of the file, streamed."""
+        if text is not None:
+            return jira_export.read(text, self._where(), reader)
+        try:
+            with self.path.open("rb") as file:
+                return jira_export.read(file, self._where(), reader)
+        except (OSError, UnicodeDecodeError) as exc:
+            self.read_text()            # says what is wrong, as for a file read whole
+            raise ConfigError(f"{self._where()}: cannot read: {exc}") from None
+
+    def _json(self, text: str | None, step) -> list[Ticket]:
         reader = _Issues(self, None, step)
-        found = jira_export.read(text, self._where(), reader)
+        found = self._export(text, reader)
         if len(found) == 1 and not found[0].has_issues and "cards" in found[0].meta \
                 and "lists" in found[0].meta:
             board = found[0].meta
@@ -181,7 +208,7 @@ class FileSource:
         ids = self._field_ids(reader.names, reader.present)
         if ids != reader.ids:
             reader = _Issues(self, ids, step)
-            jira_export.read(text, self._where(), reader)
+            self._export(text, reader)
         self.notices = jira_export.partial_notice(found, len(reader.tickets))
         return list(inherit_epics(reader.tickets).values())
 

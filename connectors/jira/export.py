@@ -7,22 +7,76 @@ text: the page's small keys (`names`, `isLast`, ...) whole, and the
 `issues` array element by element, so each issue's dicts are garbage as
 soon as its `Ticket` is built.  The result is what `json.loads` would give,
 error positions included.
+
+A file is read a window at a time (`Text`), not whole: reading a 228 MB
+export into one string holds its bytes and its text at once (460 MB)
+before anything is parsed.  A value cut by the window's end fails to
+decode (or, a number, ends exactly there) and is decoded again once the
+window has moved on and grown.
 """
 from __future__ import annotations
 
+import codecs
 import json
 import re
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from sync.core.errors import ConfigError, DataError
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
+WINDOW = 4 << 20       # characters read at a time: a few thousand issues
+
+
+class Text:
+    """The export's text: all of it (a string), or a window on a file that
+    moves forward.  Positions are in `buf`; `more` moves the window and
+    says where the old position now is."""
+
+    def __init__(self, source: str | IO[bytes]):
+        self.file = None if isinstance(source, str) else source
+        # UTF-8 (a BOM dropped) decoded a window at a time: one C call per
+        # window, where a text file's reader decodes 8 kB at a time.
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.eof = self.file is None
+        self.buf = source if isinstance(source, str) else self._read(WINDOW)
+        self.dropped = 0            # characters the window has left behind
+
+    def _read(self, size: int) -> str:
+        while not self.eof:
+            data = self.file.read(size)
+            self.eof = not data
+            text = self.decoder.decode(data, final=self.eof)
+            if text:
+                return text
+        return ""
+
+    def more(self, pos: int) -> int:
+        """Drop what is before `pos`, read on (at least as much as is kept,
+        so a long value costs no more than twice its reading); -> new pos."""
+        left = self.buf[pos:]
+        chunk = self._read(max(WINDOW, len(left)))
+        self.dropped += pos
+        self.buf = left + chunk
+        return 0
+
+    def line(self, pos: int) -> int:
+        """The line of `pos`.  Only an error asks, so the lines left behind
+        are counted then, by reading the file again from its start."""
+        lines = self.buf.count("\n", 0, pos) + 1
+        if self.dropped:
+            self.file.seek(0)
+            again, seen = Text(self.file), 0
+            while seen < self.dropped and again.buf:
+                part = again.buf[:self.dropped - seen]
+                lines, seen = lines + part.count("\n"), seen + len(part)
+                again.buf = again._read(WINDOW)
+        return lines
 
 
 class BadJson(Exception):
-    def __init__(self, text: str, pos: int, msg: str):
-        self.line = text.count("\n", 0, pos) + 1
+    def __init__(self, text: Text, pos: int, msg: str):
+        self.line = text.line(pos)
         self.msg = msg
 
 
@@ -40,38 +94,50 @@ class Page:
         self.has_issues = False
 
 
-def _decode(text: str, pos: int) -> tuple[Any, int]:
-    try:
-        return _DECODER.raw_decode(text, pos)
-    except json.JSONDecodeError as exc:
-        raise BadJson(text, exc.pos, exc.msg)
-    except RecursionError:
-        raise BadJson(text, pos, "nested too deeply")
+def _decode(text: Text, pos: int) -> tuple[Any, int]:
+    while True:
+        try:
+            value, end = _DECODER.raw_decode(text.buf, pos)
+        except json.JSONDecodeError as exc:
+            if not text.eof:            # cut by the window's end, perhaps: read on
+                pos = text.more(pos)
+                continue
+            raise BadJson(text, exc.pos, exc.msg)
+        except RecursionError:
+            raise BadJson(text, pos, "nested too deeply")
+        if end < len(text.buf) or text.eof:
+            return value, end
+        pos = text.more(pos)            # a number may go on past the window
 
 
-def _skip(text: str, pos: int) -> int:
-    return _WS.match(text, pos).end()
+def _skip(text: Text, pos: int) -> int:
+    """Past whitespace, to a character (or the end of the file)."""
+    pos = _WS.match(text.buf, pos).end()
+    while pos >= len(text.buf) and not text.eof:
+        pos = text.more(pos)            # (first: it replaces `buf`)
+        pos = _WS.match(text.buf, pos).end()
+    return pos
 
 
-def _expect(text: str, pos: int, chars: str, what: str) -> int:
-    if pos >= len(text) or text[pos] not in chars:
+def _expect(text: Text, pos: int, chars: str, what: str) -> int:
+    if pos >= len(text.buf) or text.buf[pos] not in chars:
         raise BadJson(text, pos, f"Expecting {what}")
     return pos
 
 
-def pages(text: str, where: str, reader: Reader) -> list[Page]:
+def pages(text: Text, where: str, reader: Reader) -> list[Page]:
     """Each page of the export (one object, or a list of them); every issue
     goes to `reader.issue` as it is read, checked as `issue_list` checks it,
     and each other key of a page to `reader.meta` (so `names` given before
     `issues` is known when the first issue arrives)."""
     pos = _skip(text, 0)
     out: list[Page] = []
-    if text.startswith("[", pos):
+    if text.buf.startswith("[", pos):
         pos = _skip(text, pos + 1)
-        if text.startswith("]", pos):
+        if text.buf.startswith("]", pos):
             return out
         while True:
-            if not text.startswith("{", pos):
+            if not text.buf.startswith("{", pos):
                 value, pos = _decode(text, pos)     # not a page: says so below
                 out.append(Page())
             else:
@@ -79,7 +145,7 @@ def pages(text: str, where: str, reader: Reader) -> list[Page]:
                 out.append(page)
             pos = _skip(text, pos)
             pos = _expect(text, pos, ",]", "',' delimiter")
-            if text[pos] == "]":
+            if text.buf[pos] == "]":
                 pos += 1
                 break
             pos = _skip(text, pos + 1)
@@ -87,22 +153,23 @@ def pages(text: str, where: str, reader: Reader) -> list[Page]:
         _expect(text, pos, "{", "value")
         page, pos = _page(text, pos, where, reader)
         out.append(page)
-    if _skip(text, pos) != len(text):
-        raise BadJson(text, _skip(text, pos), "Extra data")
+    pos = _skip(text, pos)
+    if pos != len(text.buf):
+        raise BadJson(text, pos, "Extra data")
     return out
 
 
-def _page(text: str, pos: int, where: str, reader) -> tuple[Page, int]:
+def _page(text: Text, pos: int, where: str, reader) -> tuple[Page, int]:
     page = Page()
     pos = _skip(text, pos + 1)
-    if text.startswith("}", pos):
+    if text.buf.startswith("}", pos):
         return page, pos + 1
     while True:
         _expect(text, pos, '"', "property name enclosed in double quotes")
         key, pos = _decode(text, pos)
         pos = _expect(text, _skip(text, pos), ":", "':' delimiter")
         pos = _skip(text, pos + 1)
-        if key == "issues" and text.startswith("[", pos):
+        if key == "issues" and text.buf.startswith("[", pos):
             page.has_issues = True
             pos = _issues(text, pos, where, reader)
         else:
@@ -116,14 +183,14 @@ def _page(text: str, pos: int, where: str, reader) -> tuple[Page, int]:
                 page.meta[key] = value
                 reader.meta(key, value)
         pos = _expect(text, _skip(text, pos), ",}", "',' delimiter")
-        if text[pos] == "}":
+        if text.buf[pos] == "}":
             return page, pos + 1
         pos = _skip(text, pos + 1)
 
 
-def _issues(text: str, pos: int, where: str, reader) -> int:
+def _issues(text: Text, pos: int, where: str, reader) -> int:
     pos = _skip(text, pos + 1)
-    if text.startswith("]", pos):
+    if text.buf.startswith("]", pos):
         return pos + 1
     n = 0
     while True:
@@ -135,15 +202,16 @@ def _issues(text: str, pos: int, where: str, reader) -> int:
         reader.issue(issue)
         n += 1
         pos = _expect(text, _skip(text, pos), ",]", "',' delimiter")
-        if text[pos] == "]":
+        if text.buf[pos] == "]":
             return pos + 1
         pos = _skip(text, pos + 1)
 
 
-def read(text: str, where: str, reader: Reader) -> list[Page]:
-    """`pages`, with JSON errors as the config error the file source gives."""
+def read(source: str | IO[bytes], where: str, reader: Reader) -> list[Page]:
+    """`pages` of a text or of a file open for reading bytes (UTF-8), with
+    JSON errors as the config error the file source gives."""
     try:
-        return pages(text, where, reader)
+        return pages(Text(source), where, reader)
     except BadJson as exc:
         raise ConfigError(f"{where}: not valid JSON (line {exc.line}): {exc.msg}")
 

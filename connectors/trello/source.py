@@ -2,7 +2,8 @@
 
 The client is built with keywords (a positional token would become the
 OAuth secret and travel in URLs) and a session with timeouts; requests go
-through `fetch_json`, a per-token limiter (100 per 10 s) and `connectors.http`.
+through `fetch_json`, a per-token limiter (100 per 10 s) and `connectors.http`;
+boards are read in parallel (`source.workers`), results in the config's order.
 Board names are resolved once a day through `/members/me/boards` (cached in
 state); a board is read with its cards, lists, labels, members and custom
 fields in one `GET /1/boards/{id}`, paging cards separately only when the
@@ -26,6 +27,7 @@ from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
 from connectors import http, retry
+from connectors.parallel import ordered
 from connectors.trello.board import board_tickets, require_estimate_field
 
 TIMEOUT = (5, 30)
@@ -56,6 +58,7 @@ class TrelloSourceConfig(Strict):
     boards: Values
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
     estimate_field: str | None = None
+    workers: int = Field(4, ge=1, le=10)    # boards read at once; each is one request or a few
     wip_lists: list[str] | None = None     # lists of work under way (default: all but the first)
     # `labels`: a lever chosen in the sheet's Set lever column is added to
     # the card as a board label of its tag's name (sync.worker.writeback).
@@ -93,7 +96,7 @@ class TrelloSource:
             self.limiter.wait(retry.sleep)      # every attempt counts against the token's limit
             return self.client.fetch_json(path, http_method=method, **kwargs)
         return http.call("trello", once, runtime=self.runtime,
-                         translate=lambda exc: self._translate(exc, what))
+                         translate=lambda exc: self.limiter.told(self._translate(exc, what)))
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
         """A failure of py-trello, read out for `http.status_error`."""
@@ -171,14 +174,18 @@ class TrelloSource:
     # -- the source protocol ----------------------------------------------
 
     def fetch(self, state: State, now: datetime) -> list[Ticket]:
+        def read(board_id: str) -> tuple[str, dict, list[Ticket]]:
+            board = self.board(board_id)
+            require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
+            return board_id, board, board_tickets(board, self.name, self.config.done_lists,
+                                                  self.config.estimate_field, self.config.wip_lists)
+
         tickets: list[Ticket] = []
         step = self.runtime.progress.step(f"source {self.name}: reading Trello")
         self._card_board, self._labels = {}, {}
-        for n, board_id in enumerate(self.board_ids(state, now), 1):
-            board = self.board(board_id)
-            require_estimate_field(board, self.config.estimate_field, f"source {self.name}")
-            found = board_tickets(board, self.name, self.config.done_lists, self.config.estimate_field,
-                                  self.config.wip_lists)
+        boards = self.board_ids(state, now)
+        for n, (board_id, board, found) in enumerate(
+                ordered(read, boards, self.config.workers, f"trello-{self.name}"), 1):
             tickets += found
             if self.writeback:
                 self._remember(board_id, board, found)

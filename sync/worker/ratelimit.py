@@ -6,6 +6,10 @@ request rather than learning the limit from 429s; Jira gets a burst ceiling
 per host and credentials.  `Limiters` is one process object, passed to every
 workspace, so workspaces that reach the same host with the same credentials
 share one limiter.
+
+A server's `Retry-After` is the other half: `hold` sets a "not before" time
+that every request through the limiter waits for, so when one of a pool's
+workers is told to slow down, all of them do, not only the one that asked.
 """
 from __future__ import annotations
 
@@ -23,6 +27,27 @@ class SlidingWindow:
         self.clock = clock
         self.stamps: deque[float] = deque()
         self.lock = threading.Lock()
+        self.not_before = 0.0           # on `clock`: no request before it (a Retry-After)
+        # Per thread, the hold it has already waited out: each thread sleeps
+        # a hold once (and the one that was told sleeps it in its retry), so
+        # a sleep that passes no time, in tests, never spins.
+        self._served = threading.local()
+
+    def hold(self, seconds: float) -> None:
+        """No request through this limiter for `seconds` from now; the
+        calling thread waits them in its own retry."""
+        with self.lock:
+            until = self.clock() + seconds
+            if until >= self.not_before:
+                self.not_before = self._served.until = until
+
+    def told(self, error: Exception) -> Exception:
+        """An error carrying a server's Retry-After holds every request here
+        for that long (the pool's other workers too); returned as it is."""
+        seconds = getattr(error, "retry_after", None)
+        if seconds:
+            self.hold(seconds)
+        return error
 
     def wait(self, sleep: Callable[[float], None]) -> float:
         """Block until a request may go; returns the seconds waited."""
@@ -32,10 +57,14 @@ class SlidingWindow:
                 now = self.clock()
                 while self.stamps and now - self.stamps[0] >= self.window:
                     self.stamps.popleft()
-                if len(self.stamps) < self.limit:
+                if now < self.not_before and self.not_before > getattr(self._served, "until", 0.0):
+                    pause = self.not_before - now
+                    self._served.until = self.not_before
+                elif len(self.stamps) < self.limit:
                     self.stamps.append(now)
                     return waited
-                pause = self.window - (now - self.stamps[0])
+                else:
+                    pause = self.window - (now - self.stamps[0])
             sleep(pause)
             waited += pause
 

@@ -4,8 +4,9 @@ with nothing changed.  Prints wall time, peak RSS and requests per endpoint.
 
     python tests/bench/bench_jira.py [N]
 
-Budget (PRODUCT.md §7): full = ceil(N/100) searches + ≤ 2 metadata;
-no-change incremental = 1 search + the id census.
+Budget: full = ceil(N/100) field requests (the first page, then bulk
+fetches) + ceil(N/5000) id pages + ≤ 2 metadata; no-change incremental =
+1 search + the id census.
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def main() -> None:
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"{label:>22}: {len(tickets)} tickets in {seconds:.2f}s, peak RSS {rss:.0f} MB, "
                   f"requests {sum(calls.values())} {calls}")
-        print(f"budget: full = {math.ceil(n / 100)} searches + <= 2 metadata; "
+        print(f"budget: full = {math.ceil(n / 100)} field requests + {math.ceil(n / 5000)} id page(s) "
+              "+ <= 2 metadata; "
               f"no-change incremental = 1 search + ceil(N/5000) = {math.ceil(n / 5000)} census page(s)")
         state.close()
 

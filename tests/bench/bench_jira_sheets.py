@@ -41,9 +41,10 @@ from tests.bench.fake_server import route_google_here  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
-def start_server(n: int, tmp: Path) -> tuple[subprocess.Popen, int]:
+def start_server(n: int, tmp: Path, jira_ms: float = 0, sheets_ms: float = 0) -> tuple[subprocess.Popen, int]:
     port_file = tmp / "port"
-    server = subprocess.Popen([sys.executable, str(HERE / "fake_server.py"), str(n), str(port_file)],
+    server = subprocess.Popen([sys.executable, str(HERE / "fake_server.py"), str(n), str(port_file),
+                               str(jira_ms), str(sheets_ms)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ends = time.monotonic() + 120
     while time.monotonic() < ends:
@@ -69,10 +70,9 @@ def main() -> None:
             server.wait(timeout=30)
 
 
-def run(n: int, tmp: Path, port: int) -> None:
-    base = f"http://127.0.0.1:{port}"
-    route_google_here(port)
-    stats = lambda: requests.get(f"{base}/_stats", timeout=30).json()  # noqa: E731
+def bench_config(tmp: Path, base: str, sheet_id: str):
+    """Jira Cloud at the fake server into its spreadsheet, with a fresh
+    service-account key."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()).decode()
@@ -84,9 +84,15 @@ def run(n: int, tmp: Path, port: int) -> None:
     data["source"] = {"type": "jira", "url": f"{base}/jira", "jql": "project = GROW",
                       "auth": {"email": "bench@acme.test", "token": "t0k3n-bench"},
                       "fields": {"estimate": "Story point estimate"}}
-    data["sink"] = {"type": "google_sheets", "spreadsheet": stats()["sheet_id"],
-                    "credentials": str(key_file)}
-    config = type(make_config()).model_validate(data)
+    data["sink"] = {"type": "google_sheets", "spreadsheet": sheet_id, "credentials": str(key_file)}
+    return type(make_config()).model_validate(data)
+
+
+def run(n: int, tmp: Path, port: int) -> None:
+    base = f"http://127.0.0.1:{port}"
+    route_google_here(port)
+    stats = lambda: requests.get(f"{base}/_stats", timeout=30).json()  # noqa: E731
+    config = bench_config(tmp, base, stats()["sheet_id"])
     state = State(tmp / "state.db")
     print(f"{n:>6} before a sync: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
           "(interpreter and libraries)", flush=True)

@@ -7,9 +7,15 @@ process, through `requests` into those mocks.  `/jira/...` is the Jira
 site; `/google/<host>/...` is sheets.googleapis.com or oauth2.googleapis.com
 (the client process rewrites those hosts, which gspread and google-auth
 hard-code, to this server: `route_google_here`).  `/_stats` reports the
-time spent answering and the requests per service; `/_reset` zeroes them.
+time the fakes spent answering (round trips aside), the requests per service and the most Jira requests
+in flight at once; `/_reset` zeroes them.
 
-    python tests/bench/fake_server.py N PORT_FILE     # started by the benchmark
+A real Jira or Google answers in hundreds of milliseconds, not at once:
+JIRA_MS and SHEETS_MS are a round trip slept by each request's handler
+before it queues for the (single-threaded) fakes, so requests sent in
+parallel wait in parallel, as they would against the real services.
+
+    python tests/bench/fake_server.py N PORT_FILE [JIRA_MS SHEETS_MS]   # started by the benchmark
 """
 from __future__ import annotations
 
@@ -54,10 +60,14 @@ class Stats:
 
     def reset(self):
         self.seconds, self.jira, self.sheets, self.tokens = 0.0, 0, 0, 0
+        self.inflight = self.peak = 0
 
 
 def main() -> None:
     n, port_file = int(sys.argv[1]), Path(sys.argv[2])
+    delay = {"jira": 0.0, "sheets": 0.0}
+    if len(sys.argv) > 4:
+        delay = {"jira": float(sys.argv[3]) / 1000, "sheets": float(sys.argv[4]) / 1000}
     stats = Stats()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         FakeJira(rsps, make_issues(n, NOW - timedelta(days=30)))
@@ -88,7 +98,7 @@ def main() -> None:
                 if self.path == "/_stats":
                     return self._reply(200, json.dumps({
                         "seconds": stats.seconds, "jira": stats.jira, "sheets": stats.sheets,
-                        "sheet_id": sheets.id}).encode())
+                        "peak": stats.peak, "sheet_id": sheets.id}).encode())
                 if self.path == "/_reset":
                     stats.reset()
                     return self._reply(200, b"{}")
@@ -98,11 +108,17 @@ def main() -> None:
                     host, rest = self.path[len("/google/"):].split("/", 1)
                     url, kind = f"https://{host}/{rest}", "sheets" if host.startswith("sheets") else "token"
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                with stats.lock:
+                    stats.inflight += kind == "jira"
+                    stats.peak = max(stats.peak, stats.inflight)
+                time.sleep(delay.get(kind, 0.0))      # the network and the server's own work
+                started = time.perf_counter()         # `seconds`: the fakes' work, not the round trip
                 with lock:
                     answer = session.request(method, url, data=body, headers=headers)
                     rsps.calls.reset()      # the mock's records would grow without end
                 self._reply(answer.status_code, answer.content, answer.headers.items())
                 with stats.lock:
+                    stats.inflight -= kind == "jira"
                     stats.seconds += time.perf_counter() - started
                     if kind == "jira":
                         stats.jira += 1

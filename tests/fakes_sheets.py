@@ -218,12 +218,9 @@ class FakeSheets:
         return None
 
     def _meta(self, request):
-        refused = self._refused(request)
-        if refused:
-            return refused
-        failed = self._fail("meta")
-        if failed:
-            return failed
+        stopped = self._refused(request) or self._fail("meta")
+        if stopped:
+            return stopped
         sheets = []
         for t in sorted(self.tabs.values(), key=lambda t: t["index"]):
             props = {"sheetId": t["sheetId"], "title": t["title"], "index": t["index"],
@@ -272,12 +269,9 @@ class FakeSheets:
         return 200, {}, json.dumps({"spreadsheetId": self.id, "valueRanges": ranges})
 
     def _batch_update(self, request):
-        refused = self._refused(request)
-        if refused:
-            return refused
-        failed = self._fail("update")
-        if failed:
-            return failed
+        stopped = self._refused(request) or self._fail("update")
+        if stopped:
+            return stopped
         body = json.loads(request.body)
         # Applied to a copy, committed whole (atomic).  Cell dicts are never
         # changed in place, only replaced, so a copy of each tab's dict of

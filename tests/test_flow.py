@@ -46,23 +46,19 @@ def rows_of(tickets, workspace="growth", now=NOW, **config):
     return {(r.outcome_id, r.lever_id): r for r in a.flow}, a
 
 
+def figures(row) -> tuple:
+    return row.throughput, row.wip, row.lead_median, row.lead_p85, row.open
+
+
 def test_figures_match_hand_counts():
     rows, _ = rows_of(hand_counted())
-    emails = rows[("conv", "emails")]
-    # 3 done in 8 weeks; leads 5, 18, 20: median 18, 85th 18 + 0.7·(20 - 18) = 19.4.
-    assert (emails.throughput, emails.wip, emails.lead_median, emails.lead_p85, emails.open) == \
-        (0.4, 1, 18, 19.4, 2)
-    pricing = rows[("conv", "pricing")]
-    assert (pricing.throughput, pricing.wip, pricing.lead_median, pricing.lead_p85, pricing.open) == \
-        (0.1, 1, 9, 9, 1)
-    conv = rows[("conv", "")]
-    # 4 done; leads 5, 9, 18, 20: median 13.5, 85th at rank 2.55 → 18 + 0.55·2 = 19.1.
-    assert (conv.throughput, conv.wip, conv.lead_median, conv.lead_p85, conv.open) == \
-        (0.5, 2, 13.5, 19.1, 3)
-    team = rows[("*", "")]
-    # 5 done (the unmapped one too); leads 2, 5, 9, 18, 20: median 9, 85th 18 + 0.4·2 = 18.8.
-    assert (team.throughput, team.wip, team.lead_median, team.lead_p85, team.open) == \
-        (0.6, 3, 9, 18.8, 4)
+    # emails: 3 done in 8 weeks; leads 5, 18, 20: median 18, 85th 18 + 0.7·(20 - 18) = 19.4.
+    assert figures(rows[("conv", "emails")]) == (0.4, 1, 18, 19.4, 2)
+    assert figures(rows[("conv", "pricing")]) == (0.1, 1, 9, 9, 1)
+    # conv: 4 done; leads 5, 9, 18, 20: median 13.5, 85th at rank 2.55 → 18 + 0.55·2 = 19.1.
+    assert figures(rows[("conv", "")]) == (0.5, 2, 13.5, 19.1, 3)
+    # team: 5 done (the unmapped one too); leads 2, 5, 9, 18, 20: median 9, 85th 18 + 0.4·2 = 18.8.
+    assert figures(rows[("*", "")]) == (0.6, 3, 9, 18.8, 4)
     act = rows[("act", "")]
     assert (act.throughput, act.wip, act.lead_median, act.open, act.done_by) == (0, 0, None, 0, None)
 

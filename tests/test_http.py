@@ -85,12 +85,17 @@ def test_the_status_table_lives_in_one_module():
 
 # -- the retry loop: one deadline ---------------------------------------------------
 
-def test_a_wait_past_the_deadline_fails_at_once_naming_it(no_sleep):
-    calls = []
-
+def failing(error: Exception, calls: list):
+    """A request that always fails with `error`, counting its attempts."""
     def once():
         calls.append(1)
-        raise TransientError("Jira search: rate limited (HTTP 429)", retry_after=86400)
+        raise error
+    return once
+
+
+def test_a_wait_past_the_deadline_fails_at_once_naming_it(no_sleep):
+    calls = []
+    once = failing(TransientError("Jira search: rate limited (HTTP 429)", retry_after=86400), calls)
     with pytest.raises(TransientError, match="asked to wait 86400 s, past this request's 300 s deadline"):
         http.call("jira", once, runtime=Runtime())
     assert calls == [1] and no_sleep == []
@@ -98,10 +103,7 @@ def test_a_wait_past_the_deadline_fails_at_once_naming_it(no_sleep):
 
 def test_waits_within_the_deadline_are_honoured_and_attempts_capped(no_sleep):
     calls = []
-
-    def once():
-        calls.append(1)
-        raise TransientError("HTTP 503", retry_after=3)
+    once = failing(TransientError("HTTP 503", retry_after=3), calls)
     with pytest.raises(TransientError, match="HTTP 503"):
         http.call("x", once, runtime=Runtime(retry=RetrySettings(attempts=4, max_seconds=60)))
     assert len(calls) == 4 and no_sleep == [3, 3, 3]

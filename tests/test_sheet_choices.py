@@ -5,27 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import openpyxl
-import pytest
 
 from connectors.memory import MemorySource
 from connectors.xlsx.sink import XlsxSink
 from sync.core.assess import choices
 from sync.core.present.report import HEADERS
 from sync.worker.engine import run_once
-from sync.worker.state import State
 
-from .conftest import NOW, make_config, ticket
+from .conftest import NOW, ticket
+from .test_xlsx import env  # noqa: F401 (the fixture: a workbook, its config and state)
 
 COL = HEADERS["Tickets"].index("Set lever") + 1          # 16: right after Updated
-
-
-@pytest.fixture
-def env(tmp_path):
-    path = tmp_path / "book.xlsx"
-    config = make_config(sink={"type": "xlsx", "path": str(path)})
-    state = State(tmp_path / "state.db")
-    yield path, config, state
-    state.close()
 
 
 TICKETS = [ticket("A-1"),                                    # unmapped

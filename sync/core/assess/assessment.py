@@ -165,18 +165,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     pattern = Pattern(review.acceptance_pattern)
     ordered = sorted(usable_tickets(tickets, now), key=lambda t: (t.source, natural(t.key)))
     mappings, hits = rules.map_all(ordered, choices.chosen if choices else None)
-    results = []
-    totals: dict[tuple, int] = {}     # 32 possible `held` tuples: each summed once
-    for t in ordered:
-        m = mappings[t.uid]
-        held = scoring.task_score(t, m, review, pattern, now)
-        score = totals.get(held)
-        if score is None:
-            score = totals[held] = scoring.total(held)
-        in_scope = m.state != "ignored"
-        results.append(TicketResult(t, m, held, score if in_scope else None,
-                                    in_scope and not t.done, scoring.effort(t, review)))
-
+    results = _scored(ordered, mappings, review, pattern, now)
     active = [r for r in results if r.active]
     team_effort = sum(r.effort for r in active)
     by_outcome: dict[str, list[TicketResult]] = defaultdict(list)
@@ -186,41 +175,9 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
             by_outcome[r.mapping.outcome_id].append(r)
             if r.mapping.lever_id:
                 by_lever[r.mapping.lever_id].append(r)
-
-    outcomes = []
-    for o in config.outcomes:
-        mine = by_outcome[o.id]
-        last = scoring.latest(readings, o.metric)
-        current = last.value if last else None
-        prog = scoring.progress(o, current)
-        elapsed = scoring.time_elapsed(o, now)
-        # With checkpoints, Status measures progress against the plan, not the calendar.
-        planned = plan.planned_progress(o, now.date())
-        outcomes.append(OutcomeResult(
-            o, current, prog, elapsed, scoring.status(prog, elapsed if planned is None else planned),
-            sum(r.active for r in mine), sum(r.ticket.done for r in mine),
-            scoring.percent(sum(r.effort for r in mine if r.active), team_effort),
-            _mean([r.score for r in mine]), planned=planned,
-            missed=plan.missed_checkpoints(o, readings, now.date()),
-            forecast=forecast(o, readings, now)))
-
-    levers = []
-    for o, lv in config.levers():
-        mine = by_lever[lv.id]
-        stamps = [r.ticket.updated for r in mine if r.ticket.updated]
-        levers.append(LeverResult(o, lv, scoring.priority(lv.impact, lv.effort, lv.confidence),
-                                  sum(r.active for r in mine), sum(r.ticket.done for r in mine),
-                                  sum(r.effort for r in mine if r.active), max(stamps, default=None),
-                                  *plan.leading_figures(lv, readings)))
-
-    per_owner: dict[str, list[TicketResult]] = defaultdict(list)
-    for r in active:
-        per_owner[r.ticket.owner or NO_OWNER].append(r)
-    owners = [OwnerResult(name, len(rs), len({r.mapping.outcome_id for r in rs if r.mapping.mapped}),
-                          scoring.percent(sum(r.effort for r in rs if r.mapping.mapped),
-                                          sum(r.effort for r in rs)),
-                          _mean([r.score for r in rs]))
-              for name, rs in sorted(per_owner.items(), key=lambda kv: kv[0].lower())]
+    outcomes = [_outcome(o, by_outcome[o.id], readings, team_effort, now) for o in config.outcomes]
+    levers = [_lever(o, lv, by_lever[lv.id], readings) for o, lv in config.levers()]
+    owners = _owners(active)
 
     mapped_effort = sum(r.effort for r in active if r.mapping.mapped)
     result = Assessment(now, results, outcomes, levers, owners, [], rules, hits,
@@ -234,6 +191,59 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     result.warnings = raise_warnings(result, config, readings)
     _count_warnings(result)
     return result
+
+
+def _scored(ordered: list[Ticket], mappings: dict, review, pattern: Pattern,
+            now: datetime) -> list[TicketResult]:
+    """Every ticket with its mapping, task score and effort."""
+    results = []
+    totals: dict[tuple, int] = {}     # 32 possible `held` tuples: each summed once
+    for t in ordered:
+        m = mappings[t.uid]
+        held = scoring.task_score(t, m, review, pattern, now)
+        score = totals.get(held)
+        if score is None:
+            score = totals[held] = scoring.total(held)
+        in_scope = m.state != "ignored"
+        results.append(TicketResult(t, m, held, score if in_scope else None,
+                                    in_scope and not t.done, scoring.effort(t, review)))
+    return results
+
+
+def _outcome(o: Outcome, mine: list[TicketResult], readings: list[Reading], team_effort: float,
+             now: datetime) -> OutcomeResult:
+    last = scoring.latest(readings, o.metric)
+    current = last.value if last else None
+    prog = scoring.progress(o, current)
+    elapsed = scoring.time_elapsed(o, now)
+    # With checkpoints, Status measures progress against the plan, not the calendar.
+    planned = plan.planned_progress(o, now.date())
+    return OutcomeResult(
+        o, current, prog, elapsed, scoring.status(prog, elapsed if planned is None else planned),
+        sum(r.active for r in mine), sum(r.ticket.done for r in mine),
+        scoring.percent(sum(r.effort for r in mine if r.active), team_effort),
+        _mean([r.score for r in mine]), planned=planned,
+        missed=plan.missed_checkpoints(o, readings, now.date()),
+        forecast=forecast(o, readings, now))
+
+
+def _lever(o: Outcome, lv: Lever, mine: list[TicketResult], readings: list[Reading]) -> LeverResult:
+    stamps = [r.ticket.updated for r in mine if r.ticket.updated]
+    return LeverResult(o, lv, scoring.priority(lv.impact, lv.effort, lv.confidence),
+                       sum(r.active for r in mine), sum(r.ticket.done for r in mine),
+                       sum(r.effort for r in mine if r.active), max(stamps, default=None),
+                       *plan.leading_figures(lv, readings))
+
+
+def _owners(active: list[TicketResult]) -> list[OwnerResult]:
+    per_owner: dict[str, list[TicketResult]] = defaultdict(list)
+    for r in active:
+        per_owner[r.ticket.owner or NO_OWNER].append(r)
+    return [OwnerResult(name, len(rs), len({r.mapping.outcome_id for r in rs if r.mapping.mapped}),
+                        scoring.percent(sum(r.effort for r in rs if r.mapping.mapped),
+                                        sum(r.effort for r in rs)),
+                        _mean([r.score for r in rs]))
+            for name, rs in sorted(per_owner.items(), key=lambda kv: kv[0].lower())]
 
 
 def _count_warnings(result: Assessment) -> None:

@@ -17,7 +17,7 @@ from sync.core.assess.choices import HEADER as CHOICE_HEADER
 from sync.core.present.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths
 
 from connectors.sheets.diff import MAX_CELL, SEVERITY_COLOURS, changed_rows, header_edited, rgb
-from connectors.sheets.staging import STAGING, Plan, publish_requests, shrink
+from connectors.sheets.staging import STAGING, Plan, publish_requests, shrink_staging
 
 CELL_LIMIT = 10_000_000           # cells per spreadsheet, empty grid cells included
 STAGED = ("Tickets", "Warnings")  # the big tabs, staged when the publish would be too large
@@ -263,29 +263,7 @@ def build(report: Report, sheets: dict[str, SheetInfo],
     for index, name in enumerate(order):
         if name in ("History", "Metrics"):
             fresh = name not in sheets
-            info = ensure(name, index)
-            width = len(HEADERS[name])
-            read = (previous or {}).get(name)
-            # Metrics is the team's: its header is written once.  History's
-            # header row is restored when someone edited it (its rows never are).
-            edited = name == "History" and read is not None and \
-                header_edited((read or [[]])[0], HEADERS[name])
-            if fresh or edited or (name == "History" and info.cols < width):
-                info.rows, info.cols = max(info.rows, 2), max(info.cols, width)
-                requests.append(_grid(info.sheet_id, info.rows, info.cols))
-            if fresh or edited:
-                requests.append({"updateCells": {"range": {"sheetId": info.sheet_id, "startRowIndex": 0,
-                                                           "endRowIndex": 1, "startColumnIndex": 0,
-                                                           "endColumnIndex": width},
-                                                 "rows": [_header(Table(name, HEADERS[name], []))],
-                                                 "fields": "userEnteredValue,userEnteredFormat"}})
-            if name == "Metrics" and report.metrics:
-                requests += _metric_rows(info, report.metrics)
-            if name == "History" and report.history:
-                requests.append({"appendCells": {"sheetId": info.sheet_id, "fields": "userEnteredValue",
-                                                 "rows": [{"values": [cell(v) for v in row]}
-                                                          for row in report.history]}})
-                info.rows += len(report.history)
+            requests += _appended_tab(name, ensure(name, index), fresh, (previous or {}).get(name), report)
             continue
         table = tables.get(name)
         if table is None:
@@ -305,10 +283,35 @@ def build(report: Report, sheets: dict[str, SheetInfo],
         if name in CHART_TITLES:
             requests.append(_chart(table, info))
     staging = sheets.get(STAGING)
-    if plan is not None or (staging is not None and staging.rows * staging.cols > 1):
-        # The publish leaves the staging tab at one cell (a killed sync's too).
-        requests.append(shrink(plan or Plan(staging.sheet_id, True)))
-        if staging is not None:
-            staging.rows, staging.cols = 1, 1
+    requests += shrink_staging(staging, plan)
     cells = sum(s.rows * s.cols for s in sheets.values()) + (1 if plan is not None and staging is None else 0)
     return {"requests": requests}, cells
+
+
+def _appended_tab(name: str, info: SheetInfo, fresh: bool, read: list[list] | None,
+                  report: Report) -> list[dict]:
+    """History (rows appended, never rewritten) and Metrics (the team's, never
+    written but for a source's rows): only a header, when new or edited."""
+    requests: list[dict] = []
+    width = len(HEADERS[name])
+    # Metrics is the team's: its header is written once.  History's
+    # header row is restored when someone edited it (its rows never are).
+    edited = name == "History" and read is not None and \
+        header_edited((read or [[]])[0], HEADERS[name])
+    if fresh or edited or (name == "History" and info.cols < width):
+        info.rows, info.cols = max(info.rows, 2), max(info.cols, width)
+        requests.append(_grid(info.sheet_id, info.rows, info.cols))
+    if fresh or edited:
+        requests.append({"updateCells": {"range": {"sheetId": info.sheet_id, "startRowIndex": 0,
+                                                   "endRowIndex": 1, "startColumnIndex": 0,
+                                                   "endColumnIndex": width},
+                                         "rows": [_header(Table(name, HEADERS[name], []))],
+                                         "fields": "userEnteredValue,userEnteredFormat"}})
+    if name == "Metrics" and report.metrics:
+        requests += _metric_rows(info, report.metrics)
+    if name == "History" and report.history:
+        requests.append({"appendCells": {"sheetId": info.sheet_id, "fields": "userEnteredValue",
+                                         "rows": [{"values": [cell(v) for v in row]}
+                                                  for row in report.history]}})
+        info.rows += len(report.history)
+    return requests

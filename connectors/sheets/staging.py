@@ -223,3 +223,13 @@ def shrink(plan: Plan) -> dict:
         "properties": {"sheetId": plan.sheet_id, "hidden": True,
                        "gridProperties": {"rowCount": 1, "columnCount": 1}},
         "fields": "hidden,gridProperties.rowCount,gridProperties.columnCount"}}
+
+
+def shrink_staging(staging, plan: Plan | None) -> list[dict]:
+    """The publish leaves the staging tab (a SheetInfo, or None) at one cell,
+    a killed sync's too."""
+    if plan is None and (staging is None or staging.rows * staging.cols <= 1):
+        return []
+    if staging is not None:
+        staging.rows, staging.cols = 1, 1
+    return [shrink(plan or Plan(staging.sheet_id, True))]

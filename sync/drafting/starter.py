@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -82,19 +81,13 @@ def sink_block(kind: str) -> dict:
     return {"type": "xlsx", "path": "out/alignment.xlsx"}
 
 
-@contextmanager
-def placeholders(text: str):
-    """Missing ${VARS} (a sheet id not chosen yet) set to a stand-in while the
-    file is validated: their absence is for the person to fix, not a flaw."""
-    added = [n for n in set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text))
-             if n not in os.environ]
-    for name in added:
-        os.environ[name] = "placeholder"
-    try:
-        yield added
-    finally:
-        for name in added:
-            os.environ.pop(name, None)
+def draft_env(text: str) -> dict[str, str]:
+    """The environment the draft is validated against: missing ${VARS} (a
+    sheet id not chosen yet) stand in as `placeholder`, for this check only;
+    their absence is for the person to fix, not a flaw.  The process's own
+    environment is never changed."""
+    missing = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text)) - set(os.environ)
+    return {**os.environ, **{name: "placeholder" for name in missing}}
 
 
 def load_text(text: str, folder: Path):
@@ -103,8 +96,7 @@ def load_text(text: str, folder: Path):
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        with placeholders(text):
-            return configfile.load(tmp)
+        return configfile.load(tmp, env=draft_env(text))
     finally:
         os.unlink(tmp)
 

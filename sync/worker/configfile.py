@@ -7,7 +7,7 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -31,8 +31,10 @@ def default_path() -> str:
     return os.environ.get("ALIGN_SYNC_CONFIG") or "align-sync.yaml"
 
 
-def load(path: str | os.PathLike):
-    """Parse and validate; returns the config and the secret values it holds."""
+def load(path: str | os.PathLike, env: Mapping[str, str] | None = None):
+    """Parse and validate; returns the config and the secret values it holds.
+    `env`: where `${NAME}` is looked up (default: this process's environment)."""
+    env = os.environ if env is None else env
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -63,7 +65,7 @@ def load(path: str | os.PathLike):
         raise ConfigError(f"{path}: expected a mapping of keys (source, sink, outcomes, ...)")
     problems: list[str] = []
     secrets: set[str] = set()
-    data = _interpolate(raw, [], problems, secrets, path)
+    data = _interpolate(raw, [], problems, secrets, path, env)
     try:
         config = config_model().model_validate(data)
     except ValidationError as exc:
@@ -141,24 +143,25 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], path: Path) -> Any:
+def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], path: Path,
+                 env: Mapping[str, str]) -> Any:
     if isinstance(node, dict):
-        return {k: _interpolate(v, loc + [k], problems, secrets, path) for k, v in node.items()}
+        return {k: _interpolate(v, loc + [k], problems, secrets, path, env) for k, v in node.items()}
     if isinstance(node, list):
-        return [_interpolate(v, loc + [i], problems, secrets, path) for i, v in enumerate(node)]
+        return [_interpolate(v, loc + [i], problems, secrets, path, env) for i, v in enumerate(node)]
     if not isinstance(node, str):
         return node
 
     def substitute(match: re.Match) -> str:
         name = match[1]
-        if name not in os.environ:
+        if name not in env:
             problems.append(f"{path}: {_path_text(loc)}: environment variable {name} is not set")
             return ""
-        return os.environ[name]
+        return env[name]
 
     value = _ENV.sub(substitute, node)
     if loc and loc[0] == "metrics":
-        _metric_credentials(loc, node, problems, secrets, path)
+        _metric_credentials(loc, node, problems, secrets, path, env)
     if _ENV_START.search(_ENV.sub("", node)):
         problems.append(f"{path}: {_path_text(loc)}: `${{` without a matching `}}` "
                         "(write ${NAME} for an environment variable)")
@@ -172,7 +175,7 @@ _URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:([^/@]+)@")
 
 
 def _metric_credentials(loc: list, raw: str, problems: list[str], secrets: set[str],
-                        path: Path) -> None:
+                        path: Path, env: Mapping[str, str]) -> None:
     """A metric source's credentials (a password in its URL, its request
     headers) come from the environment only: a config file is shared and
     committed.  What they expand to is redacted everywhere."""
@@ -187,8 +190,8 @@ def _metric_credentials(loc: list, raw: str, problems: list[str], secrets: set[s
         problems.append(f"{path}: {_path_text(loc)}: a credential written into the file; "
                         "put it in an environment variable and write ${NAME} here")
     for name in _ENV.findall(raw):
-        if os.environ.get(name):
-            secrets.add(os.environ[name])
+        if env.get(name):
+            secrets.add(env[name])
 
 
 def _path_text(loc: list) -> str:

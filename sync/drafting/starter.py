@@ -165,23 +165,7 @@ def run(args, process, now: datetime) -> int:
     from sync.worker.workspace import build_sources
     from sync.worker.runtime import DEFAULT_RETRY, Runtime
     from sync.worker.state import State
-    out = Path(args.out)
-    if out.is_dir():
-        raise ConfigError(f"--out {out}: is a folder; init writes a file",
-                          hint=f"give a file name, e.g. --out {out / 'align-sync.yaml'}")
-    if out.exists() and not args.force:
-        raise ConfigError(f"{out}: already exists; init will not overwrite it",
-                          hint="pass --force to replace it, or --out another file")
-    folder = out.resolve().parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--out {out}: cannot create its folder {folder} ({exc.strerror})")
-    try:                         # before any fetch, and named by --out, not a temp file
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError as exc:
-        raise ConfigError(f"--out {out}: cannot write in {folder} ({exc.strerror})",
-                          hint="pick a file in a folder you may write to")
+    out, folder = _out_file(Path(args.out), args.force)
     source = source_block(args)
     if source["type"] == "file":
         source["path"] = os.path.relpath(Path(args.path).resolve(), folder)
@@ -224,6 +208,34 @@ def run(args, process, now: datetime) -> int:
     config, _ = load_text(text, folder)
     a = assess(tickets, config, [], now)
     _write(out, text, args.force)
+    _tell(out, a, tickets, active, efforts, drafts, notes, where, prefixes)
+    return 0
+
+
+def _out_file(out: Path, force: bool) -> tuple[Path, Path]:
+    """`--out` checked before any fetch, and named as given, never a temp file."""
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: is a folder; init writes a file",
+                          hint=f"give a file name, e.g. --out {out / 'align-sync.yaml'}")
+    if out.exists() and not force:
+        raise ConfigError(f"{out}: already exists; init will not overwrite it",
+                          hint="pass --force to replace it, or --out another file")
+    folder = out.resolve().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create its folder {folder} ({exc.strerror})")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot write in {folder} ({exc.strerror})",
+                          hint="pick a file in a folder you may write to")
+    return out, folder
+
+
+def _tell(out: Path, a, tickets: list[Ticket], active: list[int], efforts: list[float], drafts,
+          notes: list[str], where: str, prefixes) -> None:
+    """What init read, guessed and wrote, and the share the first sync will show."""
     mapped = sum(1 for r in a.active if r.mapping.mapped)
     print(f"read {len(tickets)} tickets from {where}: {len(active)} active")
     if notes:
@@ -243,7 +255,6 @@ def run(args, process, now: datetime) -> int:
             print(f"  {c.describe()}: {len(c.members)} tickets, effort "
                   f"{cl.effort_of(c.members, efforts):g}")
     print(f"next: fill in the TODOs in {out}, then align-sync check --config {out}")
-    return 0
 
 
 def read_notes(reader, tickets: list[Ticket]) -> list[str]:

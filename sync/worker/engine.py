@@ -168,18 +168,8 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
             log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
                      active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
                      warnings=len(assessment.warnings))
-            if dry_run:
-                # Only Summary is shown; the other tabs (100k Tickets rows) would be thrown away.
-                built = report_mod.summary_only(assessment, [s.name for s in sources], next_sync)
-            else:
-                due = review.plan(state, assessment, config, now, inputs.history)
-                built = report_mod.build(assessment, inputs, sources=[s.name for s in sources],
-                                         history_every=config.review.history_every,
-                                         owners_tab=config.sink.owners_tab,
-                                         next_sync=next_sync,
-                                         review_rows=review.merge_blocks(due.table_rows() if due else [],
-                                                                         inputs.review),
-                                         metric_rows=fed.rows or None)
+            built, due = _tables(assessment, inputs, fed, config, sources, state, now, next_sync,
+                                 dry_run)
             guard(len(tickets), state.last_count(), force, dry_run)
             writes = writeback.plan(assessment, config, sources, state)
             if dry_run:
@@ -195,22 +185,45 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
         if not dry_run:
             _report_failure(sink, state, exc, now, redact or Redactor())
         raise
-    notes = []
     if not dry_run:
-        # Only now, with the sheet written: a refused label never blocks it.
-        writeback.settle(assessment, sources, state)
-        refused = writeback.execute(writes, sources, state, telemetry)
-        if refused:
-            notes.append(f"label write-back refused for {'; '.join(refused)}; retried at the next sync")
-    if not dry_run and notifiers:
-        failed = deliver(state, notifiers, sink)
-        if failed:
-            notes.append(f"review not delivered to {'; '.join(failed)}")
-    if notes:
-        # The sync itself succeeded; Summary's Last error says what did not happen.
-        _note(sink, "; ".join(notes), now, redact or Redactor())
+        _after_write(assessment, writes, sources, sink, state, notifiers, telemetry, now,
+                     redact or Redactor())
     return RunResult(assessment, built, len(tickets), time.monotonic() - started, not dry_run, counts,
                      writes)
+
+
+def _tables(assessment, inputs, fed, config: Config, sources: Sequence[Source], state: State,
+            now: datetime, next_sync: datetime | None, dry_run: bool):
+    """The report to write, and the review it carries (if one falls due)."""
+    names = [s.name for s in sources]
+    if dry_run:
+        # Only Summary is shown; the other tabs (100k Tickets rows) would be thrown away.
+        return report_mod.summary_only(assessment, names, next_sync), None
+    due = review.plan(state, assessment, config, now, inputs.history)
+    built = report_mod.build(assessment, inputs, sources=names,
+                             history_every=config.review.history_every,
+                             owners_tab=config.sink.owners_tab, next_sync=next_sync,
+                             review_rows=review.merge_blocks(due.table_rows() if due else [],
+                                                             inputs.review),
+                             metric_rows=fed.rows or None)
+    return built, due
+
+
+def _after_write(assessment, writes, sources: Sequence[Source], sink: Sink, state: State,
+                 notifiers: Sequence, telemetry, now: datetime, redact) -> None:
+    """Only now, with the sheet written: label write-backs and the review's
+    delivery.  A refusal never blocks the sheet; Summary's Last error says
+    what did not happen (the sync itself succeeded)."""
+    notes = []
+    writeback.settle(assessment, sources, state)
+    refused = writeback.execute(writes, sources, state, telemetry)
+    if refused:
+        notes.append(f"label write-back refused for {'; '.join(refused)}; retried at the next sync")
+    failed = deliver(state, notifiers, sink) if notifiers else []
+    if failed:
+        notes.append(f"review not delivered to {'; '.join(failed)}")
+    if notes:
+        _note(sink, "; ".join(notes), now, redact)
 
 
 def choices_of(inputs, state: State) -> sheet_choices.Choices:

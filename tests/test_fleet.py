@@ -1,4 +1,4 @@
-"""Many workspaces in one process (issue 13, PRODUCT.md §10): a folder of
+"""Many workspaces in one process (issue 13, docs/operations.md): a folder of
 configs, one broken and one hung, served side by side; the daemon as ops
 run it, with a health port and SIGTERM."""
 from __future__ import annotations

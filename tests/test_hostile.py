@@ -1,4 +1,4 @@
-"""Hostile input (issue 11 §2): every case a clear error or the right result,
+"""Hostile input (issue 11): every case a clear error or the right result,
 never a traceback, never a silently wrong figure.  Each starts from a real
 payload (the demo's saved Jira search, tests/fixtures/) and breaks one thing."""
 from __future__ import annotations

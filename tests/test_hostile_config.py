@@ -1,4 +1,4 @@
-"""Hostile config, state and workbook (issue 11 §1, §2): exit 2 naming the
+"""Hostile config, state and workbook (issue 11): exit 2 naming the
 file and key, never a traceback; a user's file keeps its identity; nothing a
 person owns is deleted."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`align-sync init` (PRODUCT.md §8, issue 12): a starter config drafted from
+"""`align-sync init` (docs/config.md, issue 12): a starter config drafted from
 exports it has never seen and from a live Jira, checked against what a sync
 with the written file shows."""
 from __future__ import annotations

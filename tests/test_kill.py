@@ -1,4 +1,4 @@
-"""kill -9 at any moment never tears anything (issue 11 §1): the output is the
+"""kill -9 at any moment never tears anything (issue 11): the output is the
 previous or the new complete version, state never runs ahead of it, and the
 next sync completes.
 

@@ -1,4 +1,4 @@
-"""The weekly review (issue 14, PRODUCT.md §9): the digest as a pure function,
+"""The weekly review (issue 14, docs/sheet.md): the digest as a pure function,
 its schedule, the Review tab, and delivery to Slack and Teams (responses,
 their documented answers) and email (a real local SMTP server, STARTTLS)."""
 from __future__ import annotations

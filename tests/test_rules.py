@@ -1,4 +1,4 @@
-"""Rule precedence (PRODUCT.md §3 Rules), one row per case."""
+"""Rule precedence (docs/config.md), one row per case."""
 from __future__ import annotations
 
 import pytest

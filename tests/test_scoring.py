@@ -1,4 +1,4 @@
-"""Scores (§4) and warnings (§5), table-driven and pure: fixed `now`, no I/O."""
+"""Scores and warnings (docs/sheet.md), table-driven and pure: fixed `now`, no I/O."""
 from __future__ import annotations
 
 from datetime import date, timedelta

@@ -1,4 +1,4 @@
-"""`align-sync suggest` (PRODUCT.md §8, issue 12): proposals whose claimed
+"""`align-sync suggest` (docs/config.md, issue 12): proposals whose claimed
 ticket counts hold when applied, on the demo and on an unseen export."""
 from __future__ import annotations
 

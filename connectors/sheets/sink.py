@@ -228,7 +228,7 @@ class SheetsSink:
 
     def _check_cells(self, before: dict[str, SheetInfo], after: dict[str, SheetInfo],
                      plan: Plan | None) -> None:
-        """§7: over 10M cells at any moment of the write fails before any write.
+        """Google's limit: over 10M cells at any moment of the write fails before any write.
         A tab holds the larger of its old and new grid until the publish ends."""
         sizes = {name: max(info.rows * info.cols,
                            before[name].rows * before[name].cols if name in before else 0)

@@ -1,5 +1,5 @@
 """Writing a big sheet under Google's 10 MiB request wall, still in one atomic
-publish (PRODUCT.md §7; api-notes §3.8).  Pure: plans and bodies, no I/O.
+publish (docs/operations.md).  Pure: plans and bodies, no I/O.
 
 When the one `spreadsheets.batchUpdate` that a sync would send is over
 `PUBLISH_MAX`, the rows of Tickets and Warnings that changed go first, as RAW

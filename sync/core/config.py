@@ -1,4 +1,4 @@
-"""The config file's schema (PRODUCT.md §3) as strict pydantic models.
+"""The config file's schema (docs/config.md) as strict pydantic models.
 
 Every model forbids unknown keys: a typo such as `labelz` must fail loudly,
 not silently match nothing.  Loading, `${ENV}` interpolation and the error
@@ -283,7 +283,7 @@ class Review(Strict):
     default_estimate: float = Field(default=1, ge=0, le=1e6)   # as an estimate: sums stay finite
     tag_prefixes: TagPrefixes = Field(default_factory=TagPrefixes)
     history_every: Duration = timedelta(days=1)
-    day: str = "monday"                  # the weekly review (PRODUCT.md §9)
+    day: str = "monday"                  # the weekly review (docs/sheet.md)
     time: str = "09:00"                  # in schedule.timezone
     notify: list[Any] = Field(default_factory=list)   # sync.core.targets.Target, checked below
 
@@ -416,7 +416,7 @@ class ConfigBase(Strict):
         return self
 
     def source_list(self) -> list[Any]:
-        """Sources with their display names filled in (§6: name, or type when alone)."""
+        """Sources with their display names filled in (the Source column: name, or type when alone)."""
         if self.sources is not None:
             return list(self.sources)
         src = self.source

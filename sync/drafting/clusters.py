@@ -1,4 +1,4 @@
-"""Clusters of work a lever could be drawn around (PRODUCT.md §8): tickets
+"""Clusters of work a lever could be drawn around (docs/config.md): tickets
 sharing a label, a component, an epic, a Trello list, or a title word, with
 the match block that would claim exactly them.  Pure: tickets and efforts
 in, clusters out; `init` and `suggest` decide what to do with them.

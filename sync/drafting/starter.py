@@ -1,4 +1,4 @@
-"""`align-sync init` (PRODUCT.md §8): a starter config drafted from the
+"""`align-sync init` (docs/config.md): a starter config drafted from the
 tracker itself.
 
 It reads every ticket through the same connectors as `run`, draws clusters

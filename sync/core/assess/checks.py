@@ -1,4 +1,4 @@
-"""The warnings of PRODUCT.md §5, each raised by a small pure function.
+"""The warnings of docs/sheet.md, each raised by a small pure function.
 
 Every check reads the finished `Assessment` (plus config and Metrics) and
 returns `Warning`s; `raise_warnings` runs them all and sorts high → low.

@@ -1,4 +1,4 @@
-"""Tag rules (PRODUCT.md §3 Rules): which lever and outcome a ticket serves.
+"""Tag rules (docs/config.md): which lever and outcome a ticket serves.
 
 `RuleSet.compile(config)` turns the config's match blocks into compiled
 predicates once; `RuleSet.map(ticket)` applies the precedence (tag, the

@@ -1,4 +1,4 @@
-"""Scores (PRODUCT.md §4) as pure functions of tickets, config, metrics and `now`.
+"""Scores (docs/sheet.md) as pure functions of tickets, config, metrics and `now`.
 
 Nothing here reads a clock or does I/O: `now` is always an argument, so a
 score can be recomputed exactly in a test or in `explain`.

@@ -1,4 +1,4 @@
-"""The sheet's tabs (PRODUCT.md §6) as plain tables, built from an Assessment.
+"""The sheet's tabs (docs/sheet.md) as plain tables, built from an Assessment.
 
 Headers are the contract: other programs read these columns by name, so they
 live here once and every sink writes them as given.  Cells are plain values
@@ -44,7 +44,7 @@ HEADERS: dict[str, list[str]] = {
                "Progress change", "Aligned effort %", "Aligned effort change", "Tickets done",
                "New warnings", "Resolved warnings", "Newly unmapped"],
 }
-# Trend is ours too (not in §6's list): History pivoted to one row per set,
+# Trend is ours too (not among the tabs docs/sheet.md lists as the contract): History pivoted to one row per set,
 # so a chart can draw each outcome's line; History itself stays append-only.
 # Tabs rewritten whole on every sync, in the order they appear in the sheet.
 OWNED = ["Summary", "Scorecard", "Levers", "Flow", "Tickets", "Warnings", "Owners", "Rules", "Review", "Trend"]

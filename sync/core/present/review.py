@@ -117,7 +117,7 @@ class Digest:
                    data.get("basis", "review"))
 
     def table_rows(self) -> list[list]:
-        """This review's block of the Review tab (§6)."""
+        """This review's block of the Review tab."""
         return [[self.id, r.outcome_id, r.status, r.previous_status, r.progress, r.progress_change,
                  r.aligned, r.aligned_change, len(r.done), by_kind(r.new_warnings),
                  by_kind(r.resolved_warnings), ", ".join(r.newly_unmapped) or None]

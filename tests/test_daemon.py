@@ -24,7 +24,8 @@ from connectors.memory import MemorySink, MemorySource
 from sync.worker.serve import health
 from sync.worker import telemetry
 from sync.cli.main import main
-from sync.worker.serve.daemon import Daemon, StateLock
+from sync.worker.serve.daemon import Daemon
+from sync.worker.state import StateLock
 from sync.core.errors import AlreadyRunning, GuardError, TransientError
 from sync.core.model import SheetInputs
 from sync.worker.service import observed_sync

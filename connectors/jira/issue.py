@@ -14,7 +14,6 @@ from sync.core.errors import DataError
 from sync.core.model import Ticket
 from sync.core.values import estimate as read_estimate, read_time
 # The live source reads its cursor (the newest `updated` of a page) with it.
-from sync.core.values import timestamp_or_none as parse_time  # noqa: F401
 
 from connectors.jira import hierarchy
 

@@ -30,7 +30,8 @@ from sync.worker.state import State
 from connectors import http, retry
 from connectors.jira import batches
 from connectors.jira.batches import CENSUS_PAGE
-from connectors.jira.issue import JiraFields, parse_time, to_ticket
+from connectors.jira.issue import JiraFields, to_ticket
+from sync.core.values import timestamp_or_none as parse_time
 from sync.core.values import future
 from connectors.jira.meta import JiraMeta, translate
 

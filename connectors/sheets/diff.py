@@ -14,7 +14,7 @@ shows removal-heavy syncs sending megabytes.
 """
 from __future__ import annotations
 
-from sync.core.present.report import SEVERITY_COLOURS, cell_text  # noqa: F401 (SEVERITY_COLOURS: one palette, both sinks)
+from sync.core.present.report import cell_text
 
 MAX_CELL = 50_000                 # Sheets' limit on one cell's text
 

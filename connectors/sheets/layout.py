@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from sync.core.assess.choices import HEADER as CHOICE_HEADER
 from sync.core.present.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths
 
-from connectors.sheets.diff import MAX_CELL, SEVERITY_COLOURS, changed_rows, header_edited, rgb
+from sync.core.present.report import SEVERITY_COLOURS
+from connectors.sheets.diff import MAX_CELL, changed_rows, header_edited, rgb
 from connectors.sheets.staging import STAGING, Plan, publish_requests, shrink_staging
 
 CELL_LIMIT = 10_000_000           # cells per spreadsheet, empty grid cells included

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 from sync.core.present.report import Table, cell_text
 
-from connectors.sheets.diff import MAX_CELL, SEVERITY_COLOURS, rgb
+from sync.core.present.report import SEVERITY_COLOURS
+from connectors.sheets.diff import MAX_CELL, rgb
 
 STAGING = "align-sync staging"
 PUBLISH_MAX = 4_000_000           # bytes per request body: well under Google's 10,485,760

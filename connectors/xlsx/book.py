@@ -26,7 +26,7 @@ from xml.etree import ElementTree
 
 from sync.core.errors import ConfigError, RemoteError
 from sync.core.values import parse_number
-from sync.core.present.report import HEADERS, SEVERITY_COLOURS, column_letter  # noqa: F401 (the sink takes column_letter from here)
+from sync.core.present.report import HEADERS, SEVERITY_COLOURS
 
 if TYPE_CHECKING:
     from openpyxl import Workbook

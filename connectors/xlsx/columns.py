@@ -13,7 +13,8 @@ from xml.etree import ElementTree
 
 from sync.core.values import parse_number
 
-from connectors.xlsx.book import column_letter, sheet_paths
+from connectors.xlsx.book import sheet_paths
+from sync.core.present.report import column_letter
 from sync.core.assess.choices import ErrorValue
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

@@ -28,10 +28,11 @@ from connectors.files.source import beside_config
 from sync.worker.progress import QUIET, Progress
 from connectors.xlsx import dropdown
 from connectors.xlsx import stream as xlsx_stream
-from connectors.xlsx.book import (colour_severity, column_letter, draw_charts, note_aligned_effort, load_shell, metric_rows, openpyxl, ours, read_rows,
+from connectors.xlsx.book import (colour_severity, draw_charts, note_aligned_effort, load_shell, metric_rows, openpyxl, ours, read_rows,
                         read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
 from connectors.xlsx.columns import read_columns
-from sync.core.present.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths,
+from sync.core.present.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_letter,
+                                      column_widths,
                          iso)
 
 # The tabs a write replaces whole: loaded empty (their rows come from `read`).

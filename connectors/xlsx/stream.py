@@ -26,7 +26,8 @@ from pathlib import Path
 from sync.core.present.report import Table, cell_text
 
 from connectors.xlsx import dropdown
-from connectors.xlsx.book import column_letter, rels_path
+from connectors.xlsx.book import rels_path
+from sync.core.present.report import column_letter
 
 STREAMED = ("Tickets", "Warnings")
 _SPECIAL = re.compile(r"[&<>]")

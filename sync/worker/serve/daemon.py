@@ -29,7 +29,6 @@ from sync.core.present.report import iso
 from sync.core.schedule import Timetable
 from sync.worker.engine import collect_between_syncs
 from sync.worker.service import observed_sync
-from sync.worker.state import StateLock  # noqa: F401 (re-exported: the daemon's lock lives with the state)
 
 log = structlog.get_logger("align_sync.daemon")
 GRACE = 60.0           # seconds a loop may overrun its own deadline before /livez says stuck

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import glob
 import io
+import math
 import os
 import posixpath
 import tempfile
@@ -25,7 +26,7 @@ from xml.etree import ElementTree
 
 
 from sync.core.errors import ConfigError, RemoteError
-from sync.core.values import parse_number
+from sync.core.values import parse_date, parse_number
 from sync.core.present.report import HEADERS, SEVERITY_COLOURS
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def openpyxl():
     """openpyxl, imported when a workbook is opened or saved: a sync into
     Google Sheets, or a dry run before the first workbook, never pays its
     0.1 s import."""
+    # lazy: as said above
     import openpyxl as module
     return module
 
@@ -83,6 +85,7 @@ def open_read_only(path: Path, data_only: bool = False) -> Workbook:
     """`load_workbook(read_only=True)`, minus parsing each sheet's rels: the
     read-only reader parses them and throws them away, and the Tickets
     tab's 65k hyperlinks made that 0.4 s of every sync's read."""
+    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.reader.excel import ExcelReader
     reader = ExcelReader(path, read_only=True, data_only=data_only)
     reader.valid_files = [f for f in reader.valid_files if not f.startswith("xl/worksheets/_rels/")]
@@ -204,6 +207,7 @@ def seed_rows(seed: Path | None, key: str, headers: list[str]) -> Seed:
 
 def draw_charts(wb: Workbook) -> None:
     """Progress vs time elapsed on Scorecard; the History trend on Trend."""
+    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.chart import BarChart, LineChart, Reference
     ws = wb["Scorecard"]
     n = ws.max_row
@@ -242,6 +246,7 @@ ALIGNED_NOTE = ("This outcome's share of the team's active effort: effort of its
 
 
 def note_aligned_effort(ws, headers: list[str]) -> None:
+    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.comments import Comment
     cell = ws.cell(row=1, column=headers.index("Aligned effort") + 1)
     cell.comment = Comment(ALIGNED_NOTE, "align-sync", width=260, height=90)
@@ -250,6 +255,7 @@ def note_aligned_effort(ws, headers: list[str]) -> None:
 def colour_severity(ws) -> None:
     """Warnings' Severity coloured as in Google Sheets.  A rule on the column,
     not a fill per cell: the tab's rows are streamed in after openpyxl saved it."""
+    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.formatting.rule import CellIsRule
     from openpyxl.styles import PatternFill
     for severity, colour in SEVERITY_COLOURS.items():
@@ -261,6 +267,7 @@ def colour_severity(ws) -> None:
 def _text_categories(chart, ws, last_row: int) -> None:
     """Column A (outcome ids, dates as text) as the x axis labels: a string
     reference, or Excel numbers the points 1, 2, 3 instead of naming them."""
+    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.chart.data_source import AxDataSource, StrRef
     for series in chart.series:
         series.cat = AxDataSource(strRef=StrRef(f"'{ws.title}'!$A$2:$A${last_row}"))
@@ -269,7 +276,6 @@ def _text_categories(chart, ws, last_row: int) -> None:
 def _percent_axis(chart, values: list) -> None:
     """0–100, widened to whole tens when a value falls outside (a metric that
     went the wrong way, an outcome past its target)."""
-    import math
     numbers = [v for v in values if isinstance(v, (int, float))]
     chart.y_axis.scaling.min = min([0] + [math.floor(v / 10) * 10 for v in numbers])
     chart.y_axis.scaling.max = max([100] + [math.ceil(v / 10) * 10 for v in numbers])
@@ -282,7 +288,6 @@ def _short_dates(ws) -> None:
     """Trend's timestamps, the chart's axis labels, as short ISO text: the
     date (`2026-11-26`), or date and time when a day holds several sets.
     Still text, as every date in the sheet; History keeps the full stamps."""
-    from sync.core.values import parse_date
     cells = [row[0] for row in ws.iter_rows(min_row=2, max_col=1)]
     found = [parse_date(c.value) if isinstance(c.value, str) else None for c in cells]
     if not cells or any(f is None for f in found):

@@ -11,12 +11,15 @@ import re
 import threading
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Optional, Union
+from zoneinfo import ZoneInfo
 
 import regex
+from croniter import croniter
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field,
                       field_validator, model_validator)
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError, create_model
 
+from sync.core.registry import CONNECTORS
 from sync.core.strict import Strict  # noqa: F401 (re-exported: connectors' models build on it)
 from sync.core.targets import Target
 
@@ -29,7 +32,6 @@ def parse_duration(value: Any) -> timedelta:
         return value
     if isinstance(value, str) and value.startswith("P"):
         # ISO 8601 (`P1D`), as a dumped config writes durations back.
-        from pydantic import TypeAdapter, ValidationError
         try:
             return TypeAdapter(timedelta).validate_python(value)
         except ValidationError:
@@ -246,7 +248,6 @@ class Schedule(Strict):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, cron: str | None) -> str | None:
-        from croniter import croniter
         if cron is not None and not croniter.is_valid(cron):
             raise ValueError(f"expected a cron expression of five fields (minute hour day month "
                              f"weekday), such as \"*/15 7-19 * * 1-5\", got {cron!r}")
@@ -255,7 +256,6 @@ class Schedule(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
-        from zoneinfo import ZoneInfo
         try:
             ZoneInfo(name)
         except Exception:
@@ -444,9 +444,6 @@ def config_model() -> type[BaseModel]:
         return model
     with _BUILDING:
         if "Config" not in _MODEL:
-            from pydantic import create_model
-
-            from sync.core.registry import CONNECTORS
             source = _union(CONNECTORS.models("source"))
             sink = _union(CONNECTORS.models("sink"))
             # One model may serve two types (csv and json): each once in the union.

@@ -19,10 +19,14 @@ from pathlib import Path
 from connectors import vocabulary
 from sync.drafting import clusters as cl
 from sync.drafting import language
-from sync.worker import configfile
+from sync.core.assess.assessment import assess
 from sync.core.errors import ConfigError
 from sync.core.model import Ticket
 from sync.drafting.starter_yaml import render
+from sync.worker import configfile
+from sync.worker.runtime import DEFAULT_RETRY, Runtime
+from sync.worker.state import State
+from sync.worker.workspace import build_sources
 
 MAX_LEVERS = 6
 MIN_GAIN = 0.01          # a lever adding under 1% of active effort is not worth a row
@@ -161,10 +165,6 @@ def _writable(value: str) -> bool:
 
 
 def run(args, process, now: datetime) -> int:
-    from sync.core.assess.assessment import assess
-    from sync.worker.workspace import build_sources
-    from sync.worker.runtime import DEFAULT_RETRY, Runtime
-    from sync.worker.state import State
     out, folder = _out_file(Path(args.out), args.force)
     source = source_block(args)
     if source["type"] == "file":

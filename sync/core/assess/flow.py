@@ -75,6 +75,7 @@ def weeks_to_finish(counts: list[int], open_count: int, seed: str,
         return 0
     if not any(counts) or open_count > max(counts) * MAX_WEEKS:
         return None
+    # lazy: numpy (0.1 s to import) is needed only once a Flow forecast runs
     import numpy as np
     digest = hashlib.sha256(seed.encode()).digest()
     rng = np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "big")))

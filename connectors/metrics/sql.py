@@ -19,6 +19,7 @@ from pydantic import field_validator
 
 from sync.core.config import Duration, Strict
 from sync.core.errors import ConfigError, DataError, RemoteError
+from sync.core.strict import accepted
 
 from connectors.files.source import beside_config
 
@@ -57,13 +58,10 @@ class SqlMetricsConfig(Strict):
         # lazy: SQLAlchemy (0.2 s to import) loads only for a config with a sql metric source
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
-        try:
-            make_url(url)
-        except ArgumentError:
-            # The URL may hold a password: say what is wrong without repeating it.
-            raise ValueError("expected a SQLAlchemy database URL such as sqlite:///metrics.db "
-                             "or postgresql+psycopg://user:${DB_PASSWORD}@host/db")
-        return url
+        # The URL may hold a password: say what is wrong without repeating it.
+        return accepted(url, make_url, "expected a SQLAlchemy database URL such as "
+                        "sqlite:///metrics.db or postgresql+psycopg://user:${DB_PASSWORD}@host/db",
+                        ArgumentError)
 
 
 class SqlMetrics:

@@ -20,7 +20,8 @@ from typing import Literal
 import requests
 from pydantic import Field
 
-from sync.core.config import Strict, Values
+from sync.core.config import Strict
+from sync.core.outcomes import Values
 from sync.core.errors import AlignSyncError, ConfigError, RemoteError
 from sync.core.model import Ticket
 from sync.worker.runtime import Runtime

@@ -26,7 +26,8 @@ from xml.etree import ElementTree
 
 
 from sync.core.errors import ConfigError, RemoteError
-from sync.core.values import parse_date, parse_number
+from sync.core.numbers import parse_number
+from sync.core.values import parse_date
 from sync.core.present.report import HEADERS, SEVERITY_COLOURS
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
-from sync.core.values import parse_number
+from sync.core.numbers import parse_number
 
 from connectors.xlsx.book import sheet_paths
 from sync.core.present.report import column_letter

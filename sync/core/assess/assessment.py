@@ -16,7 +16,7 @@ from sync.core.assess import plan
 from sync.core.assess import scoring
 from sync.core.assess.checks import raise_warnings
 from sync.core.assess.choices import Choices
-from sync.core.config import Lever, Outcome
+from sync.core.outcomes import Lever, Outcome
 from sync.core.assess.flow import FlowRow, measure
 from sync.core.assess.forecast import Forecast, forecast
 from sync.core.model import Mapping, Reading, Ticket, Warning, natural

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import median, quantiles
 
-from sync.core.config import Outcome
+from sync.core.outcomes import Outcome
 
 TRIALS = 10_000
 CONFIDENCE = 0.85

@@ -19,7 +19,8 @@ from sync.core.assess import scoring
 from sync.core.assess.plan import leading_moved, next_checkpoint
 from sync.core.config import WEEKDAYS
 from sync.core.present.report import iso
-from sync.core.values import parse_date, parse_number
+from sync.core.numbers import parse_number
+from sync.core.values import parse_date
 
 if TYPE_CHECKING:
     from sync.core.assess.assessment import Assessment

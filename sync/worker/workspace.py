@@ -111,8 +111,6 @@ class Workspace:
             state.close()
             if lock:
                 lock.release()
-            # Nothing of this sync's tickets stays in memory between syncs.
-            self.sink.done()
 
     def check(self, now: datetime) -> list[tuple[str, str | None]]:
         """(label, None when fine, else the problem) for each source and the sink."""

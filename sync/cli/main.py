@@ -195,6 +195,7 @@ def _assess(ws, keep: list | None = None):
         tickets, _ = fetch_all(ws.sources, state, _now())
         tickets = done_stamps.stamp(tickets, state, ws.config.scoring_time(_now()))
         inputs = ws.sink.read()
+        inputs.basis = None      # nothing is written here: what a write would build on is not kept
         chosen = choices_of(inputs, state)       # the sheet's Set lever choices count here too
     finally:
         state.close()

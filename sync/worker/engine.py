@@ -12,25 +12,22 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import structlog
 
 from sync.core.assess import choices as sheet_choices
-from sync.core.present import report as report_mod
 from sync.core.assess import metric_feed
-from sync.core.present import review
 from sync.core.assess.assessment import Assessment, assess
-from sync.core.errors import AlignSyncError, GuardError, describe
-from sync.core.redact import Redactor
-from sync.worker import done_stamps
-from sync.core.model import Ticket
-from sync.core.protocols import Sink, Source
-
-if TYPE_CHECKING:
-    from sync.core.config import Config
 from sync.core.assess.rules import RuleSet
-from sync.worker import writeback
+from sync.core.config import Config
+from sync.core.errors import AlignSyncError, GuardError, describe
+from sync.core.model import Ticket
+from sync.core.present import report as report_mod
+from sync.core.present import review
+from sync.core.protocols import Sink, Source
+from sync.core.redact import Redactor
+from sync.worker import done_stamps, writeback
 from sync.worker.state import State
 
 log = structlog.get_logger("align_sync.engine")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import weakref
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -250,6 +251,35 @@ def test_a_later_sync_of_one_sink_builds_on_what_people_changed_since(sink_env):
     assert stamps == [written[0][0]] * len(written) + ["2026-11-01T00:00:00Z"] + \
         ["2026-11-27T09:00:00Z"] * len(written)
     assert sink_env.table("Tickets")["A-1"][width] == "typed between syncs"
+
+
+class _Watched:
+    """A sink whose reads leave a weak reference to what they returned for the write."""
+
+    def __init__(self, sink):
+        self.sink, self.bases = sink, []
+
+    def __getattr__(self, name):
+        return getattr(self.sink, name)
+
+    def read(self):
+        inputs = self.sink.read()
+        self.bases.append(weakref.ref(inputs.basis))
+        return inputs
+
+
+def test_nothing_a_sync_read_outlives_its_sync(sink_env):
+    """What a write builds on (100k rows of Tickets, in a big sheet) is
+    dropped with the sync, written or failed: the sink does not keep it, nor
+    does the result or the error the engine hands back."""
+    sink = sink_env.h.sink()
+    sink_env.sync([ticket("A-1")], sink=sink)              # a sheet to read back
+    watched = _Watched(sink)
+    result = sink_env.sync([ticket("A-1")], now=NOW + timedelta(hours=1), sink=watched)
+    with pytest.raises(GuardError) as failed:
+        sink_env.sync([], now=NOW + timedelta(hours=2), sink=watched)
+    assert result.written and failed.value and len(watched.bases) == 2
+    assert [ref() for ref in watched.bases] == [None, None]
 
 
 def _snapshot(value, seen: frozenset = frozenset()):

@@ -81,7 +81,7 @@ class MemorySink:
                        review=list(held.review), metric_problems=list(held.metric_problems),
                        choices=None if held.choices is None else dict(held.choices))
 
-    def write(self, report: Report, basis=None) -> None:
+    def write(self, report: Report, basis) -> None:
         """`basis`: none needed, the sheet is in memory."""
         sheet = self.sheet
         sheet.reports.append(report)

@@ -62,7 +62,9 @@ def looked_in(path: str, base_dir: Path | None) -> str:
     found = Path(path)
     if found.is_absolute() or base_dir is None:
         return str(found.resolve())
-    return f"{(Path.cwd() / found).resolve()} nor {(base_dir / found).resolve()}"
+    here, beside = (Path.cwd() / found).resolve(), (base_dir / found).resolve()
+    # A config in the working directory: both places are one, named once.
+    return str(here) if here == beside else f"{here} nor {beside}"
 
 
 class FileSource:

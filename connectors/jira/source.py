@@ -17,9 +17,11 @@ import re
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import requests
-from pydantic import Field
+import structlog
+from pydantic import Field, field_validator
 
 from sync.core.config import Duration, Strict
 from sync.core.errors import RemoteError
@@ -71,7 +73,30 @@ class JiraSourceConfig(Strict):
     # the issue as its tag label (sync.worker.writeback).  Off by default.
     writeback: Literal["labels"] | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _site(cls, url: str) -> str:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("expected the site's address, https://SITE.atlassian.net or "
+                             "https://jira.example.com")
+        if parts.username or parts.password:
+            # A password in the URL would be logged and linked from every ticket row.
+            raise ValueError("expected an address without user or password in it "
+                             "(the credentials go under source.auth)")
+        if parts.query or parts.fragment:
+            raise ValueError("expected the site's base address, without ?query or #fragment")
+        return url.strip()
 
+
+def plain_http(url: str) -> bool:
+    """Plain http to another machine: the token would cross the network
+    unencrypted.  Allowed (an old Server on an intranet), but said each time."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1")
+
+
+log = structlog.get_logger("align_sync.jira")
 # Jira Cloud's API-token traffic falls under per-second burst limits; this
 # ceiling keeps many workspaces on one host and account under them together.
 BURST = (100, 1.0)
@@ -114,6 +139,9 @@ class JiraSource:
             kwargs["basic_auth"] = (auth.email, auth.token)
         else:
             kwargs["token_auth"] = auth.token
+        if plain_http(self.config.url):
+            log.warning("jira_plain_http", source=self.name, url=self.config.url,
+                        hint="the token is sent unencrypted: use the https:// address")
         client = JIRA(**kwargs)
         client._session.hooks["response"].append(self.runtime.telemetry.response_hook("jira"))
         self.client = client
@@ -283,8 +311,10 @@ class JiraSource:
                                                   ("acceptance", ids.acceptance)) if v)
         via = f" through the gateway ({self.client.server_url})" if self.config.cloud_id else ""
         edit = self._can_edit() if self.writeback else ""
+        clear = ("; WARNING: plain http, the token crosses the network unencrypted "
+                 "(use the https:// address)") if plain_http(self.config.url) else ""
         return (f"Jira {kind} at {self.config.url}{via} as {me.get('displayName') or me.get('name')}; "
-                f"JQL valid; fields {found or 'none configured'}{edit}")
+                f"JQL valid; fields {found or 'none configured'}{edit}{clear}")
 
 
 

@@ -148,6 +148,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
     `workspace`: its name seeds Flow's forecast.
     `metric_sources`: `metrics:` (connectors/metrics); a failing one is a warning, not a failure."""
     started = time.monotonic()
+    wall = now                          # when a failure happened is always the real clock
     now = config.scoring_time(now)      # a pinned `as_of` (a saved export's day) wins
     inputs = None
     try:
@@ -186,7 +187,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
         if not dry_run:
             # With what this sync read, unless it wrote since (a failed write
             # changed nothing; a successful one left `inputs` None).
-            _report_failure(sink, state, exc, now, redact or Redactor(),
+            _report_failure(sink, state, exc, wall, redact or Redactor(),
                             inputs.basis if inputs is not None else None)
         inputs = None        # nor is it kept by the traceback the caller gets
         raise

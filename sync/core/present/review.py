@@ -216,7 +216,7 @@ def _next_checkpoint(outcome, a: "Assessment") -> str | None:
 
 
 def _leading_lines(before: dict, a: "Assessment", outcome_id: str) -> list[str]:
-    """`lever: metric moved 2.3 → 2.6` for each lever of the outcome with a
+    """`lever: metric moved since the last review (2.3 → 2.6)` for each lever of the outcome with a
     leading indicator and a reading, against the last review (else the baseline)."""
     was = before.get("leading", {})
     out = []
@@ -227,7 +227,10 @@ def _leading_lines(before: dict, a: "Assessment", outcome_id: str) -> list[str]:
         verdict = leading_moved(lr.lever, ref, lr.leading_current)
         if verdict:
             start = lr.lever.leading.baseline if ref is None else ref
-            out.append(f"{lr.lever.id}: {lr.lever.leading.metric} {verdict} "
+            # The window is named: `leading_flat` looks at the last two cadences,
+            # this line at the time since the last review, and both may be true.
+            since = "since the baseline" if ref is None else "since the last review"
+            out.append(f"{lr.lever.id}: {lr.lever.leading.metric} {verdict} {since} "
                        f"({start:g} → {lr.leading_current:g})")
     return out
 

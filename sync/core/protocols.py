@@ -55,9 +55,10 @@ class Source(Protocol):
 
 
 class Sink(Protocol):
-    """Where the tables go.  A sink keeps nothing between calls: what one
-    `read` saw and the next `write` builds on travels in `SheetInputs.basis`,
-    passed back by the caller, so no sync can reuse another's read."""
+    """Where the tables go.  A sink keeps nothing between calls (a connection
+    it opens on first use is all it may hold): what one `read` saw and the
+    next `write` builds on travels in `SheetInputs.basis`, passed back by the
+    caller and dropped once written, so no sync can reuse another's read."""
     location: str                  # the sheet's URL or the workbook's path, for people
 
     def read(self) -> SheetInputs:

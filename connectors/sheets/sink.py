@@ -5,33 +5,29 @@
 other owned header rows) with formulas as written, so people's formulas go
 back as formulas (a Metrics value that is itself a formula costs one more
 read, for its result), 3. one `spreadsheets:batchUpdate` with everything,
-Tickets and Warnings by changed rows (see `sheets_layout`, `sheets_diff`).  A failed
+Tickets and Warnings by changed rows (see `layout`, `diff`).  A failed
 sync costs at most one more small batchUpdate: Summary's `Last error`.
-gspread's BackOffHTTPClient is not used (6.2.1 never gives up on a 429);
-retries are ours, per request.
+Requests go through `client.Connection`: retries are ours, per request.
 """
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import requests
 import structlog
-from google.auth.exceptions import RefreshError, TransportError
-from google.auth.transport.requests import AuthorizedSession
 from pydantic import model_validator
 
-from connectors import http as remote, retry
-from connectors.sheets.auth import MODES, GoogleAuth, Identity, TokenRequest, identity, refused_token
+from connectors import retry
+from connectors.sheets.auth import MODES, GoogleAuth, Identity
+from connectors.sheets.client import Connection
 from connectors.sheets.diff import header_edited
 from connectors.sheets.layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata, staged_bytes
 from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode, prep_bodies, value_bodies
 from sync.core.config import FilePath, Strict
-from sync.core.errors import AlignSyncError, RemoteError
+from sync.core.errors import RemoteError
 from sync.core.inputs import gather
 from sync.core.model import SheetInputs
 from sync.core.present.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
@@ -39,7 +35,6 @@ from sync.core.values import serial_date
 from sync.worker.runtime import Runtime
 
 log = structlog.get_logger("align_sync.sheets")
-TIMEOUT = (10, 120)        # under the API's own 180 s processing limit
 WRITES_PER_MINUTE = 50     # of Google's 60 per user: room for the Last error note and a retry
 _ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,hidden,gridProperties),"
@@ -59,45 +54,6 @@ class Basis:
     header), so the write sends only the rows that changed."""
     sheets: dict[str, SheetInfo]
     previous: dict[str, list[list]]
-
-
-class Connection:
-    """The authorised HTTP client a sink talks through, made on its first
-    request, and the identity it signs as.  The one thing a sink keeps across
-    calls: a connection, never anything a sync read."""
-
-    def __init__(self, config: "SheetsSinkConfig", runtime: Runtime):
-        self.config = config
-        self.runtime = runtime
-        self.http = None
-        self.identity: Identity | None = None
-
-    def open(self):
-        if self.http is None:
-            # lazy: gspread takes ~0.2 s to import; a process writing only to xlsx never needs it
-            import gspread
-            # Our own token transport: tried once per call (see auth.TokenRequest),
-            # on a plain session (google-auth's default mounts 3 connection retries).
-            token_request = TokenRequest(requests.Session())
-            self.identity = identity(self.config, self.runtime, token_request)
-            creds = self.identity.credentials
-            session = AuthorizedSession(creds, auth_request=token_request)
-            client = gspread.Client(auth=creds, session=session)
-            client.http_client.auth = creds     # gspread sets it only for a session it builds
-            client.set_timeout(TIMEOUT)
-            client.http_client.session.hooks["response"].append(
-                self.runtime.telemetry.response_hook("sheets"))
-            # Whatever token google-auth minted is a secret from its first use.
-            client.http_client.session.hooks["response"].append(self._redact_token)
-            self.http = client.http_client
-        return self.http
-
-    def _redact_token(self, response, *args, **kwargs):
-        bearer = response.request.headers.get("Authorization") or ""
-        if bearer.startswith("Bearer "):
-            self.runtime.redactor.add([bearer[7:]])
-        return response
-
 
 
 class SheetsSinkConfig(Strict):
@@ -122,7 +78,7 @@ class SheetsSink:
         self.id = spreadsheet_id(config.spreadsheet)
         self.url = f"https://docs.google.com/spreadsheets/d/{self.id}"
         self.location = self.url
-        self.connection = Connection(config, self.runtime)
+        self.connection = Connection(config, self.runtime, self.id)   # made on first use
 
     # -- plumbing ---------------------------------------------------------
 
@@ -136,31 +92,7 @@ class SheetsSink:
         return self.connection.identity
 
     def request(self, what: str, fn, attempts: int | None = None):
-        return remote.call("sheets", fn, runtime=self.runtime, attempts=attempts,
-                         translate=lambda exc: self._translate(exc, what))
-
-    def _translate(self, exc: Exception, what: str) -> AlignSyncError:
-        """A failure of gspread or google-auth, read out for `connectors.http`."""
-        from gspread.exceptions import APIError     # lazy: as in Connection.open
-        if isinstance(exc, TransportError) and self.identity is not None:
-            # google-auth's own transport failed: the token request, not the sheet.
-            return remote.network_error("sheets", f"{what} (getting a token for "
-                                        f"{self.identity.share_with()}, {self.identity.where})",
-                                        exc, redact=self.runtime.redactor)
-        if isinstance(exc, (TransportError, requests.ConnectionError, requests.Timeout)):
-            return remote.network_error("sheets", what, exc, redact=self.runtime.redactor)
-        if isinstance(exc, RefreshError):
-            return refused_token(exc, self.identity, what)
-        if not isinstance(exc, APIError):
-            return RemoteError(f"Google Sheets {what}: unexpected {type(exc).__name__}")
-        error = exc.error or {}
-        who = self.identity.share_with() if self.identity else "the service account"
-        return remote.status_error("sheets", exc.response.status_code, what=what,
-                                   text=str(error.get("message", "")),
-                                   variant="scope" if "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in json.dumps(error) else "",
-                                   retry_after=remote.retry_after(exc.response.headers.get("Retry-After")),
-                                   redact=self.runtime.redactor, id=self.id, email=who,
-                                   auth_key=self.identity.where if self.identity else "sink.credentials")
+        return self.connection.request(what, fn, attempts)
 
     def _metadata(self) -> tuple[dict[str, SheetInfo], str]:
         """The tabs by name, and the spreadsheet's title."""
@@ -217,7 +149,7 @@ class SheetsSink:
     def write(self, report: Report, basis: Basis | None) -> None:
         """`basis`: the `read` this report was built from, whose tabs the
         write diffs against (None: the metadata is read here, every row sent)."""
-        # lazy: as in Connection.open
+        # lazy: gspread takes ~0.2 s to import; a process writing only to xlsx never needs it
         from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
         before = copy.deepcopy(basis.sheets if basis is not None else self._metadata()[0])
         previous = basis.previous if basis is not None else None

@@ -19,37 +19,26 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import field_validator
 
 from connectors.files.source import beside_config
-from connectors.xlsx import dropdown
 from connectors.xlsx import stream as xlsx_stream
-from connectors.xlsx.book import (colour_severity, draw_charts, load_shell, metric_rows, note_aligned_effort,
-                                  openpyxl, ours, read_rows, read_rows_cached, save_replacing, seed_rows,
-                                  sheet_paths, typed)
+from connectors.xlsx.book import (load_shell, metric_rows, openpyxl, ours, read_rows, read_rows_cached,
+                                  save_replacing, seed_rows, sheet_paths, typed)
+from connectors.xlsx.charts import draw_charts
 from connectors.xlsx.columns import read_columns
+from connectors.xlsx.tabs import MAX_LINKS, MAX_TEXT, add_metric_rows, fill_tab, replace_tab
 from sync.core.assess.choices import HEADER as CHOICE_HEADER
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
 from sync.core.inputs import gather
 from sync.core.model import SheetInputs
-from sync.core.present.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_letter,
-                                      column_widths, iso)
+from sync.core.present.report import HEADERS, OWNED, Report, Table, cell_text, iso
 from sync.worker.progress import QUIET, Progress
 
 # The tabs a write replaces whole: loaded empty (their rows come from `read`).
 # Owners is left parsed: whether a tab of that name is ours is read off it.
 REWRITTEN = {name for name in OWNED if name != "Owners"} | {"History"}
-MAX_TEXT = 32_767        # Excel's limit for one cell
-MAX_LINKS = 65_530       # Excel refuses more hyperlinks than this on one sheet
-LINK_COLOUR = "1155CC"
-PROBE = "-"              # the one cell a streamed tab holds until its rows go in
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
-
-
-def _font(**kw):
-    # lazy: openpyxl takes ~0.2 s to import; a process writing only to Google Sheets never needs it
-    from openpyxl.styles import Font
-    return Font(**kw)
 
 
 @dataclass(frozen=True)
@@ -186,19 +175,19 @@ class XlsxSink:
         for table in report.tables:
             if xlsx_stream.streamable(table):
                 streamed[table.name] = table       # its rows go in after the save
-                self._replace(wb, table, probe=True)
+                replace_tab(wb, table, probe=True)
             else:
-                self._replace(wb, table)
+                replace_tab(wb, table)
         if basis is not None:
             old_history = basis.history            # read this sync (the shell holds none)
         else:
             old_history = _rows(wb["History"])[1:] if "History" in wb.sheetnames else []
-        self._replace(wb, Table("History", HEADERS["History"], old_history + report.history))
+        replace_tab(wb, Table("History", HEADERS["History"], old_history + report.history))
         if "Metrics" not in wb.sheetnames:
             ws = wb.create_sheet("Metrics")
-            self._fill(ws, Table("Metrics", HEADERS["Metrics"], self._seed_rows()))
+            fill_tab(ws, Table("Metrics", HEADERS["Metrics"], self._seed_rows()))
         if report.metrics:
-            _metric_rows(wb["Metrics"], report.metrics)
+            add_metric_rows(wb["Metrics"], report.metrics)
         if fresh:
             del wb["Sheet"]
         for name in ("Owners",):  # a tab switched off in config is removed, not left stale
@@ -222,74 +211,6 @@ class XlsxSink:
                 row[1].value = cell_text(f"{iso(when)}: {message}", MAX_TEXT)
                 row[1].data_type = "s"
         self._save(wb)
-
-    def _replace(self, wb: Workbook, table: Table, probe: bool = False) -> None:
-        order = OWNED + ["History", "Metrics"]
-        if table.name in wb.sheetnames:
-            index = wb.sheetnames.index(table.name)
-            del wb[table.name]
-        else:
-            later = [wb.sheetnames.index(n) for n in order[order.index(table.name) + 1:]
-                     if n in wb.sheetnames]
-            index = min(later) if later else len(wb.sheetnames)
-        ws = wb.create_sheet(table.name, index)
-        if probe:
-            # Header and one key cell only, for openpyxl to lay the tab out and
-            # register the header and link styles the streamed rows then use.
-            self._fill(ws, Table(table.name, table.headers, [[PROBE]], [], table.owned_columns),
-                       widths=column_widths(table))
-            ws.cell(row=2, column=1).font = _font(color=LINK_COLOUR, underline="single")
-        else:
-            self._fill(ws, table)
-
-    def _fill(self, ws, table: Table, widths: list[int] | None = None) -> None:
-        for c, head in enumerate(table.headers, start=1):
-            if head == "":
-                continue         # a people's column without a header stays without one
-            # Headers are text too: a Trend column named after an outcome id
-            # such as "=HYPERLINK(...)" must not become a formula.
-            cell = ws.cell(row=1, column=c, value=cell_text(str(head), MAX_TEXT))
-            cell.data_type = "s"
-        for r, row in enumerate(table.rows, start=2):
-            for c, value in enumerate(row, start=1):
-                if value is None:
-                    continue
-                cell = ws.cell(row=r, column=c)
-                if isinstance(value, str):
-                    cell.value = cell_text(value, MAX_TEXT)
-                    if c <= table.owned_columns:
-                        # Ticket text is data: a title "=IMPORTXML(...)" must stay
-                        # text, and openpyxl makes any "=..." string a formula.
-                        cell.data_type = "s"
-                else:
-                    cell.value = value
-        bold = _font(bold=True)
-        for c, cell in enumerate(ws[1], start=1):
-            cell.font = bold
-        ws.freeze_panes = "A2"
-        for c, width in enumerate(widths or column_widths(table), start=1):
-            ws.column_dimensions[column_letter(c)].width = width + 2
-        self._decorate(ws, table)
-
-    def _decorate(self, ws, table: Table) -> None:
-        dropdown.add(ws, table)
-        if table.name == "Warnings":
-            colour_severity(ws)
-        if table.name == "Scorecard":
-            note_aligned_effort(ws, table.headers)
-            col = table.headers.index("Status") + 1
-            for r in range(2, len(table.rows) + 2):
-                colour = STATUS_COLOURS.get(ws.cell(row=r, column=col).value)
-                if colour:
-                    from openpyxl.styles import PatternFill     # lazy: as in _font
-                    ws.cell(row=r, column=col).fill = PatternFill("solid", fgColor=colour)
-        if table.links:
-            link = _font(color=LINK_COLOUR, underline="single")
-            for r, url in enumerate(table.links[:MAX_LINKS], start=2):
-                if url:
-                    cell = ws.cell(row=r, column=1)
-                    cell.hyperlink = url
-                    cell.font = link
 
     def _stream(self, tmp: str, streamed: dict[str, Table], step=None) -> None:
         """The streamed tabs' rows into the saved file (`xlsx_stream`)."""
@@ -325,22 +246,6 @@ class XlsxSink:
             if streamed:
                 self._stream(tmp, streamed, step)
         save_replacing(self._target(), f"sink xlsx {self.path}", write)
-
-
-def _metric_rows(ws, rows) -> None:
-    """Metric sources' rows: changed ones in place, new ones after the last
-    filled row.  No other cell of the team's tab is touched."""
-    for number, cells in rows.changed.items():
-        for c, value in enumerate(cells, start=1):
-            ws.cell(row=number, column=c).value = value
-    last = ws.max_row
-    while last > 1 and all(ws.cell(row=last, column=c).value in (None, "") for c in range(1, 5)):
-        last -= 1
-    for r, cells in enumerate(rows.added, start=last + 1):
-        for c, value in enumerate(cells, start=1):
-            cell = ws.cell(row=r, column=c, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"      # a metric named "=..." stays text
 
 
 def register(registry) -> None:

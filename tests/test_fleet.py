@@ -21,6 +21,7 @@ from structlog.testing import capture_logs
 from sync.worker import telemetry
 from sync.cli.main import main
 from sync.worker.serve.fleet import Fleet
+from sync.worker.serve.roster import FolderRoster
 from sync.worker.workspace import Process, Workspace
 
 from .conftest import ROOT, base_config
@@ -66,7 +67,7 @@ def synced(*names):
 
 
 def test_good_workspaces_sync_and_the_broken_one_is_reported(folder):
-    fleet = Fleet(folder, Process(), slots=2, timeout=60)
+    fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=60)
     with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
         run_until(fleet, synced("growth", "payments"))
     for name in ("growth", "payments"):
@@ -90,7 +91,7 @@ def test_a_hung_workspace_does_not_hold_back_the_others(folder):
     data["source"]["path"] = str(fifo)
     (folder / "payments.yaml").write_text(yaml.safe_dump(data))
     write_workspace(folder, "support")
-    fleet = Fleet(folder, Process(), slots=1, timeout=0.5)
+    fleet = Fleet(FolderRoster(folder, Process()), slots=1, timeout=0.5)
     try:
         run_until(fleet, synced("growth", "support"))
         hung = next(m for m in fleet.members.values() if m.name == "payments")
@@ -107,13 +108,13 @@ def test_a_hung_workspace_does_not_hold_back_the_others(folder):
 def test_at_most_the_concurrency_limit_sync_at_once(folder):
     for n in range(4):
         write_workspace(folder, f"team{n}")
-    fleet = Fleet(folder, Process(), slots=2, timeout=60)
+    fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=60)
     run_until(fleet, synced("growth", "payments", "team0", "team1", "team2", "team3"))
     assert 1 <= fleet.peak <= 2
 
 
 def test_files_added_and_removed_are_picked_up_without_a_restart(folder):
-    fleet = Fleet(folder, Process(), slots=2, timeout=60)
+    fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=60)
     run_until(fleet, synced("growth", "payments"))
     write_workspace(folder, "late")
     (folder / "payments.yaml").unlink()

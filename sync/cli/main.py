@@ -13,13 +13,25 @@ import logging
 import os
 import sys
 from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 
-from sync.worker import configfile  # noqa: F401
+import yaml
 
+from connectors.sheets.consent import consent
 from sync.cli import console
-
-from sync.worker import log as logsetup
+from sync.core.assess.assessment import assess
 from sync.core.errors import AlignSyncError, ConfigError, describe
+from sync.core.present import review
+from sync.core.present.review_text import render_text
+from sync.drafting import placeholders, starter, suggestions
+from sync.worker import configfile, done_stamps
+from sync.worker import log as logsetup
+from sync.worker.engine import choices_of, deliver, fetch_all, source_notices
+from sync.worker.progress import Progress
+from sync.worker.runtime import DEFAULT_RETRY, PROBE_RETRY
+from sync.worker.serve import daemon, folder
+from sync.worker.serve.roster import FolderRoster, Roster
+from sync.worker.workspace import Process, Workspace
 
 
 def _port(text: str) -> int:
@@ -95,7 +107,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
     try:
         return version("align-sync")
     except PackageNotFoundError:          # run from a checkout that was never installed
@@ -106,27 +117,23 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def open_workspace(path: str, process, retry=None):
-    from sync.worker.runtime import DEFAULT_RETRY
-    from sync.worker.workspace import Workspace
-    return Workspace(path, process, retry=retry or DEFAULT_RETRY)
+def open_workspace(path: str, process: Process, retry=DEFAULT_RETRY) -> Workspace:
+    return Workspace(path, process, retry=retry)
 
 
-def cmd_run(args, path: str, process) -> int:
+def cmd_run(args, path: str, process: Process) -> int:
     if args.dry_run and not args.once:
         raise ConfigError("--dry-run goes with --once", hint="align-sync run --once --dry-run")
-    if args.workspaces:
-        from sync.worker.serve import fleet
-        from sync.worker.serve import folder
-        if args.once:
-            return folder.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force,
-                                   slots=folder.concurrency(), show=lambda ws, result: show_dry_run(
-                                       args, process, result, ws))
-        return fleet.serve(args.workspaces, process, health_port=args.health_port, force=args.force)
-    ws = open_workspace(path, process)
+    if args.workspaces and args.once:
+        return folder.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force,
+                               slots=folder.concurrency(),
+                               show=lambda ws, result: show_dry_run(args, process, result, ws))
     if not args.once:
-        from sync.worker.serve.daemon import serve
-        return serve(ws, health_port=args.health_port, force=args.force)
+        # The daemon: a fleet of every workspace of the folder, or of this one.
+        roster = FolderRoster(args.workspaces, process) if args.workspaces \
+            else Roster([open_workspace(path, process)])
+        return daemon.serve(roster, health_port=args.health_port, force=args.force)
+    ws = open_workspace(path, process)
     # A one-off sync must not race a daemon (or a timer run) on the same state.
     result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
     if args.dry_run:
@@ -145,8 +152,7 @@ def show_dry_run(args, process, result, ws=None) -> None:
         print(json.dumps(dict(data, workspace=ws.name) if ws else data, default=str))
         return
     if ws is not None:
-        from sync.worker.serve.folder import heading
-        heading(process, ws.name, ws.path)
+        folder.heading(process, ws.name, ws.path)
     print(console.summary(result.assessment, result.report, every=args.every))
     for write in result.label_writes:          # source.writeback: what a real sync would add
         print(f"would {write.describe()}")
@@ -157,9 +163,7 @@ def synced_line(result, sink) -> str:
 
 
 def cmd_check(args, path: str, process) -> int:
-    from sync.worker.runtime import PROBE_RETRY
     if args.workspaces:
-        from sync.worker.serve import folder
         return folder.each(args.workspaces, process, lambda ws: print_check(ws, str(ws.path)),
                            retry=PROBE_RETRY)
     ws = open_workspace(path, process, retry=PROBE_RETRY)     # a probe should answer fast
@@ -171,7 +175,6 @@ def print_check(ws, path) -> int:
     say = console.check_line(ws.process.json_asked)
     say(None, f"config {path}: {console.plural(len(config.outcomes), 'outcome')}, "
               f"{console.plural(len(config.levers()), 'lever')}")
-    from sync.drafting import placeholders
     left = placeholders.find(ws.path.read_text(encoding="utf-8-sig"))
     for line, key, problem in left:
         say(problem, f"config {path}:{line}: {key}")
@@ -187,9 +190,6 @@ def print_check(ws, path) -> int:
 def _assess(ws, keep: list | None = None):
     """The assessment a sync would make now (and its tickets); `keep`, when
     given, receives the sheet's inputs (History, for the review)."""
-    from sync.core.assess.assessment import assess
-    from sync.worker import done_stamps
-    from sync.worker.engine import choices_of, fetch_all, source_notices
     state = ws.state(readonly=True)
     try:
         tickets, _ = fetch_all(ws.sources, state, _now())
@@ -208,15 +208,11 @@ def _assess(ws, keep: list | None = None):
 
 def cmd_review(args, path: str, process) -> int:
     if args.workspaces:
-        from sync.worker.serve import folder
         return folder.each(args.workspaces, process, lambda ws: review_one(args, str(ws.path), ws))
     return review_one(args, path, open_workspace(path, process))
 
 
 def review_one(args, path: str, ws) -> int:
-    from sync.core.present import review
-    from sync.core.present.review_text import render_text
-    from sync.worker.engine import deliver
     process = ws.process
     sheet = ws.sink.location
     if args.print_:
@@ -267,7 +263,6 @@ def cmd_explain(args, path: str, process) -> int:
 
 
 def cmd_auth(args, path: str, process) -> int:
-    from connectors.sheets.consent import consent
     # No display (a server, a container): print the address and read back the code.
     desktop = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or \
         sys.platform == "darwin" or os.name == "nt"
@@ -280,13 +275,10 @@ def cmd_auth(args, path: str, process) -> int:
 
 
 def cmd_init(args, path: str, process) -> int:
-    from sync.drafting import starter
     return starter.run(args, process, _now())
 
 
 def cmd_suggest(args, path: str, process) -> int:
-    import yaml
-    from sync.drafting import suggestions
     if args.top < 1:
         raise ConfigError(f"--top {args.top}: expected a number of 1 or more")
     ws = open_workspace(path, process)
@@ -327,8 +319,6 @@ def _main(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     path = getattr(args, "config", None) or configfile.default_path()
     quiet = args.command != "run" or args.dry_run
-    from sync.worker.progress import Progress
-    from sync.worker.workspace import Process
     collecting = gc.isenabled()
     if (args.command != "run" or args.once) and not getattr(args, "workspaces", None):
         # One workspace, once: the collector would walk every ticket of the

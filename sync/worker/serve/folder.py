@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -157,7 +158,6 @@ def run_once(folder: str, process: Process, *, dry_run: bool = False, force: boo
     not be loaded or was skipped (each is named, as a person's line: on
     stderr when stdout is the JSON log), else 0.  `show`: prints a dry run's
     result for one workspace."""
-    from concurrent.futures import ThreadPoolExecutor
     loaded = load(folder, process)
     now = datetime.now(timezone.utc)
 

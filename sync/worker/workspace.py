@@ -1,6 +1,8 @@
 """A workspace: one config file and everything built from it once — config,
-sources, sink, state path and lock, retry settings, telemetry labels — on
-which every command runs (`run`, `run --once`, `check`, `explain`).
+sources, sink, notifiers, alerting, state path and lock, retry settings,
+telemetry labels — on which every command runs (`run`, `run --once`,
+`check`, `review`, `explain`).  It is the one handle the CLI, the daemon's
+fleet and the one-off commands pass around: nothing takes its parts apart.
 
 The process lends each workspace what workspaces share: the secret
 `Redactor` (the log is the process's) and the rate `Limiters` (two teams on

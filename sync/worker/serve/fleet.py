@@ -14,6 +14,7 @@ never holds back the others.  A stop lets the running syncs finish (`drain`).
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,11 +24,10 @@ from typing import Callable
 
 import structlog
 
-from sync.core.errors import describe
+from sync.core.errors import ConfigError, describe
 from sync.core.present.report import iso
 from sync.core.schedule import Timetable
 from sync.worker.engine import collect_between_syncs
-from sync.worker.serve.folder import concurrency, sync_timeout
 from sync.worker.serve.health import verdict
 from sync.worker.workspace import Workspace
 
@@ -37,6 +37,24 @@ GRACE = 60.0        # seconds the loop, or a sync, may overrun its deadline befo
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def concurrency() -> int:
+    raw = os.environ.get("ALIGN_SYNC_CONCURRENCY", "2")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"ALIGN_SYNC_CONCURRENCY: expected a whole number of 1 or more, got {raw!r}")
+    return int(raw)
+
+
+def sync_timeout() -> float:
+    raw = os.environ.get("ALIGN_SYNC_TIMEOUT", "900")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"ALIGN_SYNC_TIMEOUT: expected seconds above zero, got {raw!r}")
+    return value
 
 
 @dataclass
@@ -98,7 +116,7 @@ class Fleet:
                  slots: int | None = None, timeout: float | None = None):
         self.roster = roster
         self.clock, self.force = clock, force
-        self.slots, self.timeout = slots or concurrency(), timeout or sync_timeout()
+        self.slots, self.timeout = slots or roster.slots(), timeout or sync_timeout()
         self.members: dict[Path, Member] = {}
         self.stop = threading.Event()
         self._wake = threading.Event()    # a sync ended, or a stop: the loop looks again at once

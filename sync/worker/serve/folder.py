@@ -25,24 +25,6 @@ from sync.worker.workspace import Process, Workspace
 SUFFIXES = (".yaml", ".yml")
 
 
-def concurrency() -> int:
-    raw = os.environ.get("ALIGN_SYNC_CONCURRENCY", "2")
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"ALIGN_SYNC_CONCURRENCY: expected a whole number of 1 or more, got {raw!r}")
-    return int(raw)
-
-
-def sync_timeout() -> float:
-    raw = os.environ.get("ALIGN_SYNC_TIMEOUT", "900")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"ALIGN_SYNC_TIMEOUT: expected seconds above zero, got {raw!r}")
-    return value
-
-
 @dataclass
 class Listing:
     """The configs of a folder: the files to load (with their mtimes) and the ones skipped."""

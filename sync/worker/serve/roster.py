@@ -25,7 +25,7 @@ from sync.core.errors import AlignSyncError, describe
 from sync.core.present.report import iso
 from sync.worker import telemetry
 from sync.worker.serve import folder as configs
-from sync.worker.serve.fleet import Fleet, Member
+from sync.worker.serve.fleet import Fleet, Member, concurrency
 from sync.worker.workspace import Process, Workspace
 
 log = structlog.get_logger("align_sync.daemon")
@@ -46,7 +46,15 @@ class Roster:
         self.workspaces = list(workspaces)
 
     def open(self, fleet: Fleet) -> None:
+        """Lock each state, and open it once: a state that cannot be opened
+        refuses the start (exit 2) rather than fail every sync."""
         self.scan(fleet)
+        for ws in self.workspaces:
+            ws.state().close()
+
+    def slots(self) -> int:
+        """How many sync at once: one workspace needs no ALIGN_SYNC_CONCURRENCY."""
+        return concurrency() if len(self.workspaces) > 1 else 1
 
     def scan(self, fleet: Fleet) -> None:
         """Each workspace joins once; its lock is taken (again, after a drain)."""
@@ -110,6 +118,10 @@ class FolderRoster:
         self.folder = Path(folder)
         self.process = process or Process()
         self.skipped: dict[Path, str] = {}    # files that are no workspace, and why
+
+    @staticmethod
+    def slots() -> int:
+        return concurrency()
 
     def open(self, fleet: Fleet) -> None:
         """A folder with no workspace, or whose workspaces clash, does not

@@ -238,5 +238,5 @@ def test_the_quick_description_reader_agrees_with_the_adf_walker(doc):
 @pytest.mark.parametrize("value", [3, 2.5, 0, None, "5", {"value": "8"}, -1, float("nan"),
                                    float("inf"), 2e6, True])
 def test_the_quick_estimate_reader_agrees_with_the_checked_one(value):
-    from sync.core.values import checked_estimate, estimate
+    from sync.core.numbers import checked_estimate, estimate
     assert estimate(value) == checked_estimate(value)

@@ -36,7 +36,7 @@ import yaml
 
 from connectors.xlsx.sink import XlsxSink
 from sync.cli import main as cli
-from sync.core.config import Leading, Lever
+from sync.core.outcomes import Leading, Lever
 from sync.core.present.report import HEADERS, SUMMARY_FIELDS
 from sync.core.present.review import _leading_lines
 from sync.worker import configfile

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
-from sync.core import values
+from sync.core import numbers, values
 from sync.core.model import Ticket
 from sync.worker.progress import QUIET, Progress
 
@@ -383,7 +383,7 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
     key = one("issue key")
     estimate = None
     if estimate_col:
-        estimate, problem = values.estimate(one(estimate_col), f"column `{estimate_col}`")
+        estimate, problem = numbers.estimate(one(estimate_col), f"column `{estimate_col}`")
         if problem:
             problems.append(problem)
     epic, parent = parents.of(cols)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
 from connectors import http, retry
+from connectors.field_guess import jira_fields
 from connectors.jira import batches
 from connectors.jira.batches import CENSUS_PAGE
 from connectors.jira.issue import JiraFields, to_ticket
@@ -130,6 +132,7 @@ class JiraSource:
                              translate(exc, what, self.config, self.runtime.redactor)))
 
     def _connect(self, state: State, now: datetime):
+        # lazy: the jira library (0.1 s to import) loads only when a Jira source connects
         from jira import JIRA
         auth = self.config.auth
         kwargs = dict(server=self.api_root(state), max_retries=0, timeout=TIMEOUT,
@@ -287,8 +290,6 @@ class JiraSource:
 
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the estimate and acceptance fields, by their names."""
-        from collections import Counter
-        from connectors.field_guess import jira_fields
         self._connect(State(":memory:", readonly=True), datetime.now(timezone.utc))
         names = {f["id"]: f.get("name") or "" for f in self.meta.field_list() if f.get("id")}
         return jira_fields(names, Counter(), 0, use_names=True)

@@ -200,3 +200,31 @@ def test_the_daemon_over_a_folder(folder):
     assert {e.get("workspace") for e in lines if e["event"] == "sync.done"} == {"growth", "payments"}
     assert "fleet.stopped" in [e["event"] for e in lines]
     assert (folder.parent / "out" / "growth.xlsx").exists()
+
+
+def test_livez_fails_only_once_every_workspace_is_stuck(folder, monkeypatch):
+    """A fleet of one is the daemon: its sync stuck past the timeout plus the
+    grace fails /livez; beside a workspace that still syncs, it does not."""
+    from sync.worker.serve import fleet as fleet_module
+    monkeypatch.setattr(fleet_module, "GRACE", 0.1)
+    fifo = folder.parent / "never.json"
+    os.mkfifo(fifo)                      # a source whose read never ends
+    for path in folder.iterdir():
+        path.unlink()
+    write_workspace(folder, "stuck", source={"type": "file", "path": str(fifo)})
+    fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=0.1)
+    try:
+        fleet.scan()
+        fleet.tick()                     # the sync starts, and blocks on the FIFO
+        time.sleep(0.4)
+        fleet.turn_by = time.monotonic() + 60      # the loop itself turns on time
+        assert not fleet.alive()
+        write_workspace(folder, "growth")
+        fleet.scan()
+        assert fleet.alive()             # growth may still sync: the pod must not restart
+    finally:
+        fleet.stop.set()
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)   # let the hung read end
+        os.write(fd, b'{"issues": []}')
+        os.close(fd)
+        fleet.drain()

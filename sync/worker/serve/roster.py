@@ -33,7 +33,7 @@ folder_log = structlog.get_logger("align_sync.fleet")
 TICK = 5.0                       # seconds between looks at a folder
 
 
-def every(member: Member) -> str:
+def schedule_words(member: Member) -> str:
     schedule = member.workspace.config.schedule
     return schedule.cron or f"every {member.timetable.every.total_seconds():g}s"
 
@@ -84,7 +84,7 @@ class Roster:
     def started(self, fleet: Fleet, port: int | None) -> None:
         for member in fleet.members.values():
             log.info("daemon.started", config=str(member.path), pid=os.getpid(), health_port=port,
-                     schedule=every(member))
+                     schedule=schedule_words(member))
 
     @staticmethod
     def waiting(due, seconds: float) -> None:
@@ -173,7 +173,7 @@ class FolderRoster:
     def _load(self, fleet: Fleet, path: Path, stamp: float) -> Member:
         try:
             member = Member.of(Workspace(path, self.process), fleet.clock(), force=fleet.force, stamp=stamp)
-            folder_log.info("workspace.added", workspace=member.name, config=str(path), schedule=every(member))
+            folder_log.info("workspace.added", workspace=member.name, config=str(path), schedule=schedule_words(member))
         except AlignSyncError as exc:
             member = Member(path, stamp, started=fleet.clock(), force=fleet.force,
                             problem=self.process.redactor(describe(exc)))

@@ -111,6 +111,9 @@ class Member:
 
 
 class Fleet:
+    """`roster` (serve/roster.py): which workspaces, looked at on every turn
+    (`scan`), and the words the process logs and answers /healthz with."""
+
     def __init__(self, roster, *, clock: Callable[[], datetime] = _utcnow,
                  wait: Callable[[float | None], bool] | None = None, force: bool = False,
                  slots: int | None = None, timeout: float | None = None):
@@ -188,12 +191,13 @@ class Fleet:
         running = [m for m in self.members.values() if m.running is not None and not m.timed_out]
         idle = [m for m in self.members.values() if m.runnable and m.running is None and m.due]
         limits = [self.tick_seconds] if self.tick_seconds else []
-        limits += [max(0.0, (m.due - now).total_seconds()) for m in idle]
+        if self.busy() < self.slots:        # else a slot frees only when a sync ends, which wakes the loop
+            limits += [max(0.0, (m.due - now).total_seconds()) for m in idle]
         limits += [max(0.0, self.timeout - (time.monotonic() - m.run_started)) for m in running]
         seconds = max(min(limits), 0.05) if limits else None
         self.turn_by = time.monotonic() + (math.inf if seconds is None else seconds + GRACE)
         if any(m.running is not None for m in self.members.values()):
-            self._wake.wait(seconds)        # real time: a sync's own thread may move a test's clock
+            self._wake.wait(seconds)        # its end wakes the loop (a test's fake wait moves its clock)
             return
         due = min((m.due for m in idle), default=None)
         if due is not None and due > now and due != self._told:

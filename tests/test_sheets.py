@@ -21,6 +21,7 @@ from connectors.sheets.sink import SheetsSinkConfig
 from sync.worker.engine import run_once
 from sync.core.errors import ConfigError, GuardError, RemoteError, TransientError, describe
 from sync.core.present.report import HEADERS, OWNED
+from sync.worker.runtime import RetrySettings
 from sync.worker.state import State
 
 from .conftest import NOW, fixture, make_config, ticket
@@ -211,7 +212,7 @@ def test_persistent_500_leaves_the_sheet_as_it_was(env, no_sleep):
     env.sync(tickets("A-1", "A-2"))
     before = copy.deepcopy(env.fake.tabs)
     env.fake.failures["update"] += [(500, {"error": {"code": 500, "message": "Internal error",
-                                                     "status": "INTERNAL"}})] * retry.ATTEMPTS
+                                                     "status": "INTERNAL"}})] * RetrySettings().attempts
     with pytest.raises(TransientError) as err:
         env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(days=1))
     assert err.value.exit_code == 1
@@ -226,7 +227,7 @@ def test_persistent_500_leaves_the_sheet_as_it_was(env, no_sleep):
     cells_before, cells_after = before["Summary"]["cells"], after["Summary"]["cells"]
     changed = [k for k in cells_after if cells_after[k] != cells_before.get(k)]
     assert changed == [(11, 1)]
-    assert len(no_sleep) == retry.ATTEMPTS - 1
+    assert len(no_sleep) == RetrySettings().attempts - 1
 
 
 def test_a_sheet_that_keeps_failing_is_left_whole_and_the_sync_ends(env, no_sleep):
@@ -239,7 +240,7 @@ def test_a_sheet_that_keeps_failing_is_left_whole_and_the_sync_ends(env, no_slee
         env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(days=1))
     assert env.fake.tabs == before
     # The write's five attempts, then the Last error note's two.
-    assert env.fake.sheet_calls().count("POST 1sheetFAKEid:batchUpdate") == retry.ATTEMPTS + 2
+    assert env.fake.sheet_calls().count("POST 1sheetFAKEid:batchUpdate") == RetrySettings().attempts + 2
 
 
 def test_guard_failure_writes_only_last_error(env):

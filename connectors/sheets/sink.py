@@ -149,7 +149,7 @@ class SheetsSink:
     def write(self, report: Report, basis: Basis | None) -> None:
         """`basis`: the `read` this report was built from, whose tabs the
         write diffs against (None: the metadata is read here, every row sent)."""
-        # lazy: gspread takes ~0.2 s to import; a process writing only to xlsx never needs it
+        # lazy: gspread (about 0.15 s to import) loads only when a Google Sheets sink opens the sheet; a process writing only to xlsx never needs it
         from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
         before = copy.deepcopy(basis.sheets if basis is not None else self._metadata()[0])
         previous = basis.previous if basis is not None else None

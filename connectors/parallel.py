@@ -16,6 +16,7 @@ there (sync.worker.ratelimit).
 """
 from __future__ import annotations
 
+import contextvars
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, TypeVar
@@ -36,7 +37,8 @@ def ordered(fn: Callable[[A], R], items: Iterable[A], workers: int,
     waiting: deque[Future] = deque()
     try:
         for item in items:
-            waiting.append(pool.submit(fn, item))
+            # The caller's log context (run id, workspace) on every line a worker logs.
+            waiting.append(pool.submit(contextvars.copy_context().run, fn, item))
             while len(waiting) >= 2 * workers:
                 yield waiting.popleft().result()
         while waiting:

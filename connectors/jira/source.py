@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Literal, TypeVar
 
@@ -104,7 +105,9 @@ class JiraSource:
                          translate=lambda exc: self.limiter.told(
                              translate(exc, what, self.config, self.runtime.redactor)))
 
-    def _connect(self, state: State, now: datetime):
+    def _connect(self, state: State, now: datetime, fields: bool = False):
+        """The client, and the server's kind; `fields`: the field list read
+        alongside (a fetch needs it next)."""
         from jira import JIRA
         auth = self.config.auth
         kwargs = dict(server=self.api_root(state), max_retries=0, timeout=TIMEOUT,
@@ -118,7 +121,8 @@ class JiraSource:
         client._session.hooks["response"].append(self.runtime.telemetry.response_hook("jira"))
         self.client = client
         self.meta = JiraMeta(self, state, now)
-        info = self.meta.server_info()
+        with self.meta.fields_alongside() if fields else nullcontext():
+            info = self.meta.server_info()
         client.deploymentType = info.get("deploymentType")
         client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
         self.cloud = client.deploymentType == "Cloud"
@@ -172,7 +176,7 @@ class JiraSource:
     # -- the source protocol ----------------------------------------------
 
     def fetch(self, state: State, now: datetime) -> list[Ticket]:
-        self._connect(state, now)
+        self._connect(state, now, fields=True)
         ids = self.meta.field_ids()
         # Each field once: a custom field configured as one we already ask for adds nothing.
         fields = list(dict.fromkeys(list(FIELDS) + [f for f in (ids.estimate, ids.acceptance,

@@ -36,7 +36,8 @@ from connectors.sheets.auth import MODES, GoogleAuth, refused_token
 from connectors.sheets.diff import header_edited
 
 from connectors.sheets.layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata, staged_bytes
-from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode, prep_bodies, value_bodies
+from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode
+from connectors.sheets.staging import send as stage
 
 log = structlog.get_logger("align_sync.sheets")
 TIMEOUT = (10, 120)        # under the API's own 180 s processing limit
@@ -211,11 +212,10 @@ class SheetsSink:
         sent = [len(data)]
         step = self.runtime.progress.step("sink google_sheets: writing")
         if plan is not None:
-            for prep in prep_bodies(plan, len(before)):
-                sent.append(self._post("staging", encode(prep), SPREADSHEET_BATCH_UPDATE_URL))
-                step.update(requests=len(sent) - 1)
-            for values in value_bodies(plan):
-                sent.append(self._post("staging", values, SPREADSHEET_VALUES_BATCH_UPDATE_URL))
+            for size in stage(plan, len(before),
+                              lambda data: self._post("staging", data, SPREADSHEET_BATCH_UPDATE_URL),
+                              lambda data: self._post("staging", data, SPREADSHEET_VALUES_BATCH_UPDATE_URL)):
+                sent.append(size)
                 step.update(requests=len(sent) - 1)
         self._post("write", data, SPREADSHEET_BATCH_UPDATE_URL)
         step.update(requests=len(sent))

@@ -7,8 +7,10 @@ puts the reason in Summary's `Last error`.  State is committed last.
 """
 from __future__ import annotations
 
+import contextvars
 import gc
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,6 +118,22 @@ def paused_gc():
             gc.enable()
 
 
+@contextmanager
+def read_ahead(read: Callable):
+    """The sink's read (a sheet's metadata and values: two round trips) on a
+    thread of its own while the sources are fetched, instead of after them.
+    Leaving the block waits for it, so no thread outlives the fetch; a failed
+    fetch is raised as it always was (the read only read, and its own failure
+    is then dropped), and a failed read is raised, unchanged, by `.result()`
+    after a fetch that succeeded.  Its log lines carry the sync's run id and
+    workspace like the rest."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-read")
+    try:
+        yield pool.submit(contextvars.copy_context().run, read)
+    finally:
+        pool.shutdown(wait=True)
+
+
 def collect_between_syncs() -> None:
     """After a sync in a long-running process: free the cycles it made while
     the collector was paused, now that its objects are garbage (a collection
@@ -154,8 +172,9 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
     now = config.scoring_time(now)      # a pinned `as_of` (a saved export's day) wins
     try:
         with paused_gc():
-            tickets, counts = fetch_all(sources, state, now)
-            inputs = sink.read()
+            with read_ahead(sink.read) as reading:
+                tickets, counts = fetch_all(sources, state, now)
+            inputs = reading.result()
             log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
                      history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
             tickets = done_stamps.stamp(tickets, state, now)

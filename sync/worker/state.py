@@ -95,11 +95,15 @@ class State:
         changes rarely; reading it once a day leaves a sync's requests to
         the tickets."""
         entry = self.get_json(source, key)
-        if entry and now - datetime.fromisoformat(entry["at"]) < ttl and accept(entry["value"]):
+        if _young(entry, now, ttl) and accept(entry["value"]):
             return entry["value"]
         value = load()
         self.stage(source, key, {"at": now.isoformat(), "value": value})
         return value
+
+    def fresh(self, source: str, key: str, now, ttl) -> bool:
+        """Whether `cached` would answer from the store (its `accept` aside)."""
+        return _young(self.get_json(source, key), now, ttl)
 
     def put(self, source: str, key: str, value) -> None:
         """Write one value now, in its own transaction (a review delivery)."""
@@ -202,3 +206,7 @@ class StateLock:
     def release(self) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
+
+
+def _young(entry, now, ttl) -> bool:
+    return bool(entry) and now - datetime.fromisoformat(entry["at"]) < ttl

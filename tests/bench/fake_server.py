@@ -19,6 +19,7 @@ parallel wait in parallel, as they would against the real services.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import threading
@@ -99,6 +100,21 @@ def main() -> None:
                     return self._reply(200, json.dumps({
                         "seconds": stats.seconds, "jira": stats.jira, "sheets": stats.sheets,
                         "peak": stats.peak, "sheet_id": sheets.id}).encode())
+                if self.path == "/_sheet":
+                    # A digest of what people see (every visible tab's values
+                    # and formats): two syncs' sheets compare cell for cell.
+                    from tests.test_kill import visible
+                    seen = visible(sheets)
+                    here = f"127.0.0.1:{self.server.server_address[1]}"     # in ticket links: each run's own port
+                    tabs = {n: hashlib.sha256(json.dumps([v, sorted(map(list, c.items()), key=str)],
+                                                         sort_keys=True, default=str).replace(here, "fake-host")
+                                              .encode()).hexdigest()
+                            for n, (v, c) in seen.items()}
+                    return self._reply(200, json.dumps({
+                        "sha256": hashlib.sha256(json.dumps(tabs, sort_keys=True).encode()).hexdigest(),
+                        "tabs": tabs,
+                        "rows": {n: len(v) for n, (v, _) in seen.items()},
+                        "cells": sum(len(c) for _, c in seen.values())}).encode())
                 if self.path == "/_reset":
                     stats.reset()
                     return self._reply(200, b"{}")

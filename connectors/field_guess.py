@@ -15,7 +15,7 @@ from typing import Iterable
 
 from connectors import vocabulary
 from connectors.trello.board import done_list_guess
-from sync.core import values
+from sync.core import numbers, values
 
 # Names in the order a team would mean them; the first found wins.
 ESTIMATE_NAMES = ("story point estimate", "story points", "story point", "points", "estimate",
@@ -131,7 +131,7 @@ def csv_fields(rows: list[list[str]]) -> tuple[dict, list[str]]:
 
 def _is_number(cell: str) -> bool:
     try:
-        return values.number(cell) is not None
+        return numbers.number(cell) is not None
     except values.Unreadable:
         return False
 

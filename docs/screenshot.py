@@ -19,9 +19,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import openpyxl
+
+from sync.worker.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "out" / "demo.xlsx"
@@ -108,9 +111,6 @@ SHOWN = ["Key", "Title", "Outcome ID", "Lever ID", "Matched by", "Flags", "Set l
 def set_lever_picture(png: Path) -> None:
     """The demo synced twice in a scratch folder, three Set lever choices made
     between (a lever, ignore, a typo); the Tickets rows around them."""
-    from datetime import datetime, timezone
-
-    from sync.worker.workspace import Workspace
     with tempfile.TemporaryDirectory() as tmp:
         text = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
         text = text.replace(" demo/", f" {ROOT}/config/demo/")      # the data beside the config

@@ -65,6 +65,22 @@ def test_one_failing_source_fails_the_sync_and_is_named(state):
     assert state.last_count() is None and state.runs()[0][2] == 0
 
 
+def test_a_failure_under_a_pinned_as_of_is_stamped_with_the_real_clock(state):
+    stamped = []
+
+    class Stamping(MemorySink):
+        def write_error(self, message, when):
+            stamped.append(when)
+
+    cfg = make_config(as_of="2026-11-01T09:00:00Z")
+    bad = MemorySource("file", [], error=TransientError("disk gone"))
+    with pytest.raises(TransientError):
+        run_once(cfg, [bad], Stamping(), state, NOW)
+    # The figures are as of the pinned day; the failure happened now.
+    assert stamped == [NOW]
+    assert state.runs()[0][0] == NOW.isoformat()
+
+
 def test_several_sources_one_view(state):
     sink = MemorySink()
     cfg = make_config(source=None, sources=[{"name": "eng", "type": "file", "path": "a"},

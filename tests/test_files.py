@@ -133,6 +133,15 @@ def test_missing_file_names_the_source(tmp_path):
         source(tmp_path / "nope.json").fetch()
 
 
+def test_missing_file_beside_a_config_in_the_working_directory_is_named_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    missing = FileSource(FileSourceConfig(type="file", path="nope.json"), "f", base_dir=tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        missing.fetch()
+    assert str(caught.value).count(str(tmp_path / "nope.json")) == 1
+    assert " nor " not in str(caught.value)
+
+
 def test_relative_path_falls_back_to_the_config_folder(tmp_path, monkeypatch):
     shutil.copy(FIXTURES / "jira_search_jql_page2.json", tmp_path / "data.json")
     monkeypatch.chdir(FIXTURES)
@@ -229,5 +238,5 @@ def test_the_quick_description_reader_agrees_with_the_adf_walker(doc):
 @pytest.mark.parametrize("value", [3, 2.5, 0, None, "5", {"value": "8"}, -1, float("nan"),
                                    float("inf"), 2e6, True])
 def test_the_quick_estimate_reader_agrees_with_the_checked_one(value):
-    from sync.core.values import checked_estimate, estimate
+    from sync.core.numbers import checked_estimate, estimate
     assert estimate(value) == checked_estimate(value)

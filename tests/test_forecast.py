@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from sync.core.assess.assessment import assess
-from sync.core.config import Outcome
+from sync.core.outcomes import Outcome
 from sync.core.assess.forecast import TOO_FEW, WILL_HIT, WILL_MISS, forecast, theil_sen
 from sync.core.model import Reading, SheetInputs
 from sync.core.present.report import HEADERS, build

@@ -14,7 +14,7 @@ from sync.core.assess.assessment import assess
 from connectors.files.source import FileSourceConfig
 from sync.core.errors import ConfigError, DataError
 from sync.core.inputs import gather
-from sync.core.values import parse_number
+from sync.core.numbers import parse_number
 
 from .conftest import FIXTURES, NOW, ROOT, make_config, ticket
 

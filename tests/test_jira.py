@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import responses
+from structlog.testing import capture_logs
 
 from connectors import retry
-from connectors.jira.source import JiraSource, base_jql
+from connectors.jira.source import JiraSource, base_jql, plain_http
 from connectors.memory import MemorySink
 from connectors.jira.source import JiraSourceConfig
 from sync.worker.engine import run_once
@@ -246,6 +247,33 @@ def test_check_probes_everything(rsps):
     FakeJira(rsps, make_issues(3, START))
     out = JiraSource(cloud_config(), "jira").check()
     assert "Jira Cloud" in out and "Sync Bot" in out and "estimate=customfield_10016" in out
+
+
+@pytest.mark.parametrize("url, says", [
+    ("acme.atlassian.net", "expected the site's address"),
+    ("ftp://acme.atlassian.net", "expected the site's address"),
+    ("https://bot:hunter2@acme.atlassian.net", "without user or password"),
+    ("https://acme.atlassian.net/?jql=x", "without ?query"),
+])
+def test_a_malformed_site_address_is_refused(url, says):
+    with pytest.raises(ValueError, match=re.escape(says)):
+        cloud_config(url=url)
+
+
+def test_plain_http_to_another_machine_is_said_in_check_and_the_log(rsps):
+    intranet = "http://jira.intranet.example"
+    FakeJira(rsps, make_issues(3, START, url=intranet, v3=False), cloud=False, url=intranet)
+    source = JiraSource(dc_config(url=intranet), "jira")
+    with capture_logs() as logs:
+        out = source.check()
+    assert "plain http" in out and "unencrypted" in out
+    assert [e["event"] for e in logs].count("jira_plain_http") == 1
+
+
+def test_https_and_a_local_plain_http_are_not_warned_about(rsps):
+    FakeJira(rsps, make_issues(3, START))
+    assert "plain http" not in JiraSource(cloud_config(), "jira").check()
+    assert not plain_http("http://127.0.0.1:8080") and plain_http("http://10.0.0.5/jira")
 
 
 # -- scoped tokens and the Atlassian gateway ----------------------------------

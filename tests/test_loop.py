@@ -28,6 +28,7 @@ import copy
 import csv
 import json
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace as NS
 
 import openpyxl
 import pytest
@@ -35,7 +36,9 @@ import yaml
 
 from connectors.xlsx.sink import XlsxSink
 from sync.cli import main as cli
+from sync.core.outcomes import Leading, Lever
 from sync.core.present.report import HEADERS, SUMMARY_FIELDS
+from sync.core.present.review import _leading_lines
 from sync.worker import configfile
 from sync.worker.engine import run_once
 from sync.worker.runtime import Runtime
@@ -279,8 +282,8 @@ def test_review_print_names_the_next_checkpoint_and_the_leading_metrics(tmp_path
     up, down = printed.split("## Down [down]")
     assert "- next checkpoint: 2026-12-01: up_rate 14" in up
     assert "- next checkpoint: 2026-12-15: down_rate 3.5" in down
-    assert "- leading: moved: moved_ctr moved (2.5 → 2.8)" in up
-    assert "- leading: flat: flat_ctr did not move (2.2 → 2.2)" in up
+    assert "- leading: moved: moved_ctr moved since the last review (2.5 → 2.8)" in up
+    assert "- leading: flat: flat_ctr did not move since the last review (2.2 → 2.2)" in up
     assert "leading" not in down and "noread" not in up        # no indicator, no reading: no line
 
 
@@ -317,3 +320,11 @@ def test_explain_on_a_lever_less_ticket_is_unchanged(tmp_path, capsys, monkeypat
         assert cli.main(["explain", key, "--config", str(path)]) == 0
         printed.append(capsys.readouterr().out)
     assert printed[0] == printed[1] and "Unmapped" in printed[0]
+
+
+def test_a_leading_line_without_a_review_before_it_names_the_baseline_as_its_window():
+    lever = Lever(id="emails", name="Emails", leading=Leading(metric="ctr", baseline=2.0, target=3.0))
+    a = NS(levers=[NS(outcome=NS(id="conv"), lever=lever, leading_current=2.4)])
+    assert _leading_lines({}, a, "conv") == ["emails: ctr moved since the baseline (2 → 2.4)"]
+    assert _leading_lines({"leading": {"emails": 2.6}}, a, "conv") == [
+        "emails: ctr did not move since the last review (2.6 → 2.4)"]

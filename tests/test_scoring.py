@@ -8,7 +8,7 @@ import pytest
 from sync.core.assess import scoring
 from sync.core.assess.assessment import assess
 from sync.core.config import Config
-from sync.core.config import Outcome
+from sync.core.outcomes import Outcome
 
 from .conftest import NOW, make_config, reading, ticket
 

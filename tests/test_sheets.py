@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import requests
 import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -18,7 +19,7 @@ from connectors.sheets.sink import SheetsSink, spreadsheet_id
 from connectors.sheets.diff import norm
 from connectors.sheets.sink import SheetsSinkConfig
 from sync.worker.engine import run_once
-from sync.core.errors import ConfigError, GuardError, RemoteError, TransientError
+from sync.core.errors import ConfigError, GuardError, RemoteError, TransientError, describe
 from sync.core.present.report import HEADERS, OWNED
 from sync.worker.state import State
 
@@ -522,3 +523,17 @@ def test_a_table_that_empties_leaves_no_row_behind():
                   if "updateCells" in r and r["updateCells"]["range"]["sheetId"] == 7]
         assert [(w["range"]["startRowIndex"], w["range"]["endRowIndex"]) for w in writes] == [(0, 2)]
         assert len(writes[0]["rows"]) == 1 and writes[0]["fields"] == "userEnteredValue,userEnteredFormat"
+
+
+def test_a_failed_token_request_names_the_identity_it_was_for(key_file):
+    # No network at all: the first thing to fail is google-auth's token request,
+    # and the operator must learn which key it was minting for.
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.POST, "https://oauth2.googleapis.com/token",
+                 body=requests.ConnectionError("no route to host"))
+        sink = SheetsSink(SheetsSinkConfig(type="google_sheets", spreadsheet="1AbC-_x9",
+                                           credentials=str(key_file)))
+        with pytest.raises(TransientError) as caught:
+            sink.check()
+    said = describe(caught.value)
+    assert f"getting a token for {SA_EMAIL}, sink.credentials" in said and "no route" in said

@@ -1,4 +1,4 @@
-"""sync/core/values.py: every date and number from outside, read one way."""
+"""sync/core/values.py and numbers.py: every date and number from outside, read one way."""
 from __future__ import annotations
 
 import math
@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sync.core.values import (Unreadable, day_order, estimate, export_date, future, number,
-                              parse_date, parse_number, read_time, serial_date, timestamp)
+from sync.core.numbers import estimate, number, parse_number
+from sync.core.values import (Unreadable, day_order, export_date, future, parse_date, read_time,
+                              serial_date, timestamp)
 
 UTC = timezone.utc
 

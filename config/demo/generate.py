@@ -14,11 +14,22 @@ from __future__ import annotations
 import csv
 import json
 import random
+import sys
 import zlib
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parents[1]))     # run from a bare checkout: this repo's own packages
+
+from sync.core.assess.assessment import assess  # noqa: E402 (after the path above)
+from sync.core.inputs import gather  # noqa: E402
+from sync.core.present.report import HEADERS, history_rows  # noqa: E402
+from sync.worker import configfile  # noqa: E402
+from sync.worker.runtime import Runtime  # noqa: E402
+from sync.worker.workspace import build_sources  # noqa: E402
+
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
 SITE = "https://growthco.atlassian.net"
 rng = random.Random(20261126)
@@ -216,15 +227,6 @@ SNAPSHOTS = [datetime(2026, 10, 1, 9, 0, tzinfo=timezone.utc) + timedelta(weeks=
 def history(issues: list[dict]) -> None:
     """Each week: the tickets created by then, done only if done by then, and
     the metrics dated by then, through the real assessment."""
-    import sys
-    from dataclasses import replace
-    sys.path.insert(0, str(HERE.parents[1]))
-    from sync.worker import configfile
-    from sync.core.assess.assessment import assess
-    from sync.core.inputs import gather
-    from sync.core.present.report import HEADERS, history_rows
-    from sync.worker.runtime import Runtime
-    from sync.worker.workspace import build_sources
     config, _ = configfile.load(HERE.parent / "demo.yaml")
     source = build_sources(config, Runtime(base_dir=HERE.parents[1]))[0]
     source.path = HERE / "jira-search.json"

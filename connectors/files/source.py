@@ -21,7 +21,7 @@ from pydantic import Field
 
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
-from sync.core import values
+from sync.core import numbers, values
 from sync.core.model import Ticket
 from sync.worker.progress import QUIET, Progress
 
@@ -62,7 +62,9 @@ def looked_in(path: str, base_dir: Path | None) -> str:
     found = Path(path)
     if found.is_absolute() or base_dir is None:
         return str(found.resolve())
-    return f"{(Path.cwd() / found).resolve()} nor {(base_dir / found).resolve()}"
+    here, beside = (Path.cwd() / found).resolve(), (base_dir / found).resolve()
+    # A config in the working directory: both places are one, named once.
+    return str(here) if here == beside else f"{here} nor {beside}"
 
 
 class FileSource:
@@ -381,7 +383,7 @@ def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
     key = one("issue key")
     estimate = None
     if estimate_col:
-        estimate, problem = values.estimate(one(estimate_col), f"column `{estimate_col}`")
+        estimate, problem = numbers.estimate(one(estimate_col), f"column `{estimate_col}`")
         if problem:
             problems.append(problem)
     epic, parent = parents.of(cols)

@@ -12,7 +12,8 @@ from typing import Any
 from sync.core.config import Strict
 from sync.core.errors import DataError
 from sync.core.model import Ticket
-from sync.core.values import estimate as read_estimate, read_time
+from sync.core.numbers import estimate as read_estimate
+from sync.core.values import read_time
 # The live source reads its cursor (the newest `updated` of a page) with it.
 
 from connectors.jira import hierarchy

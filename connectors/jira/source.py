@@ -15,12 +15,15 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import Counter
 from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import requests
-from pydantic import Field
+import structlog
+from pydantic import Field, field_validator
 
 from sync.core.config import Duration, Strict
 from sync.core.errors import RemoteError
@@ -29,6 +32,7 @@ from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
 from connectors import http, retry
+from connectors.field_guess import jira_fields
 from connectors.jira import batches
 from connectors.jira.batches import CENSUS_PAGE
 from connectors.jira.issue import JiraFields, to_ticket
@@ -72,7 +76,30 @@ class JiraSourceConfig(Strict):
     # the issue as its tag label (sync.worker.writeback).  Off by default.
     writeback: Literal["labels"] | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _site(cls, url: str) -> str:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("expected the site's address, https://SITE.atlassian.net or "
+                             "https://jira.example.com")
+        if parts.username or parts.password:
+            # A password in the URL would be logged and linked from every ticket row.
+            raise ValueError("expected an address without user or password in it "
+                             "(the credentials go under source.auth)")
+        if parts.query or parts.fragment:
+            raise ValueError("expected the site's base address, without ?query or #fragment")
+        return url.strip()
 
+
+def plain_http(url: str) -> bool:
+    """Plain http to another machine: the token would cross the network
+    unencrypted.  Allowed (an old Server on an intranet), but said each time."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1")
+
+
+log = structlog.get_logger("align_sync.jira")
 # Jira Cloud's API-token traffic falls under per-second burst limits; this
 # ceiling keeps many workspaces on one host and account under them together.
 BURST = (100, 1.0)
@@ -108,6 +135,7 @@ class JiraSource:
     def _connect(self, state: State, now: datetime, fields: bool = False):
         """The client, and the server's kind; `fields`: the field list read
         alongside (a fetch needs it next)."""
+        # lazy: the jira library (0.1 s to import) loads only when a Jira source connects
         from jira import JIRA
         auth = self.config.auth
         kwargs = dict(server=self.api_root(state), max_retries=0, timeout=TIMEOUT,
@@ -117,6 +145,9 @@ class JiraSource:
             kwargs["basic_auth"] = (auth.email, auth.token)
         else:
             kwargs["token_auth"] = auth.token
+        if plain_http(self.config.url):
+            log.warning("jira_plain_http", source=self.name, url=self.config.url,
+                        hint="the token is sent unencrypted: use the https:// address")
         client = JIRA(**kwargs)
         client._session.hooks["response"].append(self.runtime.telemetry.response_hook("jira"))
         self.client = client
@@ -263,8 +294,6 @@ class JiraSource:
 
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the estimate and acceptance fields, by their names."""
-        from collections import Counter
-        from connectors.field_guess import jira_fields
         self._connect(State(":memory:", readonly=True), datetime.now(timezone.utc))
         names = {f["id"]: f.get("name") or "" for f in self.meta.field_list() if f.get("id")}
         return jira_fields(names, Counter(), 0, use_names=True)
@@ -287,8 +316,10 @@ class JiraSource:
                                                   ("acceptance", ids.acceptance)) if v)
         via = f" through the gateway ({self.client.server_url})" if self.config.cloud_id else ""
         edit = self._can_edit() if self.writeback else ""
+        clear = ("; WARNING: plain http, the token crosses the network unencrypted "
+                 "(use the https:// address)") if plain_http(self.config.url) else ""
         return (f"Jira {kind} at {self.config.url}{via} as {me.get('displayName') or me.get('name')}; "
-                f"JQL valid; fields {found or 'none configured'}{edit}")
+                f"JQL valid; fields {found or 'none configured'}{edit}{clear}")
 
 
 

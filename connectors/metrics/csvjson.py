@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
+import requests
 from pydantic import field_validator
 
 from sync.core.config import Strict
@@ -120,7 +121,6 @@ def download(url: str, headers: dict[str, str], runtime: Runtime) -> bytes:
     request door (retried once on a 5xx or a dropped connection: a metric
     source must not hold the sync).  Messages name the host only: the URL and
     headers may carry a token."""
-    import requests
     host = urlparse(url).hostname or "the server"
 
     def once() -> bytes:

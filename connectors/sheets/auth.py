@@ -27,14 +27,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from google.auth.exceptions import TransportError
+import google.auth
+from google.auth import impersonated_credentials
+from google.auth.exceptions import DefaultCredentialsError, TransportError
 from google.auth.transport import DEFAULT_RETRYABLE_STATUS_CODES as RETRYABLE
 from google.auth.transport.requests import Request
+from google.oauth2 import credentials as user_credentials, service_account
 from pydantic import model_validator
 
 from sync.core.config import FilePath, Strict
 from sync.core.errors import AlignSyncError, ConfigError, RemoteError, TransientError
 from sync.worker.runtime import Runtime
+
+from connectors.files.source import beside_config
 
 SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 SCOPES = [SHEETS_SCOPE]
@@ -96,7 +101,6 @@ class Identity:
 def identity(config, runtime: Runtime, request: Request) -> Identity:
     """The sink's credentials as google-auth builds them; `request` is the
     transport used to detect ADC (the metadata server) and mint tokens."""
-    from connectors.files.source import beside_config
     auth, where = auth_of(config)
     # Relative paths: the working directory first, then the config file's folder.
     if auth.key_file and not auth.key_file.lstrip().startswith("{"):
@@ -107,9 +111,8 @@ def identity(config, runtime: Runtime, request: Request) -> Identity:
     if auth.key_file:
         key_where = where if where == "sink.credentials" else f"{where}.key_file"
         info = load_key(auth.key_file, key_where, runtime)
-        from google.oauth2.service_account import Credentials
         try:
-            creds = Credentials.from_service_account_info(info, scopes=SCOPES)
+            creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{key_where}: the service-account key does not load "
                               f"({str(exc).splitlines()[0][:200]})")
@@ -120,8 +123,6 @@ def identity(config, runtime: Runtime, request: Request) -> Identity:
 
 
 def _adc(auth: GoogleAuth, where: str, request: Request) -> Identity:
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
     try:
         creds, _project = google.auth.default(
             scopes=[CLOUD_PLATFORM] if auth.impersonate else SCOPES, request=request)
@@ -132,7 +133,6 @@ def _adc(auth: GoogleAuth, where: str, request: Request) -> Identity:
                                "GOOGLE_APPLICATION_CREDENTIALS to a workload-identity-federation "
                                "file, or run `gcloud auth application-default login`")
     if auth.impersonate:
-        from google.auth import impersonated_credentials
         target = impersonated_credentials.Credentials(
             source_credentials=creds, target_principal=auth.impersonate, target_scopes=SCOPES,
             lifetime=3600)
@@ -154,9 +154,8 @@ def _user(path: str, where: str, runtime: Runtime) -> Identity:
     if info.get("type", "authorized_user") != "authorized_user":
         raise ConfigError(f"{where} ({path}): `type` is {info.get('type')!r}; expected "
                           "'authorized_user'", hint="write it with `align-sync auth google`")
-    from google.oauth2.credentials import Credentials
     try:
-        creds = Credentials.from_authorized_user_info(info)
+        creds = user_credentials.Credentials.from_authorized_user_info(info)
     except ValueError as exc:
         raise ConfigError(f"{where} ({path}): {str(exc).splitlines()[0][:160]}",
                           hint="write it again with `align-sync auth google`")

@@ -31,6 +31,7 @@ def consent(client_secrets: str, out: str, *, browser: bool = True,
     """Run the consent, write the credential to `out` (mode 0600), return its path.
     `ask`/`say`: the terminal (input/print, looked up when called)."""
     ask, say = ask or input, say or print
+    # lazy: google-auth-oauthlib (0.15 s to import) is needed only by `align-sync auth google`
     from google_auth_oauthlib.flow import InstalledAppFlow
     try:
         flow = InstalledAppFlow.from_client_secrets_file(client_secrets, scopes=SCOPES)
@@ -41,6 +42,7 @@ def consent(client_secrets: str, out: str, *, browser: bool = True,
                           hint="download the JSON of an OAuth client of type Desktop app "
                                "(Google Cloud → APIs & Services → Credentials)")
     if browser:
+        # lazy: as InstalledAppFlow above
         from google_auth_oauthlib.flow import WSGITimeoutError
         try:
             creds = flow.run_local_server(

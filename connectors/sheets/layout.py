@@ -5,9 +5,9 @@ Every owned tab is sized to its data and rewritten with typed cells
 formula), with its formatting in the same cells — Tickets and Warnings only
 in the rows that changed since the read; History rows are appended;
 missing tabs (and Metrics, header only) are added; the two charts are added
-once and re-pointed at the data afterwards; the Tickets tab's `Set lever`
-column gets its dropdown.  One request, so the sheet
-changes all at once or not at all.
+once and re-pointed at the data afterwards (connectors.sheets.charts); the
+Tickets tab's `Set lever` column gets its dropdown.  One request, so the
+sheet changes all at once or not at all.
 """
 from __future__ import annotations
 
@@ -17,13 +17,12 @@ from sync.core.assess.choices import HEADER as CHOICE_HEADER
 from sync.core.present.report import HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_widths
 
 from sync.core.present.report import SEVERITY_COLOURS
+from connectors.sheets.charts import CHART_TITLES, chart
 from connectors.sheets.diff import MAX_CELL, changed_rows, header_edited, rgb
 from connectors.sheets.staging import STAGING, Plan, publish_requests, shrink_staging
 
 CELL_LIMIT = 10_000_000           # cells per spreadsheet, empty grid cells included
 STAGED = ("Tickets", "Warnings")  # the big tabs, staged when the publish would be too large
-CHART_TITLES = {"Scorecard": "Progress vs time elapsed",
-                "Trend": "History: progress and aligned effort"}
 _HEADER_FMT = {"textFormat": {"bold": True}, "backgroundColor": {"red": 0.91, "green": 0.93, "blue": 0.96}}
 
 
@@ -189,38 +188,6 @@ def _dropdown(sheet_id: int, table: Table) -> dict:
                  "strict": False, "showCustomUi": True}}}
 
 
-def _source(sheet_id: int, rows: int, col: int) -> dict:
-    return {"sourceRange": {"sources": [{"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": rows,
-                                         "startColumnIndex": col, "endColumnIndex": col + 1}]}}
-
-
-def _chart_spec(table: Table, sheet_id: int) -> dict:
-    rows = len(table.rows) + 1
-    if table.name == "Scorecard":
-        kind, cols = "COLUMN", [table.headers.index("Progress %"), table.headers.index("Time elapsed %")]
-    else:
-        kind, cols = "LINE", list(range(1, len(table.headers)))
-    return {"title": CHART_TITLES[table.name], "basicChart": {
-        "chartType": kind, "legendPosition": "BOTTOM_LEGEND", "headerCount": 1,
-        "axis": [{"position": "LEFT_AXIS", "title": "%"}],
-        "domains": [{"domain": _source(sheet_id, rows, 0)}],
-        "series": [{"series": _source(sheet_id, rows, c), "targetAxis": "LEFT_AXIS"} for c in cols]}}
-
-
-def _chart(table: Table, info: SheetInfo) -> dict:
-    spec = _chart_spec(table, info.sheet_id)
-    chart_id = info.charts.get(CHART_TITLES[table.name])
-    if chart_id is not None:
-        return {"updateChartSpec": {"chartId": chart_id, "spec": spec}}
-    # The anchor must be a cell of the grid, which is sized to the data: the
-    # last column's header, shifted right past it.
-    last = len(table.headers) - 1
-    anchor = {"sheetId": info.sheet_id, "rowIndex": 0, "columnIndex": last}
-    offset = 24 + 7 * column_widths(table)[last] + 24
-    return {"addChart": {"chart": {"spec": spec, "position": {"overlayPosition": {
-        "anchorCell": anchor, "offsetXPixels": offset, "widthPixels": 640, "heightPixels": 320}}}}}
-
-
 def _metric_rows(info: SheetInfo, rows) -> list[dict]:
     """Metric sources' rows: a changed one rewritten where it is, new ones
     appended after the tab's last row with data; people's cells untouched."""
@@ -282,7 +249,7 @@ def build(report: Report, sheets: dict[str, SheetInfo],
         if table.dropdown:
             requests.append(_dropdown(info.sheet_id, table))
         if name in CHART_TITLES:
-            requests.append(_chart(table, info))
+            requests.append(chart(table, info.sheet_id, info.charts))
     staging = sheets.get(STAGING)
     requests += shrink_staging(staging, plan)
     cells = sum(s.rows * s.cols for s in sheets.values()) + (1 if plan is not None and staging is None else 0)

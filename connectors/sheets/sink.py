@@ -121,6 +121,11 @@ class SheetsSink:
         """A failure of gspread or google-auth, read out for `connectors.http`."""
         from google.auth.exceptions import RefreshError, TransportError
         from gspread.exceptions import APIError
+        if isinstance(exc, TransportError) and self.identity is not None:
+            # google-auth's own transport failed: the token request, not the sheet.
+            return remote.network_error("sheets", f"{what} (getting a token for "
+                                        f"{self.identity.share_with()}, {self.identity.where})",
+                                        exc, redact=self.runtime.redactor)
         if isinstance(exc, (TransportError, requests.ConnectionError, requests.Timeout)):
             return remote.network_error("sheets", what, exc, redact=self.runtime.redactor)
         if isinstance(exc, RefreshError):

@@ -13,7 +13,8 @@ from typing import Any
 
 from sync.core.errors import ConfigError, DataError
 from sync.core.model import Ticket
-from sync.core.values import estimate as read_estimate, read_time
+from sync.core.numbers import estimate as read_estimate
+from sync.core.values import read_time
 
 from connectors import vocabulary
 

@@ -20,13 +20,15 @@ from typing import Literal
 import requests
 from pydantic import Field
 
-from sync.core.config import Strict, Values
+from sync.core.config import Strict
+from sync.core.outcomes import Values
 from sync.core.errors import AlignSyncError, ConfigError, RemoteError
 from sync.core.model import Ticket
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
 from connectors import http, retry
+from connectors.field_guess import trello_fields
 from connectors.parallel import ordered
 from connectors.trello.board import board_tickets, require_estimate_field
 
@@ -67,6 +69,7 @@ class TrelloSourceConfig(Strict):
 
 class TrelloSource:
     def __init__(self, config: TrelloSourceConfig, name: str, runtime: Runtime | None = None):
+        # lazy: py-trello (0.1 s to import) loads only when a Trello source is built
         from trello import TrelloClient
         self.config = config
         self.name = name
@@ -100,7 +103,8 @@ class TrelloSource:
 
     def _translate(self, exc: Exception, what: str) -> AlignSyncError:
         """A failure of py-trello, read out for `http.status_error`."""
-        from trello.exceptions import ResourceUnavailable     # Unauthorized (401) is one too
+        # lazy: py-trello loads only when a Trello source is built; Unauthorized (401) is one too
+        from trello.exceptions import ResourceUnavailable
         if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
             return http.network_error("trello", what, exc)
         if not isinstance(exc, ResourceUnavailable):
@@ -235,7 +239,6 @@ class TrelloSource:
 
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the estimate custom field and the done lists of the boards."""
-        from connectors.field_guess import trello_fields
         now = datetime.now(timezone.utc)
         return trello_fields([self.board(b) for b in self.board_ids(None, now)])
 

@@ -18,15 +18,16 @@ import os
 import posixpath
 import tempfile
 import zipfile
-from datetime import timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 from xml.etree import ElementTree
 
-
 from sync.core.errors import ConfigError, RemoteError
-from sync.core.values import parse_number
-from sync.core.present.report import HEADERS, SEVERITY_COLOURS
+from sync.core.numbers import parse_number
+from sync.core.present.report import SEVERITY_COLOURS
+
+# connectors/xlsx/sink.py imports draw_charts from here until its own import names charts.
+from connectors.xlsx.charts import draw_charts  # noqa: F401
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -36,6 +37,7 @@ def openpyxl():
     """openpyxl, imported when a workbook is opened or saved: a sync into
     Google Sheets, or a dry run before the first workbook, never pays its
     0.1 s import."""
+    # lazy: as said above
     import openpyxl as module
     return module
 
@@ -83,6 +85,7 @@ def open_read_only(path: Path, data_only: bool = False) -> Workbook:
     """`load_workbook(read_only=True)`, minus parsing each sheet's rels: the
     read-only reader parses them and throws them away, and the Tickets
     tab's 65k hyperlinks made that 0.4 s of every sync's read."""
+    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.reader.excel import ExcelReader
     reader = ExcelReader(path, read_only=True, data_only=data_only)
     reader.valid_files = [f for f in reader.valid_files if not f.startswith("xl/worksheets/_rels/")]
@@ -202,39 +205,6 @@ def seed_rows(seed: Path | None, key: str, headers: list[str]) -> Seed:
                            "or tabs may separate the columns")
 
 
-def draw_charts(wb: Workbook) -> None:
-    """Progress vs time elapsed on Scorecard; the History trend on Trend."""
-    from openpyxl.chart import BarChart, LineChart, Reference
-    ws = wb["Scorecard"]
-    n = ws.max_row
-    if n >= 2:
-        chart = BarChart()
-        chart.title = "Progress vs time elapsed"
-        chart.y_axis.title = "%"
-        heads = HEADERS["Scorecard"]
-        cols = [heads.index(name) + 1 for name in ("Progress %", "Time elapsed %")]
-        for col in cols:
-            chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=n), titles_from_data=True)
-        _text_categories(chart, ws, n)
-        _percent_axis(chart, [ws.cell(row=r, column=c).value for r in range(2, n + 1) for c in cols])
-        chart.width, chart.height = 18, 8
-        ws.add_chart(chart, f"A{n + 3}")
-    ws = wb["Trend"]
-    if ws.max_row >= 2:
-        _short_dates(ws)
-        chart = LineChart()
-        chart.title = "History: progress and aligned effort"
-        chart.y_axis.title = "%"
-        chart.add_data(Reference(ws, min_col=2, max_col=ws.max_column, min_row=1,
-                                 max_row=ws.max_row), titles_from_data=True)
-        for series in chart.series:
-            series.smooth = False          # a smoothed line overshoots the weekly points
-        _text_categories(chart, ws, ws.max_row)
-        _percent_axis(chart, [c.value for row in ws.iter_rows(min_row=2, min_col=2) for c in row])
-        chart.width, chart.height = 18, 8
-        ws.add_chart(chart, f"A{ws.max_row + 3}")
-
-
 # The Scorecard's column name is fixed; what it measures is said on its header.
 ALIGNED_NOTE = ("This outcome's share of the team's active effort: effort of its active tickets "
                 "divided by the effort of all in-scope active tickets, so the outcomes add up "
@@ -242,6 +212,7 @@ ALIGNED_NOTE = ("This outcome's share of the team's active effort: effort of its
 
 
 def note_aligned_effort(ws, headers: list[str]) -> None:
+    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.comments import Comment
     cell = ws.cell(row=1, column=headers.index("Aligned effort") + 1)
     cell.comment = Comment(ALIGNED_NOTE, "align-sync", width=260, height=90)
@@ -250,48 +221,13 @@ def note_aligned_effort(ws, headers: list[str]) -> None:
 def colour_severity(ws) -> None:
     """Warnings' Severity coloured as in Google Sheets.  A rule on the column,
     not a fill per cell: the tab's rows are streamed in after openpyxl saved it."""
+    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.formatting.rule import CellIsRule
     from openpyxl.styles import PatternFill
     for severity, colour in SEVERITY_COLOURS.items():
         ws.conditional_formatting.add("A2:A1048576", CellIsRule(
             operator="equal", formula=[f'"{severity}"'],
             fill=PatternFill("solid", start_color=colour, end_color=colour)))
-
-
-def _text_categories(chart, ws, last_row: int) -> None:
-    """Column A (outcome ids, dates as text) as the x axis labels: a string
-    reference, or Excel numbers the points 1, 2, 3 instead of naming them."""
-    from openpyxl.chart.data_source import AxDataSource, StrRef
-    for series in chart.series:
-        series.cat = AxDataSource(strRef=StrRef(f"'{ws.title}'!$A$2:$A${last_row}"))
-
-
-def _percent_axis(chart, values: list) -> None:
-    """0–100, widened to whole tens when a value falls outside (a metric that
-    went the wrong way, an outcome past its target)."""
-    import math
-    numbers = [v for v in values if isinstance(v, (int, float))]
-    chart.y_axis.scaling.min = min([0] + [math.floor(v / 10) * 10 for v in numbers])
-    chart.y_axis.scaling.max = max([100] + [math.ceil(v / 10) * 10 for v in numbers])
-    chart.y_axis.majorUnit = 20
-    chart.y_axis.delete = False
-    chart.x_axis.delete = False
-
-
-def _short_dates(ws) -> None:
-    """Trend's timestamps, the chart's axis labels, as short ISO text: the
-    date (`2026-11-26`), or date and time when a day holds several sets.
-    Still text, as every date in the sheet; History keeps the full stamps."""
-    from sync.core.values import parse_date
-    cells = [row[0] for row in ws.iter_rows(min_row=2, max_col=1)]
-    found = [parse_date(c.value) if isinstance(c.value, str) else None for c in cells]
-    if not cells or any(f is None for f in found):
-        return
-    found = [f.astimezone(timezone.utc) for f in found]
-    days = [f.date() for f in found]
-    form = "%Y-%m-%d" if len(set(days)) == len(days) else "%Y-%m-%d %H:%M"
-    for cell, when in zip(cells, found):
-        cell.value = when.strftime(form)
 
 
 def remove_leftovers(target: Path) -> None:

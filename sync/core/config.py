@@ -9,15 +9,19 @@ from __future__ import annotations
 import os
 import re
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Optional, Union
+from zoneinfo import ZoneInfo
 
 import regex
+from croniter import croniter
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field,
                       field_validator, model_validator)
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError, create_model
 
-from sync.core.strict import Strict  # noqa: F401 (re-exported: connectors' models build on it)
+from sync.core.outcomes import Blocks, Lever, Outcome
+from sync.core.registry import CONNECTORS
+from sync.core.strict import Strict, accepted  # noqa: F401 (Strict re-exported: connectors' models build on it)
 from sync.core.targets import Target
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -29,7 +33,6 @@ def parse_duration(value: Any) -> timedelta:
         return value
     if isinstance(value, str) and value.startswith("P"):
         # ISO 8601 (`P1D`), as a dumped config writes durations back.
-        from pydantic import TypeAdapter, ValidationError
         try:
             return TypeAdapter(timedelta).validate_python(value)
         except ValidationError:
@@ -56,182 +59,6 @@ def _expand_home(path: str) -> str:
 # A file path: `~` means the home folder, as in a shell.
 FilePath = Annotated[str, Field(min_length=1), AfterValidator(_expand_home)]
 
-# Ids are named by tags (`lever:<id>`) and written as sheet cells: letters,
-# digits and - _ . only, so no id can start a formula or hide in a label.
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def _id(value: str) -> str:
-    if not _ID.match(value):
-        raise ValueError("expected an id of letters, digits, `-`, `_` or `.` "
-                         f"(tags name it as lever:<id>), got {value!r}")
-    return value
-
-
-Ident = Annotated[str, AfterValidator(_id)]
-
-
-def _listify(value: Any) -> Any:
-    # "one value or a list (any of them)": normalise to a list of strings.
-    if value is None:
-        return value
-    items = value if isinstance(value, list) else [value]
-    for v in items:
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            # YAML has already turned 1.10 into 1.1 and 0012 into 10: the text
-            # the person meant is gone, so say how to keep it.
-            raise ValueError(f"expected text; YAML read this value as the number {v!r}: "
-                             "put it in quotes (\"1.10\") to match it as written")
-    return items
-
-
-Values = Annotated[list[str], BeforeValidator(_listify), Field(min_length=1)]
-
-
-def _metric_scale(value: float) -> float:
-    # A metric reading past ±1e15 is refused (sync/core/values.py), so a plan
-    # figure past it could never be met; and -1e308..1e308 would overflow
-    # every progress figure (the span is past any float).
-    if abs(value) > 1e15:
-        raise ValueError(f"expected a number between -1e15 and 1e15 (a metric's range), got {value:g}")
-    return value
-
-
-MetricValue = Annotated[float, AfterValidator(_metric_scale)]
-
-
-GLOB_FIELDS = ("labels", "components", "project", "board", "list", "epic",
-               "type", "status", "assignee")
-REGEX_FIELDS = ("title", "text")
-
-
-class MatchBlock(Strict):
-    labels: Values | None = None
-    components: Values | None = None
-    project: Values | None = None
-    board: Values | None = None
-    list: Values | None = None
-    epic: Values | None = None
-    type: Values | None = None
-    status: Values | None = None
-    assignee: Values | None = None
-    title: Values | None = None
-    text: Values | None = None
-
-    @field_validator("title", "text")
-    @classmethod
-    def _regex_compiles(cls, patterns: list[str] | None) -> list[str] | None:
-        for pattern in patterns or []:
-            try:
-                regex.compile(pattern)
-            except regex.error as exc:
-                raise ValueError(f"expected a Python regular expression, got {pattern!r} ({exc})")
-        return patterns
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> "MatchBlock":
-        if not self.conditions():
-            raise ValueError("a match block needs at least one condition "
-                             f"({', '.join(GLOB_FIELDS + REGEX_FIELDS)})")
-        return self
-
-    def conditions(self) -> list[tuple[str, list[str]]]:
-        return [(name, getattr(self, name)) for name in GLOB_FIELDS + REGEX_FIELDS
-                if getattr(self, name) is not None]
-
-
-def _blocks(value: Any) -> Any:
-    return [value] if isinstance(value, dict) else value
-
-
-Blocks = Annotated[list[MatchBlock], BeforeValidator(_blocks)]
-
-
-class Leading(Strict):
-    """What a lever should move first: its leading indicator (read like any metric)."""
-    metric: str = Field(min_length=1)
-    baseline: MetricValue
-    target: MetricValue
-
-    @model_validator(mode="after")
-    def _sane(self) -> "Leading":
-        if self.target == self.baseline:
-            raise ValueError("`target` must differ from `baseline`")
-        return self
-
-
-class Checkpoint(Strict):
-    """A planned value of the outcome's metric on a day between start and deadline."""
-    date: date
-    value: MetricValue
-
-
-class Lever(Strict):
-    id: Ident
-    name: str
-    impact: float | None = Field(default=None, ge=1, le=10)
-    effort: float | None = Field(default=None, ge=1, le=10)
-    confidence: float = Field(default=1.0, ge=0, le=1)
-    owner: str | None = None
-    match: Blocks = Field(default_factory=list)
-    leading: Leading | None = None          # the lever's leading indicator
-    experiment_until: date | None = None    # a time-boxed experiment ends that day
-
-
-class Guardrail(Strict):
-    metric: str
-    max: MetricValue | None = None
-    min: MetricValue | None = None
-
-    @model_validator(mode="after")
-    def _has_bound(self) -> "Guardrail":
-        if self.max is None and self.min is None:
-            raise ValueError("a guardrail needs `max` or `min`")
-        return self
-
-
-class Outcome(Strict):
-    id: Ident
-    name: str
-    metric: str
-    unit: str = ""
-    baseline: MetricValue
-    target: MetricValue
-    start: date
-    deadline: date
-    owner: str | None = None
-    guardrails: list[Guardrail] = Field(default_factory=list)
-    levers: list[Lever] = Field(default_factory=list)
-    # After start and deadline: the validator below reads them.
-    checkpoints: list[Checkpoint] = Field(default_factory=list)
-
-    @field_validator("checkpoints")
-    @classmethod
-    def _within_plan(cls, points: list[Checkpoint], info) -> list[Checkpoint]:
-        start, deadline = info.data.get("start"), info.data.get("deadline")
-        if start is None or deadline is None:
-            return points          # start or deadline is wrong already, and named
-        previous = start
-        # `[i].date: …` names the entry; the config report appends it to the key path.
-        for i, cp in enumerate(points):
-            if not start < cp.date < deadline:
-                raise ValueError(f"[{i}].date: {cp.date.isoformat()} must lie strictly between "
-                                 f"start {start.isoformat()} and deadline {deadline.isoformat()}")
-            if cp.date <= previous:
-                raise ValueError(f"[{i}].date: {cp.date.isoformat()} must come after the checkpoint "
-                                 f"before it ({previous.isoformat()}); list checkpoints in date order")
-            previous = cp.date
-        return points
-
-    @model_validator(mode="after")
-    def _sane(self) -> "Outcome":
-        if self.target == self.baseline:
-            raise ValueError("`target` must differ from `baseline`")
-        if self.deadline <= self.start:
-            raise ValueError("`deadline` must be after `start`")
-        return self
-
-
 class Schedule(Strict):
     every: Duration | None = None
     cron: str | None = None
@@ -246,7 +73,6 @@ class Schedule(Strict):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, cron: str | None) -> str | None:
-        from croniter import croniter
         if cron is not None and not croniter.is_valid(cron):
             raise ValueError(f"expected a cron expression of five fields (minute hour day month "
                              f"weekday), such as \"*/15 7-19 * * 1-5\", got {cron!r}")
@@ -255,12 +81,8 @@ class Schedule(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
-        from zoneinfo import ZoneInfo
-        try:
-            ZoneInfo(name)
-        except Exception:
-            raise ValueError(f"expected an IANA time zone such as UTC or Europe/Berlin, got {name!r}")
-        return name
+        return accepted(name, ZoneInfo, f"expected an IANA time zone such as UTC or Europe/Berlin, "
+                                        f"got {name!r}")
 
 
 class TagPrefixes(Strict):
@@ -310,11 +132,8 @@ class Review(Strict):
     @field_validator("acceptance_pattern")
     @classmethod
     def _compiles(cls, pattern: str) -> str:
-        try:
-            regex.compile(pattern)
-        except regex.error as exc:
-            raise ValueError(f"expected a Python regular expression ({exc})")
-        return pattern
+        return accepted(pattern, regex.compile,
+                        lambda exc: f"expected a Python regular expression ({exc})", regex.error)
 
     @field_validator("levers_per_outcome")
     @classmethod
@@ -444,9 +263,6 @@ def config_model() -> type[BaseModel]:
         return model
     with _BUILDING:
         if "Config" not in _MODEL:
-            from pydantic import create_model
-
-            from sync.core.registry import CONNECTORS
             source = _union(CONNECTORS.models("source"))
             sink = _union(CONNECTORS.models("sink"))
             # One model may serve two types (csv and json): each once in the union.

@@ -13,7 +13,8 @@ from typing import Iterable
 from sync.core.assess import choices as sheet_choices
 from sync.core.model import Reading, SheetInputs
 from sync.core.present.report import HEADERS
-from sync.core.values import MAX_METRIC, parse_date, parse_number
+from sync.core.numbers import MAX_METRIC, parse_number
+from sync.core.values import parse_date
 
 
 def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:

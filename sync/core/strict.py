@@ -1,14 +1,32 @@
-"""The base of every config model: unknown keys are errors, values frozen.
+"""The base of every config model: unknown keys are errors, values frozen;
+and `accepted`, the body of a validator that hands a value to its parser.
 
 A typo such as `labelz` must fail loudly, not silently match nothing; and
 NaN or infinity is no baseline, target or estimate anyone meant.  Its own
-module so the config schema and the notify targets it lists can both build
-on it without importing each other.
+module so the config schema, the notify targets it lists and the
+connectors' blocks can all build on it without importing each other.
 """
 from __future__ import annotations
 
+from typing import Callable, TypeVar
+
 from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def accepted(value: T, parse: Callable[[T], object], expected: str | Callable[[Exception], str],
+             errors: type[Exception] | tuple[type[Exception], ...] = Exception) -> T:
+    """`value` as it came when `parse` reads it; otherwise a ValueError saying
+    what was expected (pydantic puts the key before it).  The parser's own
+    words appear only where `expected`, a function of the error, quotes
+    them: some may repeat a secret the value holds (a database URL's password)."""
+    try:
+        parse(value)
+    except errors as exc:
+        raise ValueError(expected(exc) if callable(expected) else expected) from None
+    return value

@@ -11,6 +11,7 @@ and checked again, when a delivery connects (connectors.notify.webhook).
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from typing import Annotated, Literal, Union
 from urllib.parse import urlparse
@@ -107,7 +108,6 @@ class EmailTarget(Strict):
 
 def _short(url: str) -> str:
     """A target's id without its secret: host and a hash of the URL."""
-    import hashlib
     return f"{urlparse(url).hostname}#{hashlib.sha256(url.encode()).hexdigest()[:10]}"
 
 

@@ -1,8 +1,8 @@
-"""Dates and numbers that come from outside, read in one place.
+"""Dates that come from outside, read in one place (numbers: sync.core.numbers).
 
 Tracker payloads (Jira JSON, Trello boards), Jira CSV exports, sheet cells
 and seed files all hand over dates and numbers as someone else wrote them.
-Each reader here either returns the value, None for a blank, or raises
+Each reader here (and in sync.core.numbers) either returns the value, None for a blank, or raises
 `Unreadable` saying why in words a person can act on; the connector turns
 that into a `bad_data` problem on the ticket, so no unreadable value ever
 becomes a silent blank.  Whether a date lies in the future depends on the
@@ -19,10 +19,6 @@ from typing import Any, Iterable
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # A date past tomorrow is a typo (2062 for 2026) or a broken clock, not fresh.
 FUTURE_SLACK = timedelta(days=1)
-# Past this no metric is plausible, and (value - baseline) * 100 could overflow.
-MAX_METRIC = 1e15
-# Past this no estimate is plausible, and effort sums could overflow.
-MAX_ESTIMATE = 1e6
 
 
 class Unreadable(ValueError):
@@ -40,8 +36,6 @@ def future(when: datetime | None, now: datetime) -> bool:
     """Whether a date lies past tomorrow, as seen at `now`."""
     return when is not None and when > now + FUTURE_SLACK
 
-
-# -- dates ----------------------------------------------------------------------
 
 def _iso(text: str) -> datetime:
     """ISO 8601 text, in UTC; raises ValueError (or OverflowError at year 1 / 9999)."""
@@ -107,17 +101,17 @@ def timestamp(value: Any) -> datetime | None:
         except (ValueError, OverflowError) as exc:
             text = value.strip()
             if text.isascii() and text.isdigit() and len(text) in (10, 13):
-                return _checked(_epoch(int(text), _q(value)), _q(value))
+                return _checked(_epoch(int(text), quoted(value)), quoted(value))
             if not text:
                 return None
             reason = "out of range" if isinstance(exc, OverflowError) else str(exc)
             if reason.startswith("Invalid isoformat"):
-                raise Unreadable(f"{_q(value)} is not a date") from None
-            raise Unreadable(f"{_q(value)} is not a date ({reason})") from None
-        return _checked(when, _q(value))
+                raise Unreadable(f"{quoted(value)} is not a date") from None
+            raise Unreadable(f"{quoted(value)} is not a date ({reason})") from None
+        return _checked(when, quoted(value))
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise Unreadable(f"{_shown(value)} is not a date")
-    return _checked(_epoch(value, _q(value)), _q(value))
+        raise Unreadable(f"{shown(value)} is not a date")
+    return _checked(_epoch(value, quoted(value)), quoted(value))
 
 
 def timestamp_or_none(value: Any) -> datetime | None:
@@ -206,8 +200,8 @@ def export_date(text: str | None, order: str | None = None) -> datetime | None:
         try:
             when = _iso(f"{ymd[1]}-{int(ymd[3]):02d}-{int(ymd[4]):02d}{ymd[5]}")
         except ValueError as exc:
-            raise Unreadable(f"{_q(text)} is not a date ({exc})") from None
-        return _checked(when, _q(text))
+            raise Unreadable(f"{quoted(text)} is not a date ({exc})") from None
+        return _checked(when, quoted(text))
     match = _EXPORT.match(text)
     if match is None:
         return timestamp(text)
@@ -218,7 +212,7 @@ def export_date(text: str | None, order: str | None = None) -> datetime | None:
             a, b = day, month
             decided = order or ("dmy" if a > 12 else "mdy" if b > 12 else None)
             if decided is None and a != b and a and b:
-                raise Unreadable(f"{_q(text)} could be {a} {_MONTHS[b - 1].title()} or "
+                raise Unreadable(f"{quoted(text)} could be {a} {_MONTHS[b - 1].title()} or "
                                  f"{b} {_MONTHS[a - 1].title()}, and no other date of the "
                                  "export shows whether the day or the month comes first")
             if decided == "mdy":
@@ -226,113 +220,26 @@ def export_date(text: str | None, order: str | None = None) -> datetime | None:
     else:
         day, month = int(first), _month(middle)
         if month is None:
-            raise Unreadable(f"{_q(text)} is not a date (unknown month {middle!r})")
+            raise Unreadable(f"{quoted(text)} is not a date (unknown month {middle!r})")
     years = int(year) if len(year) == 4 else 2000 + int(year) if int(year) < 69 else 1900 + int(year)
     hours, minutes, seconds = int(hour or 0), int(minute or 0), int(second or 0)
     if half:
         if not 1 <= hours <= 12:
-            raise Unreadable(f"{_q(text)} is not a date (hour {hours} with AM/PM)")
+            raise Unreadable(f"{quoted(text)} is not a date (hour {hours} with AM/PM)")
         hours = hours % 12 + (12 if half.lower() == "p" else 0)
     try:
         when = datetime(years, month, day, hours, minutes, seconds, tzinfo=timezone.utc)
     except ValueError as exc:
-        raise Unreadable(f"{_q(text)} is not a date ({exc})") from None
-    return _checked(when, _q(text))
+        raise Unreadable(f"{quoted(text)} is not a date ({exc})") from None
+    return _checked(when, quoted(text))
 
 
-# -- numbers --------------------------------------------------------------------
-
-# A comma is a thousands separator only where it groups three digits
-# (1,234.5); "40,5" could be 40.5 or 405, so it is not read as either.
-_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
-
-
-def _text_number(text: str) -> float:
-    """Numeric text (`7.8`, `1,234.5`), finite; raises Unreadable."""
-    cleaned = text.strip()
-    if "," in cleaned:
-        if not _GROUPED.match(cleaned):
-            raise Unreadable(f"{_q(text)} is not a number (a comma counts only between groups "
-                             "of three digits, as in 1,234.5)")
-        cleaned = cleaned.replace(",", "")
-    try:
-        number = float(cleaned)
-    except ValueError:
-        raise Unreadable(f"{_q(text)} is not a number") from None
-    if not math.isfinite(number):
-        raise Unreadable(f"{_q(text)} is not a finite number")
-    return number
-
-
-def number(value: Any) -> float | None:
-    """A tracker's numeric field: a number, numeric text, or an option
-    (`{"value": "5"}`) whose value is numeric.  None when blank."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise Unreadable(f"{_shown(value)} is not a number")
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            raise Unreadable(f"{_q(value)} is not a finite number")
-        return float(value)
-    if isinstance(value, dict):
-        return number(value.get("value"))
-    if isinstance(value, str):
-        return _text_number(value) if value.strip() else None
-    raise Unreadable(f"{_shown(value)} is not a number")
-
-
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
-
-
-def parse_number(value: Any, decimal_comma: bool = False) -> float | None:
-    """A number from a sheet or seed cell: a number, or text such as `7.8`,
-    `7.8%`, `1,234`; None when it is blank, unreadable, or past ±1e15.
-    `decimal_comma` (a file separated by semicolons): `6,5` is 6.5."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str):
-        value = value.strip().removesuffix("%").strip()
-        if decimal_comma and _DECIMAL_COMMA.match(value):
-            value = value.replace(",", ".")
-    try:
-        found = number(value)
-    except Unreadable:
-        return None
-    return found if found is not None and abs(found) <= MAX_METRIC else None
-
-
-def estimate(value: Any, field: str = "estimate") -> tuple[float | None, str | None]:
-    """An estimate a figure may rest on, or None and the reason it was
-    refused (a `bad_data` problem).  NaN would blank every effort sum it
-    reaches, a negative one would push percentages past 100, 1e308 would
-    make every sum infinite: all are counted as no estimate, and said."""
-    if (value.__class__ is int or value.__class__ is float) and 0 <= value <= MAX_ESTIMATE:
-        return float(value), None               # the usual case; NaN fails the bounds
-    return checked_estimate(value, field)
-
-
-def checked_estimate(value: Any, field: str = "estimate") -> tuple[float | None, str | None]:
-    """`estimate` without its shortcut for a plain number (each path is tested against the other)."""
-    try:
-        found = number(value)
-    except Unreadable as exc:
-        return None, f"{field}: {exc}; counted as no estimate"
-    if found is None:
-        return None, None
-    if found < 0:
-        return None, f"{field}: {found:g} is below 0; counted as no estimate"
-    if found > MAX_ESTIMATE:
-        return None, f"{field}: {found:g} is past {MAX_ESTIMATE:g}; counted as no estimate"
-    return found, None
-
-
-def _q(value: Any) -> str:
+def quoted(value: Any) -> str:
     """A value quoted for a message, cut short: a message is one line."""
     text = repr(value)
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _shown(value: Any) -> str:
-    text = _q(value)
+def shown(value: Any) -> str:
+    text = quoted(value)
     return f"{type(value).__name__} {text[:40]}{'…' if len(text) > 40 else ''}"

@@ -169,6 +169,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
     `workspace`: its name seeds Flow's forecast.
     `metric_sources`: `metrics:` (connectors/metrics); a failing one is a warning, not a failure."""
     started = time.monotonic()
+    wall = now                          # when a failure happened is always the real clock
     now = config.scoring_time(now)      # a pinned `as_of` (a saved export's day) wins
     try:
         with paused_gc():
@@ -202,7 +203,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
                 state.commit(now, now, len(tickets))
     except Exception as exc:     # a bug too: the sheet and the run history must say so
         if not dry_run:
-            _report_failure(sink, state, exc, now, redact or Redactor())
+            _report_failure(sink, state, exc, wall, redact or Redactor())
         raise
     if not dry_run:
         _after_write(assessment, writes, sources, sink, state, notifiers, telemetry, now,

@@ -14,8 +14,9 @@ from sync.core.assess.matching import Pattern
 from sync.core.assess import plan
 
 from sync.core.assess import scoring
+from sync.core.assess.checks import raise_warnings
 from sync.core.assess.choices import Choices
-from sync.core.config import Lever, Outcome
+from sync.core.outcomes import Lever, Outcome
 from sync.core.assess.flow import FlowRow, measure
 from sync.core.assess.forecast import Forecast, forecast
 from sync.core.model import Mapping, Reading, Ticket, Warning, natural
@@ -158,7 +159,6 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     `source_problems`: what the sources found incomplete (a partial export).
     `workspace`: its name seeds Flow's Monte Carlo (with the date).
     `source_failures`: one line per metric source that could not be read."""
-    from sync.core.assess.checks import raise_warnings
     readings, future = usable_readings(readings, now)
     rules = rules or RuleSet.compile(config)
     review = config.review

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import median, quantiles
 
-from sync.core.config import Outcome
+from sync.core.outcomes import Outcome
 
 TRIALS = 10_000
 CONFIDENCE = 0.85
@@ -75,6 +75,7 @@ def weeks_to_finish(counts: list[int], open_count: int, seed: str,
         return 0
     if not any(counts) or open_count > max(counts) * MAX_WEEKS:
         return None
+    # lazy: numpy (0.1 s to import) is needed only once a Flow forecast runs
     import numpy as np
     digest = hashlib.sha256(seed.encode()).digest()
     rng = np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "big")))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median
 
-from sync.core.config import Outcome
+from sync.core.outcomes import Outcome
 from sync.core.model import Reading
 from sync.core.assess.scoring import as_utc
 

@@ -21,6 +21,8 @@ from re import _parser as sre_parse
 
 import regex
 
+from sync.core.errors import ConfigError
+
 MATCH_SECONDS = 1.0
 LONGEST = {0: 1 << 62, 1: 5000, 2: 400}     # unbounded repeats → longest text without a timeout
 _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)}
@@ -86,7 +88,6 @@ class Pattern:
 
 
 def bounded_search(rx, text: str, what: str, ticket) -> bool:
-    from sync.core.errors import ConfigError
     try:
         return rx.search(text, timeout=MATCH_SECONDS) is not None
     except TimeoutError:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
-from sync.core.values import parse_date, parse_number
+from sync.core.numbers import parse_number
+from sync.core.values import parse_date
 from sync.core.model import Reading
 
 NOTE = "from "

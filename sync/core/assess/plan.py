@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from sync.core.assess import scoring
-from sync.core.config import Checkpoint, Lever, Outcome
+from sync.core.outcomes import Checkpoint, Lever, Outcome
 from sync.core.model import Reading
 
 

@@ -16,7 +16,7 @@ from operator import attrgetter
 from typing import Callable, Iterable, TYPE_CHECKING
 
 from sync.core.assess import choices as sheet_choices
-from sync.core.config import GLOB_FIELDS, MatchBlock
+from sync.core.outcomes import GLOB_FIELDS, MatchBlock
 from sync.core.assess.matching import Pattern
 from sync.core.model import Mapping, Ticket
 
@@ -215,22 +215,21 @@ class RuleSet:
         return self.rules + self.ignore_rules
 
     def _tags(self, ticket: Ticket) -> tuple[Mapping | None, tuple[str, ...]]:
-        lever = outcome = None
+        first: dict[str, tuple] = {}      # "lever" / "outcome": (its ids, the label), the first tag
         unknown: list[str] = []
         for label in ticket.labels:
             low = label.lower()
-            if low.startswith(self.lever_prefix):
-                hit = self.levers.get(low[len(self.lever_prefix):].strip())
-                if hit is None:
-                    unknown.append(label)
-                elif lever is None:
-                    lever = (hit, label)
-            elif low.startswith(self.outcome_prefix):
-                hit = self.outcomes.get(low[len(self.outcome_prefix):].strip())
-                if hit is None:
-                    unknown.append(label)
-                elif outcome is None:
-                    outcome = (hit, label)
+            # The lever prefix first: a label that starts with it is never read as an outcome tag.
+            for kind, prefix, known in (("lever", self.lever_prefix, self.levers),
+                                        ("outcome", self.outcome_prefix, self.outcomes)):
+                if low.startswith(prefix):
+                    hit = known.get(low[len(prefix):].strip())
+                    if hit is None:
+                        unknown.append(label)
+                    else:
+                        first.setdefault(kind, (hit, label))
+                    break
+        lever, outcome = first.get("lever"), first.get("outcome")
         # A lever tag is more precise than an outcome tag, so it wins.
         if lever is not None:
             (outcome_id, lever_id), label = lever

@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sync.core.config import Outcome, Review
+from sync.core.config import Review
+from sync.core.outcomes import Outcome
 from sync.core.model import Mapping, Reading, Ticket
 from sync.core.assess.matching import Pattern
-from sync.core.values import MAX_METRIC, as_utc  # noqa: F401 (as_utc: checks and assessment use scoring's)
+from sync.core.numbers import MAX_METRIC
+from sync.core.values import as_utc  # noqa: F401 (as_utc: checks and assessment use scoring's)
 
 POINTS = (("mapped to a lever or outcome", 50), ("has an owner", 15),
           ("has an estimate", 10), ("has an acceptance metric", 15),

@@ -15,9 +15,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sync.core.assess import scoring
 from sync.core.assess.plan import leading_moved, next_checkpoint
+from sync.core.config import WEEKDAYS
 from sync.core.present.report import iso
-from sync.core.values import parse_date, parse_number
+from sync.core.numbers import parse_number
+from sync.core.values import parse_date
 
 if TYPE_CHECKING:
     from sync.core.assess.assessment import Assessment
@@ -51,7 +54,6 @@ def from_history(rows: list[list], a: "Assessment") -> dict | None:
     which tickets were done then is unknown (None), so the first review names
     no warning as new or resolved and counts tickets done since then by their
     resolution date."""
-    from sync.core.assess import scoring
     stamped = [(parse_date(r[0]), r) for r in rows if r and len(r) >= 4]
     stamped = [(when, r) for when, r in stamped if when is not None]
     if not stamped:
@@ -216,7 +218,7 @@ def _next_checkpoint(outcome, a: "Assessment") -> str | None:
 
 
 def _leading_lines(before: dict, a: "Assessment", outcome_id: str) -> list[str]:
-    """`lever: metric moved 2.3 → 2.6` for each lever of the outcome with a
+    """`lever: metric moved since the last review (2.3 → 2.6)` for each lever of the outcome with a
     leading indicator and a reading, against the last review (else the baseline)."""
     was = before.get("leading", {})
     out = []
@@ -227,14 +229,16 @@ def _leading_lines(before: dict, a: "Assessment", outcome_id: str) -> list[str]:
         verdict = leading_moved(lr.lever, ref, lr.leading_current)
         if verdict:
             start = lr.lever.leading.baseline if ref is None else ref
-            out.append(f"{lr.lever.id}: {lr.lever.leading.metric} {verdict} "
+            # The window is named: `leading_flat` looks at the last two cadences,
+            # this line at the time since the last review, and both may be true.
+            since = "since the baseline" if ref is None else "since the last review"
+            out.append(f"{lr.lever.id}: {lr.lever.leading.metric} {verdict} {since} "
                        f"({start:g} → {lr.leading_current:g})")
     return out
 
 
 def occurrences(config: "Config", after: datetime) -> datetime:
     """The first `review.day` at `review.time` (in schedule.timezone) after `after`."""
-    from sync.core.config import WEEKDAYS
     zone = ZoneInfo(config.schedule.timezone)
     local = after.astimezone(zone)
     hour, minute = (int(x) for x in config.review.time.split(":"))

@@ -1,6 +1,7 @@
 """One sync through the memory fakes: guards, failing sources, dry runs."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -144,7 +145,6 @@ class _ReadingSink(MemorySink):
 
 
 def test_the_sheet_is_read_while_the_sources_are_fetched(state):
-    import threading
     started = threading.Event()
     sink = _ReadingSink(started)
     result = run_once(make_config(), [_Gate("jira", tickets(3), started)], sink, state, NOW)
@@ -152,7 +152,6 @@ def test_the_sheet_is_read_while_the_sources_are_fetched(state):
 
 
 def test_a_failed_read_fails_the_sync_with_its_own_message(state):
-    import threading
     started = threading.Event()
     sink = _ReadingSink(started, error=RemoteError("Google Sheets read: HTTP 403"))
     before = threading.active_count()
@@ -163,7 +162,6 @@ def test_a_failed_read_fails_the_sync_with_its_own_message(state):
 
 
 def test_a_failed_fetch_wins_over_the_read_and_leaves_the_sheet_alone(state):
-    import threading
     started = threading.Event()
     # The read fails too: the fetch's error is still the one raised and noted.
     sink = _ReadingSink(started, error=RemoteError("Google Sheets read: HTTP 500"))

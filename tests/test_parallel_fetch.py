@@ -20,14 +20,18 @@ import responses
 
 from connectors import retry
 from connectors.jira.source import BURST, JiraSource
+from connectors.sheets.sink import SheetsSink
 from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from sync.core.errors import RemoteError
+from sync.worker.engine import run_once
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
-from .conftest import FIXTURES, NOW
+from .conftest import FIXTURES, NOW, make_config
 from .fakes import URL, FakeJira, make_issues
+from .fakes_sheets import FakeSheets
 from .test_jira import START, TOKEN, cloud_config, dc_config, rsps  # noqa: F401 (rsps: a fixture)
+from .test_kill import visible
 from .test_sheets import key_file, private_key  # noqa: F401 (fixtures)
 
 def fetch(config, tmp_path, name="s", runtime=None, now=NOW):
@@ -69,11 +73,6 @@ def test_parallel_sheet_equals_one_at_a_time_cell_for_cell(rsps, tmp_path, key_f
     """The whole first sync into Google Sheets, parallel and one request at
     a time: every visible tab the same, values and formats (the side-by-side
     bench, tests/bench/bench_side_by_side.py, checks the same at 10,000)."""
-    from connectors.sheets.sink import SheetsSink
-    from sync.worker.engine import run_once
-    from .conftest import make_config
-    from .fakes_sheets import FakeSheets
-    from .test_kill import visible
     FakeJira(rsps, make_issues(1234, START), latency=slow_first_batches)
     seen = []
     for workers in (6, 1):

@@ -3,6 +3,7 @@ hidden staging tab, still one atomic publish of the visible tabs.  Real
 gspread and google-auth against the strict fake (tests/fakes_sheets.py)."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,9 +11,11 @@ import responses
 
 from connectors.memory import MemorySource
 from connectors.sheets.sink import SheetsSink
-from connectors.sheets.staging import STAGING
+from connectors.sheets.staging import STAGE_WORKERS, STAGING
 from sync.worker.engine import run_once
 from sync.core.errors import RemoteError
+from sync.worker.ratelimit import Limiters
+from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
 from .conftest import NOW, make_config, ticket
@@ -193,10 +196,6 @@ def test_staging_writes_overlap_within_the_pool_and_the_pace(tmp_path, key_file,
                                                             monkeypatch):
     """Staging writes after the first go STAGE_WORKERS at once (issue 28), and
     every one still waits its turn in the account's writes-per-minute window."""
-    import threading
-    from connectors.sheets.staging import STAGE_WORKERS
-    from sync.worker.ratelimit import Limiters
-    from sync.worker.runtime import Runtime
     small_walls(monkeypatch, chunk=2_000)
     monkeypatch.setattr("connectors.sheets.sink.WRITES_PER_MINUTE", 3)
     clock, lock = [0.0], threading.Lock()

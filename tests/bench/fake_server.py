@@ -36,6 +36,7 @@ import responses  # noqa: E402
 from tests.bench.bench_core import NOW  # noqa: E402
 from tests.fakes import URL, FakeJira, make_issues  # noqa: E402
 from tests.fakes_sheets import FakeSheets  # noqa: E402
+from tests.test_kill import visible  # noqa: E402
 
 GOOGLE = ("sheets.googleapis.com", "oauth2.googleapis.com")
 
@@ -106,7 +107,6 @@ def main() -> None:
                 if self.path == "/_sheet":
                     # A digest of what people see (every visible tab's values
                     # and formats): two syncs' sheets compare cell for cell.
-                    from tests.test_kill import visible
                     seen = visible(sheets)
                     here = f"127.0.0.1:{self.server.server_address[1]}"     # in ticket links: each run's own port
                     tabs = {n: hashlib.sha256(json.dumps([v, sorted(map(list, c.items()), key=str)],

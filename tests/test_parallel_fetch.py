@@ -25,7 +25,7 @@ from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from sync.core.errors import RemoteError
 from sync.worker.engine import run_once
 from sync.worker.runtime import Runtime
-from sync.worker.state import State
+from sync.worker.state import PackedTexts, State
 
 from .conftest import FIXTURES, NOW, make_config
 from .fakes import URL, FakeJira, make_issues
@@ -224,3 +224,18 @@ def test_trello_boards_in_parallel_in_the_configs_order(tmp_path):
     assert parallel == sequential
     per_board = len(parallel) // 6
     assert per_board and [t.key[:4] for t in parallel[::per_board]] == [b[-4:] for b in ids]
+
+
+def test_the_ticket_cache_is_held_packed_and_written_as_json(rsps, tmp_path):
+    """A full fetch keeps each issue's text for the cache compressed until the
+    commit (issue 28: memory), and the cache then holds the issue's JSON."""
+    FakeJira(rsps, make_issues(250, START))
+    state = State(tmp_path / "s.db")
+    tickets = JiraSource(cloud_config(workers=4), "jira").fetch(state, NOW)
+    staged = state.pending.tickets["jira"]
+    assert isinstance(staged, PackedTexts) and len(staged) == 250
+    assert all(len(p) < len(staged[k].encode()) for k, p in staged._packed.items())
+    state.commit(NOW, NOW, len(tickets))
+    cached = state.cached_tickets("jira")
+    assert [json.loads(text)["key"] for text in cached.values()] == [t.key for t in tickets]
+    state.close()

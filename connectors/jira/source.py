@@ -29,7 +29,7 @@ from sync.core.config import Duration, Strict
 from sync.core.errors import RemoteError
 from sync.core.model import Ticket
 from sync.worker.runtime import Runtime
-from sync.worker.state import State
+from sync.worker.state import PackedTexts, State
 
 from connectors import http, retry
 from connectors.field_guess import jira_fields
@@ -220,20 +220,20 @@ class JiraSource:
                 or now - datetime.fromisoformat(last_full) >= self.config.full_refresh)
         url = self.config.url.rstrip("/")
         if full:
-            # Each batch's issues become text for the cache and Tickets on the
+            # Each batch's issues become (packed) text for the cache and Tickets on the
             # worker that fetched them, and their dicts are dropped: 100k
             # issues never sit in memory as dicts.
-            def kept(issues: list[dict]) -> list[tuple[str, str, Ticket, str | None]]:
-                return [(str(i.get("id") or i["key"]), json.dumps(i, separators=(",", ":")),
+            def kept(issues: list[dict]) -> list[tuple[str, bytes, Ticket, str | None]]:
+                return [(str(i.get("id") or i["key"]), PackedTexts.pack(json.dumps(i, separators=(",", ":"))),
                          to_ticket(i, self.name, ids, url), (i.get("fields") or {}).get("updated"))
                         for i in issues]
-            texts: dict[str, str] = {}
+            texts = PackedTexts()
             found: dict[str, Ticket] = {}
             stamps = []
             step = self.runtime.progress.step(f"source {self.name}: reading Jira")
             for n, batch in enumerate(batches.query(self, self.config.jql, fields, kept), 1):
                 for k, text, ticket, stamp in batch:
-                    texts[k] = text
+                    texts.put(k, text)
                     found[k] = ticket           # an id in two batches counts once
                     stamps.append(stamp)
                 step.update(pages=n, issues=len(found))

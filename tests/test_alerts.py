@@ -174,7 +174,8 @@ def test_three_failures_then_a_good_sync_across_processes(tmp_path, hook):
 def test_an_unreachable_target_never_fails_the_sync_and_is_named_in_healthz(tmp_path):
     import socket
 
-    from sync.worker.serve.daemon import Daemon
+    from sync.worker.serve.fleet import Fleet
+    from sync.worker.serve.roster import Roster
     from sync.worker.workspace import Workspace
     with socket.socket() as s:                 # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -189,11 +190,10 @@ def test_an_unreachable_target_never_fails_the_sync_and_is_named_in_healthz(tmp_
     path = tmp_path / "growth.yaml"
     path.write_text(yaml.safe_dump(config))
     ws = Workspace(path)
+    daemon = Fleet(Roster([ws]))
+    daemon.loop(until=lambda f: f.syncs >= 1)   # the guard refuses zero tickets: a failed sync
     state = ws.state()
     try:
-        daemon = Daemon(ws.config, ws.sources, ws.sink, state, telemetry=ws.telemetry,
-                        workspace=ws.name, redact=ws.process.redactor, alerting=ws.alerting)
-        daemon.run_one()                        # the guard refuses zero tickets: a failed sync
         _, health = daemon.health()
         assert "no tickets" in health["last_error"]           # the sync's own reason, not the alert's
         (undelivered,) = health["alerts_undelivered"]
@@ -206,6 +206,7 @@ def test_an_unreachable_target_never_fails_the_sync_and_is_named_in_healthz(tmp_
 
 def test_a_fleet_alerts_per_workspace(tmp_path, hook):
     from sync.worker.serve.fleet import Fleet
+    from sync.worker.serve.roster import FolderRoster
     from sync.worker.workspace import Process
 
     from .test_fleet import run_until, synced, write_workspace
@@ -216,7 +217,7 @@ def test_a_fleet_alerts_per_workspace(tmp_path, hook):
     notify = {"notify": [{"type": "slack", "webhook": f"{hook.url}/hook"}], "after_failures": 1}
     write_workspace(folder, "growth", alerts=notify, source={"type": "file", "path": str(empty)})
     write_workspace(folder, "payments", alerts=notify)
-    fleet = Fleet(folder, Process(), slots=2, timeout=60)
+    fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=60)
     run_until(fleet, synced("growth", "payments"))
     (alert,) = hook.posts
     assert alert["text"].endswith("align-sync growth: syncs are failing") and "payments" not in json.dumps(alert)

@@ -8,17 +8,21 @@ first test fails until it does.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
-from datetime import datetime, timedelta, timezone
+import weakref
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import openpyxl
+import pydantic
 import pytest
 import responses
 
 from connectors.files.source import FileSource, FileSourceConfig
 from connectors.jira.source import JiraSource, JiraSourceConfig
-from connectors.memory import MemorySource
+from connectors.memory import MemorySink, MemorySource
 from connectors.sheets.sink import SheetsSink
 from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from connectors.xlsx.sink import XlsxSink
@@ -127,8 +131,10 @@ class SinkEnv:
         self.h = harness
         self.state = State(tmp_path / "state.db")
 
-    def sync(self, tickets: list[Ticket], now: datetime = NOW, **kw):
-        return run_once(self.h.config, [MemorySource("jira", tickets)], self.h.sink(), self.state, now, **kw)
+    def sync(self, tickets: list[Ticket], now: datetime = NOW, sink=None, **kw):
+        """One sync, by a new sink object unless given one (as a daemon keeps)."""
+        return run_once(self.h.config, [MemorySource("jira", tickets)], sink or self.h.sink(), self.state,
+                        now, **kw)
 
     def table(self, tab: str) -> dict:
         """A tab's rows by their first cell (Tickets by key, Summary by field)."""
@@ -225,6 +231,121 @@ def test_a_failed_sync_keeps_the_data_and_sets_last_error(sink_env):
     summary = sink_env.table("Summary")
     assert "returned no tickets" in summary["Last error"][1]
     assert summary["Last sync"][1] == "2026-11-26T09:00:00Z"
+
+
+def test_a_later_sync_of_one_sink_builds_on_what_people_changed_since(sink_env):
+    """A daemon keeps its sink object from sync to sync: each write must
+    build on its own sync's read, never on an earlier one's."""
+    sink = sink_env.h.sink()
+    sink_env.sync([ticket("A-1")], sink=sink)
+    sink_env.sync([ticket("A-1")], now=NOW + timedelta(hours=1), sink=sink)    # a read of the sheet
+    width = len(HEADERS["Tickets"])
+    sink_env.h.type_in("Tickets", 0, width, "Notes")
+    sink_env.h.type_in("Tickets", 1, width, "typed between syncs")
+    written = sink_env.h.rows("History")[1:]
+    back_filled = ["2026-11-01T00:00:00Z"] + list(written[0][1:])    # a person adds an earlier snapshot
+    for col, value in enumerate(back_filled):
+        sink_env.h.type_in("History", len(written) + 1, col, value)
+    sink_env.sync([ticket("A-1")], now=NOW + timedelta(days=1), sink=sink)
+    stamps = [r[0] for r in sink_env.h.rows("History")[1:]]
+    assert stamps == [written[0][0]] * len(written) + ["2026-11-01T00:00:00Z"] + \
+        ["2026-11-27T09:00:00Z"] * len(written)
+    assert sink_env.table("Tickets")["A-1"][width] == "typed between syncs"
+
+
+class _Watched:
+    """A sink whose reads leave a weak reference to what they returned for the write."""
+
+    def __init__(self, sink):
+        self.sink, self.bases = sink, []
+
+    def __getattr__(self, name):
+        return getattr(self.sink, name)
+
+    def read(self):
+        inputs = self.sink.read()
+        self.bases.append(weakref.ref(inputs.basis))
+        return inputs
+
+
+def test_nothing_a_sync_read_outlives_its_sync(sink_env):
+    """What a write builds on (100k rows of Tickets, in a big sheet) is
+    dropped with the sync, written or failed: the sink does not keep it, nor
+    does the result or the error the engine hands back."""
+    sink = sink_env.h.sink()
+    sink_env.sync([ticket("A-1")], sink=sink)              # a sheet to read back
+    watched = _Watched(sink)
+    result = sink_env.sync([ticket("A-1")], now=NOW + timedelta(hours=1), sink=watched)
+    with pytest.raises(GuardError) as failed:
+        sink_env.sync([], now=NOW + timedelta(hours=2), sink=watched)
+    assert result.written and failed.value and len(watched.bases) == 2
+    assert [ref() for ref in watched.bases] == [None, None]
+
+
+def _snapshot(value, seen: frozenset = frozenset()):
+    """A value as comparable data, deep through containers, dataclasses and
+    pydantic models, so a list or dict filled in place shows.  Any other
+    object compares by identity: a sink may hold a connection it opens on
+    first use (its HTTP session), never what a sync read."""
+    if isinstance(value, (str, bytes, int, float, bool, type(None), Path, date)):
+        return value
+    if id(value) in seen:
+        return ("cycle", id(value))
+    seen = seen | {id(value)}
+    kind = type(value).__name__
+    if isinstance(value, dict):
+        return (kind, id(value), [(_snapshot(k, seen), _snapshot(v, seen)) for k, v in value.items()])
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return (kind, id(value), [_snapshot(v, seen) for v in items])
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (kind, id(value), [(f.name, _snapshot(getattr(value, f.name), seen))
+                                  for f in dataclasses.fields(value)])
+    if isinstance(value, pydantic.BaseModel):
+        return (kind, id(value), [(k, _snapshot(v, seen)) for k, v in value])
+    return (kind, id(value))
+
+
+def test_the_snapshot_sees_a_container_filled_in_place():
+    holder = {"rows": [[1, 2]], "tabs": {}}
+    before = _snapshot(holder)
+    holder["rows"][0].append(3)
+    assert _snapshot(holder) != before
+    before = _snapshot(holder)
+    holder["tabs"]["Tickets"] = []
+    assert _snapshot(holder) != before
+
+
+class MemoryHarness:
+    def __init__(self, tmp_path):
+        self.config = make_config()
+
+    def sink(self):
+        return MemorySink()
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("kind", sorted(SINKS) + ["memory"])
+def test_a_sink_keeps_nothing_between_calls(kind, tmp_path, key_file):
+    """read, write and write_error change no attribute of the sink: what a
+    write builds on comes back from `read` (SheetInputs.basis) and goes in
+    as an argument, so nothing of a sync outlives it on the sink."""
+    harness = MemoryHarness(tmp_path) if kind == "memory" else SINKS[kind](tmp_path, key_file)
+    env = SinkEnv(harness, tmp_path)
+    try:
+        sink = harness.sink()
+        before = _snapshot(vars(sink))
+        env.sync([ticket("A-1"), ticket("A-2")], sink=sink)                         # a new sheet
+        env.sync([ticket("A-1"), ticket("A-3")], now=NOW + timedelta(days=1), sink=sink)   # on it
+        with pytest.raises(GuardError):
+            env.sync([], now=NOW + timedelta(days=2), sink=sink)                     # Last error
+        sink.write_error("without a read", NOW + timedelta(days=2))
+        assert _snapshot(vars(sink)) == before
+    finally:
+        env.state.close()
+        harness.close()
 
 
 @pytest.mark.parametrize("kind", sorted(SINKS))

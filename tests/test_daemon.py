@@ -24,12 +24,14 @@ from connectors.memory import MemorySink, MemorySource
 from sync.worker.serve import health
 from sync.worker import telemetry
 from sync.cli.main import main
-from sync.worker.serve.daemon import Daemon
+from sync.worker.serve.fleet import Fleet
+from sync.worker.serve.roster import FolderRoster, Roster
 from sync.worker.state import StateLock
 from sync.core.errors import AlreadyRunning, GuardError, TransientError
 from sync.core.model import SheetInputs
 from sync.worker.service import observed_sync
 from sync.worker.state import State
+from sync.worker.workspace import Workspace
 
 from .conftest import NOW, ROOT, demo_yaml, make_config, reading, ticket
 from .fakes import FakeJira, make_issues
@@ -72,25 +74,36 @@ def state(tmp_path):
     s.close()
 
 
-def daemon(state, source, clock, every="10m"):
-    config = make_config(schedule={"every": every})
-    return Daemon(config, [source], MemorySink(), state, clock=clock, wait=clock.wait)
+def daemon(state, source, clock, schedule=None, force=False):
+    """`run --config` as the CLI serves it: a fleet of one workspace, on the fake clock."""
+    config = make_config(schedule=schedule or {"every": "10m"}, state=str(state.path))
+    ws = Workspace.assemble(config, [source], MemorySink())
+    return Fleet(Roster([ws]), clock=clock, wait=clock.wait, force=force)
+
+
+def run(fleet, syncs: int) -> None:
+    fleet.loop(until=lambda f: f.syncs >= syncs)
+
+
+def one(fleet):
+    (member,) = fleet.members.values()
+    return member
 
 
 def test_syncs_on_schedule_without_sleeping(state):
     clock = Clock()
     source = SlowSource(clock, took=timedelta(seconds=30))
     d = daemon(state, source, clock)
-    d.loop(max_syncs=3)
+    run(d, 3)
     assert source.starts == [NOW, NOW + timedelta(minutes=10), NOW + timedelta(minutes=20)]
-    assert d.sink.reports[-1].table("Summary").rows[9] == ["Next sync", "2026-11-26T09:30:00Z"]
+    assert one(d).workspace.sink.reports[-1].table("Summary").rows[9] == ["Next sync", "2026-11-26T09:30:00Z"]
 
 
 def test_late_runs_are_delayed_and_coalesce(state):
     clock = Clock()
     source = SlowSource(clock, took=timedelta(minutes=35))      # longer than three intervals
     d = daemon(state, source, clock)
-    d.loop(max_syncs=3)
+    run(d, 3)
     # No overlap, no burst of three catch-up runs: each starts when the last ended.
     assert source.starts == [NOW, NOW + timedelta(minutes=35), NOW + timedelta(minutes=70)]
 
@@ -98,9 +111,8 @@ def test_late_runs_are_delayed_and_coalesce(state):
 def test_cron_schedule(state):
     clock = Clock()
     source = SlowSource(clock)
-    config = make_config(schedule={"cron": "0 7-19 * * 1-5", "timezone": "Europe/Berlin"})
-    d = Daemon(config, [source], MemorySink(), state, clock=clock, wait=clock.wait)
-    d.loop(max_syncs=3)
+    d = daemon(state, source, clock, schedule={"cron": "0 7-19 * * 1-5", "timezone": "Europe/Berlin"})
+    run(d, 3)
     # Thursday 09:00Z = 10:00 Berlin: then 11:00 and 12:00 Berlin.
     assert source.starts[1:] == [NOW + timedelta(hours=1), NOW + timedelta(hours=2)]
 
@@ -109,8 +121,8 @@ def test_failed_syncs_are_survived_and_turn_health_red(state):
     clock = Clock()
     source = SlowSource(clock, fail_after=1)
     d = daemon(state, source, clock)
-    d.loop(max_syncs=3)                      # ok, then two failures: the loop carries on
-    assert d.syncs == 3 and "HTTP 503" in d.last_error
+    run(d, 3)                                # ok, then two failures: the loop carries on
+    assert d.syncs == 3 and "HTTP 503" in one(d).last_error
     assert source.starts[-1] == NOW + timedelta(minutes=20)
     # The last attempt failed: unhealthy at once, though the last success is
     # within two intervals (the contract changed in issue 21: no healthy lie).
@@ -138,7 +150,7 @@ def test_health_and_metrics_endpoints(state):
         return float(line.split()[-1])
     try:
         before = get("/metrics")[1]
-        d.loop(max_syncs=1)
+        run(d, 1)
         code, body = get("/healthz")
         assert code == 200 and json.loads(body)["status"] == "ok"
         after = get("/metrics")[1]
@@ -146,7 +158,7 @@ def test_health_and_metrics_endpoints(state):
         assert counter(after, ok) == counter(before, ok) + 1
         assert 'align_sync_tickets{scope="active",workspace="default"} 1.0' in after
         assert 'align_sync_warnings{kind=' in after
-        d.loop(max_syncs=4)
+        run(d, 4)
         clock.now += timedelta(minutes=15)
         code, body = get("/healthz")
         assert code == 503 and json.loads(body)["status"] == "failing"
@@ -407,15 +419,14 @@ def test_no_secret_in_any_output(tmp_path, monkeypatch, capsys):
 def test_force_covers_only_until_the_first_good_sync(state):
     clock = Clock()
     source = SlowSource(clock)
-    config = make_config(schedule={"every": "10m"})
     state.commit(NOW, NOW, 10)                      # the last good sync had 10 tickets
-    d = Daemon(config, [source], MemorySink(), state, clock=clock, wait=clock.wait, force=True)
-    d.loop(max_syncs=2)
+    d = daemon(state, source, clock, force=True)
+    run(d, 2)
     assert d.syncs == 2 and state.last_count() == 1
-    assert "under half" not in d.last_error         # 1 of 1 is no drop any more
+    assert "under half" not in one(d).last_error    # 1 of 1 is no drop any more
     source.tickets = []
-    d.loop(max_syncs=3)
-    assert "no tickets" in d.last_error
+    run(d, 3)
+    assert "no tickets" in one(d).last_error
 
 
 # -- metrics as a scraper sees them from the start -------------------------------
@@ -450,24 +461,22 @@ def test_every_series_exists_from_the_start_with_process_metrics():
 def test_outcome_gauges_and_up_follow_the_syncs(tmp_path, monkeypatch):
     import math
 
-    from sync.worker.telemetry import Telemetry
-    telemetry = Telemetry("gauges")
     config = make_config()
     state = State(tmp_path / "s.db")
     try:
         tickets = [ticket("A-1", labels=("onboarding-email",)), ticket("A-2", components=("Setup wizard",))]
-        observed_sync(config, [MemorySource("jira", tickets)],
-                      MemorySink(SheetInputs(readings=[reading("2026-11-20", "conv_rate", 7)])),
-                      state, NOW, telemetry=telemetry, workspace="gauges")
+        sink = MemorySink(SheetInputs(readings=[reading("2026-11-20", "conv_rate", 7)]))
+        ws = Workspace.assemble(config, [MemorySource("jira", tickets)], sink, name="gauges")
+        observed_sync(ws, state, NOW)
         got = scrape()
         ws = ("workspace", "gauges")
         assert got[("align_sync_outcome_progress_percent", frozenset({ws, ("outcome", "conv")}))] == 50
         assert math.isnan(got[("align_sync_outcome_progress_percent", frozenset({ws, ("outcome", "act")}))])
         assert got[("align_sync_outcome_aligned_effort_percent", frozenset({ws, ("outcome", "conv")}))] == 50
         assert got[("align_sync_aligned_effort_percent", frozenset({ws}))] == 100
+        empty = Workspace.assemble(config, [MemorySource("jira", [])], MemorySink(), name="gauges")
         with pytest.raises(GuardError):
-            observed_sync(config, [MemorySource("jira", [])], MemorySink(), state, NOW, telemetry=telemetry,
-                          workspace="gauges")
+            observed_sync(empty, state, NOW)
         got = scrape()
         assert got[("align_sync_workspace_up", frozenset({ws}))] == 0
         assert got[("align_sync_syncs_total", frozenset({ws, ("result", "failed")}))] == 1
@@ -476,9 +485,8 @@ def test_outcome_gauges_and_up_follow_the_syncs(tmp_path, monkeypatch):
 
 
 def test_a_fleet_workspace_whose_config_does_not_load_is_down(tmp_path):
-    from sync.worker.serve.fleet import Fleet
     (tmp_path / "broken-team.yaml").write_text("outcomes: [\n")
-    fleet = Fleet(tmp_path, slots=1, timeout=60)
+    fleet = Fleet(FolderRoster(tmp_path), slots=1, timeout=60)
     fleet.scan()
     assert scrape()[("align_sync_workspace_up", frozenset({("workspace", "broken-team")}))] == 0
     (tmp_path / "broken-team.yaml").unlink()

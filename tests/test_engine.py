@@ -70,7 +70,7 @@ def test_a_failure_under_a_pinned_as_of_is_stamped_with_the_real_clock(state):
     stamped = []
 
     class Stamping(MemorySink):
-        def write_error(self, message, when):
+        def write_error(self, message, when, basis=None):
             stamped.append(when)
 
     cfg = make_config(as_of="2026-11-01T09:00:00Z")
@@ -109,10 +109,10 @@ def test_dry_run_writes_nothing(tmp_path):
 
 def test_sink_failure_is_recorded_not_masked(state):
     class BrokenSink(MemorySink):
-        def write(self, report):
+        def write(self, report, basis):
             raise RemoteError("403 from Sheets")
 
-        def write_error(self, message, when):
+        def write_error(self, message, when, basis=None):
             raise RemoteError("still 403")
     with pytest.raises(RemoteError, match="403 from Sheets"):
         run_once(make_config(), [MemorySource("jira", tickets(1))], BrokenSink(), state, NOW)

@@ -21,6 +21,7 @@ from structlog.testing import capture_logs
 from sync.worker import telemetry
 from sync.cli.main import main
 from sync.worker.serve.fleet import Fleet
+from sync.worker.serve.roster import FolderRoster
 from sync.worker.workspace import Process, Workspace
 
 from .conftest import ROOT, base_config
@@ -66,7 +67,7 @@ def synced(*names):
 
 
 def test_good_workspaces_sync_and_the_broken_one_is_reported(folder):
-    fleet = Fleet(folder, Process(), slots=2, timeout=60)
+    fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=60)
     with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
         run_until(fleet, synced("growth", "payments"))
     for name in ("growth", "payments"):
@@ -90,7 +91,7 @@ def test_a_hung_workspace_does_not_hold_back_the_others(folder):
     data["source"]["path"] = str(fifo)
     (folder / "payments.yaml").write_text(yaml.safe_dump(data))
     write_workspace(folder, "support")
-    fleet = Fleet(folder, Process(), slots=1, timeout=0.5)
+    fleet = Fleet(FolderRoster(folder, Process()), slots=1, timeout=0.5)
     try:
         run_until(fleet, synced("growth", "support"))
         hung = next(m for m in fleet.members.values() if m.name == "payments")
@@ -107,13 +108,13 @@ def test_a_hung_workspace_does_not_hold_back_the_others(folder):
 def test_at_most_the_concurrency_limit_sync_at_once(folder):
     for n in range(4):
         write_workspace(folder, f"team{n}")
-    fleet = Fleet(folder, Process(), slots=2, timeout=60)
+    fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=60)
     run_until(fleet, synced("growth", "payments", "team0", "team1", "team2", "team3"))
     assert 1 <= fleet.peak <= 2
 
 
 def test_files_added_and_removed_are_picked_up_without_a_restart(folder):
-    fleet = Fleet(folder, Process(), slots=2, timeout=60)
+    fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=60)
     run_until(fleet, synced("growth", "payments"))
     write_workspace(folder, "late")
     (folder / "payments.yaml").unlink()
@@ -199,3 +200,31 @@ def test_the_daemon_over_a_folder(folder):
     assert {e.get("workspace") for e in lines if e["event"] == "sync.done"} == {"growth", "payments"}
     assert "fleet.stopped" in [e["event"] for e in lines]
     assert (folder.parent / "out" / "growth.xlsx").exists()
+
+
+def test_livez_fails_only_once_every_workspace_is_stuck(folder, monkeypatch):
+    """A fleet of one is the daemon: its sync stuck past the timeout plus the
+    grace fails /livez; beside a workspace that still syncs, it does not."""
+    from sync.worker.serve import fleet as fleet_module
+    monkeypatch.setattr(fleet_module, "GRACE", 0.1)
+    fifo = folder.parent / "never.json"
+    os.mkfifo(fifo)                      # a source whose read never ends
+    for path in folder.iterdir():
+        path.unlink()
+    write_workspace(folder, "stuck", source={"type": "file", "path": str(fifo)})
+    fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=0.1)
+    try:
+        fleet.scan()
+        fleet.tick()                     # the sync starts, and blocks on the FIFO
+        time.sleep(0.4)
+        fleet.turn_by = time.monotonic() + 60      # the loop itself turns on time
+        assert not fleet.alive()
+        write_workspace(folder, "growth")
+        fleet.scan()
+        assert fleet.alive()             # growth may still sync: the pod must not restart
+    finally:
+        fleet.stop.set()
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)   # let the hung read end
+        os.write(fd, b'{"issues": []}')
+        os.close(fd)
+        fleet.drain()

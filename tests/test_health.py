@@ -116,20 +116,22 @@ def test_a_port_in_use_is_named_with_the_flag(tmp_path):
 
 def test_livez_turns_false_only_when_the_loop_overruns(monkeypatch, tmp_path):
     from connectors.memory import MemorySink
-    from sync.worker.serve import daemon as daemon_module
-    from sync.worker.state import State
+    from sync.worker.serve import fleet as fleet_module
+    from sync.worker.serve.fleet import Fleet
+    from sync.worker.serve.roster import Roster
+    from sync.worker.workspace import Workspace
 
     from .test_daemon import Clock, SlowSource, make_config
-    monkeypatch.setattr(daemon_module, "GRACE", 0.2)
+    monkeypatch.setattr(fleet_module, "GRACE", 0.2)
     clock = Clock()
-    state = State(tmp_path / "s.db")
-    try:
-        d = daemon_module.Daemon(make_config(), [SlowSource(clock)], MemorySink(), state, clock=clock,
-                                 wait=lambda seconds: time.sleep(0.3) or False, hang_after=0.1)
-        assert d.alive()                       # a sync may take hang_after, plus the grace
-        time.sleep(0.4)
-        assert not d.alive()                   # stuck: past its own deadline
-        d.loop(max_syncs=2)                    # waits (0.3 s here) with a deadline of wait + grace
-        assert d.alive() and d.syncs == 2
-    finally:
-        state.close()
+
+    def wait(seconds):                         # a little real time; the fake clock moves past it
+        time.sleep(0.3)
+        return clock.wait(seconds)
+    ws = Workspace.assemble(make_config(state=str(tmp_path / "s.db")), [SlowSource(clock)], MemorySink())
+    d = Fleet(Roster([ws]), clock=clock, wait=wait, timeout=0.1)
+    assert d.alive()                           # a sync may take the timeout, plus the grace
+    time.sleep(0.4)
+    assert not d.alive()                       # stuck: past its own deadline
+    d.loop(until=lambda f: f.syncs >= 2)       # waits (0.3 s here) with a deadline of wait + grace
+    assert d.alive() and d.syncs == 2

@@ -104,8 +104,9 @@ def test_shared_state_sink_or_name_is_refused_in_every_mode(tmp_path, share):
 
 def test_a_clash_added_while_the_daemon_runs_refuses_both(two, tmp_path):
     from sync.worker.serve.fleet import Fleet
+    from sync.worker.serve.roster import FolderRoster
     from sync.worker.workspace import Process
-    fleet = Fleet(two, Process(), slots=2, timeout=60)
+    fleet = Fleet(FolderRoster(two, Process()), slots=2, timeout=60)
     fleet.scan()
     assert all(m.runnable for m in fleet.members.values())
     write_workspace(two, "copy", state=str(two.parent / "state" / "growth.db"))

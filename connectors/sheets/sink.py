@@ -5,42 +5,37 @@
 other owned header rows) with formulas as written, so people's formulas go
 back as formulas (a Metrics value that is itself a formula costs one more
 read, for its result), 3. one `spreadsheets:batchUpdate` with everything,
-Tickets and Warnings by changed rows (see `sheets_layout`, `sheets_diff`).  A failed
+Tickets and Warnings by changed rows (see `layout`, `diff`).  A failed
 sync costs at most one more small batchUpdate: Summary's `Last error`.
-gspread's BackOffHTTPClient is not used (6.2.1 never gives up on a 429);
-retries are ours, per request.
+Requests go through `client.Connection`: retries are ours, per request.
 """
 from __future__ import annotations
 
 import copy
-import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import requests
 import structlog
-
 from pydantic import model_validator
 
-from sync.core.config import FilePath, Strict
-from sync.core.errors import AlignSyncError, RemoteError
-from sync.core.inputs import gather
-from sync.worker.runtime import Runtime
-from sync.core.model import SheetInputs
-from sync.core.values import serial_date
-from sync.core.present.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
-
-from connectors import http as remote, retry
-from connectors.sheets.auth import MODES, GoogleAuth, refused_token
+from connectors import retry
+from connectors.sheets.auth import MODES, GoogleAuth, Identity
+from connectors.sheets.client import Connection
 from connectors.sheets.diff import header_edited
-
 from connectors.sheets.layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata, staged_bytes
 from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode
 from connectors.sheets.staging import send as stage
+from sync.core.config import FilePath, Strict
+from sync.core.errors import RemoteError
+from sync.core.inputs import gather
+from sync.core.model import SheetInputs
+from sync.core.present.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
+from sync.core.values import serial_date
+from sync.worker.runtime import Runtime
 
 log = structlog.get_logger("align_sync.sheets")
-TIMEOUT = (10, 120)        # under the API's own 180 s processing limit
 WRITES_PER_MINUTE = 50     # of Google's 60 per user: room for the Last error note and a retry
 _ID = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _META_FIELDS = ("properties(title),sheets(properties(sheetId,title,index,hidden,gridProperties),"
@@ -52,6 +47,14 @@ def spreadsheet_id(value: str) -> str:
     found = _ID.search(value)
     return found[1] if found else value.strip()
 
+
+@dataclass(frozen=True)
+class Basis:
+    """What a read saw that its write builds on: the tabs' metadata (ids,
+    grid sizes, charts) and the tabs as read (DIFFED ones, History, Owners'
+    header), so the write sends only the rows that changed."""
+    sheets: dict[str, SheetInfo]
+    previous: dict[str, list[list]]
 
 
 class SheetsSinkConfig(Strict):
@@ -76,83 +79,33 @@ class SheetsSink:
         self.id = spreadsheet_id(config.spreadsheet)
         self.url = f"https://docs.google.com/spreadsheets/d/{self.id}"
         self.location = self.url
-        self._http = None
-        self.identity = None            # connectors.sheets.auth.Identity, from the first request
-        self._sheets: dict[str, SheetInfo] | None = None
-        self._previous: dict[str, list[list]] | None = None   # DIFFED tabs and History as read this sync
-        self._title = ""
+        self.connection = Connection(config, self.runtime, self.id)   # made on first use
 
     # -- plumbing ---------------------------------------------------------
 
     def http(self):
-        if self._http is None:
-            # google-auth and gspread are imported here, when a sheet is first
-            # reached: a workspace writing to xlsx never pays their 0.1 s.
-            import gspread
-            from google.auth.transport.requests import AuthorizedSession
-            from connectors.sheets.auth import TokenRequest, identity
-            # Our own token transport: tried once per call (see auth.TokenRequest),
-            # on a plain session (google-auth's default mounts 3 connection retries).
-            token_request = TokenRequest(requests.Session())
-            self.identity = identity(self.config, self.runtime, token_request)
-            creds = self.identity.credentials
-            session = AuthorizedSession(creds, auth_request=token_request)
-            client = gspread.Client(auth=creds, session=session)
-            client.http_client.auth = creds     # gspread sets it only for a session it builds
-            client.set_timeout(TIMEOUT)
-            client.http_client.session.hooks["response"].append(
-                self.runtime.telemetry.response_hook("sheets"))
-            # Whatever token google-auth minted is a secret from its first use.
-            client.http_client.session.hooks["response"].append(self._redact_token)
-            self._http = client.http_client
-        return self._http
+        """gspread's HTTP client, authorised (also the `metrics:` google_sheets source's)."""
+        return self.connection.open()
 
-    def _redact_token(self, response, *args, **kwargs):
-        bearer = response.request.headers.get("Authorization") or ""
-        if bearer.startswith("Bearer "):
-            self.runtime.redactor.add([bearer[7:]])
-        return response
+    @property
+    def identity(self) -> Identity | None:
+        """Whom the sink signs in as: known from its first request."""
+        return self.connection.identity
 
     def request(self, what: str, fn, attempts: int | None = None):
-        return remote.call("sheets", fn, runtime=self.runtime, attempts=attempts,
-                         translate=lambda exc: self._translate(exc, what))
+        return self.connection.request(what, fn, attempts)
 
-    def _translate(self, exc: Exception, what: str) -> AlignSyncError:
-        """A failure of gspread or google-auth, read out for `connectors.http`."""
-        from google.auth.exceptions import RefreshError, TransportError
-        from gspread.exceptions import APIError
-        if isinstance(exc, TransportError) and self.identity is not None:
-            # google-auth's own transport failed: the token request, not the sheet.
-            return remote.network_error("sheets", f"{what} (getting a token for "
-                                        f"{self.identity.share_with()}, {self.identity.where})",
-                                        exc, redact=self.runtime.redactor)
-        if isinstance(exc, (TransportError, requests.ConnectionError, requests.Timeout)):
-            return remote.network_error("sheets", what, exc, redact=self.runtime.redactor)
-        if isinstance(exc, RefreshError):
-            return refused_token(exc, self.identity, what)
-        if not isinstance(exc, APIError):
-            return RemoteError(f"Google Sheets {what}: unexpected {type(exc).__name__}")
-        error = exc.error or {}
-        who = self.identity.share_with() if self.identity else "the service account"
-        return remote.status_error("sheets", exc.response.status_code, what=what,
-                                   text=str(error.get("message", "")),
-                                   variant="scope" if "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in json.dumps(error) else "",
-                                   retry_after=remote.retry_after(exc.response.headers.get("Retry-After")),
-                                   redact=self.runtime.redactor, id=self.id, email=who,
-                                   auth_key=self.identity.where if self.identity else "sink.credentials")
-
-    def _metadata(self) -> dict[str, SheetInfo]:
+    def _metadata(self) -> tuple[dict[str, SheetInfo], str]:
+        """The tabs by name, and the spreadsheet's title."""
         http = self.http()
         meta = self.request("metadata read", lambda: http.fetch_sheet_metadata(
             self.id, params={"includeGridData": "false", "fields": _META_FIELDS}))
-        self._sheets = parse_metadata(meta)
-        self._title = (meta.get("properties") or {}).get("title", "")
-        return self._sheets
+        return parse_metadata(meta), (meta.get("properties") or {}).get("title", "")
 
     # -- the sink protocol ------------------------------------------------
 
     def read(self) -> SheetInputs:
-        sheets = self._metadata()
+        sheets, _title = self._metadata()
         # Metrics and History whole; Tickets (with people's columns) and
         # Warnings whole too: people's cells go back on their ticket's row,
         # and only rows that changed are written.  Other owned tabs: the
@@ -178,9 +131,11 @@ class SheetsSink:
             if header_edited(row, HEADERS[name]):
                 log.warning("sheet.header_restored", tab=name, found=row[:len(HEADERS[name])])
         # Owners' header too: a tab of that name is removed only if it is ours.
-        self._previous = {name: tabs[name] for name in (*DIFFED, "History", "Owners") if name in tabs}
-        return gather([[serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],
-                      tabs.get("Tickets", []), tabs.get("History", [])[1:], tabs.get("Review", [])[1:])
+        previous = {name: tabs[name] for name in (*DIFFED, "History", "Owners") if name in tabs}
+        inputs = gather([[serial_date(r[0]) if r else None] + list(r[1:]) for r in metrics[1:]],
+                        tabs.get("Tickets", []), tabs.get("History", [])[1:], tabs.get("Review", [])[1:])
+        inputs.basis = Basis(sheets, previous)
+        return inputs
 
     def _values(self, ranges: list[str], render: str) -> dict[str, list]:
         """One `values:batchGet`; dates as serial numbers, rows by range."""
@@ -192,20 +147,24 @@ class SheetsSink:
         return {name: vr.get("values") or []
                 for name, vr in zip(ranges, body.get("valueRanges") or [])}
 
-    def write(self, report: Report) -> None:
+    def write(self, report: Report, basis: Basis | None) -> None:
+        """`basis`: the `read` this report was built from, whose tabs the
+        write diffs against (None: the metadata is read here, every row sent)."""
+        # lazy: gspread takes ~0.2 s to import; a process writing only to xlsx never needs it
         from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
-        before = copy.deepcopy(self._sheets if self._sheets is not None else self._metadata())
+        before = copy.deepcopy(basis.sheets if basis is not None else self._metadata()[0])
+        previous = basis.previous if basis is not None else None
         plan = None
         body = data = None
-        if staged_bytes(report, self._previous) <= PUBLISH_MAX:
+        if staged_bytes(report, previous) <= PUBLISH_MAX:
             sheets = copy.deepcopy(before)
-            body, cells = build(report, sheets, self._previous)
+            body, cells = build(report, sheets, previous)
             data = encode(body)
         if data is None or len(data) > PUBLISH_MAX:
             # Too big for one request: stage the bulk, publish a small batch.
             plan = Plan(*_staging_id(before))
             sheets = copy.deepcopy(before)
-            body, cells = build(report, sheets, self._previous, plan)
+            body, cells = build(report, sheets, previous, plan)
             data = encode(body)
             if len(data) > PUBLISH_MAX:
                 raise RemoteError(f"Google Sheets write: the publish is {len(data):,} bytes even with "
@@ -229,7 +188,6 @@ class SheetsSink:
             (sum(b.end - b.start for b in plan.blocks) if plan else 0)
         log.info("sheet.written", requests=len(body["requests"]), bytes=sum(sent), largest=max(sent),
                  staged_rows=plan.rows if plan else 0, writes=len(sent), rows=rows, cells=cells)
-        self._sheets = self._previous = None   # the tabs changed: read them again next sync
 
     def _check_cells(self, before: dict[str, SheetInfo], after: dict[str, SheetInfo],
                      plan: Plan | None) -> None:
@@ -272,12 +230,10 @@ class SheetsSink:
         if waited:
             log.info("sheet.paced", seconds=round(waited, 1), account=account)
 
-    def done(self) -> None:
-        """After a sync: forget the tabs this sync read."""
-        self._sheets = self._previous = None
-
-    def write_error(self, message: str, when: datetime) -> None:
-        sheets = self._sheets if self._sheets is not None else self._metadata()
+    def write_error(self, message: str, when: datetime, basis: Basis | None = None) -> None:
+        """`basis`: this sync's read, when nothing was written since (Summary's
+        id from it spares a metadata read); None: the metadata is read here."""
+        sheets = basis.sheets if basis is not None else self._metadata()[0]
         summary = sheets.get("Summary")
         if summary is None:
             return
@@ -291,13 +247,13 @@ class SheetsSink:
         self.request("error note", lambda: http.batch_update(self.id, body), attempts=2)
 
     def check(self) -> str:
-        sheets = self._metadata()
+        sheets, title = self._metadata()
         # A write that changes nothing proves Editor access: set the title to itself.
         body = {"requests": [{"updateSpreadsheetProperties": {
-            "properties": {"title": self._title}, "fields": "title"}}]}
+            "properties": {"title": title}, "fields": "title"}}]}
         http = self.http()
         self.request("write check", lambda: http.batch_update(self.id, body))
-        return (f"spreadsheet {self._title!r} opens ({len(sheets)} tabs) and {self.identity.share_with()} "
+        return (f"spreadsheet {title!r} opens ({len(sheets)} tabs) and {self.identity.share_with()} "
                 f"({MODES[self.identity.mode]}) can write to it; the sheet stays shared with that "
                 "identity as Editor")
 

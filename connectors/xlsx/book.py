@@ -26,8 +26,6 @@ from sync.core.errors import ConfigError, RemoteError
 from sync.core.numbers import parse_number
 from sync.core.present.report import SEVERITY_COLOURS
 
-# connectors/xlsx/sink.py imports draw_charts from here until its own import names charts.
-from connectors.xlsx.charts import draw_charts  # noqa: F401
 
 if TYPE_CHECKING:
     from openpyxl import Workbook

@@ -11,45 +11,43 @@ from __future__ import annotations
 
 import os
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import field_validator
 
+from connectors.files.source import beside_config
+from connectors.xlsx import stream as xlsx_stream
+from connectors.xlsx.book import (load_shell, metric_rows, openpyxl, ours, read_rows, read_rows_cached,
+                                  save_replacing, seed_rows, sheet_paths, typed)
+from connectors.xlsx.charts import draw_charts
+from connectors.xlsx.columns import read_columns
+from connectors.xlsx.tabs import MAX_LINKS, MAX_TEXT, add_metric_rows, fill_tab, replace_tab
 from sync.core.assess.choices import HEADER as CHOICE_HEADER
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
 from sync.core.inputs import gather
 from sync.core.model import SheetInputs
-
-from connectors.files.source import beside_config
+from sync.core.present.report import HEADERS, OWNED, Report, Table, cell_text, iso
 from sync.worker.progress import QUIET, Progress
-from connectors.xlsx import dropdown
-from connectors.xlsx import stream as xlsx_stream
-from connectors.xlsx.book import (colour_severity, draw_charts, note_aligned_effort, load_shell, metric_rows, openpyxl, ours, read_rows,
-                        read_rows_cached, save_replacing, seed_rows, sheet_paths, typed)
-from connectors.xlsx.columns import read_columns
-from sync.core.present.report import (HEADERS, OWNED, STATUS_COLOURS, Report, Table, cell_text, column_letter,
-                                      column_widths,
-                         iso)
 
 # The tabs a write replaces whole: loaded empty (their rows come from `read`).
 # Owners is left parsed: whether a tab of that name is ours is read off it.
 REWRITTEN = {name for name in OWNED if name != "Owners"} | {"History"}
-MAX_TEXT = 32_767        # Excel's limit for one cell
-MAX_LINKS = 65_530       # Excel refuses more hyperlinks than this on one sheet
-LINK_COLOUR = "1155CC"
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
 
 
-def _font(**kw):
-    from openpyxl.styles import Font
-    return Font(**kw)
-PROBE = "-"              # the one cell a streamed tab holds until its rows go in
+@dataclass(frozen=True)
+class Basis:
+    """What a read saw that its write builds on: the file's stamp (None: no
+    file yet) and History's rows (or the seed's, for a new workbook).  The
+    write loads the tabs it rewrites empty only while the stamp still holds."""
+    stamp: tuple | None
+    history: list[list]
 
 
 def _rows(ws) -> list[list]:
@@ -82,12 +80,6 @@ class XlsxSink:
         self.location = str(self.path)
         self.seed = beside_config(config.metrics_seed, base_dir) if config.metrics_seed else None
         self.history_seed = beside_config(config.history_seed, base_dir) if config.history_seed else None
-        self._loaded: tuple[tuple, list] | None = None   # (file stamp, History rows) of this sync's read
-
-    def done(self) -> None:
-        """After a sync: forget the workbook a read loaded (a dry run or a
-        guarded sync never writes it)."""
-        self._loaded = None
 
     def _stamp(self) -> tuple:
         st = os.stat(self.path)
@@ -103,27 +95,27 @@ class XlsxSink:
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
                               "move it away or point `sink.path` elsewhere")
 
-    def _shell(self) -> Workbook | None:
+    def _shell(self, basis: Basis | None) -> tuple[Workbook | None, Basis | None]:
         """For `write`: the workbook with the tabs it rewrites loaded empty,
-        when `read` saw this very file (it kept History's rows); else whole."""
+        when the read `basis` came from saw this very file (it holds History's
+        rows); else whole, and no basis (the file changed since)."""
         if not self.path.exists():
-            return None
-        if self._loaded is None or self._loaded[0] != self._stamp():
-            self._loaded = None
-            return self._open()
+            return None, basis
+        if basis is None or basis.stamp != self._stamp():
+            return self._open(), None
         try:
-            return load_shell(self.path, REWRITTEN)
+            return load_shell(self.path, REWRITTEN), basis
         except Exception as exc:
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
                               "move it away or point `sink.path` elsewhere")
 
     def read(self) -> SheetInputs:
-        self._loaded = None
         if not self.path.exists():
             # A new workbook starts from the seeds; write() keeps the History seed.
             history = self._history_seed_rows()
-            self._loaded = (None, history) if history else None
-            return gather(self._seed_rows(), [], history)
+            inputs = gather(self._seed_rows(), [], history)
+            inputs.basis = Basis(None, history) if history else None
+            return inputs
         stamp = self._stamp()
         try:
             tabs = read_rows(self.path, ("Metrics", "Tickets", "History", "Review"),
@@ -141,8 +133,9 @@ class XlsxSink:
             # the file (openpyxl cannot compute formulas).
             metrics = metric_rows(read_rows_cached(self.path))
         history = (tabs.get("History") or [[]])[1:]
-        self._loaded = (stamp, history)
-        return gather(metrics, tabs.get("Tickets", []), history, (tabs.get("Review") or [[]])[1:])
+        inputs = gather(metrics, tabs.get("Tickets", []), history, (tabs.get("Review") or [[]])[1:])
+        inputs.basis = Basis(stamp, history)
+        return inputs
 
     def _seed_rows(self) -> list[list]:
         # Values become numbers, as a person typing them into the tab would
@@ -170,29 +163,31 @@ class XlsxSink:
         self._open()
         return f"{self.path} is writable"
 
-    def write(self, report: Report) -> None:
+    def write(self, report: Report, basis: Basis | None) -> None:
+        """`basis`: the `read` this report was built from (None: the whole
+        workbook is loaded here)."""
         self._writable()
         step = self.progress.step(f"sink xlsx: writing {self.path}")
-        wb = self._shell() or openpyxl().Workbook()
+        wb, basis = self._shell(basis)
+        wb = wb or openpyxl().Workbook()
         fresh = wb.sheetnames == ["Sheet"] and wb["Sheet"].max_row == 1
         streamed: dict[str, Table] = {}
         for table in report.tables:
             if xlsx_stream.streamable(table):
                 streamed[table.name] = table       # its rows go in after the save
-                self._replace(wb, table, probe=True)
+                replace_tab(wb, table, probe=True)
             else:
-                self._replace(wb, table)
-        if self._loaded is not None:
-            old_history = self._loaded[1]          # read this sync (the shell holds none)
+                replace_tab(wb, table)
+        if basis is not None:
+            old_history = basis.history            # read this sync (the shell holds none)
         else:
             old_history = _rows(wb["History"])[1:] if "History" in wb.sheetnames else []
-        self._loaded = None
-        self._replace(wb, Table("History", HEADERS["History"], old_history + report.history))
+        replace_tab(wb, Table("History", HEADERS["History"], old_history + report.history))
         if "Metrics" not in wb.sheetnames:
             ws = wb.create_sheet("Metrics")
-            self._fill(ws, Table("Metrics", HEADERS["Metrics"], self._seed_rows()))
+            fill_tab(ws, Table("Metrics", HEADERS["Metrics"], self._seed_rows()))
         if report.metrics:
-            _metric_rows(wb["Metrics"], report.metrics)
+            add_metric_rows(wb["Metrics"], report.metrics)
         if fresh:
             del wb["Sheet"]
         for name in ("Owners",):  # a tab switched off in config is removed, not left stale
@@ -204,7 +199,8 @@ class XlsxSink:
         self._save(wb, streamed, step)
         step.done()
 
-    def write_error(self, message: str, when: datetime) -> None:
+    def write_error(self, message: str, when: datetime, basis: Basis | None = None) -> None:
+        """The workbook is opened whole whatever was read (`basis` unused)."""
         self._writable()
         wb = self._open()
         if wb is None or "Summary" not in wb.sheetnames:
@@ -215,74 +211,6 @@ class XlsxSink:
                 row[1].value = cell_text(f"{iso(when)}: {message}", MAX_TEXT)
                 row[1].data_type = "s"
         self._save(wb)
-
-    def _replace(self, wb: Workbook, table: Table, probe: bool = False) -> None:
-        order = OWNED + ["History", "Metrics"]
-        if table.name in wb.sheetnames:
-            index = wb.sheetnames.index(table.name)
-            del wb[table.name]
-        else:
-            later = [wb.sheetnames.index(n) for n in order[order.index(table.name) + 1:]
-                     if n in wb.sheetnames]
-            index = min(later) if later else len(wb.sheetnames)
-        ws = wb.create_sheet(table.name, index)
-        if probe:
-            # Header and one key cell only, for openpyxl to lay the tab out and
-            # register the header and link styles the streamed rows then use.
-            self._fill(ws, Table(table.name, table.headers, [[PROBE]], [], table.owned_columns),
-                       widths=column_widths(table))
-            ws.cell(row=2, column=1).font = _font(color=LINK_COLOUR, underline="single")
-        else:
-            self._fill(ws, table)
-
-    def _fill(self, ws, table: Table, widths: list[int] | None = None) -> None:
-        for c, head in enumerate(table.headers, start=1):
-            if head == "":
-                continue         # a people's column without a header stays without one
-            # Headers are text too: a Trend column named after an outcome id
-            # such as "=HYPERLINK(...)" must not become a formula.
-            cell = ws.cell(row=1, column=c, value=cell_text(str(head), MAX_TEXT))
-            cell.data_type = "s"
-        for r, row in enumerate(table.rows, start=2):
-            for c, value in enumerate(row, start=1):
-                if value is None:
-                    continue
-                cell = ws.cell(row=r, column=c)
-                if isinstance(value, str):
-                    cell.value = cell_text(value, MAX_TEXT)
-                    if c <= table.owned_columns:
-                        # Ticket text is data: a title "=IMPORTXML(...)" must stay
-                        # text, and openpyxl makes any "=..." string a formula.
-                        cell.data_type = "s"
-                else:
-                    cell.value = value
-        bold = _font(bold=True)
-        for c, cell in enumerate(ws[1], start=1):
-            cell.font = bold
-        ws.freeze_panes = "A2"
-        for c, width in enumerate(widths or column_widths(table), start=1):
-            ws.column_dimensions[column_letter(c)].width = width + 2
-        self._decorate(ws, table)
-
-    def _decorate(self, ws, table: Table) -> None:
-        dropdown.add(ws, table)
-        if table.name == "Warnings":
-            colour_severity(ws)
-        if table.name == "Scorecard":
-            note_aligned_effort(ws, table.headers)
-            col = table.headers.index("Status") + 1
-            for r in range(2, len(table.rows) + 2):
-                colour = STATUS_COLOURS.get(ws.cell(row=r, column=col).value)
-                if colour:
-                    from openpyxl.styles import PatternFill
-                    ws.cell(row=r, column=col).fill = PatternFill("solid", fgColor=colour)
-        if table.links:
-            link = _font(color=LINK_COLOUR, underline="single")
-            for r, url in enumerate(table.links[:MAX_LINKS], start=2):
-                if url:
-                    cell = ws.cell(row=r, column=1)
-                    cell.hyperlink = url
-                    cell.font = link
 
     def _stream(self, tmp: str, streamed: dict[str, Table], step=None) -> None:
         """The streamed tabs' rows into the saved file (`xlsx_stream`)."""
@@ -318,22 +246,6 @@ class XlsxSink:
             if streamed:
                 self._stream(tmp, streamed, step)
         save_replacing(self._target(), f"sink xlsx {self.path}", write)
-
-
-def _metric_rows(ws, rows) -> None:
-    """Metric sources' rows: changed ones in place, new ones after the last
-    filled row.  No other cell of the team's tab is touched."""
-    for number, cells in rows.changed.items():
-        for c, value in enumerate(cells, start=1):
-            ws.cell(row=number, column=c).value = value
-    last = ws.max_row
-    while last > 1 and all(ws.cell(row=last, column=c).value in (None, "") for c in range(1, 5)):
-        last -= 1
-    for r, cells in enumerate(rows.added, start=last + 1):
-        for c, value in enumerate(cells, start=1):
-            cell = ws.cell(row=r, column=c, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"      # a metric named "=..." stays text
 
 
 def register(registry) -> None:

@@ -6,7 +6,6 @@ json`), stdout carries JSON lines only: a person's line goes to stderr.
 """
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import logging
@@ -14,125 +13,53 @@ import os
 import sys
 from datetime import datetime, timezone
 
-from sync.worker import configfile  # noqa: F401
+import yaml
 
-from sync.cli import console
-
-from sync.worker import log as logsetup
+from connectors.sheets.consent import consent
+from sync.cli import arguments, console
+from sync.core.assess.assessment import assess
 from sync.core.errors import AlignSyncError, ConfigError, describe
-
-
-def _port(text: str) -> int:
-    """--health-port: a TCP port, refused by argparse (exit 2, naming the flag) otherwise."""
-    try:
-        port = int(text)
-    except ValueError:
-        port = 0
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
-    return port
-
-
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=argparse.SUPPRESS,
-                        help="config file (default: $ALIGN_SYNC_CONFIG, else align-sync.yaml)")
-    common.add_argument("--log-format", choices=("json", "console"), default=argparse.SUPPRESS,
-                        help="log lines as JSON (default when stdout is not a terminal) or for "
-                             "reading (default on a terminal)")
-    p = argparse.ArgumentParser(prog="align-sync", parents=[common],
-                                description="Keep a sheet of how well tickets serve outcomes.")
-    p.add_argument("--version", action="version", version=f"align-sync {_version()}")
-    sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", parents=[common], help="sync now, then on the schedule")
-    run.add_argument("--once", action="store_true", help="one sync, then exit")
-    run.add_argument("--dry-run", action="store_true", help="fetch, map, score and print; write nothing")
-    run.add_argument("--all", action="store_true", dest="every",
-                     help="with --dry-run: list every warning, not only the first ones")
-    run.add_argument("--force", action="store_true",
-                     help="write even when the ticket count dropped to zero or under half")
-    run.add_argument("--health-port", type=_port, default=None, metavar="PORT",
-                     help="serve /healthz, /livez and /metrics on this port (1-65535)")
-    run.add_argument("--workspaces", metavar="DIR", default=None,
-                     help="serve every *.yaml and *.yml in DIR as one workspace (instead of --config)")
-    check = sub.add_parser("check", parents=[common], help="validate the config and probe every service")
-    check.add_argument("--workspaces", metavar="DIR", default=None,
-                       help="check every *.yaml and *.yml in DIR")
-    rv = sub.add_parser("review", parents=[common], help="the review digest of the current period")
-    mode = rv.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--print", action="store_true", dest="print_", help="show it here, change nothing")
-    mode.add_argument("--send", action="store_true", help="deliver it now to every target not yet reached")
-    rv.add_argument("--workspaces", metavar="DIR", default=None,
-                    help="the review of every *.yaml and *.yml in DIR")
-    ex = sub.add_parser("explain", parents=[common], help="why one ticket is mapped and scored as it is")
-    ex.add_argument("key")
-    init = sub.add_parser("init", parents=[common], help="draft a starter config from the tracker")
-    init.add_argument("--source", choices=("jira", "trello", "file"), default=None,
-                      help="where the tickets are (default: file with --path, trello with "
-                           "--board, else jira)")
-    init.add_argument("--url", help="Jira base URL (with --source jira; for links of a file)")
-    init.add_argument("--jql", help="the Jira query whose tickets the team works on")
-    init.add_argument("--board", action="append", help="a Trello board name or id (repeatable)")
-    init.add_argument("--path", help="an export: Jira search JSON, Trello board JSON or Jira CSV")
-    init.add_argument("--sink", choices=("xlsx", "google_sheets"), default="xlsx")
-    init.add_argument("--out", default="align-sync.yaml", help="the file to write")
-    init.add_argument("--force", action="store_true", help="replace --out if it exists")
-    sg = sub.add_parser("suggest", parents=[common], help="propose rules for the unmapped work")
-    sg.add_argument("--top", type=int, default=10, help="how many proposals (default 10)")
-    sg.add_argument("--format", choices=("table", "yaml"), default="table",
-                    help="yaml: only a list a script can apply")
-    au = sub.add_parser("auth", parents=[common], help="sign in to a service once and keep the grant")
-    au_sub = au.add_subparsers(dest="service", required=True)
-    google = au_sub.add_parser("google", parents=[common],
-                               help="consent with your Google account; writes an authorized_user file")
-    google.add_argument("--client-secrets", required=True, metavar="FILE",
-                        help="the JSON of an OAuth client of type Desktop app")
-    google.add_argument("--out", default="~/.config/align-sync/google-user.json", metavar="FILE",
-                        help="where to write the credential (mode 0600; default %(default)s)")
-    google.add_argument("--no-browser", action="store_true",
-                        help="print the address to open elsewhere and read back the code")
-    return p
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("align-sync")
-    except PackageNotFoundError:          # run from a checkout that was never installed
-        return "unknown (not installed)"
+from sync.core.present import review
+from sync.core.present.review_text import render_text
+from sync.drafting import placeholders, starter, suggestions
+from sync.worker import configfile, done_stamps
+from sync.worker import log as logsetup
+from sync.worker.engine import choices_of, deliver, fetch_all, source_notices
+from sync.worker.progress import Progress
+from sync.worker.runtime import DEFAULT_RETRY, PROBE_RETRY
+from sync.worker.serve import daemon, fleet, folder
+from sync.worker.serve.roster import FolderRoster, Roster
+from sync.worker.workspace import Process, Workspace
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def open_workspace(path: str, process, retry=None):
-    from sync.worker.runtime import DEFAULT_RETRY
-    from sync.worker.workspace import Workspace
-    return Workspace(path, process, retry=retry or DEFAULT_RETRY)
+def open_workspace(path: str, process: Process, retry=DEFAULT_RETRY) -> Workspace:
+    return Workspace(path, process, retry=retry)
 
 
-def cmd_run(args, path: str, process) -> int:
+def cmd_run(args, path: str, process: Process) -> int:
     if args.dry_run and not args.once:
         raise ConfigError("--dry-run goes with --once", hint="align-sync run --once --dry-run")
-    if args.workspaces:
-        from sync.worker.serve import fleet
-        from sync.worker.serve import folder
-        if args.once:
-            return folder.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force,
-                                   slots=folder.concurrency(), show=lambda ws, result: show_dry_run(
-                                       args, process, result, ws))
-        return fleet.serve(args.workspaces, process, health_port=args.health_port, force=args.force)
-    ws = open_workspace(path, process)
     if not args.once:
-        from sync.worker.serve.daemon import serve
-        return serve(ws, health_port=args.health_port, force=args.force)
+        # The daemon: a fleet of every workspace of the folder, or of this one.
+        roster = FolderRoster(args.workspaces, process) if args.workspaces \
+            else Roster([open_workspace(path, process)])
+        return daemon.serve(roster, health_port=args.health_port, force=args.force)
+    # Once: each workspace's Workspace.sync_once, as the daemon runs it.
+    if args.workspaces:
+        return folder.run_once(args.workspaces, process, dry_run=args.dry_run, force=args.force,
+                               slots=fleet.concurrency(),
+                               show=lambda ws, result: show_dry_run(args, process, result, ws))
+    ws = open_workspace(path, process)
     # A one-off sync must not race a daemon (or a timer run) on the same state.
     result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
     if args.dry_run:
         show_dry_run(args, process, result)
     else:
-        process.say(synced_line(result, ws.sink))
+        process.say(synced_line(result, ws))
     return 0
 
 
@@ -145,21 +72,18 @@ def show_dry_run(args, process, result, ws=None) -> None:
         print(json.dumps(dict(data, workspace=ws.name) if ws else data, default=str))
         return
     if ws is not None:
-        from sync.worker.serve.folder import heading
-        heading(process, ws.name, ws.path)
+        folder.heading(process, ws.name, ws.path)
     print(console.summary(result.assessment, result.report, every=args.every))
     for write in result.label_writes:          # source.writeback: what a real sync would add
         print(f"would {write.describe()}")
 
 
-def synced_line(result, sink) -> str:
-    return console.synced(result.assessment, result.tickets, result.seconds, sink.location)
+def synced_line(result, ws: Workspace) -> str:
+    return console.synced(result.assessment, result.tickets, result.seconds, ws.sink.location)
 
 
 def cmd_check(args, path: str, process) -> int:
-    from sync.worker.runtime import PROBE_RETRY
     if args.workspaces:
-        from sync.worker.serve import folder
         return folder.each(args.workspaces, process, lambda ws: print_check(ws, str(ws.path)),
                            retry=PROBE_RETRY)
     ws = open_workspace(path, process, retry=PROBE_RETRY)     # a probe should answer fast
@@ -171,7 +95,6 @@ def print_check(ws, path) -> int:
     say = console.check_line(ws.process.json_asked)
     say(None, f"config {path}: {console.plural(len(config.outcomes), 'outcome')}, "
               f"{console.plural(len(config.levers()), 'lever')}")
-    from sync.drafting import placeholders
     left = placeholders.find(ws.path.read_text(encoding="utf-8-sig"))
     for line, key, problem in left:
         say(problem, f"config {path}:{line}: {key}")
@@ -187,14 +110,12 @@ def print_check(ws, path) -> int:
 def _assess(ws, keep: list | None = None):
     """The assessment a sync would make now (and its tickets); `keep`, when
     given, receives the sheet's inputs (History, for the review)."""
-    from sync.core.assess.assessment import assess
-    from sync.worker import done_stamps
-    from sync.worker.engine import choices_of, fetch_all, source_notices
     state = ws.state(readonly=True)
     try:
         tickets, _ = fetch_all(ws.sources, state, _now())
         tickets = done_stamps.stamp(tickets, state, ws.config.scoring_time(_now()))
         inputs = ws.sink.read()
+        inputs.basis = None      # nothing is written here: what a write would build on is not kept
         chosen = choices_of(inputs, state)       # the sheet's Set lever choices count here too
     finally:
         state.close()
@@ -208,15 +129,11 @@ def _assess(ws, keep: list | None = None):
 
 def cmd_review(args, path: str, process) -> int:
     if args.workspaces:
-        from sync.worker.serve import folder
         return folder.each(args.workspaces, process, lambda ws: review_one(args, str(ws.path), ws))
     return review_one(args, path, open_workspace(path, process))
 
 
 def review_one(args, path: str, ws) -> int:
-    from sync.core.present import review
-    from sync.core.present.review_text import render_text
-    from sync.worker.engine import deliver
     process = ws.process
     sheet = ws.sink.location
     if args.print_:
@@ -267,7 +184,6 @@ def cmd_explain(args, path: str, process) -> int:
 
 
 def cmd_auth(args, path: str, process) -> int:
-    from connectors.sheets.consent import consent
     # No display (a server, a container): print the address and read back the code.
     desktop = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or \
         sys.platform == "darwin" or os.name == "nt"
@@ -280,13 +196,10 @@ def cmd_auth(args, path: str, process) -> int:
 
 
 def cmd_init(args, path: str, process) -> int:
-    from sync.drafting import starter
     return starter.run(args, process, _now())
 
 
 def cmd_suggest(args, path: str, process) -> int:
-    import yaml
-    from sync.drafting import suggestions
     if args.top < 1:
         raise ConfigError(f"--top {args.top}: expected a number of 1 or more")
     ws = open_workspace(path, process)
@@ -323,12 +236,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = _parser()
+    parser = arguments.parser()
     args = parser.parse_args(argv)
     path = getattr(args, "config", None) or configfile.default_path()
     quiet = args.command != "run" or args.dry_run
-    from sync.worker.progress import Progress
-    from sync.worker.workspace import Process
     collecting = gc.isenabled()
     if (args.command != "run" or args.once) and not getattr(args, "workspaces", None):
         # One workspace, once: the collector would walk every ticket of the

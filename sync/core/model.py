@@ -120,6 +120,11 @@ class SheetInputs:
     # The Tickets tab's `Set lever` cells by ticket key as read (a blank cell:
     # None); None when the tab has no such column (sync.core.assess.choices).
     choices: dict[str, Any] | None = None
+    # Opaque to the core: what the sink that read these inputs needs for the
+    # write that builds on them (the workbook's stamp and History rows, the
+    # sheet's tab metadata and tabs as read).  The engine hands it to
+    # `Sink.write` and drops it; a sink keeps nothing between calls.
+    basis: Any = field(default=None, compare=False, repr=False)
 
     @property
     def unreadable_metrics(self) -> int:

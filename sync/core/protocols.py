@@ -1,18 +1,17 @@
 """The two seams of the engine: where tickets come from and where tables go.
 
 A source yields `Ticket`s; a sink reads back the team's own data (Metrics,
-people's columns, the History tail) and writes a finished `Report` in one go.
+people's columns, the History tail) and writes a finished `Report` in one go,
+on top of what that read returned.
 Both are Protocols: connectors share no behaviour, only a shape.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from sync.core.model import SheetInputs, Ticket
-
-if TYPE_CHECKING:
-    from sync.core.present.report import Report
+from sync.core.present.report import Report
 
 
 class Store(Protocol):
@@ -56,21 +55,25 @@ class Source(Protocol):
 
 
 class Sink(Protocol):
-    """Where the tables go.  `read` gives what the next `write` builds on."""
+    """Where the tables go.  A sink keeps nothing between calls (a connection
+    it opens on first use is all it may hold): what one `read` saw and the
+    next `write` builds on travels in `SheetInputs.basis`, passed back by the
+    caller and dropped once written, so no sync can reuse another's read."""
     location: str                  # the sheet's URL or the workbook's path, for people
 
     def read(self) -> SheetInputs:
-        """The team's data the next write must keep or build on."""
+        """The team's data the next write must keep or build on, and in its
+        `basis` (opaque to the core) what that write needs of this read."""
 
-    def write(self, report: "Report") -> None:
-        """Replace the owned tabs with the report, all or nothing."""
+    def write(self, report: Report, basis: Any) -> None:
+        """Replace the owned tabs with the report, all or nothing.  `basis`:
+        the `basis` of the `read` this report was built from (None: the sink
+        reads what it needs itself)."""
 
-    def write_error(self, message: str, when: datetime) -> None:
-        """Set Summary's `Last error` only; leave every data tab as it is."""
+    def write_error(self, message: str, when: datetime, basis: Any = None) -> None:
+        """Set Summary's `Last error` only; leave every data tab as it is.
+        Works without a read; `basis`, when this sync read one and wrote
+        nothing since, spares a sink reading the sheet's layout again."""
 
     def check(self) -> str:
         """`align-sync check`: one line saying what works, or raise."""
-
-    def done(self) -> None:
-        """After every sync: drop what the sync read (a process serving many
-        workspaces keeps no tickets between syncs)."""

@@ -14,25 +14,22 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import structlog
 
 from sync.core.assess import choices as sheet_choices
-from sync.core.present import report as report_mod
 from sync.core.assess import metric_feed
-from sync.core.present import review
 from sync.core.assess.assessment import Assessment, assess
-from sync.core.errors import AlignSyncError, GuardError, describe
-from sync.core.redact import Redactor
-from sync.worker import done_stamps
-from sync.core.model import Ticket
-from sync.core.protocols import Sink, Source
-
-if TYPE_CHECKING:
-    from sync.core.config import Config
 from sync.core.assess.rules import RuleSet
-from sync.worker import writeback
+from sync.core.config import Config
+from sync.core.errors import AlignSyncError, GuardError, describe
+from sync.core.model import Ticket
+from sync.core.present import report as report_mod
+from sync.core.present import review
+from sync.core.protocols import Sink, Source
+from sync.core.redact import Redactor
+from sync.worker import done_stamps, writeback
 from sync.worker.state import State
 
 log = structlog.get_logger("align_sync.engine")
@@ -171,6 +168,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
     started = time.monotonic()
     wall = now                          # when a failure happened is always the real clock
     now = config.scoring_time(now)      # a pinned `as_of` (a saved export's day) wins
+    inputs = None
     try:
         with paused_gc():
             with read_ahead(sink.read) as reading:
@@ -196,14 +194,21 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
                 for w in writes:
                     log.info("writeback.planned", source=w.source, ticket=w.key, label=w.label)
             else:
-                sink.write(built)
+                sink.write(built, inputs.basis)
+                # The sheet as read (in a big one, 100k rows of Tickets) is not
+                # kept past its write: nothing of it serves the next sync.
+                inputs = None
                 log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history),
                          **({"review": due.id} if due else {}))    # no `review=None` to puzzle over
                 state.stage_choices(chosen.chosen)
                 state.commit(now, now, len(tickets))
     except Exception as exc:     # a bug too: the sheet and the run history must say so
         if not dry_run:
-            _report_failure(sink, state, exc, wall, redact or Redactor())
+            # With what this sync read, unless it wrote since (a failed write
+            # changed nothing; a successful one left `inputs` None).
+            _report_failure(sink, state, exc, wall, redact or Redactor(),
+                            inputs.basis if inputs is not None else None)
+        inputs = None        # nor is it kept by the traceback the caller gets
         raise
     if not dry_run:
         _after_write(assessment, writes, sources, sink, state, notifiers, telemetry, now,
@@ -273,16 +278,18 @@ def deliver(state: State, notifiers: Sequence, sink: Sink) -> list[str]:
     return failed
 
 
-def _note(sink: Sink, message: str, now: datetime, redact: Callable[[str], str]) -> None:
-    """Summary's `Last error`, best effort: the sheet may be the thing that is down."""
+def _note(sink: Sink, message: str, now: datetime, redact: Callable[[str], str],
+          basis=None) -> None:
+    """Summary's `Last error`, best effort: the sheet may be the thing that is down.
+    `basis`: this sync's read, when nothing was written since (see Sink.write_error)."""
     try:
-        sink.write_error(redact(message), now)
+        sink.write_error(redact(message), now, basis)
     except Exception as inner:
         log.warning("sink.error_not_recorded", error=describe(inner))
 
 
 def _report_failure(sink: Sink, state: State, exc: Exception, now: datetime,
-                    redact: Callable[[str], str]) -> None:
+                    redact: Callable[[str], str], basis=None) -> None:
     message = redact(describe(exc))     # the sheet is shared: no secret may reach it
-    _note(sink, message, now, redact)
+    _note(sink, message, now, redact, basis)
     state.record_failure(now, now, message)

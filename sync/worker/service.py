@@ -1,6 +1,7 @@
 """One sync as the worker runs it: a `run_id` on every log line, one summary
-line at the end (`sync.done` or `sync.failed`), metrics recorded.  Both
-`run --once` and the daemon go through `observed_sync`."""
+line at the end (`sync.done` or `sync.failed`), metrics recorded, the
+workspace's alerts told.  `run --once`, the daemon and the fleet all go
+through `observed_sync`, by way of `Workspace.sync_once`."""
 from __future__ import annotations
 
 import time
@@ -9,26 +10,27 @@ from datetime import datetime
 
 import structlog
 
-from sync.worker.engine import RunResult, run_once
-from sync.worker.telemetry import Telemetry
 from sync.core.errors import AlignSyncError, describe
-from sync.worker.log import Redactor
+from sync.worker.engine import RunResult, run_once
+from sync.worker.state import State
 
 log = structlog.get_logger("align_sync.service")
 
 
-def observed_sync(config, sources, sink, state, now: datetime, *, telemetry: Telemetry | None = None,
-                  workspace: str = "default", alerting=None, **kw) -> RunResult:
-    """`alerting`: the workspace's sync.worker.alerting.Alerting, told every
-    real sync's outcome (never a dry run's)."""
+def observed_sync(ws, state: State, now: datetime, *, dry_run: bool = False,
+                  force: bool = False, next_sync: datetime | None = None) -> RunResult:
+    """`ws`: the sync.worker.workspace.Workspace (which calls this: not
+    imported here).  Its alerting is told every real sync's outcome, never a
+    dry run's."""
     started = time.monotonic()
-    alerting = None if kw.get("dry_run") else alerting
-    telemetry = telemetry or Telemetry(workspace)
-    with structlog.contextvars.bound_contextvars(run_id=uuid.uuid4().hex[:12], workspace=workspace):
-        log.info("sync.start", sources=[s.name for s in sources], dry_run=kw.get("dry_run", False))
+    alerting = None if dry_run else ws.alerting
+    telemetry = ws.telemetry
+    with structlog.contextvars.bound_contextvars(run_id=uuid.uuid4().hex[:12], workspace=ws.name):
+        log.info("sync.start", sources=[s.name for s in ws.sources], dry_run=dry_run)
         try:
-            result = run_once(config, sources, sink, state, now, telemetry=telemetry,
-                              workspace=workspace, **kw)
+            result = run_once(ws.config, ws.sources, ws.sink, state, now, dry_run=dry_run, force=force,
+                              next_sync=next_sync, redact=ws.process.redactor, notifiers=ws.notifiers,
+                              telemetry=telemetry, workspace=ws.name, metric_sources=ws.metric_sources)
         except Exception as exc:
             telemetry.observe_failure(time.monotonic() - started)
             if isinstance(exc, AlignSyncError):
@@ -37,10 +39,10 @@ def observed_sync(config, sources, sink, state, now: datetime, *, telemetry: Tel
             else:
                 log.exception("sync.crashed", error=describe(exc))
             if alerting is not None:
-                alerting.after_sync(state, False, (kw.get("redact") or Redactor())(describe(exc)), now)
+                alerting.after_sync(state, False, ws.process.redactor(describe(exc)), now)
             raise
         a = result.assessment
-        if not kw.get("dry_run"):
+        if not dry_run:
             telemetry.observe_sync(result)
         if alerting is not None:
             alerting.after_sync(state, True, "", now)

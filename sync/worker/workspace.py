@@ -1,6 +1,8 @@
 """A workspace: one config file and everything built from it once — config,
-sources, sink, state path and lock, retry settings, telemetry labels — on
-which every command runs (`run`, `run --once`, `check`, `explain`).
+sources, sink, notifiers, alerting, state path and lock, retry settings,
+telemetry labels — on which every command runs (`run`, `run --once`,
+`check`, `review`, `explain`).  It is the one handle the CLI, the daemon's
+fleet and the one-off commands pass around: nothing takes its parts apart.
 
 The process lends each workspace what workspaces share: the secret
 `Redactor` (the log is the process's) and the rate `Limiters` (two teams on
@@ -16,12 +18,14 @@ from datetime import datetime
 from pathlib import Path
 
 from sync.worker import configfile
+from sync.worker.alerting import Alerting
 from sync.core.errors import AlignSyncError, describe
 from sync.core.redact import Redactor
 from sync.worker.progress import QUIET, Progress
 from sync.worker.ratelimit import Limiters
 from sync.core.registry import CONNECTORS
 from sync.worker.runtime import DEFAULT_RETRY, RetrySettings, Runtime
+from sync.worker.service import observed_sync
 from sync.worker.state import State, StateLock
 
 
@@ -49,25 +53,41 @@ def build_sink(config, runtime: Runtime):
 
 
 class Workspace:
+    """The one handle the CLI, the fleet and the one-off commands pass around."""
+
     def __init__(self, path: str | Path, process: Process | None = None, *,
                  retry: RetrySettings = DEFAULT_RETRY):
-        self.path = Path(path)
-        self.process = process or Process()
-        config, secrets = configfile.load(self.path)
-        self.process.redactor.add(secrets)
-        self.config = config
-        self.name = config.name or self.path.stem
-        self.runtime = Runtime(self.name, self.path.resolve().parent, retry,
-                               self.process.limiters, self.process.redactor,
-                               progress=self.process.progress)
-        self.sources = build_sources(config, self.runtime)
+        path = Path(path)
+        process = process or Process()
+        config, secrets = configfile.load(path)
+        process.redactor.add(secrets)
+        runtime = Runtime(config.name or path.stem, path.resolve().parent, retry, process.limiters,
+                          process.redactor, progress=process.progress)
+        self._wire(path, process, config, runtime, build_sources(config, runtime),
+                   build_sink(config, runtime))
+
+    @classmethod
+    def assemble(cls, config, sources: list, sink, *, process: Process | None = None,
+                 name: str = "default", path: str | Path = "(in memory)") -> "Workspace":
+        """A workspace over connectors built elsewhere (the memory fakes of the
+        tests, a program embedding align-sync); the rest is built from `config`
+        as for a file."""
+        process = process or Process()
+        ws = cls.__new__(cls)
+        runtime = Runtime(name, Path.cwd(), DEFAULT_RETRY, process.limiters, process.redactor,
+                          progress=process.progress)
+        ws._wire(Path(path), process, config, runtime, sources, sink)
+        return ws
+
+    def _wire(self, path: Path, process: Process, config, runtime: Runtime, sources: list, sink) -> None:
+        self.path, self.process, self.config, self.runtime = path, process, config, runtime
+        self.name = runtime.workspace
+        self.sources, self.sink = sources, sink
         for source in self.sources:
             if source.writeback:
                 self.runtime.telemetry.declare_label_writes(source.name)
-        self.sink = build_sink(config, self.runtime)
         self.notifiers = [CONNECTORS.kind("notify", t.type).build(t, self.runtime)
                           for t in config.review.notify]
-        from sync.worker.alerting import Alerting
         self.alerting = Alerting(config, self.runtime, self.sink.location)
         self.metric_sources = [CONNECTORS.kind("metric", m.type).build(m, self.runtime, self.sink)
                                for m in config.metrics]
@@ -98,21 +118,14 @@ class Workspace:
                   next_sync: datetime | None = None, locked: bool = False):
         """One observed sync under the state lock (a dry run takes none;
         `locked`: the caller holds it, as the fleet does while it serves)."""
-        from sync.worker.service import observed_sync
         lock = None if dry_run or locked else self.lock()
         state = self.state(readonly=dry_run)
         try:
-            return observed_sync(self.config, self.sources, self.sink, state, now,
-                                 dry_run=dry_run, force=force, next_sync=next_sync,
-                                 telemetry=self.telemetry, workspace=self.name,
-                                 redact=self.process.redactor, notifiers=self.notifiers,
-                                 alerting=self.alerting, metric_sources=self.metric_sources)
+            return observed_sync(self, state, now, dry_run=dry_run, force=force, next_sync=next_sync)
         finally:
             state.close()
             if lock:
                 lock.release()
-            # Nothing of this sync's tickets stays in memory between syncs.
-            self.sink.done()
 
     def check(self, now: datetime) -> list[tuple[str, str | None]]:
         """(label, None when fine, else the problem) for each source and the sink."""

@@ -91,6 +91,7 @@ def run(kind: str, w: int, n: int) -> None:
     from connectors import retry
     from sync.worker import log as logsetup
     from sync.worker.serve.fleet import Fleet
+    from sync.worker.serve.roster import FolderRoster
     from sync.worker.workspace import Process
     from tests.conftest import NOW
     from tests.fakes import FakeJira, make_issues
@@ -125,7 +126,7 @@ def run(kind: str, w: int, n: int) -> None:
             if isinstance(match, responses.CallbackResponse):
                 match.callback = hits.wrap(match.callback)
         before = rss_mb()
-        fleet = Fleet(folder, process, slots=int(os.environ.get("ALIGN_SYNC_CONCURRENCY", "2")), timeout=3600)
+        fleet = Fleet(FolderRoster(folder, process), slots=int(os.environ.get("ALIGN_SYNC_CONCURRENCY", "2")), timeout=3600)
         fleet.tick_seconds = 0.05
         started = time.monotonic()
 

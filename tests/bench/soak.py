@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import requests  # noqa: E402
 import responses  # noqa: E402
+import yaml  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
@@ -71,11 +72,9 @@ def main() -> None:
     from connectors import retry
     from sync.core.redact import Redactor
     from sync.worker import log as logsetup
-    from sync.worker.runtime import Runtime
-    from sync.worker.workspace import build_sink, build_sources
-    from sync.core.config import Config
-    from sync.worker.serve.daemon import Daemon
-    from sync.worker.state import State
+    from sync.worker.serve.fleet import Fleet
+    from sync.worker.serve.roster import Roster
+    from sync.worker.workspace import Workspace
     from tests.conftest import NOW, base_config
     from tests.fakes import FakeJira, make_issues
     from tests.fakes_sheets import FakeSheets
@@ -101,23 +100,28 @@ def main() -> None:
         for match in rsps.registered():
             if isinstance(match, responses.CallbackResponse):
                 match.callback = faults.wrap(match.callback)
-        config = Config.model_validate(base_config(
+        config = yaml.safe_dump(base_config(
             source={"type": "jira", "url": "https://acme.atlassian.net",
                     "auth": {"email": "ops@acme.test", "token": "soak-token"}, "jql": "project = GROW",
                     "fields": {"estimate": "Story point estimate"}, "full_refresh": "1m"},
             sink={"type": "google_sheets", "spreadsheet": sheets.id, "credentials": str(key_file)},
             schedule={"every": "1s"}, state=str(Path(tmp) / "state.db")))
-        state = State(config.state)
-        runtime = Runtime("soak")
-        daemon = Daemon(config, build_sources(config, runtime), build_sink(config, runtime), state,
-                        telemetry=runtime.telemetry, workspace="soak")
+        (Path(tmp) / "soak.yaml").write_text(config)
+        ws = Workspace(Path(tmp) / "soak.yaml")
+        daemon = Fleet(Roster([ws]))          # `run --config`: a fleet of one
         failures = []
-        run_one = daemon.run_one
+        seen = 0
+        deadline = time.monotonic() + seconds
 
-        def observed():
-            run_one()
-            if daemon.last_error:
-                failures.append(daemon.last_error)
+        def observed(fleet) -> bool:
+            """Between two syncs (the loop turns when one ends): note the last one."""
+            nonlocal seen
+            if daemon.syncs == seen:
+                return time.monotonic() > deadline
+            seen = daemon.syncs
+            (member,) = daemon.members.values()
+            if member.last_error:
+                failures.append(member.last_error)
             # The mock's and the fakes' own records of every call grow without
             # end; they are the harness, not align-sync, so they are dropped.
             rsps.calls.reset()
@@ -128,17 +132,14 @@ def main() -> None:
                 samples["start"] = sample()
             elif daemon.syncs % 100 == 0:
                 samples[f"sync {daemon.syncs}"] = sample()
-        daemon.run_one = observed
+            return time.monotonic() > deadline
         samples: dict[str, dict] = {}
-        stopper = threading.Timer(seconds, daemon.stop.set)
-        stopper.start()
         started = time.monotonic()
-        daemon.loop()
+        daemon.loop(until=observed)
         elapsed = time.monotonic() - started
         samples["end"] = sample()
         samples = {k: samples[k] for k in ["start"] + [k for k in samples if k not in ("start", "end")] + ["end"]
                    if k in samples}
-        state.close()
     sys.stdout.close()
     sys.stdout = real_stdout
     print(f"soak: {elapsed:.0f}s at every: 1s, fault rate {rate:.0%}")

@@ -1,10 +1,10 @@
 """`align-sync run`: sync now, then on the schedule, until SIGTERM/SIGINT.
 
-Runs never overlap (one loop, one sync at a time); a run that is late
-starts as soon as the previous one ends, and missed runs coalesce into one.
-A lock file beside the state refuses a second worker on the same state.
-First SIGTERM/SIGINT: the current sync finishes, then exit 0; a second one
-exits at once.  A failed sync is logged and the next one runs on time.
+One process, one loop (serve/fleet.py), whether it serves one config (`run
+--config X`, a fleet of one) or a folder of them (`run --workspaces DIR`).
+A lock file beside each state refuses a second worker on the same state.
+First SIGTERM/SIGINT: the running syncs finish, then exit 0; a second one
+exits at once.
 
 The Python signal handler only counts: it runs on the main thread between
 two bytecodes, possibly while that thread holds the log lock or a
@@ -18,24 +18,15 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
-from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import structlog
 
-from sync.core.errors import describe
-from sync.core.present.report import iso
-from sync.core.schedule import Timetable
-from sync.worker.engine import collect_between_syncs
-from sync.worker.service import observed_sync
+from sync.worker.serve import health
+from sync.worker.serve.fleet import Fleet
+from sync.worker.serve.roster import FolderRoster, Roster
 
 log = structlog.get_logger("align_sync.daemon")
-GRACE = 60.0           # seconds a loop may overrun its own deadline before /livez says stuck
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class StopRequest:
@@ -77,119 +68,26 @@ class StopRequest:
         signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
 
 
-class Daemon:
-    def __init__(self, config, sources, sink, state, *, force: bool = False,
-                 clock: Callable[[], datetime] = _utcnow,
-                 wait: Callable[[float], bool] | None = None,
-                 telemetry=None, workspace: str = "default", redact=None, notifiers=(),
-                 hang_after: float = 900.0, alerting=None, metric_sources=()):
-        self.config = config
-        self.alerting = alerting
-        self.telemetry, self.workspace, self.redact = telemetry, workspace, redact
-        self.notifiers = notifiers
-        self.metric_sources = metric_sources
-        self.sources, self.sink, self.state = sources, sink, state
-        self.force = force
-        self.clock = clock
-        self.timetable = Timetable(config.schedule)
-        self.stop = threading.Event()
-        # Waits until the timeout or a stop; True when stopped.  Tests pass a
-        # fake that moves their clock instead of sleeping.
-        self.wait = wait or self.stop.wait
-        self.started = clock()
-        self.last_success: datetime | None = None
-        self.last_error = ""
-        self.last_failed = False
-        self.next_due: datetime | None = None
-        self.syncs = 0
-        # /livez: by when (monotonic) the loop must turn again: the end of
-        # its wait, or of a sync allowed `hang_after` seconds, plus GRACE.
-        self.hang_after = hang_after
-        self.turn_by = time.monotonic() + hang_after + GRACE
-
-    def request_stop(self, signum: int | None = None) -> None:
-        """The first stop request (from the watcher thread, never a handler)."""
-        log.info("daemon.stopping", signal=signum, note="finishing the current sync first")
-        self.stop.set()
-
-    @staticmethod
-    def kill_now(signum: int | None = None) -> None:
-        log.warning("daemon.killed", signal=signum)
-        os._exit(1)                       # the second signal: no more waiting
-
-    def alive(self) -> bool:
-        return time.monotonic() < self.turn_by
-
-    def health(self) -> tuple[bool, dict]:
-        from sync.worker.serve.health import verdict
-        now = self.clock()
-        healthy, state = verdict(now, 2 * self.timetable.interval(now), self.started,
-                                 self.last_success, self.last_failed)
-        return healthy, {"status": state, "last_success": iso(self.last_success),
-                         "last_error": self.last_error or None, "next_sync": iso(self.next_due),
-                         "syncs": self.syncs,
-                         "alerts_undelivered": self.alerting.undelivered if self.alerting else []}
-
-    def run_one(self) -> None:
-        self.turn_by = time.monotonic() + self.hang_after + GRACE
-        started = self.clock()
-        self.next_due = self.timetable.next_after(started)
-        try:
-            observed_sync(self.config, self.sources, self.sink, self.state, started,
-                          force=self.force, next_sync=self.next_due, telemetry=self.telemetry,
-                          workspace=self.workspace, redact=self.redact, notifiers=self.notifiers,
-                          alerting=self.alerting, metric_sources=self.metric_sources)
-            self.last_success, self.last_error, self.last_failed = self.clock(), "", False
-            # --force answers one refusal; later syncs are guarded again.
-            self.force = False
-        except Exception as exc:              # logged by observed_sync; even a bug must not stop the schedule
-            self.last_error, self.last_failed = describe(exc), True
-        self.syncs += 1
-        collect_between_syncs()
-
-    def loop(self, max_syncs: int | None = None) -> None:
-        due = self.clock()
-        while not self.stop.is_set():
-            wait = (due - self.clock()).total_seconds()
-            if wait > 0:
-                log.info("daemon.waiting", next_sync=iso(due), seconds=round(wait, 1))
-                self.turn_by = time.monotonic() + wait + GRACE
-                if self.wait(wait):
-                    break
-            self.run_one()
-            if max_syncs is not None and self.syncs >= max_syncs:
-                break
-            due = self.next_due
-            late = self.clock() - due
-            if late > timedelta(0):
-                # Missed runs coalesce: one sync now, not one per missed slot.
-                log.warning("daemon.late", behind_seconds=round(late.total_seconds(), 1))
-                due = self.clock()
-        log.info("daemon.stopped", syncs=self.syncs)
+def kill_now(signum: int | None = None) -> None:
+    log.warning("daemon.killed", signal=signum)
+    os._exit(1)                       # the second signal: no more waiting
 
 
-def serve(workspace, *, health_port: int | None = None, force: bool = False) -> int:
-    """`align-sync run` on one workspace."""
-    from sync.worker.serve import health
-    from sync.worker.serve.folder import sync_timeout
-    config = workspace.config
-    lock = workspace.lock()
-    state = workspace.state()
+def serve(roster: Roster | FolderRoster, *, health_port: int | None = None, force: bool = False) -> int:
+    """Serve the roster's workspaces until a stop; 0 after a clean stop."""
+    fleet = Fleet(roster, force=force)
+    server = None
     try:
-        daemon = Daemon(config, workspace.sources, workspace.sink, state, force=force,
-                        telemetry=workspace.telemetry, workspace=workspace.name,
-                        redact=workspace.process.redactor, notifiers=workspace.notifiers,
-                        hang_after=sync_timeout(), alerting=workspace.alerting,
-                        metric_sources=workspace.metric_sources)
-        StopRequest(daemon.request_stop, daemon.kill_now).install()
-        port = health_port or config.health_port
+        roster.open(fleet)
+        port, flag = roster.health_port(health_port)
         if port:
-            flag = "--health-port" if health_port else f"{workspace.path}: health_port"
-            health.serve(port, daemon.health, alive=daemon.alive, flag=flag)
-        log.info("daemon.started", config=str(workspace.path), pid=os.getpid(), health_port=port,
-                 schedule=config.schedule.cron or f"every {daemon.timetable.every.total_seconds():g}s")
-        daemon.loop()
+            server = health.serve(port, fleet.health, alive=fleet.alive, flag=flag)
+        StopRequest(fleet.request_stop, kill_now).install()
+        roster.started(fleet, port)
+        fleet.loop()
     finally:
-        state.close()
-        lock.release()
+        fleet.release()
+        if server is not None:
+            server.shutdown()
+    roster.stopped(fleet)
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,24 +23,6 @@ from sync.core.errors import AlignSyncError, ConfigError, describe
 from sync.worker.workspace import Process, Workspace
 
 SUFFIXES = (".yaml", ".yml")
-
-
-def concurrency() -> int:
-    raw = os.environ.get("ALIGN_SYNC_CONCURRENCY", "2")
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"ALIGN_SYNC_CONCURRENCY: expected a whole number of 1 or more, got {raw!r}")
-    return int(raw)
-
-
-def sync_timeout() -> float:
-    raw = os.environ.get("ALIGN_SYNC_TIMEOUT", "900")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"ALIGN_SYNC_TIMEOUT: expected seconds above zero, got {raw!r}")
-    return value
 
 
 @dataclass
@@ -157,7 +140,6 @@ def run_once(folder: str, process: Process, *, dry_run: bool = False, force: boo
     not be loaded or was skipped (each is named, as a person's line: on
     stderr when stdout is the JSON log), else 0.  `show`: prints a dry run's
     result for one workspace."""
-    from concurrent.futures import ThreadPoolExecutor
     loaded = load(folder, process)
     now = datetime.now(timezone.utc)
 

@@ -37,15 +37,16 @@ CREATE TABLE IF NOT EXISTS tickets (
 
 class PackedTexts(Mapping):
     """Ticket texts (issue JSON) for the cache, held zlib-compressed until the
-    commit writes them: a 100k full fetch's 70 MB of text would otherwise sit
-    in memory through the whole sync, beside everything the sync builds."""
+    commit writes them: a full fetch's texts would otherwise sit in memory
+    through the whole sync, beside everything it builds (the latency
+    benchmark's issues: 2.2 kB of JSON each, 1 kB packed; 100k of them)."""
 
     def __init__(self):
         self._packed: dict[str, bytes] = {}
 
     @staticmethod
     def pack(text: str) -> bytes:
-        return zlib.compress(text.encode(), 1)     # level 1: most of the saving, a fifth of the time
+        return zlib.compress(text.encode(), 1)     # level 1, the fastest: JSON still packs to under half
 
     def put(self, key: str, packed: bytes) -> None:
         self._packed[key] = packed

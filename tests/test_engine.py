@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from datetime import timedelta
 
 import pytest
@@ -171,3 +172,24 @@ def test_a_failed_fetch_wins_over_the_read_and_leaves_the_sheet_alone(state):
         run_once(make_config(), [source], sink, state, NOW)
     assert sink.reports == [] and sink.errors == ["source jira: HTTP 503 from Jira"]
     assert state.last_count() is None and threading.active_count() == before
+
+
+def test_a_read_made_during_a_failed_fetch_is_not_kept(state):
+    """The sheet read alongside a fetch that then fails is dropped with the
+    sync: the error handed back does not keep it alive (a big sheet's rows)."""
+    started = threading.Event()
+    seen = []
+
+    class Rows:          # stands for what a sheet's read holds (SheetInputs has slots: no weakref)
+        pass
+
+    class Kept(_ReadingSink):
+        def read(self):
+            inputs = super().read()
+            inputs.basis = Rows()
+            seen.append(weakref.ref(inputs.basis))
+            return inputs
+    source = _Gate("jira", [], started, error=TransientError("HTTP 503 from Jira"))
+    with pytest.raises(TransientError) as failed:
+        run_once(make_config(), [source], Kept(started), state, NOW)
+    assert failed.value and len(seen) == 1 and seen[0]() is None

@@ -123,12 +123,26 @@ def read_ahead(read: Callable):
     fetch is raised as it always was (the read only read, and its own failure
     is then dropped), and a failed read is raised, unchanged, by `.result()`
     after a fetch that succeeded.  Its log lines carry the sync's run id and
-    workspace like the rest."""
+    workspace like the rest.  What it read is handed over once: neither the
+    holder nor a failed fetch's traceback keeps it past the sync."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-read")
+    ahead = _Ahead(pool.submit(contextvars.copy_context().run, read))
     try:
-        yield pool.submit(contextvars.copy_context().run, read)
+        yield ahead
+    except BaseException:
+        ahead.future = None
+        raise
     finally:
         pool.shutdown(wait=True)
+
+
+class _Ahead:
+    def __init__(self, future):
+        self.future = future
+
+    def result(self):
+        future, self.future = self.future, None
+        return future.result()
 
 
 def collect_between_syncs() -> None:

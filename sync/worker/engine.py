@@ -117,32 +117,19 @@ def paused_gc():
 
 @contextmanager
 def read_ahead(read: Callable):
-    """The sink's read (a sheet's metadata and values: two round trips) on a
-    thread of its own while the sources are fetched, instead of after them.
-    Leaving the block waits for it, so no thread outlives the fetch; a failed
-    fetch is raised as it always was (the read only read, and its own failure
-    is then dropped), and a failed read is raised, unchanged, by `.result()`
-    after a fetch that succeeded.  Its log lines carry the sync's run id and
-    workspace like the rest.  What it read is handed over once: neither the
-    holder nor a failed fetch's traceback keeps it past the sync."""
+    """The sink's read (two round trips to a sheet) on a thread while the
+    sources are fetched; yields a call that hands it over once.  Leaving the
+    block waits for it: a failed fetch is raised as before and what was read
+    is dropped with it; a failed read is raised by the call, unchanged."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-read")
-    ahead = _Ahead(pool.submit(contextvars.copy_context().run, read))
+    ahead = [pool.submit(contextvars.copy_context().run, read)]     # the log's run id too
     try:
-        yield ahead
+        yield lambda: ahead.pop().result()
     except BaseException:
-        ahead.future = None
+        ahead.clear()
         raise
     finally:
         pool.shutdown(wait=True)
-
-
-class _Ahead:
-    def __init__(self, future):
-        self.future = future
-
-    def result(self):
-        future, self.future = self.future, None
-        return future.result()
 
 
 def collect_between_syncs() -> None:
@@ -187,7 +174,7 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
         with paused_gc():
             with read_ahead(sink.read) as reading:
                 tickets, counts = fetch_all(sources, state, now)
-            inputs = reading.result()
+            inputs = reading()
             log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
                      history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
             tickets = done_stamps.stamp(tickets, state, now)

@@ -38,7 +38,7 @@ from connectors.xlsx.sink import XlsxSink
 from sync.cli import main as cli
 from sync.core.outcomes import Leading, Lever
 from sync.core.present.report import HEADERS, SUMMARY_FIELDS
-from sync.core.present.review import _leading_lines
+from sync.core.present.review_lines import leading_lines
 from sync.worker import configfile
 from sync.worker.engine import run_once
 from sync.worker.runtime import Runtime
@@ -325,6 +325,6 @@ def test_explain_on_a_lever_less_ticket_is_unchanged(tmp_path, capsys, monkeypat
 def test_a_leading_line_without_a_review_before_it_names_the_baseline_as_its_window():
     lever = Lever(id="emails", name="Emails", leading=Leading(metric="ctr", baseline=2.0, target=3.0))
     a = NS(levers=[NS(outcome=NS(id="conv"), lever=lever, leading_current=2.4)])
-    assert _leading_lines({}, a, "conv") == ["emails: ctr moved since the baseline (2 → 2.4)"]
-    assert _leading_lines({"leading": {"emails": 2.6}}, a, "conv") == [
+    assert leading_lines({}, a, "conv") == ["emails: ctr moved since the baseline (2 → 2.4)"]
+    assert leading_lines({"leading": {"emails": 2.6}}, a, "conv") == [
         "emails: ctr did not move since the last review (2.6 → 2.4)"]

@@ -15,6 +15,7 @@ import yaml
 
 from connectors.memory import MemorySink, MemorySource
 from connectors.notify.deliver import EmailNotifier, SlackNotifier, TeamsNotifier
+from sync.core import schedule
 from sync.core.present import review
 from sync.core.assess.assessment import assess
 from sync.cli.main import main
@@ -74,12 +75,12 @@ def test_the_digest_compares_two_assessments():
 def test_the_review_falls_on_its_day_and_time_in_the_zone():
     cfg = config(day="wednesday", time="08:30")
     cfg = cfg.model_copy(update={"schedule": cfg.schedule.model_copy(update={"timezone": "Europe/Berlin"})})
-    first = review.occurrences(cfg, NOW)                  # Thu 26 Nov 09:00Z → Wed 2 Dec 08:30 Berlin
+    first = schedule.occurrences(cfg, NOW)                # Thu 26 Nov 09:00Z → Wed 2 Dec 08:30 Berlin
     assert first == datetime(2026, 12, 2, 7, 30, tzinfo=timezone.utc)
-    assert review.next_review(cfg, first) == first + timedelta(days=7)
+    assert schedule.next_review(cfg, first) == first + timedelta(days=7)
     biweekly = config(cadence="14d")
-    start = review.occurrences(biweekly, NOW)
-    assert review.next_review(biweekly, start) == start + timedelta(days=14)
+    start = schedule.occurrences(biweekly, NOW)
+    assert schedule.next_review(biweekly, start) == start + timedelta(days=14)
 
 
 def test_the_review_tab_keeps_52_blocks_newest_first():

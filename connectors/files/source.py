@@ -3,15 +3,15 @@
 Recognises, by content: a Jira search response (a `/search/jql` page with
 `nextPageToken`, a legacy `/search` page with `startAt`/`total`, or a JSON
 list of such pages), a Trello board JSON export, and a Jira CSV export
-(with its repeated `Labels` / `Component/s` columns).
+(with its repeated `Labels` / `Component/s` columns).  Here: the file
+(where it is, its encoding, whether it can be streamed) and which export it
+holds; `jira_json` and `jira_csv` turn a Jira export into tickets,
+`connectors.trello.board` a Trello board.
 """
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 import json
-import re
 from pathlib import Path
 
 from typing import Literal
@@ -21,19 +21,17 @@ from pydantic import Field
 
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
-from sync.core import numbers, values
 from sync.core.model import Ticket
 from sync.worker.progress import QUIET, Progress
 
-from connectors import field_guess, vocabulary
-from connectors.files import jira_csv
+from connectors import field_guess
+from connectors.files import jira_csv, jira_json
 
 from connectors.jira import export as jira_export
 from connectors.jira.hierarchy import inherit_epics
-from connectors.jira.issue import JiraFieldIds, JiraFields, to_ticket
+from connectors.jira.issue import JiraFields
 from connectors.trello.board import archived_cards, board_tickets, require_estimate_field
 
-_FIELD_ID = re.compile(r"^customfield_\d+$")
 log = structlog.get_logger("align_sync.files")
 
 
@@ -194,7 +192,7 @@ class FileSource:
             raise ConfigError(f"{self._where()}: cannot read: {exc}") from None
 
     def _json(self, text: str | None, step) -> list[Ticket]:
-        reader = _Issues(self, None, step)
+        reader = self._issues(None, step)
         found = self._export(text, reader)
         if len(found) == 1 and not found[0].has_issues and "cards" in found[0].meta \
                 and "lists" in found[0].meta:
@@ -207,9 +205,9 @@ class FileSource:
         if not found or not all(p.has_issues for p in found):
             raise ConfigError(f"{self._where()}: not a Jira search response (no `issues`), "
                               "a Trello board export (no `cards`/`lists`) or a Jira CSV export")
-        ids = self._field_ids(reader.names, reader.present)
+        ids = jira_json.field_ids(self.config.fields, reader.names, reader.present, self._where())
         if ids != reader.ids:
-            reader = _Issues(self, ids, step)
+            reader = self._issues(ids, step)
             self._export(text, reader)
         self.notices = jira_export.partial_notice(found, len(reader.tickets))
         return list(inherit_epics(reader.tickets).values())
@@ -218,7 +216,8 @@ class FileSource:
         """For `init`: the source keys this export's fields call for."""
         text = self.read_text()
         if self._is_csv(text):
-            return field_guess.csv_fields(self._csv_rows(text)[0])
+            return field_guess.csv_fields(jira_csv.rows(text, self.name, self._where(),
+                                                        str(self.config.path))[0])
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
@@ -228,180 +227,16 @@ class FileSource:
         pages = [p for p in (data if isinstance(data, list) else [data]) if isinstance(p, dict)]
         return field_guess.export_fields(pages)
 
-    def _field_ids(self, names: dict[str, str], present: set[str],
-                   final: bool = True) -> JiraFieldIds | None:
-        """The ids behind `fields:`.  Not `final` (the first issue is read,
-        more names may follow): None where a name cannot be resolved yet."""
-        by_name = {v.strip().lower(): k for k, v in names.items()}
-
-        def resolve(key: str, wanted: str | None) -> str | None:
-            if not wanted:
-                return None
-            if wanted in present or wanted in names or _FIELD_ID.match(wanted):
-                return wanted
-            if wanted.strip().lower() in by_name:
-                return by_name[wanted.strip().lower()]
-            if not final:
-                raise _NotYet()
-            have = ", ".join(sorted(f"{v} ({k})" for k, v in names.items())) or \
-                ", ".join(sorted(x for x in present if x.startswith("customfield_"))) or "none"
-            raise ConfigError(f"{self._where()}: fields.{key} {wanted!r} is not a field of this "
-                              f"export; use a field id (fields seen: {have})")
-        try:
-            return JiraFieldIds(resolve("estimate", self.config.fields.estimate),
-                                resolve("acceptance", self.config.fields.acceptance),
-                                next((by_name[n] for n in vocabulary.EPIC_LINK_NAMES
-                                      if n in by_name), None))
-        except _NotYet:
-            return None
-
-    def _csv_rows(self, text: str) -> tuple[list[list[str]], list[int]]:
-        """The export's records and the line each starts on.  Jira writes
-        commas, but an export opened and saved again in a spreadsheet may use
-        semicolons or tabs: the separator is the one that makes the first
-        line hold an `Issue key` column (in any language Jira writes)."""
-        def has_key(delimiter: str) -> bool:
-            head = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-            return "issue key" in (vocabulary.csv_header(h) for h in head)
-        delimiter = next((d for d in (",", ";", "\t", "|") if has_key(d)), None)
-        if delimiter is None:
-            first = next(csv.reader(io.StringIO(text)), [])
-            raise ConfigError(f"{self._where()}: not a Jira CSV export (no `Issue key` column "
-                              f"in the first line: {', '.join(first[:6])[:120]!r})",
-                              hint="export from Jira with Export → CSV (all fields), separated "
-                                   "by commas or semicolons")
-        if delimiter != ",":
-            log.warning("source.csv_separator", source=self.name, file=str(self.config.path),
-                        separator=delimiter, hint="read; Jira itself writes commas")
-        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-        rows, lines, start = [], [], 1
-        for row in reader:
-            rows.append(row)
-            lines.append(start)
-            start = reader.line_num + 1
-        return rows, lines
+    def _issues(self, ids, step) -> jira_json.Issues:
+        return jira_json.Issues(self.config.fields, self.name, self.config.url or "", self._where(),
+                                ids, step)
 
     def _csv(self, text: str) -> tuple[list[Ticket], list[int]]:
         """The export's tickets, and the lines of rows skipped for want of a key."""
-        rows, lines = self._csv_rows(text)
-        header = [vocabulary.csv_header(h) for h in rows[0]]
-        shown = [h.strip() for h in rows[0]]
-        estimate_col = self._csv_column(header, shown, "estimate", self.config.fields.estimate)
-        accept_col = self._csv_column(header, shown, "acceptance", self.config.fields.acceptance)
-        base = (self.config.url or "").rstrip("/")
-        records, keyless = [], []
-        for raw, line in zip(rows[1:], lines[1:]):
-            if not any(cell.strip() for cell in raw):
-                continue
-            cols: dict[str, list[str]] = {}
-            for name, cell in zip(header, raw):
-                if cell.strip():
-                    cols.setdefault(name, []).append(cell.strip())
-            if not cols.get("issue key"):
-                keyless.append(line)     # a ticket with no key could be no row of the sheet
-                continue
-            records.append(cols)
-        parents = jira_csv.Parents(records)
-        self.notices = jira_csv.limit_notice(len(records))
-        order = values.day_order(v for cols in records for name in _CSV_DATES
-                                 for v in cols.get(name, ()))
-        return [_csv_ticket(cols, self.name, base, estimate_col, accept_col, parents, order)
-                for cols in records], keyless
-
-    def _csv_column(self, header: list[str], shown: list[str], key: str,
-                    wanted: str | None) -> str | None:
-        if not wanted:
-            return None
-        low = wanted.strip().lower()
-        for hl in header:
-            if hl == low or hl == f"custom field ({low})" or hl.endswith(f"[{low}]"):
-                return hl
-        custom = ", ".join(sorted({raw for raw, h in zip(shown, header)
-                                   if h.startswith("custom field (")})) or "none"
-        raise ConfigError(f"{self._where()}: fields.{key} {wanted!r} is not a column of this CSV "
-                          f"export (custom field columns: {custom})")
-
-
-class _NotYet(Exception):
-    pass
-
-
-class _Issues:
-    """Receives an export's issues as they are read (`jira_export.Reader`):
-    with `ids` given, converts each; without, decides at the first issue
-    from the names seen so far, and converts only if it could."""
-
-    def __init__(self, source: FileSource, ids: JiraFieldIds | None, step=None):
-        self.source = source
-        self.step = step
-        self.seen = 0
-        self.ids = ids
-        self.decided = ids is not None
-        self.names: dict[str, str] = {}
-        self.present: set[str] = set()
-        self.tickets: dict[str, Ticket] = {}
-
-    def meta(self, key: str, value) -> None:
-        if key == "names" and isinstance(value, dict):   # field id → name; anything else is no help
-            self.names.update({k: str(v) for k, v in value.items() if v is not None})
-
-    def issue(self, issue: dict) -> None:
-        self.seen += 1
-        if self.step is not None and not self.seen % 500:
-            self.step.update(issues=self.seen)
-        fields = issue.get("fields")
-        if isinstance(fields, dict):
-            self.present.update(fields)
-        if not self.decided:
-            self.decided = True
-            self.ids = self.source._field_ids(self.names, self.present, final=False)
-        if self.ids is not None:
-            ticket = to_ticket(issue, self.source.name, self.ids, self.source.config.url or "")
-            self.tickets[ticket.key] = ticket    # a key on two pages counts once
-
-
-# The columns holding dates: together they show whether 03/04/2026 is day first.
-_CSV_DATES = ("created", "updated", "resolved", "last viewed", "due date")
-
-
-def _csv_ticket(cols: dict[str, list[str]], source: str, base: str,
-                estimate_col: str | None, accept_col: str | None,
-                parents: jira_csv.Parents, order: str | None) -> Ticket:
-    def one(*names: str) -> str | None:
-        for n in names:
-            if cols.get(n):
-                return cols[n][0]
-        return None
-
-    def when(name: str, when_blank: str):
-        try:
-            return values.export_date(one(name), order)
-        except values.Unreadable as exc:
-            problems.append(f"column `{name.title()}`: {exc}; {when_blank}")
-            return None
-    problems: list[str] = []
-    key = one("issue key")
-    estimate = None
-    if estimate_col:
-        estimate, problem = numbers.estimate(one(estimate_col), f"column `{estimate_col}`")
-        if problem:
-            problems.append(problem)
-    epic, parent = parents.of(cols)
-    updated = when("updated", "taken as never updated")
-    done_at = when("resolved", "taken as no resolution date")
-    return Ticket(
-        key=key, source=source, title=one("summary") or "",
-        url=f"{base}/browse/{key}" if base else "",
-        type=one("issue type") or "", status=one("status") or "", done=jira_csv.is_done(cols),
-        owner=one("assignee"), estimate=estimate,
-        labels=tuple(cols.get("labels", [])), components=tuple(dict.fromkeys(cols.get("components", []))),
-        project=one("project key") or (key.rsplit("-", 1)[0] if "-" in key else None),
-        project_name=one("project name"), epic=epic, parent=parent,
-        description=one("description") or "",
-        acceptance=(one(accept_col) or "") if accept_col else "",
-        updated=updated, done_at=done_at, created=when("created", "taken as no creation date"),
-        in_progress=jira_csv.in_progress(cols), problems=tuple(problems),
-    )
+        tickets, keyless = jira_csv.tickets(text, self.name, self._where(), str(self.config.path),
+                                            self.config.fields, self.config.url)
+        self.notices = jira_csv.limit_notice(len(tickets))
+        return tickets, keyless
 
 
 def register(registry) -> None:

@@ -18,7 +18,8 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from sync.core.errors import AlignSyncError, RemoteError, describe
-from sync.core.present.review import TEAM, Digest, by_kind, loop_lines, outlook
+from sync.core.present.review import TEAM, Digest
+from sync.core.present.review_lines import by_kind, loop_lines, outlook
 from sync.core.present.review_text import render_text
 from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
 from sync.worker.runtime import Runtime

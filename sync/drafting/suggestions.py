@@ -19,7 +19,7 @@ from sync.drafting.starter_yaml import flow
 from sync.core.assess import choices as sheet_choices
 from sync.drafting import clusters as cl
 from sync.core.assess.assessment import Assessment
-from sync.core.assess.rules import compile_block
+from sync.core.assess.blocks import compile_block
 
 KIND_ORDER = {"epic": 0, "labels": 1, "components": 2, "list": 3, "title": 4, "parent": 5}
 # A story with two sub-tasks is no theme; a parent that holds this many is worth a look.

@@ -3,7 +3,7 @@ weekly review").
 
 Pure: a `snapshot` of an assessment is what the next review compares with
 (kept in state); `digest` compares a snapshot with the current assessment;
-`next_review` says when the next one falls.  No clock, no I/O.  The first
+`sync.core.schedule` says when the next one falls.  No clock, no I/O.  The first
 sync has no earlier review: it compares with the earliest History the sheet
 holds (`from_history`), so the Review tab is useful from day one.
 """
@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sync.core.assess import scoring
-from sync.core.assess.plan import leading_moved, next_checkpoint
-from sync.core.config import WEEKDAYS
 from sync.core.present.report import iso
+from sync.core.present.review_lines import by_kind, forecast_phrase, leading_lines, next_checkpoint_line
 from sync.core.numbers import parse_number
+from sync.core.schedule import next_review, occurrences
 from sync.core.values import parse_date
 
 if TYPE_CHECKING:
@@ -126,16 +125,6 @@ class Digest:
                 for r in self.rows]
 
 
-def by_kind(found: dict[str, list[str]]) -> str | None:
-    """`stale 2 (A-1, A-2); idle_lever 1`: warnings by kind, with their keys."""
-    parts = []
-    for kind in sorted(found, key=lambda k: (-len(found[k]), k)):
-        keys = [k for k in found[kind] if k]
-        parts.append(f"{kind} {len(found[kind])}" + (f" ({', '.join(keys[:10])}"
-                                                        f"{', …' if len(keys) > 10 else ''})" if keys else ""))
-    return "; ".join(parts) or None
-
-
 def _change(now: float | None, before: float | None) -> float | None:
     return round(now - before, 1) if now is not None and before is not None else None
 
@@ -178,7 +167,7 @@ def digest(before: dict, a: "Assessment", review_id: str) -> Digest:
                         grouped(new_warnings - old_warnings, o.outcome.id),
                         grouped(old_warnings - new_warnings, o.outcome.id),
                         [k for k in unmapped_now if old_mapped.get(k) == o.outcome.id],
-                        _next_checkpoint(o.outcome, a), _leading_lines(before, a, o.outcome.id),
+                        next_checkpoint_line(o.outcome, a), leading_lines(before, a, o.outcome.id),
                         standing=grouped(standing, o.outcome.id),
                         forecast=forecast_phrase(o), done_by=done_by.get(o.outcome.id)))
     team = before.get("team", {})
@@ -194,67 +183,6 @@ def _parse(stamp: str | None) -> datetime | None:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
 
 
-def forecast_phrase(o) -> str | None:
-    """An outcome's forecast in words: `8.4 by 2026-12-31 (will hit on 2026-12-02)`."""
-    fc = o.forecast
-    if fc is None:
-        return None
-    if fc.value is None:
-        return fc.status
-    when = f" on {fc.hits_on.isoformat()}" if fc.hits_on else ""
-    return f"{fc.value:g} by {o.outcome.deadline.isoformat()} ({fc.status}{when})"
-
-
-def outlook(r: Row) -> str:
-    """The forecast and Done by of one digest row, for every channel."""
-    parts = [f"forecast {r.forecast}"] if r.forecast else []
-    parts.append(f"open work done by {r.done_by} (85%)" if r.done_by else "open work: no done date yet")
-    return "; ".join(parts)
-
-
-def _next_checkpoint(outcome, a: "Assessment") -> str | None:
-    cp = next_checkpoint(outcome, a.now.date())
-    return f"{cp.date.isoformat()}: {outcome.metric} {cp.value:g}" if cp else None
-
-
-def _leading_lines(before: dict, a: "Assessment", outcome_id: str) -> list[str]:
-    """`lever: metric moved since the last review (2.3 → 2.6)` for each lever of the outcome with a
-    leading indicator and a reading, against the last review (else the baseline)."""
-    was = before.get("leading", {})
-    out = []
-    for lr in a.levers:
-        if lr.outcome.id != outcome_id or lr.lever.leading is None:
-            continue
-        ref = was.get(lr.lever.id)
-        verdict = leading_moved(lr.lever, ref, lr.leading_current)
-        if verdict:
-            start = lr.lever.leading.baseline if ref is None else ref
-            # The window is named: `leading_flat` looks at the last two cadences,
-            # this line at the time since the last review, and both may be true.
-            since = "since the baseline" if ref is None else "since the last review"
-            out.append(f"{lr.lever.id}: {lr.lever.leading.metric} {verdict} {since} "
-                       f"({start:g} → {lr.leading_current:g})")
-    return out
-
-
-def occurrences(config: "Config", after: datetime) -> datetime:
-    """The first `review.day` at `review.time` (in schedule.timezone) after `after`."""
-    zone = ZoneInfo(config.schedule.timezone)
-    local = after.astimezone(zone)
-    hour, minute = (int(x) for x in config.review.time.split(":"))
-    day = WEEKDAYS.index(config.review.day)
-    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    candidate += timedelta(days=(day - candidate.weekday()) % 7)
-    if candidate <= local:
-        candidate += timedelta(days=7)
-    return candidate.astimezone(after.tzinfo)
-
-
-def next_review(config: "Config", previous: datetime) -> datetime:
-    """The review after one at `previous`: a cadence later, on the review day."""
-    return occurrences(config, previous + config.review.cadence - timedelta(minutes=1))
-
-
 def merge_blocks(new: list[list], old_rows: list[list]) -> list[list]:
     """The Review tab: the new block first, older blocks kept, at most MAX_BLOCKS."""
     rows = list(new) + [r for r in old_rows if r and r[0] not in {n[0] for n in new}]
@@ -267,12 +195,6 @@ def merge_blocks(new: list[list], old_rows: list[list]) -> list[list]:
             break
         kept.append(row)
     return kept
-
-
-def loop_lines(r: Row) -> list[str]:
-    """The ALIGN loop's part of an outcome's review: next checkpoint, leading metrics."""
-    head = [f"next checkpoint: {r.next_checkpoint}"] if r.next_checkpoint else []
-    return head + [f"leading: {line}" for line in r.leading]
 
 
 # -- in state -------------------------------------------------------------

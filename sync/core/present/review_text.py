@@ -1,7 +1,8 @@
 """The review as text: `review --print` and the email's plain part."""
 from __future__ import annotations
 
-from sync.core.present.review import TEAM, Digest, by_kind, loop_lines, outlook
+from sync.core.present.review import TEAM, Digest
+from sync.core.present.review_lines import by_kind, loop_lines, outlook
 
 
 def render_text(d: Digest, sheet: str = "") -> str:

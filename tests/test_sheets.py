@@ -178,6 +178,22 @@ def test_metrics_are_read_and_never_written(env):
     assert any(r[1] == "guardrail_breach" for r in env.fake.values("Warnings")[1:])
 
 
+def test_a_formula_in_the_date_column_is_read_as_its_result(env):
+    # Both sinks: a formula in Date, Metric or Value is read for its result.
+    env.sync(tickets("A-1"))
+    metrics = env.fake.tabs["Metrics"]
+    metrics["rows"] = 3
+    metrics["cells"].update({
+        (1, 0): {"userEnteredValue": {"formulaValue": "=DATE(2026,11,22)"},
+                 "effectiveValue": {"numberValue": 46348}},
+        (1, 1): {"userEnteredValue": {"stringValue": "conv_rate"}},
+        (1, 2): {"userEnteredValue": {"numberValue": 7.5}}})
+    env.sync(tickets("A-1"), now=NOW + timedelta(minutes=15))
+    scorecard = {r[0]: r for r in env.fake.values("Scorecard")[1:]}
+    assert scorecard["conv"][6] == 7.5
+    assert not any(r[1] == "bad_metric" for r in env.fake.values("Warnings")[1:])
+
+
 def test_history_appended_once_per_period_and_charts_made_once(env):
     env.sync(tickets("A-1"))
     env.sync(tickets("A-1"), now=NOW + timedelta(hours=2))

@@ -29,7 +29,7 @@ from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode
 from connectors.sheets.staging import send as stage
 from sync.core.config import FilePath, Strict
 from sync.core.errors import RemoteError
-from sync.core.inputs import gather
+from sync.core.inputs import computed, gather
 from sync.core.model import SheetInputs
 from sync.core.present.report import HEADERS, OWNED, SUMMARY_FIELDS, Report, column_letter, iso
 from sync.core.values import serial_date
@@ -123,7 +123,7 @@ class SheetsSink:
         got = self._values(list(ranges.values()), "FORMULA")
         tabs = {name: got.get(a1, []) for name, a1 in ranges.items()}
         metrics = tabs.get("Metrics", [])
-        if any(isinstance(v, str) and v.startswith("=") for row in metrics for v in row[2:3]):
+        if computed(metrics):
             # A computed metric: its result needs one more read (only then).
             metrics = self._values([ranges["Metrics"]], "UNFORMATTED_VALUE")[ranges["Metrics"]]
         for name in heads + [n for n in (*DIFFED, "History") if n in tabs]:

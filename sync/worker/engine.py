@@ -7,8 +7,10 @@ puts the reason in Summary's `Last error`.  State is committed last.
 """
 from __future__ import annotations
 
+import contextvars
 import gc
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -113,6 +115,23 @@ def paused_gc():
             gc.enable()
 
 
+@contextmanager
+def read_ahead(read: Callable):
+    """The sink's read (two round trips to a sheet) on a thread while the
+    sources are fetched; yields a call that hands it over once.  Leaving the
+    block waits for it: a failed fetch is raised as before and what was read
+    is dropped with it; a failed read is raised by the call, unchanged."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-read")
+    ahead = [pool.submit(contextvars.copy_context().run, read)]     # the log's run id too
+    try:
+        yield lambda: ahead.pop().result()
+    except BaseException:
+        ahead.clear()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
 def collect_between_syncs() -> None:
     """After a sync in a long-running process: free the cycles it made while
     the collector was paused, now that its objects are garbage (a collection
@@ -153,8 +172,9 @@ def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State
     inputs = None
     try:
         with paused_gc():
-            tickets, counts = fetch_all(sources, state, now)
-            inputs = sink.read()
+            with read_ahead(sink.read) as reading:
+                tickets, counts = fetch_all(sources, state, now)
+            inputs = reading()
             log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
                      history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
             tickets = done_stamps.stamp(tickets, state, now)

@@ -151,5 +151,5 @@ def download(url: str, headers: dict[str, str], runtime: Runtime) -> bytes:
 
 def register(registry) -> None:
     build = lambda config, runtime, sink: FileMetrics(config, runtime.base_dir, runtime)   # noqa: E731
-    registry.add("metric", "csv", FileMetricsConfig, build)
-    registry.add("metric", "json", FileMetricsConfig, build)
+    for type_ in ("csv", "json"):
+        registry.add("metric", type_, FileMetricsConfig, build, secrets=(), credentials=("url", "headers.*"))

@@ -9,7 +9,7 @@ import html
 from email.message import EmailMessage
 
 from sync.core.present.alerts import RECOVERED, Message, render
-from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
+from connectors.notify.targets import SECRETS, EmailTarget, SlackTarget, TeamsTarget
 
 from connectors.notify.deliver import EmailNotifier, SlackNotifier, TeamsNotifier
 
@@ -55,6 +55,6 @@ class EmailAlert(_Alerting, EmailNotifier):
 
 
 def register(registry) -> None:
-    registry.add("alert", "slack", SlackTarget, lambda t, runtime: SlackAlert(t, runtime))
-    registry.add("alert", "teams", TeamsTarget, lambda t, runtime: TeamsAlert(t, runtime))
-    registry.add("alert", "email", EmailTarget, lambda t, runtime: EmailAlert(t, runtime))
+    registry.add("alert", "slack", SlackTarget, SlackAlert, secrets=SECRETS["slack"])
+    registry.add("alert", "teams", TeamsTarget, TeamsAlert, secrets=SECRETS["teams"])
+    registry.add("alert", "email", EmailTarget, EmailAlert, secrets=SECRETS["email"])

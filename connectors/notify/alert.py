@@ -42,6 +42,9 @@ class TeamsAlert(_Alerting, TeamsNotifier):
 
 
 class EmailAlert(_Alerting, EmailNotifier):
+    def send(self, m: Message, sheet: str = "") -> None:
+        self.post(self.message(m))
+
     def message(self, m: Message, sheet: str = "") -> EmailMessage:
         title, text = render(m)
         msg = EmailMessage()

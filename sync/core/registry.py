@@ -105,7 +105,7 @@ class Registry:
 def usual_secrets(model: type[BaseModel], prefix: str = "") -> list[str]:
     """The paths of `model`'s fields named like a credential, sub-models included."""
     found = []
-    for name, field in model.model_fields.items():
+    for name, field in getattr(model, "model_fields", {}).items():     # a stand-in model has none
         path = f"{prefix}{field.alias or name}"
         if name in USUAL_SECRETS:
             found.append(path)

@@ -25,6 +25,10 @@ def parent_is_epic(fields: dict, parent_fields: dict) -> bool:
     """From an issue's `fields` and its parent's: the parent's level or type
     name, else the issue's own (a sub-task's parent is a standard issue)."""
     kind = parent_fields.get("issuetype")
+    if kind.__class__ is dict:
+        level = kind.get("hierarchyLevel")
+        if level.__class__ is int:      # Cloud's usual shape: the parent's level decides alone
+            return level == 1
     kind = kind if isinstance(kind, dict) else {}
     own = fields.get("issuetype")
     own = own if isinstance(own, dict) else {}

@@ -199,6 +199,19 @@ def _object(value: Any, shape: Shape, field: str, name: str) -> dict:
 
 def _parents(f: dict, shape: Shape, ids: JiraFieldIds) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(epic, other parent) of an issue, each its key and name (`hierarchy`)."""
+    parent = f.get("parent")
+    if not ids.epic_link and not f.get("epic"):
+        # The usual shapes, with the general path's result: no parent, or one
+        # with a text key and summary (a blank or repeated summary left out).
+        if parent is None:
+            return (), ()
+        if parent.__class__ is dict:
+            key, parent_fields = parent.get("key"), parent.get("fields")
+            if key and key.__class__ is str and parent_fields.__class__ is dict:
+                summary = parent_fields.get("summary")
+                if summary.__class__ is str:
+                    pair = (key, summary) if summary and summary != key else (key,)
+                    return (pair, ()) if hierarchy.parent_is_epic(f, parent_fields) else ((), pair)
     epic: list[str] = []
     other: list[str] = []
     parent = _object(f.get("parent"), shape, "parent", "key")

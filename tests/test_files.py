@@ -162,13 +162,15 @@ def _reference(pages, estimate_id):
     return {t.key: t for p in pages for t in (to_ticket(i, "file", ids) for i in p["issues"])}
 
 
-@pytest.fixture(params=["whole", "window of 7"])
+@pytest.fixture(params=["whole", "window of 7", "window of 7, reading ahead"])
 def window(request, monkeypatch):
-    """The export read in the usual window, and in one so small that every
-    value is cut by its end, some more than once."""
+    """The export read in the usual window, in one so small that every
+    value is cut by its end, some more than once (no reading ahead), and in
+    one that reads on whenever fewer than 5 characters are left before a value."""
     from connectors.jira import export
     if request.param != "whole":
         monkeypatch.setattr(export, "WINDOW", 7)
+        monkeypatch.setattr(export, "AHEAD", 5 if request.param.endswith("ahead") else 0)
 
 
 @pytest.mark.parametrize("layout", ["compact", "indented", "names first", "names last", "one page"])

@@ -26,6 +26,7 @@ from sync.core.errors import ConfigError, DataError
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 WINDOW = 4 << 20       # characters read at a time: a few thousand issues
+AHEAD = 64 << 10       # left in the window before a value: read on first (most issues are smaller)
 
 
 class Text:
@@ -95,6 +96,10 @@ class Page:
 
 
 def _decode(text: Text, pos: int) -> tuple[Any, int]:
+    if len(text.buf) - pos < AHEAD and not text.eof:
+        # Read on before a value is cut: a failed decode costs an exception
+        # whose message counts the lines of the whole window (a 4 MB scan).
+        pos = text.more(pos)
     while True:
         try:
             value, end = _DECODER.raw_decode(text.buf, pos)
@@ -201,6 +206,14 @@ def _issues(text: Text, pos: int, where: str, reader) -> int:
                             f"got {shown}", hint="the tracker or export sent a damaged page")
         reader.issue(issue)
         n += 1
+        # The usual separator between issues, read without the general steps
+        # (which would find the same: a comma, one space or none, an object).
+        if text.buf.startswith(", {", pos):
+            pos += 2
+            continue
+        if text.buf.startswith(",{", pos):
+            pos += 1
+            continue
         pos = _expect(text, _skip(text, pos), ",]", "',' delimiter")
         if text.buf[pos] == "]":
             return pos + 1

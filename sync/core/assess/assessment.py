@@ -247,21 +247,20 @@ def _owners(active: list[TicketResult]) -> list[OwnerResult]:
 
 
 def _count_warnings(result: Assessment) -> None:
-    """Each ticket's warning kinds, and the count per outcome and per owner, in one pass."""
+    """Each ticket's warning kinds, and the count per outcome and per owner."""
     by_key: dict[str, list[str]] = {}
-    per_outcome: Counter = Counter()
-    per_owner: Counter = Counter()
-    for w in result.warnings:
-        if w.key:
-            kinds = by_key.get(w.key)
+    warnings = result.warnings
+    for _, kind, _, key, _, _, _ in warnings:       # (unpacked: 150k at 100k tickets)
+        if key:
+            kinds = by_key.get(key)
             if kinds is None:
-                by_key[w.key] = [w.kind]
-            elif w.kind not in kinds:
-                kinds.append(w.kind)
-        if w.outcome_id:
-            per_outcome[w.outcome_id] += 1
-        # Ticket warnings without an owner belong to the "(unassigned)" row.
-        per_owner[w.owner or (NO_OWNER if w.key else "")] += 1
+                by_key[key] = [kind]
+            elif kind not in kinds:
+                kinds.append(kind)
+    # Counted from lists: Counter's own loop, not one `+= 1` per warning.
+    per_outcome = Counter([w.outcome_id for w in warnings if w.outcome_id])
+    # Ticket warnings without an owner belong to the "(unassigned)" row.
+    per_owner = Counter([w.owner or (NO_OWNER if w.key else "") for w in warnings])
     for r in result.tickets:
         r.flags = by_key.get(r.ticket.key, [])
     for o in result.outcomes:

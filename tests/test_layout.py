@@ -8,6 +8,8 @@ import ast
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
 
 PACKAGES = ("sync", "connectors")
@@ -79,6 +81,7 @@ def _graph() -> dict[str, set[str]]:
     return graph
 
 
+@pytest.mark.slow
 def test_the_core_imports_no_worker_cli_drafting_or_connector_module():
     wrong = sorted(f"{module} imports {target}" for module, targets in _graph().items()
                    if module.startswith("sync.core") for target in targets
@@ -86,6 +89,7 @@ def test_the_core_imports_no_worker_cli_drafting_or_connector_module():
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.slow
 def test_no_import_cycle():
     graph = _graph()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))

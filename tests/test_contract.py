@@ -31,7 +31,8 @@ import pytest
 import responses
 
 from connectors.files.source import FileSource, FileSourceConfig
-from connectors.jira.source import JiraSource, JiraSourceConfig
+from connectors.jira.source import JiraSource
+from connectors.jira.settings import JiraSourceConfig
 from connectors.memory import MemorySink, MemorySource
 from connectors.sheets.sink import SheetsSink
 from connectors.trello.source import TrelloSource, TrelloSourceConfig

@@ -176,7 +176,7 @@ def test_health_and_metrics_endpoints(state):
 def test_http_requests_and_retries_are_counted(tmp_path, monkeypatch):
     monkeypatch.setattr(retry, "sleep", lambda s: None)
     from connectors.jira.source import JiraSource
-    from connectors.jira.source import JiraSourceConfig
+    from connectors.jira.settings import JiraSourceConfig
     status = lambda code: telemetry.HTTP.labels("default", "jira", code)._value.get()  # noqa: E731
     ok, busy, retried = status("200"), status("503"), telemetry.RETRIES.labels("default", "jira")._value.get()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:

@@ -5,6 +5,7 @@ library, with a comment saying why it is lazy."""
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -163,3 +164,23 @@ def test_no_folder_holds_more_than_15_modules():
         if len(modules) > MAX_MODULES:
             crowded.append(f"{folder.relative_to(ROOT)}: {len(modules)} modules")
     assert not crowded, "\n".join(crowded)
+
+
+def test_the_readmes_layout_names_every_module():
+    """The README's Layout section is the map a newcomer reads first: every
+    package folder and every module in it is named there."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Layout", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([A-Za-z_/.]+)`", section))
+    words = {part.strip("/") for name in named for part in name.split("/")} | named
+    missing = []
+    for root in ("sync", "connectors"):
+        for path in sorted((ROOT / root).rglob("*.py")):
+            if path.name in ("__init__.py", "__main__.py") or "__pycache__" in path.parts:
+                continue
+            if path.stem not in words:
+                missing.append(str(path.relative_to(ROOT)))
+        for folder in sorted(p for p in (ROOT / root).rglob("*") if p.is_dir() and p.name != "__pycache__"):
+            if folder.name not in words:
+                missing.append(str(folder.relative_to(ROOT)) + "/")
+    assert not missing, f"README's Layout section does not name: {missing}"

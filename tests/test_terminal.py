@@ -150,7 +150,8 @@ def test_progress_shows_only_what_takes_longer_than_two_seconds():
 @responses.activate
 def test_a_slow_jira_fetch_reports_pages_and_issues():
     from sync.worker.state import State
-    from connectors.jira.source import JiraSource, JiraSourceConfig
+    from connectors.jira.source import JiraSource
+    from connectors.jira.settings import JiraSourceConfig
     FakeJira(responses.mock, make_issues(450, NOW))
     out = io.StringIO()
     runtime = Runtime(progress=Progress(enabled=True, stream=out, clock=Clock(1.5)))

@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 
-from connectors.jira.source import JiraSource, JiraSourceConfig
+from connectors.jira.source import JiraSource
+from connectors.jira.settings import JiraSourceConfig
 from connectors.sheets.sink import SheetsSink
 from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from sync.core.errors import RemoteError

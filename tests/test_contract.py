@@ -31,10 +31,9 @@ from sync.core.model import Ticket
 from sync.core.protocols import Sink, Source
 from sync.core.registry import CONNECTORS
 from sync.core.present.report import HEADERS, OWNED
-from sync.worker.engine import run_once
 from sync.worker.state import State
 
-from .conftest import FIXTURES, NOW, make_config, ticket
+from .conftest import FIXTURES, NOW, make_config, sync_over, ticket
 from .fakes import URL, FakeJira, make_issues
 from .fakes_sheets import FakeSheets
 
@@ -133,8 +132,8 @@ class SinkEnv:
 
     def sync(self, tickets: list[Ticket], now: datetime = NOW, sink=None, **kw):
         """One sync, by a new sink object unless given one (as a daemon keeps)."""
-        return run_once(self.h.config, [MemorySource("jira", tickets)], sink or self.h.sink(), self.state,
-                        now, **kw)
+        return sync_over(self.h.config, [MemorySource("jira", tickets)], sink or self.h.sink(), self.state,
+                         now, **kw)
 
     def table(self, tab: str) -> dict:
         """A tab's rows by their first cell (Tickets by key, Summary by field)."""

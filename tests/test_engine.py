@@ -6,11 +6,10 @@ from datetime import timedelta
 import pytest
 
 from connectors.memory import MemorySink, MemorySource
-from sync.worker.engine import run_once
 from sync.core.errors import GuardError, RemoteError, TransientError
 from sync.worker.state import State
 
-from .conftest import NOW, make_config, ticket
+from .conftest import NOW, make_config, sync_over, ticket
 
 
 @pytest.fixture
@@ -26,7 +25,7 @@ def tickets(n: int, prefix: str = "T"):
 
 def test_a_good_sync_writes_and_records(state):
     sink = MemorySink()
-    result = run_once(make_config(), [MemorySource("jira", tickets(4))], sink, state, NOW)
+    result = sync_over(make_config(), [MemorySource("jira", tickets(4))], sink, state, NOW)
     assert result.tickets == 4 and len(sink.reports) == 1
     assert state.last_count() == 4
     assert sink.reports[0].table("Summary").rows[-1] == ["Last error", None]
@@ -37,18 +36,18 @@ def test_a_good_sync_writes_and_records(state):
 def test_drop_guard(state, previous, now_count, fails):
     sink = MemorySink()
     if previous:
-        run_once(make_config(), [MemorySource("jira", tickets(previous))], sink, state, NOW)
+        sync_over(make_config(), [MemorySource("jira", tickets(previous))], sink, state, NOW)
     source = MemorySource("jira", tickets(now_count))
     if fails:
         with pytest.raises(GuardError):
-            run_once(make_config(), [source], sink, state, NOW + timedelta(hours=1))
+            sync_over(make_config(), [source], sink, state, NOW + timedelta(hours=1))
         assert len(sink.reports) == (1 if previous else 0)
         assert sink.errors and "left as it was" in sink.errors[0]
         # --force writes anyway
-        run_once(make_config(), [source], sink, state, NOW + timedelta(hours=2), force=True)
+        sync_over(make_config(), [source], sink, state, NOW + timedelta(hours=2), force=True)
         assert state.last_count() == now_count
     else:
-        run_once(make_config(), [source], sink, state, NOW + timedelta(hours=1))
+        sync_over(make_config(), [source], sink, state, NOW + timedelta(hours=1))
         assert state.last_count() == now_count
 
 
@@ -59,7 +58,7 @@ def test_one_failing_source_fails_the_sync_and_is_named(state):
     cfg = make_config(source=None, sources=[{"name": "eng", "type": "file", "path": "a"},
                                             {"name": "marketing", "type": "file", "path": "b"}])
     with pytest.raises(TransientError):
-        run_once(cfg, [good, bad], sink, state, NOW)
+        sync_over(cfg, [good, bad], sink, state, NOW)
     assert sink.reports == []
     assert sink.errors == ["source marketing: HTTP 503 from Trello"]
     assert state.last_count() is None and state.runs()[0][2] == 0
@@ -75,7 +74,7 @@ def test_a_failure_under_a_pinned_as_of_is_stamped_with_the_real_clock(state):
     cfg = make_config(as_of="2026-11-01T09:00:00Z")
     bad = MemorySource("file", [], error=TransientError("disk gone"))
     with pytest.raises(TransientError):
-        run_once(cfg, [bad], Stamping(), state, NOW)
+        sync_over(cfg, [bad], Stamping(), state, NOW)
     # The figures are as of the pinned day; the failure happened now.
     assert stamped == [NOW]
     assert state.runs()[0][0] == NOW.isoformat()
@@ -86,9 +85,9 @@ def test_several_sources_one_view(state):
     cfg = make_config(source=None, sources=[{"name": "eng", "type": "file", "path": "a"},
                                             {"name": "mkt", "type": "file", "path": "b"}])
     eng = [ticket(f"GROW-{i}", source="eng", labels=("onboarding-email",)) for i in range(2)]
-    run_once(cfg, [MemorySource("eng", eng),
-                   MemorySource("mkt", [ticket("aB3dE9xY", source="mkt", labels=("seo",))])],
-             sink, state, NOW)
+    sync_over(cfg, [MemorySource("eng", eng),
+                    MemorySource("mkt", [ticket("aB3dE9xY", source="mkt", labels=("seo",))])],
+              sink, state, NOW)
     report = sink.reports[0]
     assert [r[1] for r in report.table("Tickets").rows] == ["eng", "eng", "mkt"]
     summary = dict(report.table("Summary").rows)
@@ -99,8 +98,8 @@ def test_dry_run_writes_nothing(tmp_path):
     path = tmp_path / "never.db"
     state = State(path, readonly=True)
     sink = MemorySink()
-    result = run_once(make_config(), [MemorySource("jira", tickets(2))], sink, state, NOW,
-                      dry_run=True)
+    result = sync_over(make_config(), [MemorySource("jira", tickets(2))], sink, state, NOW,
+                       dry_run=True)
     assert result.tickets == 2 and not result.written
     assert sink.reports == [] and sink.errors == []
     assert not path.exists()
@@ -114,5 +113,5 @@ def test_sink_failure_is_recorded_not_masked(state):
         def write_error(self, message, when, basis=None):
             raise RemoteError("still 403")
     with pytest.raises(RemoteError, match="403 from Sheets"):
-        run_once(make_config(), [MemorySource("jira", tickets(1))], BrokenSink(), state, NOW)
+        sync_over(make_config(), [MemorySource("jira", tickets(1))], BrokenSink(), state, NOW)
     assert state.last_count() is None

@@ -11,11 +11,10 @@ import responses
 from connectors.memory import MemorySource
 from connectors.sheets.sink import SheetsSink
 from connectors.sheets.staging import STAGING
-from sync.worker.engine import run_once
 from sync.core.errors import RemoteError
 from sync.worker.state import State
 
-from .conftest import NOW, make_config, ticket
+from .conftest import NOW, make_config, sync_over, ticket
 from .fakes_sheets import MAX_BODY, FakeSheets
 from .test_kill import visible
 from .test_sheets import key_file, private_key, tickets  # noqa: F401 (fixtures)
@@ -30,8 +29,8 @@ class Run:
 
     def sync(self, items, now=NOW, **kw):
         self.fake.rsps.calls.reset()
-        return run_once(self.config, [MemorySource("jira", items)], SheetsSink(self.config.sink),
-                        self.state, now, **kw)
+        return sync_over(self.config, [MemorySource("jira", items)], SheetsSink(self.config.sink),
+                         self.state, now, **kw)
 
     def sheet_requests(self) -> list[str]:
         return [c.request.url.split("?")[0].rsplit("/", 1)[-1] for c in self.fake.rsps.calls

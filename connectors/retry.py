@@ -23,8 +23,6 @@ from sync.worker.runtime import Runtime
 log = structlog.get_logger("align_sync.retry")
 T = TypeVar("T")
 
-ATTEMPTS = 5                 # the default (sync.worker.runtime.RetrySettings); `check` uses 2
-
 
 def sleep(seconds: float) -> None:
     """Tests replace this (or time.sleep) to run retries without waiting."""

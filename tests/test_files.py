@@ -149,7 +149,7 @@ def test_relative_path_falls_back_to_the_config_folder(tmp_path, monkeypatch):
     assert [t.key for t in found] == ["SCRUM-6"]
 
 
-# -- the export read one issue at a time (connectors/jira_export) -------------------
+# -- the export read one issue at a time (connectors/jira/export.py) -------------------
 
 def _pages():
     return [json.loads((FIXTURES / f"jira_search_jql_page{i}.json").read_text()) for i in (1, 2)]

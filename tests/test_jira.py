@@ -15,6 +15,7 @@ from connectors.jira.source import JiraSource, base_jql, plain_http
 from connectors.memory import MemorySink
 from connectors.jira.source import JiraSourceConfig
 from sync.core.errors import ConfigError, RemoteError, TransientError, describe
+from sync.worker.runtime import RetrySettings
 from sync.worker.state import State
 
 from .conftest import NOW, make_config, sync_over
@@ -138,7 +139,7 @@ def test_persistent_503_fails_the_sync_without_writing(rsps, tmp_path, no_sleep)
     with pytest.raises(TransientError, match="HTTP 503"):
         sync_over(config, [JiraSource(config.source, "jira")], sink, state, NOW)
     assert sink.reports == [] and "HTTP 503" in sink.errors[0]
-    assert fake.calls()["3/search/jql"] == retry.ATTEMPTS and len(no_sleep) == retry.ATTEMPTS - 1
+    assert fake.calls()["3/search/jql"] == RetrySettings().attempts and len(no_sleep) == RetrySettings().attempts - 1
     state.close()
 
 

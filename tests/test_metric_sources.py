@@ -357,6 +357,31 @@ def test_google_sheets_source_and_sink(tmp_path, key_file, fake):
     env.state.close()
 
 
+def test_a_number_in_a_date_cell_past_year_9999_stays_one_bad_row(tmp_path, key_file, fake):
+    # 20260105 typed into a date cell is serial day 20 million: no date at all.
+    from connectors.metrics.sheets import SheetsMetrics, SheetsMetricsConfig
+    from connectors.sheets.sink import SheetsSink
+    from sync.worker.runtime import Runtime
+    finance = FakeSheets(fake.rsps, sheet_id="1financeFAKE")
+    kpis = FakeSheets._tab(7, "KPIs", 1, 10, 3)
+    kpis["cells"].update({
+        (0, 0): {"userEnteredValue": {"numberValue": 20260105}},
+        (0, 1): {"userEnteredValue": {"stringValue": "conv_rate"}},
+        (0, 2): {"userEnteredValue": {"numberValue": 7.1}},
+        (1, 0): {"userEnteredValue": {"numberValue": 46348}},
+        (1, 1): {"userEnteredValue": {"stringValue": "conv_rate"}},
+        (1, 2): {"userEnteredValue": {"numberValue": 7.2}}})
+    finance.tabs["KPIs"] = kpis
+    env = Env(tmp_path, key_file, fake)
+    source = SheetsMetrics(SheetsMetricsConfig(type="google_sheets", name="finance",
+                                               spreadsheet="1financeFAKE", range="KPIs!A:C"),
+                           SheetsSink(env.config.sink), Runtime())
+    rows = source.read(NOW.date())
+    assert rows[0] == (20260105, "conv_rate", 7.1)            # left for the reader to name
+    assert rows[1] == (datetime(2026, 11, 22, tzinfo=timezone.utc), "conv_rate", 7.2)
+    env.state.close()
+
+
 def test_google_sheets_source_needs_a_sheets_sink():
     from connectors.metrics.sheets import SheetsMetrics, SheetsMetricsConfig
     from sync.core.errors import ConfigError

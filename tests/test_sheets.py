@@ -20,6 +20,7 @@ from connectors.sheets.diff import norm
 from connectors.sheets.sink import SheetsSinkConfig
 from sync.core.errors import ConfigError, GuardError, RemoteError, TransientError, describe
 from sync.core.present.report import HEADERS, OWNED
+from sync.worker.runtime import RetrySettings
 from sync.worker.state import State
 
 from .conftest import NOW, fixture, make_config, sync_over, ticket
@@ -177,6 +178,22 @@ def test_metrics_are_read_and_never_written(env):
     assert any(r[1] == "guardrail_breach" for r in env.fake.values("Warnings")[1:])
 
 
+def test_a_formula_in_the_date_column_is_read_as_its_result(env):
+    # Both sinks: a formula in Date, Metric or Value is read for its result.
+    env.sync(tickets("A-1"))
+    metrics = env.fake.tabs["Metrics"]
+    metrics["rows"] = 3
+    metrics["cells"].update({
+        (1, 0): {"userEnteredValue": {"formulaValue": "=DATE(2026,11,22)"},
+                 "effectiveValue": {"numberValue": 46348}},
+        (1, 1): {"userEnteredValue": {"stringValue": "conv_rate"}},
+        (1, 2): {"userEnteredValue": {"numberValue": 7.5}}})
+    env.sync(tickets("A-1"), now=NOW + timedelta(minutes=15))
+    scorecard = {r[0]: r for r in env.fake.values("Scorecard")[1:]}
+    assert scorecard["conv"][6] == 7.5
+    assert not any(r[1] == "bad_metric" for r in env.fake.values("Warnings")[1:])
+
+
 def test_history_appended_once_per_period_and_charts_made_once(env):
     env.sync(tickets("A-1"))
     env.sync(tickets("A-1"), now=NOW + timedelta(hours=2))
@@ -194,7 +211,7 @@ def test_persistent_500_leaves_the_sheet_as_it_was(env, no_sleep):
     env.sync(tickets("A-1", "A-2"))
     before = copy.deepcopy(env.fake.tabs)
     env.fake.failures["update"] += [(500, {"error": {"code": 500, "message": "Internal error",
-                                                     "status": "INTERNAL"}})] * retry.ATTEMPTS
+                                                     "status": "INTERNAL"}})] * RetrySettings().attempts
     with pytest.raises(TransientError) as err:
         env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(days=1))
     assert err.value.exit_code == 1
@@ -209,7 +226,7 @@ def test_persistent_500_leaves_the_sheet_as_it_was(env, no_sleep):
     cells_before, cells_after = before["Summary"]["cells"], after["Summary"]["cells"]
     changed = [k for k in cells_after if cells_after[k] != cells_before.get(k)]
     assert changed == [(11, 1)]
-    assert len(no_sleep) == retry.ATTEMPTS - 1
+    assert len(no_sleep) == RetrySettings().attempts - 1
 
 
 def test_a_sheet_that_keeps_failing_is_left_whole_and_the_sync_ends(env, no_sleep):
@@ -222,7 +239,7 @@ def test_a_sheet_that_keeps_failing_is_left_whole_and_the_sync_ends(env, no_slee
         env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(days=1))
     assert env.fake.tabs == before
     # The write's five attempts, then the Last error note's two.
-    assert env.fake.sheet_calls().count("POST 1sheetFAKEid:batchUpdate") == retry.ATTEMPTS + 2
+    assert env.fake.sheet_calls().count("POST 1sheetFAKEid:batchUpdate") == RetrySettings().attempts + 2
 
 
 def test_guard_failure_writes_only_last_error(env):

@@ -5,16 +5,15 @@ it already shared the sink with.  Needs a `google_sheets` sink.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from typing import Literal
 
 from sync.core.config import Strict
 from sync.core.errors import AlignSyncError, ConfigError
+from sync.core.values import serial_date
 
 from connectors import http as remote
 from connectors.sheets.sink import SheetsSink, spreadsheet_id
-
-_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)     # Sheets' serial day 0
 
 
 class SheetsMetricsConfig(Strict):
@@ -50,9 +49,8 @@ class SheetsMetrics:
                 continue                                     # a header row
             if all(v in (None, "") for v in row[:3]):
                 continue
-            when = _EPOCH + timedelta(days=row[0]) if isinstance(row[0], (int, float)) \
-                and not isinstance(row[0], bool) else row[0]
-            out.append((when, row[1], row[2]))
+            # A serial past year 9999 stays a number: the reader names that row.
+            out.append((serial_date(row[0]), row[1], row[2]))
         return out
 
     def _translate(self, exc: Exception) -> AlignSyncError:

@@ -143,7 +143,7 @@ def staged_bytes(report: Report, previous: dict[str, list[list]] | None) -> int:
 def _cells(info: SheetInfo, table: Table, before: list[list] | None,
            plan: Plan | None = None) -> list[dict]:
     """Size the grid and write the table: whole, or — when we read what the
-    tab holds this sync — its header and the rows that changed (`sheets_diff`).
+    tab holds this sync — its header and the rows that changed (`diff`).
     With a staging `plan`, the rows travel through the staging tab."""
     grid = _grid(info.sheet_id, info.rows, info.cols)
     runs = _runs(table, before)
@@ -209,7 +209,7 @@ def build(report: Report, sheets: dict[str, SheetInfo],
           plan: Plan | None = None) -> tuple[dict, int]:
     """The batchUpdate body (the publish), and the spreadsheet's cell count after it.
     `previous`: tabs as read this sync (header row first), to send only changed rows.
-    `plan`: stage Tickets and Warnings rows (`sheets_staging`); filled in here."""
+    `plan`: stage Tickets and Warnings rows (`staging`); filled in here."""
     requests: list[dict] = []
     taken = {s.sheet_id for s in sheets.values()}
     next_id = [1000]

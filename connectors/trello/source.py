@@ -25,7 +25,7 @@ from sync.core.outcomes import Values
 from sync.core.errors import AlignSyncError, ConfigError, RemoteError
 from sync.core.model import Ticket
 from sync.worker.runtime import Runtime
-from sync.worker.state import State
+from sync.core.protocols import Store
 
 from connectors import http, retry
 from connectors.field_guess import trello_fields
@@ -122,7 +122,7 @@ class TrelloSource:
         return self.get("board list", "/members/me/boards", fields="name,shortLink,closed",
                         filter="all")
 
-    def board_ids(self, state: State | None, now: datetime) -> list[str]:
+    def board_ids(self, state: Store | None, now: datetime) -> list[str]:
         """Ids of the configured boards (ids, short links or names)."""
         wanted = [b for b in self.config.boards if not _ID.match(b)]
         known: dict = {}
@@ -177,7 +177,7 @@ class TrelloSource:
 
     # -- the source protocol ----------------------------------------------
 
-    def fetch(self, state: State, now: datetime) -> list[Ticket]:
+    def fetch(self, state: Store, now: datetime) -> list[Ticket]:
         def read(board_id: str) -> tuple[str, dict, list[Ticket]]:
             board = self.board(board_id)
             require_estimate_field(board, self.config.estimate_field, f"source {self.name}")

@@ -83,7 +83,7 @@ def open_read_only(path: Path, data_only: bool = False) -> Workbook:
     """`load_workbook(read_only=True)`, minus parsing each sheet's rels: the
     read-only reader parses them and throws them away, and the Tickets
     tab's 65k hyperlinks made that 0.4 s of every sync's read."""
-    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
+    # lazy: openpyxl (about 0.2 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.reader.excel import ExcelReader
     reader = ExcelReader(path, read_only=True, data_only=data_only)
     reader.valid_files = [f for f in reader.valid_files if not f.startswith("xl/worksheets/_rels/")]
@@ -210,7 +210,7 @@ ALIGNED_NOTE = ("This outcome's share of the team's active effort: effort of its
 
 
 def note_aligned_effort(ws, headers: list[str]) -> None:
-    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
+    # lazy: openpyxl (about 0.2 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.comments import Comment
     cell = ws.cell(row=1, column=headers.index("Aligned effort") + 1)
     cell.comment = Comment(ALIGNED_NOTE, "align-sync", width=260, height=90)
@@ -219,7 +219,7 @@ def note_aligned_effort(ws, headers: list[str]) -> None:
 def colour_severity(ws) -> None:
     """Warnings' Severity coloured as in Google Sheets.  A rule on the column,
     not a fill per cell: the tab's rows are streamed in after openpyxl saved it."""
-    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
+    # lazy: openpyxl (about 0.2 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.formatting.rule import CellIsRule
     from openpyxl.styles import PatternFill
     for severity, colour in SEVERITY_COLOURS.items():

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def draw_charts(wb: Workbook) -> None:
     """Progress vs time elapsed on Scorecard; the History trend on Trend."""
-    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
+    # lazy: openpyxl (about 0.2 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.chart import BarChart, LineChart, Reference
     ws = wb["Scorecard"]
     n = ws.max_row
@@ -52,7 +52,7 @@ def draw_charts(wb: Workbook) -> None:
 def _text_categories(chart, ws, last_row: int) -> None:
     """Column A (outcome ids, dates as text) as the x axis labels: a string
     reference, or Excel numbers the points 1, 2, 3 instead of naming them."""
-    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
+    # lazy: openpyxl (about 0.2 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.chart.data_source import AxDataSource, StrRef
     for series in chart.series:
         series.cat = AxDataSource(strRef=StrRef(f"'{ws.title}'!$A$2:$A${last_row}"))

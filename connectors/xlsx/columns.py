@@ -29,7 +29,7 @@ def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
 
 def _date_styles(archive: zipfile.ZipFile) -> set[int]:
     """Indices of the cell styles that show a number as a date (openpyxl's test)."""
-    # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
+    # lazy: openpyxl (about 0.2 s to import) loads only when an xlsx workbook is read or written
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
     if "xl/styles.xml" not in archive.namelist():
         return set()
@@ -89,7 +89,7 @@ def read_columns(path: Path, tab: str, headers: list[str], wanted: tuple[str, ..
                                 if el.get("s") and row[col] is not None:
                                     dated = dated if dated is not None else _date_styles(archive)
                                     if int(el.get("s")) in dated:
-                                        # lazy: openpyxl (0.13 s to import) loads only when an xlsx workbook is read or written
+                                        # lazy: openpyxl (about 0.2 s to import) loads only when an xlsx workbook is read or written
                                         from openpyxl.utils.datetime import from_excel
                                         row[col] = from_excel(row[col])
                     el.clear()

@@ -28,7 +28,7 @@ from connectors.xlsx.tabs import MAX_LINKS, MAX_TEXT, add_metric_rows, fill_tab,
 from sync.core.assess.choices import HEADER as CHOICE_HEADER
 from sync.core.config import FilePath, Strict
 from sync.core.errors import ConfigError
-from sync.core.inputs import gather
+from sync.core.inputs import computed, gather
 from sync.core.model import SheetInputs
 from sync.core.present.report import HEADERS, OWNED, Report, Table, cell_text, iso
 from sync.worker.progress import QUIET, Progress
@@ -128,7 +128,7 @@ class XlsxSink:
             raise ConfigError(f"sink xlsx {self.path}: cannot open as a workbook ({exc}); "
                               "move it away or point `sink.path` elsewhere")
         metrics = metric_rows(tabs["Metrics"]) if "Metrics" in tabs else self._seed_rows()
-        if any(isinstance(v, str) and v.startswith("=") for r in metrics for v in r[:3]):
+        if computed(metrics):
             # A computed metric: take the value Excel cached when it last saved
             # the file (openpyxl cannot compute formulas).
             metrics = metric_rows(read_rows_cached(self.path))

@@ -20,7 +20,7 @@ PROBE = "-"              # the one cell a streamed tab holds until its rows go i
 
 
 def _font(**kw):
-    # lazy: openpyxl takes ~0.2 s to import; a process writing only to Google Sheets never needs it
+    # lazy: openpyxl (about 0.2 s to import) loads only when an xlsx workbook is read or written; a process writing only to Google Sheets never needs it
     from openpyxl.styles import Font
     return Font(**kw)
 

@@ -38,6 +38,13 @@ def readings(rows: Iterable[list]) -> tuple[list[Reading], list[str]]:
     return found, bad
 
 
+def computed(metrics: list[list]) -> bool:
+    """Whether a Metrics row holds a formula in Date, Metric or Value: then
+    the sink reads the tab again for the results (a `=TODAY()` date or a
+    `=B2` metric name counts as much as a computed value)."""
+    return any(isinstance(v, str) and v.startswith("=") for row in metrics for v in row[:3])
+
+
 def _blank(value) -> bool:
     return value is None or value == ""
 

@@ -27,7 +27,7 @@ from sync.core.redact import Redactor
 from sync.worker import done_stamps
 from sync.worker.state import State
 
-log = structlog.get_logger("align_sync.engine")
+log = structlog.get_logger("align_sync.engine")     # a sync's lines come from one logger
 
 
 @dataclass(frozen=True)

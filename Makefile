@@ -49,6 +49,7 @@ bench: $(BIN)/.installed-test
 	@$(BIN)/python tests/bench/bench_jira_sheets.py
 	@$(BIN)/python tests/bench/bench_e2e.py
 	@$(BIN)/python tests/bench/bench_latency.py
+	@$(BIN)/python tests/bench/bench_side_by_side.py
 	@$(BIN)/python tests/bench/bench_redact.py
 
 soak: $(BIN)/.installed-test

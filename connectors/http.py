@@ -119,6 +119,9 @@ HINTS: dict[str, dict[int | str, Hint]] = {
     },
     "teams": {"3xx": _REDIRECT, **{status: _REMOVED for status in (401, 403, 404, 410)}},
     "webhook": {"3xx": _REDIRECT},
+    # A metric source's download (connectors.metrics.csvjson): named by its host only.
+    "metrics": {"3xx": Hint(RemoteError, "{host} answered with a redirect (HTTP {status}), not followed",
+                            "give the final URL")},
 }
 
 

@@ -5,7 +5,7 @@ a big query spends nearly all its time waiting.  `ordered` runs a function
 over items on at most `workers` threads and yields the results in the
 items' order, whatever order they finish in, so a sync's result does not
 depend on timing.  Items are pulled lazily and at most `2 × workers` results
-wait at once: a long listing is fetched while it is still being read, and
+(or the caller's `window`) wait at once: a long listing is fetched while it is still being read, and
 memory holds a window of pages, never all of them.
 
 The first failure cancels what has not started, waits for what is running
@@ -16,6 +16,7 @@ there (sync.worker.ratelimit).
 """
 from __future__ import annotations
 
+import contextvars
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, TypeVar
@@ -25,19 +26,26 @@ R = TypeVar("R")
 
 
 def ordered(fn: Callable[[A], R], items: Iterable[A], workers: int,
-            name: str = "fetch") -> Iterator[R]:
-    """fn(item) for every item, on up to `workers` threads, in item order."""
+            name: str = "fetch", spare: int = 0, window: int | None = None) -> Iterator[R]:
+    """fn(item) for every item, on up to `workers` threads, in item order.
+    `spare`: threads beyond `workers`, for a caller whose own semaphore keeps
+    `workers` requests in flight: a thread turning its answer into tickets
+    (the GIL held) then no longer delays the next request.  `window`: items
+    taken at most (running or waiting for their turn; default twice the
+    threads), for items that are big themselves (4 MB request bodies)."""
     if workers <= 1:
         # One at a time needs no thread (and keeps a traceback simple).
         for item in items:
             yield fn(item)
         return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    pool = ThreadPoolExecutor(max_workers=workers + spare, thread_name_prefix=name)
     waiting: deque[Future] = deque()
+    window = window or 2 * (workers + spare)
     try:
         for item in items:
-            waiting.append(pool.submit(fn, item))
-            while len(waiting) >= 2 * workers:
+            # The caller's log context (run id, workspace) on every line a worker logs.
+            waiting.append(pool.submit(contextvars.copy_context().run, fn, item))
+            while len(waiting) >= window:
                 yield waiting.popleft().result()
         while waiting:
             yield waiting.popleft().result()

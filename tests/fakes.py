@@ -106,7 +106,10 @@ class FakeJira:
                           callback=self._edit)
         rsps.add_callback(responses.GET, f"{self.url}/rest/api/2/mypermissions", callback=self._permissions)
         if cloud:
-            rsps.add_callback(responses.GET, f"{self.url}/rest/api/3/search/jql", callback=self._served(self._jql))
+            # v2 and v3 of /search/jql (the `jira` client's own search_issues uses v2).
+            for v in ("2", "3"):
+                rsps.add_callback(responses.GET, f"{self.url}/rest/api/{v}/search/jql",
+                                  callback=self._served(self._jql))
             rsps.add_callback(responses.POST, f"{self.url}/rest/api/3/issue/bulkfetch",
                               callback=self._served(self._bulkfetch))
             for v in ("2", "3"):
@@ -201,7 +204,9 @@ class FakeJira:
     def _shape(self, issue: dict, fields: list[str]) -> dict:
         if fields == ["id"]:
             return {"id": issue["id"]}
-        keep = {k: v for k, v in issue["fields"].items() if k in fields}
+        # `*all` / `*navigable` (the client's default when a caller names no fields): every field.
+        every = any(f in ("*all", "*navigable") for f in fields)
+        keep = {k: v for k, v in issue["fields"].items() if every or k in fields}
         return {**{k: issue[k] for k in ("expand", "id", "self", "key")}, "fields": keep}
 
     def _fail(self):

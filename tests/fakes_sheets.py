@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -95,6 +96,11 @@ class FakeSheets:
         self.requests = 0
         self.largest_body = 0
         self.seconds = 0.0                 # time spent in the fake itself (benchmarks subtract it)
+        # One request applied at a time, as Google applies a spreadsheet's
+        # writes; the round trips (latency) still overlap.  `peak`: the most
+        # requests in flight at once.
+        self._lock = threading.Lock()
+        self.inflight = self.peak = 0
         rsps.add_callback(responses.POST, TOKEN_URL, callback=self._guarded(self._token))
         rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}", callback=self._guarded(self._meta))
         rsps.add_callback(responses.GET, f"{BASE}/{sheet_id}/values:batchGet",
@@ -113,13 +119,21 @@ class FakeSheets:
 
     def _guarded(self, handler):
         def callback(request):
-            if self.latency:
-                time.sleep(self.latency)
-            started = time.perf_counter()
+            with self._lock:
+                self.inflight += 1
+                self.peak = max(self.peak, self.inflight)
             try:
-                return handle(request)
+                if self.latency:
+                    time.sleep(self.latency)
+                with self._lock:
+                    started = time.perf_counter()
+                    try:
+                        return handle(request)
+                    finally:
+                        self.seconds += time.perf_counter() - started
             finally:
-                self.seconds += time.perf_counter() - started
+                with self._lock:
+                    self.inflight -= 1
 
         def handle(request):
             self.requests += 1

@@ -229,7 +229,7 @@ def test_a_refusing_channel_says_to_fix_alerts_notify():
 
     from sync.core.errors import RemoteError
     from sync.core.registry import CONNECTORS
-    from sync.core.targets import SlackTarget
+    from connectors.notify.targets import SlackTarget
     from sync.worker.runtime import Runtime
     url = "https://hooks.slack.com/services/T0/B0/revoked"
     channel = CONNECTORS.kind("alert", "slack").build(SlackTarget(type="slack", webhook=url), Runtime())

@@ -1,16 +1,26 @@
-"""Contract tests: what the engine relies on from every source and every sink.
+"""Contract tests: what the engine and the worker rely on from every
+connector, role by role (sync.core.protocols): sources, sinks, metric
+sources, notifiers and alert channels.
 
 Each registered connector type has a harness below that builds it against its
 fake (a file on disk, the Jira and Trello HTTP fakes, the Sheets fake, a real
-workbook); every test in this module then runs against every harness.  A new
-connector gets the suite by adding its harness to SOURCES or SINKS — and the
-first test fails until it does.
+workbook, HTTP mocked with `responses`, an SMTP server on loopback); every
+test of a role then runs against every harness of that role.  A new
+connector gets its role's suite by adding its harness to SOURCES, SINKS,
+METRIC_SOURCES, NOTIFIERS or ALERT_CHANNELS (by its registered type) — and
+`test_every_registered_connector_has_a_harness` fails until it does.
+
+The memory source and sink (connectors/memory.py) are not registered types:
+they have no config block a file could name, tests build them with tickets
+or sheet data in hand.  So they are not in SOURCES and SINKS; the memory
+sink still runs `test_a_sink_keeps_nothing_between_calls`.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import shutil
+import sqlite3
 import weakref
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -26,16 +36,20 @@ from connectors.memory import MemorySink, MemorySource
 from connectors.sheets.sink import SheetsSink
 from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from connectors.xlsx.sink import XlsxSink
+from sync.core.assess import metric_feed
 from sync.core.errors import AlignSyncError, GuardError
 from sync.core.model import Ticket
-from sync.core.protocols import Sink, Source
+from sync.core.protocols import AlertChannel, MetricSource, Notifier, Sink, Source
 from sync.core.registry import CONNECTORS
+from sync.core.present.alerts import FAILING, Message
 from sync.core.present.report import HEADERS, OWNED
+from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
 from .conftest import FIXTURES, NOW, make_config, sync_over, ticket
 from .fakes import URL, FakeJira, make_issues
 from .fakes_sheets import FakeSheets
+from .test_review import SLACK, TEAMS, digest as review_digest, smtp_server  # noqa: F401 (fixture)
 
 SECRET = "ATATT3xFfGF0-contract-secret"
 
@@ -152,6 +166,11 @@ def sink_env(request, tmp_path, key_file):
 def test_every_registered_connector_has_a_harness():
     assert set(CONNECTORS.types("sink")) == set(SINKS)
     assert set(CONNECTORS.types("source")) == set(SOURCES)
+    assert set(CONNECTORS.types("metric")) == set(METRIC_SOURCES)
+    assert set(CONNECTORS.types("notify")) == set(NOTIFIERS)
+    assert set(CONNECTORS.types("alert")) == set(ALERT_CHANNELS)
+    # The memory fakes are no registered type (see the module's docstring).
+    assert "memory" not in CONNECTORS.types("source") + CONNECTORS.types("sink")
 
 
 def _members(protocol) -> set[str]:
@@ -483,3 +502,245 @@ def test_a_refused_source_raises_our_error_without_the_secret(source_env):
         list(harness.source().fetch(state, NOW))
     assert SECRET not in str(err.value)
     assert str(err.value).strip()
+
+
+# --- metric sources -----------------------------------------------------------
+
+def _built(role: str, data: dict, *args):
+    """A connector as the workspace builds it: its block validated by its
+    registered model, then its registered factory."""
+    kind = CONNECTORS.kind(role, data["type"])
+    return kind.build(kind.model.model_validate(data), *args)
+
+
+READINGS = [("2026-11-22", "conv_rate", 7.1), ("2026-11-23", "conv_rate", 7.2)]
+
+
+class SqlMetricHarness:
+    """A SQLite table, read with the query a team would write."""
+
+    def __init__(self, tmp_path, key_file):
+        self.db = tmp_path / "kpi.db"
+        with sqlite3.connect(self.db) as db:
+            db.execute("CREATE TABLE kpi (day TEXT, metric TEXT, value REAL)")
+            db.executemany("INSERT INTO kpi VALUES (?, ?, ?)", READINGS)
+        db.close()
+        self.config = {"type": "sql", "name": "warehouse", "url": f"sqlite:///{self.db}",
+                       "query": "SELECT day AS date, metric, value FROM kpi WHERE day >= :since"}
+        self.sink, self.secret = None, None        # a SQLite file has no password to leak
+
+    def break_access(self):
+        self.db.unlink()
+
+    def close(self):
+        pass
+
+
+class DownloadHarness:
+    """A CSV or JSON file behind https with a bearer token, mocked with `responses`."""
+
+    def __init__(self, tmp_path, key_file, kind: str):
+        self.url = f"https://bi.example.com/kpi.{kind}"
+        body = ("date,metric,value\n" + "".join(f"{d},{m},{v}\n" for d, m, v in READINGS)
+                if kind == "csv" else json.dumps([dict(date=d, metric=m, value=v) for d, m, v in READINGS]))
+        self.rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.rsps.start()
+        self.rsps.add(responses.GET, self.url, body=body)
+        self.config = {"type": kind, "name": "bi", "url": self.url,
+                       "headers": {"Authorization": f"Bearer {SECRET}"}}
+        self.sink, self.secret = None, SECRET
+
+    def break_access(self):
+        self.rsps.replace(responses.GET, self.url, status=401, body=f"token Bearer {SECRET} refused")
+
+    def close(self):
+        self.rsps.stop()
+        self.rsps.reset()
+
+
+class SheetsMetricHarness:
+    """Another spreadsheet, read with the sink's account (the Sheets fake)."""
+
+    def __init__(self, tmp_path, key_file):
+        self.base = SheetsHarness(tmp_path, key_file)
+        self.finance = FakeSheets(self.base.rsps, sheet_id="1financeFAKE")
+        kpis = FakeSheets._tab(7, "KPIs", 1, 10, 3)
+        for row, cells in enumerate([("Date", "Metric", "Value")] + READINGS):
+            for col, value in enumerate(cells):
+                kind = "numberValue" if isinstance(value, float) else "stringValue"
+                kpis["cells"][(row, col)] = {"userEnteredValue": {kind: value}}
+        self.finance.tabs["KPIs"] = kpis
+        self.config = {"type": "google_sheets", "name": "finance", "spreadsheet": "1financeFAKE",
+                       "range": "KPIs!A:C"}
+        self.sink, self.secret = SheetsSink(self.base.config.sink), None
+
+    def break_access(self):
+        self.finance.failures["get"] += [(403, {"error": {"code": 403, "status": "PERMISSION_DENIED",
+                                                          "message": "The caller does not have permission"}})]
+
+    def close(self):
+        self.base.close()
+
+
+METRIC_SOURCES = {
+    "sql": SqlMetricHarness,
+    "csv": lambda tmp_path, key_file: DownloadHarness(tmp_path, key_file, "csv"),
+    "json": lambda tmp_path, key_file: DownloadHarness(tmp_path, key_file, "json"),
+    "google_sheets": SheetsMetricHarness,
+}
+
+
+@pytest.fixture(params=sorted(METRIC_SOURCES))
+def metric_harness(request, tmp_path, key_file):
+    harness = METRIC_SOURCES[request.param](tmp_path, key_file)
+    yield harness
+    harness.close()
+
+
+def _metric_source(harness):
+    return _built("metric", harness.config, Runtime(), harness.sink)
+
+
+def test_a_metric_source_has_everything_the_protocol_names(metric_harness):
+    source = _metric_source(metric_harness)
+    missing = {m for m in _members(MetricSource) if not hasattr(source, m)}
+    assert not missing, f"{type(source).__name__} lacks {sorted(missing)}"
+    assert source.name == metric_harness.config["name"]
+
+
+def test_a_metric_source_reads_rows_the_metrics_tab_takes(metric_harness):
+    """Its (date, metric, value) rows, as read, are what metric_feed folds in."""
+    source = _metric_source(metric_harness)
+    rows = list(source.read(date(2026, 11, 1)))
+    assert all(len(row) == 3 for row in rows)
+    merged = metric_feed.merge([], [metric_feed.Fetched(source.name, rows)], make_config(), NOW)
+    assert merged.problems == []
+    assert merged.rows.added == [[d, m, v, f"from {source.name}"] for d, m, v in READINGS]
+
+
+def test_a_refused_metric_source_raises_our_error_without_the_secret(metric_harness):
+    source = _metric_source(metric_harness)
+    metric_harness.break_access()
+    with pytest.raises(AlignSyncError) as err:
+        list(source.read(date(2026, 11, 1)))
+    said = f"{err.value} {err.value.hint}"
+    assert str(err.value).strip()
+    assert metric_harness.secret is None or metric_harness.secret not in said
+
+
+# --- notifiers and alert channels -----------------------------------------------
+
+class WebhookTargetHarness:
+    """A Slack or Teams webhook, its HTTP mocked with `responses` (as in test_review)."""
+
+    def __init__(self, request, kind: str, url: str, refusal: tuple[int, str]):
+        self.kind, self.url, self.refusal = kind, url, refusal
+        self.secret = url
+        self.rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.rsps.start()
+
+    def target(self, refused: bool = False) -> dict:
+        status, body = self.refusal if refused else (200, "ok")
+        self.rsps.add(responses.POST, self.url, status=status, body=body)
+        return {"type": self.kind, "webhook": self.url}
+
+    def delivered(self) -> list[str]:
+        return [json.dumps(json.loads(c.request.body)) for c in self.rsps.calls if c.response.status_code < 300]
+
+    def close(self):
+        self.rsps.stop()
+        self.rsps.reset()
+
+
+class EmailTargetHarness:
+    """A real SMTP server on loopback with STARTTLS and a login (aiosmtpd, test_review's)."""
+
+    def __init__(self, request):
+        self.inbox, self.port = request.getfixturevalue("smtp_server")
+        self.secret = "s3cret-pass"
+
+    def target(self, refused: bool = False) -> dict:
+        if refused:
+            self.secret = "wrong-pass-0f1e2d"     # the server refuses the login; it is still a secret
+        return {"type": "email", "smtp": f"127.0.0.1:{self.port}", "starttls": True, "username": "bot",
+                "password": self.secret, "from": "align-sync@example.com", "to": ["leads@example.com"]}
+
+    def delivered(self) -> list[str]:
+        return [e.content.decode() for e in self.inbox.messages]
+
+    def close(self):
+        pass
+
+
+# The same targets serve the review (role notify) and alerts (role alert);
+# a type registered for one role needs its harness in that role's dict.
+_TARGETS = {
+    "slack": lambda request: WebhookTargetHarness(request, "slack", SLACK, (404, "no_service")),
+    "teams": lambda request: WebhookTargetHarness(request, "teams", TEAMS, (404, "")),
+    "email": EmailTargetHarness,
+}
+NOTIFIERS = dict(_TARGETS)
+ALERT_CHANNELS = dict(_TARGETS)
+SHEET = "https://docs.google.com/spreadsheets/d/abc"
+
+
+def _target_env(request, harnesses):
+    harness = harnesses[request.param](request)
+    request.addfinalizer(harness.close)
+    return harness
+
+
+@pytest.fixture(params=sorted(NOTIFIERS))
+def notify_harness(request):
+    return _target_env(request, NOTIFIERS)
+
+
+@pytest.fixture(params=sorted(ALERT_CHANNELS))
+def alert_harness(request):
+    return _target_env(request, ALERT_CHANNELS)
+
+
+ALERT = Message(target="", kind=FAILING, workspace="growth", failures=2, since=NOW, error="Jira: HTTP 503",
+                sheet=SHEET, at=NOW)
+# role -> (its protocol, what one delivery is sent, words its message carries)
+ROLES = {"notify": (Notifier, lambda: (review_digest(), SHEET), "Weekly review 2026-11-30"),
+         "alert": (AlertChannel, lambda: (ALERT,), "align-sync growth: syncs are failing")}
+
+
+@pytest.fixture(params=[("notify", t) for t in sorted(NOTIFIERS)] + [("alert", t) for t in sorted(ALERT_CHANNELS)],
+                ids=lambda param: "-".join(param))
+def target_env(request):
+    role, kind = request.param
+    harness = (NOTIFIERS if role == "notify" else ALERT_CHANNELS)[kind](request)
+    request.addfinalizer(harness.close)
+    return role, harness
+
+
+def _deliverer(role: str, harness, refused: bool = False):
+    return _built(role, harness.target(refused), Runtime())
+
+
+def test_a_target_has_everything_its_protocol_names(target_env):
+    role, harness = target_env
+    built = _deliverer(role, harness)
+    missing = {m for m in _members(ROLES[role][0]) if not hasattr(built, m)}
+    assert not missing, f"{type(built).__name__} lacks {sorted(missing)}"
+    assert built.id and built.label and harness.secret not in built.id + built.label
+
+
+def test_a_delivery_sends_one_message_to_the_target(target_env):
+    role, harness = target_env
+    _, payload, words = ROLES[role]
+    _deliverer(role, harness).send(*payload())
+    (sent,) = harness.delivered()
+    assert words in sent
+
+
+def test_a_refused_delivery_raises_our_error_naming_the_target_without_the_secret(target_env):
+    role, harness = target_env
+    built = _deliverer(role, harness, refused=True)
+    with pytest.raises(AlignSyncError) as err:
+        built.send(*ROLES[role][1]())
+    assert err.value.message.startswith(built.label)
+    assert harness.secret not in f"{err.value} {err.value.hint}"
+    assert harness.delivered() == []

@@ -1,6 +1,8 @@
 """One sync through the memory fakes: guards, failing sources, dry runs."""
 from __future__ import annotations
 
+import threading
+import weakref
 from datetime import timedelta
 
 import pytest
@@ -115,3 +117,78 @@ def test_sink_failure_is_recorded_not_masked(state):
     with pytest.raises(RemoteError, match="403 from Sheets"):
         sync_over(make_config(), [MemorySource("jira", tickets(1))], BrokenSink(), state, NOW)
     assert state.last_count() is None
+
+
+class _Gate(MemorySource):
+    """A source whose fetch waits (with a deadline) until the sink's read has
+    begun: a sync only gets past it when the read overlaps the fetch."""
+    def __init__(self, name, found, started, error=None):
+        super().__init__(name, found, error=error)
+        self.started = started
+
+    def fetch(self, state, now):
+        assert self.started.wait(timeout=10), "the sink's read did not start during the fetch"
+        return super().fetch(state, now)
+
+
+class _ReadingSink(MemorySink):
+    def __init__(self, started, error=None):
+        super().__init__()
+        self.started, self.error, self.reads = started, error, 0
+
+    def read(self):
+        self.reads += 1
+        self.started.set()
+        if self.error:
+            raise self.error
+        return super().read()
+
+
+def test_the_sheet_is_read_while_the_sources_are_fetched(state):
+    started = threading.Event()
+    sink = _ReadingSink(started)
+    result = sync_over(make_config(), [_Gate("jira", tickets(3), started)], sink, state, NOW)
+    assert result.tickets == 3 and sink.reads == 1 and len(sink.reports) == 1
+
+
+def test_a_failed_read_fails_the_sync_with_its_own_message(state):
+    started = threading.Event()
+    sink = _ReadingSink(started, error=RemoteError("Google Sheets read: HTTP 403"))
+    before = threading.active_count()
+    with pytest.raises(RemoteError, match="^Google Sheets read: HTTP 403$"):
+        sync_over(make_config(), [_Gate("jira", tickets(3), started)], sink, state, NOW)
+    assert sink.reports == [] and sink.errors == ["Google Sheets read: HTTP 403"]
+    assert state.last_count() is None and threading.active_count() == before
+
+
+def test_a_failed_fetch_wins_over_the_read_and_leaves_the_sheet_alone(state):
+    started = threading.Event()
+    # The read fails too: the fetch's error is still the one raised and noted.
+    sink = _ReadingSink(started, error=RemoteError("Google Sheets read: HTTP 500"))
+    source = _Gate("jira", [], started, error=TransientError("HTTP 503 from Jira"))
+    before = threading.active_count()
+    with pytest.raises(TransientError, match="HTTP 503 from Jira"):
+        sync_over(make_config(), [source], sink, state, NOW)
+    assert sink.reports == [] and sink.errors == ["source jira: HTTP 503 from Jira"]
+    assert state.last_count() is None and threading.active_count() == before
+
+
+def test_a_read_made_during_a_failed_fetch_is_not_kept(state):
+    """The sheet read alongside a fetch that then fails is dropped with the
+    sync: the error handed back does not keep it alive (a big sheet's rows)."""
+    started = threading.Event()
+    seen = []
+
+    class Rows:          # stands for what a sheet's read holds (SheetInputs has slots: no weakref)
+        pass
+
+    class Kept(_ReadingSink):
+        def read(self):
+            inputs = super().read()
+            inputs.basis = Rows()
+            seen.append(weakref.ref(inputs.basis))
+            return inputs
+    source = _Gate("jira", [], started, error=TransientError("HTTP 503 from Jira"))
+    with pytest.raises(TransientError) as failed:
+        sync_over(make_config(), [source], Kept(started), state, NOW)
+    assert failed.value and len(seen) == 1 and seen[0]() is None

@@ -24,7 +24,7 @@ from .test_jira import cloud_config
 from .test_trello import API, BOARD_ID, config as trello_config, rsps as trello_rsps  # noqa: F401 (fixture)
 
 WORDS = dict(kind="API token", url="https://acme.atlassian.net", email="bot@x.iam.gserviceaccount.com",
-             id="1sheetID", where="review.notify", location="elsewhere.example.com")
+             id="1sheetID", where="review.notify", location="elsewhere.example.com", host="bi.example.com")
 
 
 @pytest.mark.parametrize("service, status, variant, error, says, hint", [
@@ -44,6 +44,8 @@ WORDS = dict(kind="API token", url="https://acme.atlassian.net", email="bot@x.ia
     ("teams", 403, "", RemoteError, "workflow webhook was removed", "recreate the Teams workflow"),
     ("slack", 301, "", RemoteError, "a redirect to elsewhere.example.com, not followed", "final address"),
     ("webhook", 418, "", RemoteError, "webhook search: HTTP 418: no", ""),
+    ("metrics", 302, "", RemoteError, "bi.example.com answered with a redirect (HTTP 302), not followed",
+     "give the final URL"),
 ])
 def test_each_status_means_one_thing(service, status, variant, error, says, hint):
     exc = http.status_error(service, status, what="search" if service != "sheets" or status == 401 else "read",

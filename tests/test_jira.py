@@ -144,13 +144,16 @@ def test_persistent_503_fails_the_sync_without_writing(rsps, tmp_path, no_sleep)
 
 
 def test_401_says_what_to_do(rsps, state):
-    rsps.add(responses.GET, f"{URL}/rest/api/2/serverInfo", status=401,
-             json={"errorMessages": ["Client must be authenticated to access this resource."]})
+    for what in ("serverInfo", "field"):
+        rsps.add(responses.GET, f"{URL}/rest/api/2/{what}", status=401,
+                 json={"errorMessages": ["Client must be authenticated to access this resource."]})
     with pytest.raises(RemoteError) as err:
         JiraSource(cloud_config(), "jira").fetch(state, NOW)
     assert "token is wrong, revoked or expired" in err.value.message
     assert "API token" in err.value.hint and TOKEN not in str(err.value)
-    assert len(rsps.calls) == 1                                  # never retried
+    # A fetch reads the field list alongside serverInfo (issue 28): one
+    # request each, neither retried.
+    assert sorted(c.request.url.rsplit("/", 1)[1] for c in rsps.calls) == ["field", "serverInfo"]
 
 
 def test_403_names_the_permission(rsps, state):

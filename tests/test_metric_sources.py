@@ -19,7 +19,7 @@ from sync.cli.main import main
 from sync.core.assess import metric_feed
 from sync.core.model import Reading
 from sync.worker import configfile
-from connectors.metrics.csvjson import FileMetrics, FileMetricsConfig
+from connectors.metrics.csvjson import FileMetrics, FileMetricsConfig, download
 from connectors.metrics.sql import SqlMetrics, SqlMetricsConfig
 from tests.conftest import NOW, make_config
 
@@ -212,6 +212,17 @@ def test_csv_over_a_local_server_with_column_renames(team, server):
     assert main(["run", "--once", "--config", path]) == 0
     failed = [w["Message"] for w in sheet("Warnings") if w["Kind"] == "metric_source_failed"]
     assert failed and "HTTP 404" in failed[0]
+
+
+def test_a_redirect_is_not_followed_and_names_the_host_only(server):
+    from sync.core.errors import RemoteError
+    from sync.worker.runtime import Runtime
+    root, base = server
+    (root / "kpis").mkdir()                  # the file server redirects a folder to its `/` form
+    with pytest.raises(RemoteError) as err:
+        download(f"{base}/kpis", {}, Runtime())
+    assert err.value.message == "127.0.0.1 answered with a redirect (HTTP 301), not followed"
+    assert err.value.hint == "give the final URL"
 
 
 def test_json_from_a_local_file(team):

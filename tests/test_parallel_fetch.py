@@ -21,14 +21,18 @@ import responses
 
 from connectors import retry
 from connectors.jira.source import BURST, JiraSource
+from connectors.sheets.sink import SheetsSink
 from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from sync.core.errors import RemoteError
 from sync.worker.runtime import Runtime
-from sync.worker.state import State
+from sync.worker.state import PackedTexts, State
 
-from .conftest import FIXTURES, NOW
+from .conftest import FIXTURES, NOW, make_config, sync_over
 from .fakes import URL, FakeJira, make_issues
+from .fakes_sheets import FakeSheets
 from .test_jira import START, TOKEN, cloud_config, dc_config, rsps  # noqa: F401 (rsps: a fixture)
+from .test_kill import visible
+from .test_sheets import key_file, private_key  # noqa: F401 (fixtures)
 
 def fetch(config, tmp_path, name="s", runtime=None, now=NOW):
     state = State(tmp_path / f"{name}.db")
@@ -63,6 +67,25 @@ def test_cloud_parallel_equals_one_at_a_time(rsps, tmp_path):
     assert [t.key for t in parallel] == [f"GROW-{100 + i}" for i in range(1234)]
     # The budget: the first page, one id page, 12 bulk fetches (1234 - 100 ids), per sync.
     assert fake.calls() == {"2/serverInfo": 2, "2/field": 2, "3/search/jql": 4, "3/issue/bulkfetch": 24}
+
+
+def test_parallel_sheet_equals_one_at_a_time_cell_for_cell(rsps, tmp_path, key_file):  # noqa: F811
+    """The whole first sync into Google Sheets, parallel and one request at
+    a time: every visible tab the same, values and formats (the side-by-side
+    bench, tests/bench/bench_side_by_side.py, checks the same at 10,000)."""
+    FakeJira(rsps, make_issues(1234, START), latency=slow_first_batches)
+    seen = []
+    for workers in (6, 1):
+        fake = FakeSheets(rsps, sheet_id=f"1sheet{workers}")
+        config = make_config(source=cloud_config(workers=workers).model_dump(mode="json"),
+                             sink={"type": "google_sheets", "credentials": str(key_file),
+                                   "spreadsheet": fake.id})
+        state = State(tmp_path / f"{workers}.db")
+        sources = [JiraSource(config.source, "jira")]
+        assert sync_over(config, sources, SheetsSink(config.sink), state, NOW).tickets == 1234
+        state.close()
+        seen.append(visible(fake))
+    assert seen[0] == seen[1] and len(seen[0]["Tickets"][0]) == 1235
 
 
 def test_pool_never_exceeds_its_size_nor_the_hosts_rate(rsps, tmp_path):
@@ -214,3 +237,18 @@ def test_trello_boards_in_parallel_in_the_configs_order(tmp_path):
     assert parallel == sequential
     per_board = len(parallel) // 6
     assert per_board and [t.key[:4] for t in parallel[::per_board]] == [b[-4:] for b in ids]
+
+
+def test_the_ticket_cache_is_held_packed_and_written_as_json(rsps, tmp_path):
+    """A full fetch keeps each issue's text for the cache compressed until the
+    commit (issue 28: memory), and the cache then holds the issue's JSON."""
+    FakeJira(rsps, make_issues(250, START))
+    state = State(tmp_path / "s.db")
+    tickets = JiraSource(cloud_config(workers=4), "jira").fetch(state, NOW)
+    staged = state.pending.tickets["jira"]
+    assert isinstance(staged, PackedTexts) and len(staged) == 250
+    assert all(len(p) < len(staged[k].encode()) for k, p in staged._packed.items())
+    state.commit(NOW, NOW, len(tickets))
+    cached = state.cached_tickets("jira")
+    assert [json.loads(text)["key"] for text in cached.values()] == [t.key for t in tickets]
+    state.close()

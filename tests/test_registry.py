@@ -102,3 +102,64 @@ def test_run_once_is_unchanged_for_it(static_type, tmp_path):
     result = sync_over(config, build_sources(config, Runtime()), MemorySink(), state, NOW)
     state.close()
     assert result.tickets == 1
+
+
+class PagerTarget(Strict):
+    """A third party's notify target, with a secret field no built-in has."""
+    type: Literal["pager"]
+    routing_key: str
+
+    @property
+    def id(self) -> str:
+        return "pager"
+
+
+@pytest.fixture
+def pager_type(monkeypatch):
+    monkeypatch.setattr(CONNECTORS, "kinds", dict(CONNECTORS.load().kinds))
+    for role in ("notify", "alert"):
+        CONNECTORS.add(role, "pager", PagerTarget, lambda target, runtime: target, secrets=("routing_key",))
+    monkeypatch.setattr(config_module, "_MODEL", {})
+    yield
+    config_module._MODEL.clear()
+
+
+def test_a_registered_notifier_is_a_target_and_its_secret_is_collected(pager_type, tmp_path):
+    import yaml
+    from sync.worker import configfile
+    path = tmp_path / "team.yaml"
+    path.write_text(yaml.safe_dump(base_config(review={"notify": [{"type": "pager", "routing_key": "${PAGER}"}]},
+                                               alerts={"notify": [{"type": "pager", "routing_key": "r-2"}]})))
+    config, secrets = configfile.load(path, env={"PAGER": "r-1-from-env"})
+    assert [type(t) for t in config.review.notify + config.alerts.notify] == [PagerTarget, PagerTarget]
+    assert secrets == {"r-1-from-env", "r-2"}
+
+
+def test_an_unknown_notify_type_names_the_registered_ones(pager_type, tmp_path):
+    import yaml
+    from sync.core.errors import ConfigError
+    from sync.worker import configfile
+    path = tmp_path / "team.yaml"
+    path.write_text(yaml.safe_dump(base_config(review={"notify": [{"type": "sms"}]})))
+    with pytest.raises(ConfigError) as err:
+        configfile.load(path)
+    assert err.value.problems == [f"{path}: review.notify[0].type: unknown type 'sms'; "
+                                  "expected one of 'slack', 'teams', 'email', 'pager'"]
+
+
+def test_an_entry_that_names_no_secrets_has_those_named_like_one():
+    registry = Registry()
+    registry.add("source", "static", TokenSourceConfig, lambda c, name, runtime: None)
+    registry.add("source", "bare", TokenSourceConfig, lambda c, name, runtime: None, secrets=())
+    assert registry.kinds[("source", "static")].secrets == ("auth.token", "password")
+    assert registry.kinds[("source", "bare")].secrets == ()
+
+
+class _Auth(Strict):
+    token: str
+
+
+class TokenSourceConfig(Strict):
+    type: Literal["static"]
+    auth: _Auth | None = None
+    password: str = ""

@@ -24,7 +24,7 @@ from sync.core.errors import RemoteError
 from sync.core.present.report import HEADERS
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
-from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
+from connectors.notify.targets import EmailTarget, SlackTarget, TeamsTarget
 
 from .conftest import NOW, ROOT, base_config, reading, sync_over, ticket
 

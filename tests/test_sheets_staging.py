@@ -3,6 +3,7 @@ hidden staging tab, still one atomic publish of the visible tabs.  Real
 gspread and google-auth against the strict fake (tests/fakes_sheets.py)."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,8 +11,10 @@ import responses
 
 from connectors.memory import MemorySource
 from connectors.sheets.sink import SheetsSink
-from connectors.sheets.staging import STAGING
+from connectors.sheets.staging import STAGE_WORKERS, STAGING
 from sync.core.errors import RemoteError
+from sync.worker.ratelimit import Limiters
+from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
 from .conftest import NOW, make_config, sync_over, ticket
@@ -186,3 +189,34 @@ def test_a_staging_tab_left_by_a_killed_sync_is_reused_and_shrunk(tmp_path, key_
             and r["addSheet"]["properties"]["title"] == STAGING]
     assert adds == []                                           # reused, never added twice
     assert len([r for r in run.fake.values("Tickets")[1:]]) == 89
+
+
+def test_staging_writes_overlap_within_the_pool_and_the_pace(tmp_path, key_file, rsps,  # noqa: F811
+                                                            monkeypatch):
+    """Staging writes after the first go STAGE_WORKERS at once (issue 28), and
+    every one still waits its turn in the account's writes-per-minute window."""
+    small_walls(monkeypatch, chunk=2_000)
+    monkeypatch.setattr("connectors.sheets.sink.WRITES_PER_MINUTE", 3)
+    clock, lock = [0.0], threading.Lock()
+
+    def sleep(seconds):          # the pace's waits pass on a clock of the test's own
+        with lock:
+            clock[0] += seconds
+    monkeypatch.setattr("connectors.retry.sleep", sleep)
+
+    class TestClock(Limiters):
+        def get(self, *identity, limit, window):
+            found = super().get(*identity, limit=limit, window=window)
+            found.clock = lambda: clock[0]
+            return found
+    run = Run(tmp_path, key_file, rsps)
+    run.fake.latency = 0.05           # long enough for writes sent together to overlap
+    result = sync_over(run.config, [MemorySource("jira", tickets(*[f"A-{i}" for i in range(1, 160)]))],
+                       SheetsSink(run.config.sink, Runtime(limiters=TestClock())), run.state, NOW)
+    assert result.written
+    writes = [c for c in run.sheet_requests() if c.endswith("batchUpdate")]
+    assert run.sheet_requests().count("values:batchUpdate") >= 6
+    assert 1 < run.fake.peak <= STAGE_WORKERS
+    # 3 writes a minute: the n-th write cannot go before minute (n-1)//3.
+    assert clock[0] >= 60 * ((len(writes) - 1) // 3)
+    assert STAGING in run.fake.tabs and run.fake.tabs[STAGING]["rows"] == 1

@@ -20,7 +20,7 @@ from connectors.memory import MemorySink, MemorySource
 from connectors.notify import smtp, webhook
 from connectors.notify.deliver import SlackNotifier, deliver
 from sync.core.present import review
-from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
+from connectors.notify.targets import EmailTarget, SlackTarget, TeamsTarget
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 

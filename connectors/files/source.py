@@ -243,4 +243,4 @@ def register(registry) -> None:
     registry.add("source", "file", FileSourceConfig,
                  lambda config, name, runtime: FileSource(config, name, runtime.base_dir,
                                                                  runtime.progress),
-                 probe=lambda source: source.probe())
+                 probe=lambda source: source.probe(), secrets=())

@@ -89,7 +89,8 @@ def by_ids(source, ids: Iterable[str], fields: list[str],
     else:       # a JQL `id in`, paged: Data Center may cap a page below 100
         fetch = lambda chunk: convert([i for page in pages(  # noqa: E731
             source, f"id in ({', '.join(chunk)})", fields, PAGE) for i in page])
-    yield from ordered(fetch, chunks, source.config.workers, f"jira-{source.name}")
+    # Two spare threads: the source's slots still hold requests in flight to `workers`.
+    yield from ordered(fetch, chunks, source.config.workers, f"jira-{source.name}", spare=2)
 
 
 def bulk_fetch(source, ids: list[str], fields: list[str]) -> list[dict]:

@@ -6,6 +6,8 @@ a Jira failure out of the library's exception for `connectors.http`.
 from __future__ import annotations
 
 import difflib
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,6 +72,7 @@ class JiraMeta:
         self.state = state
         self.now = now
         self._server: dict | None = None
+        self._fields_ahead: Future | None = None
 
     def _cached(self, key: str, load):
         return self.state.cached(self.source.name, key, self.now, TTL, load)
@@ -96,11 +99,31 @@ class JiraMeta:
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo("UTC")
 
+    @contextmanager
+    def fields_alongside(self):
+        """The field list read on a thread while the block runs (serverInfo,
+        in a fetch): when the day's copies of both are stale, two round trips
+        cost one.  Leaving the block waits for it; a failure of the block is
+        raised as it always was (the list is dropped), and a failed list is
+        raised by `field_list`, where it always was."""
+        if self.state.fresh(self.source.name, "field_list", self.now, TTL):
+            yield
+            return
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-fields")
+        try:
+            ahead = pool.submit(self._read_fields)
+            yield
+        finally:
+            pool.shutdown(wait=True)
+        self._fields_ahead = ahead
+
+    def _read_fields(self) -> list[dict]:
+        return [{"id": f.get("id"), "name": f.get("name"), "clauseNames": f.get("clauseNames", [])}
+                for f in self.source.request("field list", self.source.client.fields)]
+
     def field_list(self) -> list[dict]:
-        client = self.source.client
-        return self._cached("field_list", lambda: [
-            {"id": f.get("id"), "name": f.get("name"), "clauseNames": f.get("clauseNames", [])}
-            for f in self.source.request("field list", client.fields)])
+        ahead, self._fields_ahead = self._fields_ahead, None
+        return self._cached("field_list", ahead.result if ahead else self._read_fields)
 
     def field_ids(self) -> JiraFieldIds:
         client = self.source.client

@@ -16,6 +16,7 @@ import json
 import re
 import threading
 from collections import Counter
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -28,7 +29,7 @@ from sync.core.config import Duration, Strict
 from sync.core.errors import RemoteError
 from sync.core.model import Ticket
 from sync.worker.runtime import Runtime
-from sync.worker.state import State
+from sync.worker.state import PackedTexts, State
 
 from connectors import http, retry
 from connectors.field_guess import jira_fields
@@ -131,7 +132,9 @@ class JiraSource:
                          translate=lambda exc: self.limiter.told(
                              translate(exc, what, self.config, self.runtime.redactor)))
 
-    def _connect(self, state: State, now: datetime):
+    def _connect(self, state: State, now: datetime, fields: bool = False):
+        """The client, and the server's kind; `fields`: the field list read
+        alongside (a fetch needs it next)."""
         # lazy: the jira library (0.1 s to import) loads only when a Jira source connects
         from jira import JIRA
         auth = self.config.auth
@@ -149,7 +152,8 @@ class JiraSource:
         client._session.hooks["response"].append(self.runtime.telemetry.response_hook("jira"))
         self.client = client
         self.meta = JiraMeta(self, state, now)
-        info = self.meta.server_info()
+        with self.meta.fields_alongside() if fields else nullcontext():
+            info = self.meta.server_info()
         client.deploymentType = info.get("deploymentType")
         client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
         self.cloud = client.deploymentType == "Cloud"
@@ -203,7 +207,7 @@ class JiraSource:
     # -- the source protocol ----------------------------------------------
 
     def fetch(self, state: State, now: datetime) -> list[Ticket]:
-        self._connect(state, now)
+        self._connect(state, now, fields=True)
         ids = self.meta.field_ids()
         # Each field once: a custom field configured as one we already ask for adds nothing.
         fields = list(dict.fromkeys(list(FIELDS) + [f for f in (ids.estimate, ids.acceptance,
@@ -216,20 +220,20 @@ class JiraSource:
                 or now - datetime.fromisoformat(last_full) >= self.config.full_refresh)
         url = self.config.url.rstrip("/")
         if full:
-            # Each batch's issues become text for the cache and Tickets on the
+            # Each batch's issues become (packed) text for the cache and Tickets on the
             # worker that fetched them, and their dicts are dropped: 100k
             # issues never sit in memory as dicts.
-            def kept(issues: list[dict]) -> list[tuple[str, str, Ticket, str | None]]:
-                return [(str(i.get("id") or i["key"]), json.dumps(i, separators=(",", ":")),
+            def kept(issues: list[dict]) -> list[tuple[str, bytes, Ticket, str | None]]:
+                return [(str(i.get("id") or i["key"]), PackedTexts.pack(json.dumps(i, separators=(",", ":"))),
                          to_ticket(i, self.name, ids, url), (i.get("fields") or {}).get("updated"))
                         for i in issues]
-            texts: dict[str, str] = {}
+            texts = PackedTexts()
             found: dict[str, Ticket] = {}
             stamps = []
             step = self.runtime.progress.step(f"source {self.name}: reading Jira")
             for n, batch in enumerate(batches.query(self, self.config.jql, fields, kept), 1):
                 for k, text, ticket, stamp in batch:
-                    texts[k] = text
+                    texts.put(k, text)
                     found[k] = ticket           # an id in two batches counts once
                     stamps.append(stamp)
                 step.update(pages=n, issues=len(found))

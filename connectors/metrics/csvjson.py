@@ -20,7 +20,7 @@ import requests
 from pydantic import field_validator
 
 from sync.core.config import Strict
-from sync.core.errors import DataError, RemoteError
+from sync.core.errors import DataError
 from sync.worker.runtime import Runtime
 
 from connectors import http as remote
@@ -128,11 +128,8 @@ def download(url: str, headers: dict[str, str], runtime: Runtime) -> bytes:
             with requests.get(url, headers=headers, timeout=TIMEOUT, stream=True,
                               allow_redirects=False) as response:
                 status = response.status_code
-                if 300 <= status < 400:
-                    raise RemoteError(f"{host} answered with a redirect (HTTP {status}), not followed",
-                                      hint="give the final URL")
-                if status >= 400:
-                    raise remote.status_error("metrics", status, label=host, what="download",
+                if status >= 300:             # a redirect too: connectors.http says what each means
+                    raise remote.status_error("metrics", status, label=host, what="download", host=host,
                                               retry_after=remote.retry_after(
                                                   response.headers.get("Retry-After")),
                                               redact=runtime.redactor)
@@ -151,5 +148,5 @@ def download(url: str, headers: dict[str, str], runtime: Runtime) -> bytes:
 
 def register(registry) -> None:
     build = lambda config, runtime, sink: FileMetrics(config, runtime.base_dir, runtime)   # noqa: E731
-    registry.add("metric", "csv", FileMetricsConfig, build)
-    registry.add("metric", "json", FileMetricsConfig, build)
+    for type_ in ("csv", "json"):
+        registry.add("metric", type_, FileMetricsConfig, build, secrets=(), credentials=("url", "headers.*"))

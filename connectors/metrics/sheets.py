@@ -77,4 +77,4 @@ class SheetsMetrics:
 
 def register(registry) -> None:
     registry.add("metric", "google_sheets", SheetsMetricsConfig,
-                 lambda config, runtime, sink: SheetsMetrics(config, sink, runtime))
+                 lambda config, runtime, sink: SheetsMetrics(config, sink, runtime), secrets=())

@@ -158,4 +158,5 @@ def _reason(exc: Exception) -> str:
 
 def register(registry) -> None:
     registry.add("metric", "sql", SqlMetricsConfig,
-                 lambda config, runtime, sink: SqlMetrics(config, runtime.base_dir))
+                 lambda config, runtime, sink: SqlMetrics(config, runtime.base_dir),
+                 secrets=(), credentials=("url",))

@@ -9,7 +9,7 @@ import html
 from email.message import EmailMessage
 
 from sync.core.present.alerts import RECOVERED, Message, render
-from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
+from connectors.notify.targets import SECRETS, EmailTarget, SlackTarget, TeamsTarget
 
 from connectors.notify.deliver import EmailNotifier, SlackNotifier, TeamsNotifier
 
@@ -42,6 +42,9 @@ class TeamsAlert(_Alerting, TeamsNotifier):
 
 
 class EmailAlert(_Alerting, EmailNotifier):
+    def send(self, m: Message, sheet: str = "") -> None:
+        self.post(self.message(m))
+
     def message(self, m: Message, sheet: str = "") -> EmailMessage:
         title, text = render(m)
         msg = EmailMessage()
@@ -55,6 +58,6 @@ class EmailAlert(_Alerting, EmailNotifier):
 
 
 def register(registry) -> None:
-    registry.add("alert", "slack", SlackTarget, lambda t, runtime: SlackAlert(t, runtime))
-    registry.add("alert", "teams", TeamsTarget, lambda t, runtime: TeamsAlert(t, runtime))
-    registry.add("alert", "email", EmailTarget, lambda t, runtime: EmailAlert(t, runtime))
+    registry.add("alert", "slack", SlackTarget, SlackAlert, secrets=SECRETS["slack"])
+    registry.add("alert", "teams", TeamsTarget, TeamsAlert, secrets=SECRETS["teams"])
+    registry.add("alert", "email", EmailTarget, EmailAlert, secrets=SECRETS["email"])

@@ -21,7 +21,7 @@ from sync.core.errors import AlignSyncError, RemoteError, describe
 from sync.core.present.review import TEAM, Digest
 from sync.core.present.review_lines import by_kind, loop_lines, outlook
 from sync.core.present.review_text import render_text
-from sync.core.targets import EmailTarget, SlackTarget, TeamsTarget
+from connectors.notify.targets import SECRETS, EmailTarget, SlackTarget, TeamsTarget
 from sync.worker.runtime import Runtime
 
 from connectors.http import one_line
@@ -214,6 +214,6 @@ class EmailNotifier(_Notifier):
 
 
 def register(registry) -> None:
-    registry.add("notify", "slack", SlackTarget, lambda t, runtime: SlackNotifier(t, runtime))
-    registry.add("notify", "teams", TeamsTarget, lambda t, runtime: TeamsNotifier(t, runtime))
-    registry.add("notify", "email", EmailTarget, lambda t, runtime: EmailNotifier(t, runtime))
+    registry.add("notify", "slack", SlackTarget, SlackNotifier, secrets=SECRETS["slack"])
+    registry.add("notify", "teams", TeamsTarget, TeamsNotifier, secrets=SECRETS["teams"])
+    registry.add("notify", "email", EmailTarget, EmailNotifier, secrets=SECRETS["email"])

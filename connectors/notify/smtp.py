@@ -9,7 +9,7 @@ import ssl
 from email.message import EmailMessage
 
 from sync.core.errors import ConfigError, RemoteError, TransientError
-from sync.core.targets import EmailTarget
+from connectors.notify.targets import EmailTarget
 from sync.worker.runtime import Runtime
 
 from connectors import http as remote

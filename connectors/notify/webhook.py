@@ -219,11 +219,13 @@ def post(url: str, body: dict, *, service: str, label: str, where: str, allow_pr
         status = response.status_code
         if status < 300:
             return
+        # Everything the answer says; connectors.http picks what each status
+        # means (a redirect names only where it points, a 4xx may quote the text).
         raise remote.status_error(
-            service, status, label=label, text=text if status >= 400 else "", redact=runtime.redactor,
-            variant=variant(status, text.strip()) if 400 <= status < 500 else "",
+            service, status, label=label, text=text, redact=runtime.redactor,
+            variant=variant(status, text.strip()),
             retry_after=remote.retry_after(response.headers.get("Retry-After")),
-            location=_location_host(response, url) if status < 400 else "", where=where)
+            location=_location_host(response, url), where=where)
 
     def translate(exc: Exception) -> AlignSyncError:
         if isinstance(exc, Refused):

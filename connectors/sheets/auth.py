@@ -25,14 +25,8 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import google.auth
-from google.auth import impersonated_credentials
-from google.auth.exceptions import DefaultCredentialsError, TransportError
-from google.auth.transport import DEFAULT_RETRYABLE_STATUS_CODES as RETRYABLE
-from google.auth.transport.requests import Request
-from google.oauth2 import credentials as user_credentials, service_account
 from pydantic import model_validator
 
 from sync.core.config import FilePath, Strict
@@ -40,6 +34,9 @@ from sync.core.errors import AlignSyncError, ConfigError, RemoteError, Transient
 from sync.worker.runtime import Runtime
 
 from connectors.files.source import beside_config
+
+if TYPE_CHECKING:
+    from google.auth.transport.requests import Request
 
 SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 SCOPES = [SHEETS_SCOPE]
@@ -111,6 +108,8 @@ def identity(config, runtime: Runtime, request: Request) -> Identity:
     if auth.key_file:
         key_where = where if where == "sink.credentials" else f"{where}.key_file"
         info = load_key(auth.key_file, key_where, runtime)
+        # lazy: google-auth (about 0.3 s to import) loads only when a Google Sheets sink connects
+        from google.oauth2 import service_account
         try:
             creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
         except (ValueError, TypeError) as exc:
@@ -123,6 +122,10 @@ def identity(config, runtime: Runtime, request: Request) -> Identity:
 
 
 def _adc(auth: GoogleAuth, where: str, request: Request) -> Identity:
+    # lazy: google-auth (about 0.3 s to import) loads only when a Google Sheets sink connects
+    import google.auth
+    from google.auth import impersonated_credentials
+    from google.auth.exceptions import DefaultCredentialsError
     try:
         creds, _project = google.auth.default(
             scopes=[CLOUD_PLATFORM] if auth.impersonate else SCOPES, request=request)
@@ -154,6 +157,8 @@ def _user(path: str, where: str, runtime: Runtime) -> Identity:
     if info.get("type", "authorized_user") != "authorized_user":
         raise ConfigError(f"{where} ({path}): `type` is {info.get('type')!r}; expected "
                           "'authorized_user'", hint="write it with `align-sync auth google`")
+    # lazy: google-auth (about 0.3 s to import) loads only when a Google Sheets sink connects
+    from google.oauth2 import credentials as user_credentials
     try:
         creds = user_credentials.Credentials.from_authorized_user_info(info)
     except ValueError as exc:
@@ -229,16 +234,21 @@ def refused_token(exc: Exception, identity, what: str) -> AlignSyncError:
     return TransientError(f"Google Sheets {what}: token refresh failed ({where})")
 
 
-
-class TokenRequest(Request):
+def token_request(session):
     """The token requests (token endpoint, metadata server, IAM Credentials),
     tried once.  google-auth would retry a 429/5xx from the token endpoint
     three times with its own sleeps, under our five: such an answer becomes a
     TransportError instead, which `retry` waits on and counts like any other
     failure."""
+    # lazy: google-auth (about 0.3 s to import) loads only when a Google Sheets sink connects
+    from google.auth.exceptions import TransportError
+    from google.auth.transport import DEFAULT_RETRYABLE_STATUS_CODES as RETRYABLE
+    from google.auth.transport.requests import Request
 
-    def __call__(self, *args, **kwargs):
-        response = super().__call__(*args, **kwargs)
-        if response.status in RETRYABLE:
-            raise TransportError(f"token endpoint answered HTTP {response.status}")
-        return response
+    class TokenRequest(Request):
+        def __call__(self, *args, **kwargs):
+            response = super().__call__(*args, **kwargs)
+            if response.status in RETRYABLE:
+                raise TransportError(f"token endpoint answered HTTP {response.status}")
+            return response
+    return TokenRequest(session)

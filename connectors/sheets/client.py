@@ -14,11 +14,9 @@ from __future__ import annotations
 import json
 
 import requests
-from google.auth.exceptions import RefreshError, TransportError
-from google.auth.transport.requests import AuthorizedSession
 
 from connectors import http as remote
-from connectors.sheets.auth import Identity, TokenRequest, identity, refused_token
+from connectors.sheets.auth import Identity, identity, refused_token, token_request
 from sync.core.errors import AlignSyncError, RemoteError
 from sync.worker.runtime import Runtime
 
@@ -36,14 +34,16 @@ class Connection:
     def open(self):
         """gspread's HTTP client, authorised."""
         if self.http is None:
-            # lazy: gspread (about 0.15 s to import) loads only when a Google Sheets sink opens the sheet; a process writing only to xlsx never needs it
+            # lazy: gspread and google-auth (about 0.45 s to import) load only when a Google
+            # Sheets sink opens the sheet; a process writing only to xlsx never needs them
             import gspread
-            # Our own token transport: tried once per call (see auth.TokenRequest),
+            from google.auth.transport.requests import AuthorizedSession
+            # Our own token transport: tried once per call (see auth.token_request),
             # on a plain session (google-auth's default mounts 3 connection retries).
-            token_request = TokenRequest(requests.Session())
-            self.identity = identity(self.config, self.runtime, token_request)
+            tokens = token_request(requests.Session())
+            self.identity = identity(self.config, self.runtime, tokens)
             creds = self.identity.credentials
-            session = AuthorizedSession(creds, auth_request=token_request)
+            session = AuthorizedSession(creds, auth_request=tokens)
             client = gspread.Client(auth=creds, session=session)
             client.http_client.auth = creds     # gspread sets it only for a session it builds
             client.set_timeout(TIMEOUT)
@@ -66,7 +66,9 @@ class Connection:
 
     def translate(self, exc: Exception, what: str) -> AlignSyncError:
         """A failure of gspread or google-auth, read out for `connectors.http`."""
-        from gspread.exceptions import APIError     # lazy: as in `open`
+        # lazy: as in `open`
+        from google.auth.exceptions import RefreshError, TransportError
+        from gspread.exceptions import APIError
         who = self.identity
         if isinstance(exc, TransportError) and who is not None:
             # google-auth's own transport failed: the token request, not the sheet.

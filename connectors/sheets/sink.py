@@ -25,7 +25,8 @@ from connectors.sheets.auth import MODES, GoogleAuth, Identity
 from connectors.sheets.client import Connection
 from connectors.sheets.diff import header_edited
 from connectors.sheets.layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata, staged_bytes
-from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode, prep_bodies, value_bodies
+from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode
+from connectors.sheets.staging import send as stage
 from sync.core.config import FilePath, Strict
 from sync.core.errors import RemoteError
 from sync.core.inputs import computed, gather
@@ -175,11 +176,10 @@ class SheetsSink:
         sent = [len(data)]
         step = self.runtime.progress.step("sink google_sheets: writing")
         if plan is not None:
-            for prep in prep_bodies(plan, len(before)):
-                sent.append(self._post("staging", encode(prep), SPREADSHEET_BATCH_UPDATE_URL))
-                step.update(requests=len(sent) - 1)
-            for values in value_bodies(plan):
-                sent.append(self._post("staging", values, SPREADSHEET_VALUES_BATCH_UPDATE_URL))
+            for size in stage(plan, len(before),
+                              lambda data: self._post("staging", data, SPREADSHEET_BATCH_UPDATE_URL),
+                              lambda data: self._post("staging", data, SPREADSHEET_VALUES_BATCH_UPDATE_URL)):
+                sent.append(size)
                 step.update(requests=len(sent) - 1)
         self._post("write", data, SPREADSHEET_BATCH_UPDATE_URL)
         step.update(requests=len(sent))

@@ -257,4 +257,5 @@ class TrelloSource:
 
 def register(registry) -> None:
     registry.add("source", "trello", TrelloSourceConfig,
-                 lambda config, name, runtime: TrelloSource(config, name, runtime))
+                 lambda config, name, runtime: TrelloSource(config, name, runtime),
+                 secrets=("auth.key", "auth.token"))

@@ -250,5 +250,5 @@ class XlsxSink:
 
 def register(registry) -> None:
     registry.add("sink", "xlsx", XlsxSinkConfig, lambda config, runtime: XlsxSink(config, runtime.base_dir,
-                                                                     runtime.progress))
+                                                                     runtime.progress), secrets=())
 

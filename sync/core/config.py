@@ -22,7 +22,6 @@ from pydantic import TypeAdapter, ValidationError, create_model
 from sync.core.outcomes import Blocks, Lever, Outcome
 from sync.core.registry import CONNECTORS
 from sync.core.strict import Strict, accepted  # noqa: F401 (Strict re-exported: connectors' models build on it)
-from sync.core.targets import Target
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -107,7 +106,7 @@ class Review(Strict):
     history_every: Duration = timedelta(days=1)
     day: str = "monday"                  # the weekly review (docs/sheet.md)
     time: str = "09:00"                  # in schedule.timezone
-    notify: list[Any] = Field(default_factory=list)   # sync.core.targets.Target, checked below
+    notify: list[Any] = Field(default_factory=list)   # the registered notify targets, checked below
 
     @field_validator("day")
     @classmethod
@@ -127,7 +126,7 @@ class Review(Strict):
     @field_validator("notify", mode="before")
     @classmethod
     def _targets(cls, value):
-        return TypeAdapter(list[Target]).validate_python(value or [])
+        return targets("notify", value)
 
     @field_validator("acceptance_pattern")
     @classmethod
@@ -160,14 +159,14 @@ def _duration_or_zero(value: Any) -> timedelta:
 
 class Alerts(Strict):
     """Telling the people who run the sync that it keeps failing (sync.core.present.alerts)."""
-    notify: list[Any] | None = None      # sync.core.targets.Target; None: review.notify
+    notify: list[Any] | None = None      # the registered alert targets; None: review.notify
     after_failures: int = Field(default=2, ge=1)
     remind: Annotated[timedelta, BeforeValidator(_duration_or_zero)] = timedelta(hours=24)   # 0: never
 
     @field_validator("notify", mode="before")
     @classmethod
     def _targets(cls, value):
-        return None if value is None else Review._targets(value)
+        return None if value is None else targets("alert", value)
 
 
 class ConfigBase(Strict):
@@ -246,12 +245,18 @@ class ConfigBase(Strict):
 
 
 def _union(models: list[type[BaseModel]]):
+    models = list(dict.fromkeys(models))     # one model may serve two types (csv and json): once each
     if len(models) == 1:
         return models[0]
     return Annotated[Union[tuple(models)], Field(discriminator="type")]
 
 
-_MODEL: dict[str, type[BaseModel]] = {}     # built once, after the connectors registered
+# Where each role's blocks sit in a file ("*": every entry); secrets are found through it.
+BLOCKS = (("source", ("source",)), ("source", ("sources", "*")), ("sink", ("sink",)),
+          ("metric", ("metrics", "*")), ("notify", ("review", "notify", "*")),
+          ("alert", ("alerts", "notify", "*")))
+
+_MODEL: dict[str, Any] = {}                  # built once, after the connectors registered
 _BUILDING = threading.Lock()                 # workspaces load in threads: one builds, others wait
 
 
@@ -265,15 +270,26 @@ def config_model() -> type[BaseModel]:
         if "Config" not in _MODEL:
             source = _union(CONNECTORS.models("source"))
             sink = _union(CONNECTORS.models("sink"))
-            # One model may serve two types (csv and json): each once in the union.
-            metric_models = list(dict.fromkeys(CONNECTORS.models("metric")))
-            metric = _union(metric_models) if metric_models else Any
+            metric = _union(CONNECTORS.models("metric")) if CONNECTORS.models("metric") else Any
             _MODEL["Config"] = create_model("Config", __base__=ConfigBase,
                                             source=(Optional[source], None),
                                             sources=(Optional[list[source]], None),
                                             sink=(sink, ...),
                                             metrics=(list[metric], Field(default_factory=list)))
         return _MODEL["Config"]
+
+
+def targets(role: str, value: Any) -> list[Any]:
+    """`review.notify` (role notify) or `alerts.notify` (role alert): a list
+    of the targets registered for the role, told apart by `type`."""
+    adapter = _MODEL.get(role)
+    if adapter is None:
+        with _BUILDING:
+            models = CONNECTORS.models(role)
+            if not models:
+                raise ValueError(f"no {role} target types are registered")
+            adapter = _MODEL.setdefault(role, TypeAdapter(list[_union(models)]))
+    return adapter.validate_python(value or [])
 
 
 def __getattr__(name: str):

@@ -1,17 +1,23 @@
-"""The two seams of the engine: where tickets come from and where tables go.
+"""The seams between the worker and its connectors, one per role.
 
 A source yields `Ticket`s; a sink reads back the team's own data (Metrics,
 people's columns, the History tail) and writes a finished `Report` in one go,
-on top of what that read returned.
-Both are Protocols: connectors share no behaviour, only a shape.
+on top of what that read returned.  A metric source reads a team's numbers
+from where they already live; a notifier delivers the weekly review to one
+`review.notify` target; an alert channel tells one `alerts.notify` target
+that syncs keep failing (or recovered).
+All are Protocols: connectors share no behaviour, only a shape.  Each says
+everything the engine and the worker use of it, and nothing more.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from sync.core.model import SheetInputs, Ticket
+from sync.core.present.alerts import Message
 from sync.core.present.report import Report
+from sync.core.present.review import Digest
 
 
 class Store(Protocol):
@@ -77,3 +83,39 @@ class Sink(Protocol):
 
     def check(self) -> str:
         """`align-sync check`: one line saying what works, or raise."""
+
+
+class MetricSource(Protocol):
+    """One entry of `metrics:` (the engine's `read_metrics`).  It only reads,
+    within a size and time bound; a failure is a warning naming it, and the
+    sync goes on without its rows."""
+    name: str                      # the config's name: its rows' Note is `from <name>`
+
+    def read(self, since: date) -> Iterable[tuple[Any, Any, Any]]:
+        """(date, metric, value) as read, from `since` on (a source may return
+        earlier rows too); `sync.core.assess.metric_feed` checks each.  Raise
+        an AlignSyncError saying why it cannot read, never with a secret."""
+
+
+class Notifier(Protocol):
+    """One `review.notify` target (the engine's `deliver`).  The state keeps
+    which review went to which `id`, so a review reaches each target once."""
+    id: str                        # stable across runs, without the target's secret
+    label: str                     # how messages name it, without its secret
+
+    def send(self, digest: Digest, sheet: str) -> None:
+        """Deliver the review now, linking `sheet` (the sink's location).
+        Raise an AlignSyncError whose message starts with `label` when it
+        cannot; never with the secret (webhook URL, password) in it."""
+
+
+class AlertChannel(Protocol):
+    """One `alerts.notify` target (sync.worker.alerting): told that syncs
+    keep failing, reminded, and told when they recover."""
+    id: str                        # what an incident records as told, without a secret
+    label: str                     # how messages name it, without its secret
+
+    def send(self, message: Message) -> None:
+        """Deliver one alert now (its words: sync.core.present.alerts.render).
+        Raise an AlignSyncError whose message starts with `label` when it
+        cannot; never with the secret in it."""

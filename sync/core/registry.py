@@ -1,20 +1,25 @@
-"""The connector registry: the one place `sync/` learns which trackers and
-sinks exist.  Each connector module registers, under its `type` name, its
-config model (a strict pydantic model with `type: Literal[...]`), a factory
-and a `check` probe; the config schema, `build_sources`/`build_sink` and
-`align-sync check` are all read from here.
+"""The connector registry: the one place `sync/` learns which connectors
+exist, in every role: `source` (a tracker or an export), `sink` (where the
+tables go), `metric` (a metric source), `notify` (where the weekly review is
+delivered) and `alert` (where a failing sync is reported).  Each connector
+module registers, under its role and `type` name, its config model (a
+strict pydantic model with `type: Literal[...]`), a factory, a `check`
+probe and the fields of its block that hold secrets; the config schema,
+the secrets the log redactor scrubs, `build_sources`/`build_sink`, the
+notifiers and alert channels and `align-sync check` are all read from here.
 
 Connectors are found through the `align_sync.connectors` entry point group
 (this project's own `connectors` package registers the built-ins there), so
-a tracker or sink in another package is one module and one entry point.
+a connector in another package is one module and one entry point.
 """
 from __future__ import annotations
 
 import importlib
 import threading
+import types
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import Any, Callable, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -22,15 +27,25 @@ from sync.core.errors import ConfigError
 
 GROUP = "align_sync.connectors"
 BUILTIN = "connectors:register"      # when the package metadata is missing (a bare checkout)
+ROLES = ("source", "sink", "metric", "notify", "alert")
+# An entry that names no secret fields: the fields of its model (at any
+# depth) called like a credential are taken as its secrets, so a connector
+# that forgets to declare one never has it written to a log.
+USUAL_SECRETS = frozenset({"token", "key", "password", "secret", "api_key", "api_token", "webhook"})
 
 
 @dataclass(frozen=True)
 class Kind:
-    role: str                          # "source" | "sink"
+    role: str                          # one of ROLES
     type: str                          # the `type:` a config names it by
     model: type[BaseModel]             # its config block
-    build: Callable[..., Any]          # source: (config, name, runtime); sink: (config, runtime)
+    # source: (config, name, runtime); sink, notify, alert: (config, runtime);
+    # metric: (config, runtime, sink)
+    build: Callable[..., Any]
     probe: Callable[[Any], str]        # `check`: a line saying what works, or raise
+    # Fields of its block, as dotted paths ("auth.token"; "*" for any key):
+    secrets: tuple[str, ...] = ()      # whose values are secrets (redacted everywhere)
+    credentials: tuple[str, ...] = ()  # that may embed a credential: from ${ENV} only, redacted
 
 
 class Registry:
@@ -42,10 +57,18 @@ class Registry:
         self._loading = threading.RLock()
 
     def add(self, role: str, type_: str, model: type[BaseModel], build: Callable[..., Any],
-            probe: Callable[[Any], str] | None = None) -> None:
+            probe: Callable[[Any], str] | None = None, *, secrets: tuple[str, ...] | None = None,
+            credentials: tuple[str, ...] = ()) -> None:
+        """`secrets`: the fields of the block that hold secrets (None: those
+        named like one, USUAL_SECRETS); `credentials`: fields that may embed
+        one, such as a database URL with a password (see Kind)."""
+        if role not in ROLES:
+            raise ValueError(f"unknown connector role {role!r}; roles: {', '.join(ROLES)}")
         if (role, type_) in self.kinds:
             raise ValueError(f"a {role} connector of type {type_!r} is registered twice")
-        self.kinds[(role, type_)] = Kind(role, type_, model, build, probe or (lambda obj: obj.check()))
+        found = tuple(secrets) if secrets is not None else tuple(usual_secrets(model))
+        self.kinds[(role, type_)] = Kind(role, type_, model, build, probe or (lambda obj: obj.check()),
+                                         found, tuple(credentials))
 
     def load(self) -> "Registry":
         """Import every registered connector package once; `loaded` turns
@@ -77,6 +100,27 @@ class Registry:
         except KeyError:
             raise ConfigError(f"{role}.type: unknown type {type_!r}; known types: "
                               f"{', '.join(self.types(role))}") from None
+
+
+def usual_secrets(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """The paths of `model`'s fields named like a credential, sub-models included."""
+    found = []
+    for name, field in getattr(model, "model_fields", {}).items():     # a stand-in model has none
+        path = f"{prefix}{field.alias or name}"
+        if name in USUAL_SECRETS:
+            found.append(path)
+        for sub in _models(field.annotation):
+            found += usual_secrets(sub, f"{path}.")
+    return found
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field holds directly or through Optional/Union."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [m for arg in get_args(annotation) for m in _models(arg)]
+    return []
 
 
 CONNECTORS = Registry()       # the process's catalogue, written once as connectors load

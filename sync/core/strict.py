@@ -3,8 +3,8 @@ and `accepted`, the body of a validator that hands a value to its parser.
 
 A typo such as `labelz` must fail loudly, not silently match nothing; and
 NaN or infinity is no baseline, target or estimate anyone meant.  Its own
-module so the config schema, the notify targets it lists and the
-connectors' blocks can all build on it without importing each other.
+module so the config schema and the connectors' blocks (notify
+targets among them) can all build on it without importing each other.
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ import structlog
 
 from sync.core.present import alerts
 from sync.core.errors import describe
+from sync.core.protocols import AlertChannel
 from sync.core.registry import CONNECTORS
 
 log = structlog.get_logger("align_sync.alerts")
@@ -26,7 +27,8 @@ class Alerting:
     def __init__(self, config, runtime, sheet: str = ""):
         self.settings = config.alerts
         targets = self.settings.notify if self.settings.notify is not None else config.review.notify
-        self.channels = [CONNECTORS.kind("alert", t.type).build(t, runtime) for t in targets]
+        self.channels: list[AlertChannel] = [CONNECTORS.kind("alert", t.type).build(t, runtime)
+                                             for t in targets]
         self.workspace = runtime.workspace
         self.sheet = sheet
         self.undelivered: list[str] = []     # "label: reason" of the last attempt's failures

@@ -14,13 +14,10 @@ from pydantic import BaseModel, ValidationError
 
 from sync.core.config import config_model
 from sync.core.errors import ConfigError
+from sync.worker.secretfields import ENV as _ENV, Fields
 
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ENV_START = re.compile(r"\$\{")
 _ENTRY = re.compile(r"^(\[\d+\](?:\.\w+)*): (.+)$", re.S)
-# Keys whose values are credentials: their interpolated values are collected
-# so the log redactor can scrub them wherever they would appear.
-SECRET_KEYS = {"token", "key", "password", "secret", "api_key", "api_token", "webhook"}
 # A config of many teams' outcomes stays far below this many values once its
 # aliases (`*name`) are expanded; a "billion laughs" file goes past it in a
 # few lines, and would otherwise hang every later step that walks the tree.
@@ -65,11 +62,12 @@ def load(path: str | os.PathLike, env: Mapping[str, str] | None = None):
         raise ConfigError(f"{path}: expected a mapping of keys (source, sink, outcomes, ...)")
     problems: list[str] = []
     secrets: set[str] = set()
-    data = _interpolate(raw, [], problems, secrets, path, env)
+    fields = Fields(raw, env)
+    data = _interpolate(raw, [], problems, secrets, path, env, fields)
     try:
         config = config_model().model_validate(data)
     except ValidationError as exc:
-        problems += [f"{path}: {line}" for line in _describe(exc, data)]
+        problems += [f"{path}: {line}" for line in _describe(exc, data, fields)]
     if problems:
         raise ConfigError(problems[0], problems=problems)
     return config, secrets
@@ -144,11 +142,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], path: Path,
-                 env: Mapping[str, str]) -> Any:
+                 env: Mapping[str, str], fields: Fields) -> Any:
     if isinstance(node, dict):
-        return {k: _interpolate(v, loc + [k], problems, secrets, path, env) for k, v in node.items()}
+        return {k: _interpolate(v, loc + [k], problems, secrets, path, env, fields) for k, v in node.items()}
     if isinstance(node, list):
-        return [_interpolate(v, loc + [i], problems, secrets, path, env) for i, v in enumerate(node)]
+        return [_interpolate(v, loc + [i], problems, secrets, path, env, fields) for i, v in enumerate(node)]
     if not isinstance(node, str):
         return node
 
@@ -160,38 +158,17 @@ def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], p
         return env[name]
 
     value = _ENV.sub(substitute, node)
-    if loc and loc[0] == "metrics":
-        _metric_credentials(loc, node, problems, secrets, path, env)
+    if tuple(loc) in fields.credentials:
+        if fields.written_in(loc, node):
+            problems.append(f"{path}: {_path_text(loc)}: a credential written into the file; "
+                            "put it in an environment variable and write ${NAME} here")
+        secrets.update(env[name] for name in _ENV.findall(node) if env.get(name))
     if _ENV_START.search(_ENV.sub("", node)):
         problems.append(f"{path}: {_path_text(loc)}: `${{` without a matching `}}` "
                         "(write ${NAME} for an environment variable)")
-    if loc and str(loc[-1]) in SECRET_KEYS and value:
+    if tuple(loc) in fields.secrets and value:
         secrets.add(value)
     return value
-
-
-_CREDENTIAL_HEADER = re.compile(r"(?i)auth|token|key|secret|cookie|password")
-_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:([^/@]+)@")
-
-
-def _metric_credentials(loc: list, raw: str, problems: list[str], secrets: set[str],
-                        path: Path, env: Mapping[str, str]) -> None:
-    """A metric source's credentials (a password in its URL, its request
-    headers) come from the environment only: a config file is shared and
-    committed.  What they expand to is redacted everywhere."""
-    under_headers = len(loc) >= 3 and loc[2] == "headers"
-    if not (under_headers or loc[-1] == "url"):
-        return
-    password = _URL_PASSWORD.match(raw)
-    credential = under_headers and _CREDENTIAL_HEADER.search(str(loc[-1]))
-    literal = (credential and not _ENV.search(raw)) or \
-        (password is not None and not _ENV.search(password[1]))
-    if literal:
-        problems.append(f"{path}: {_path_text(loc)}: a credential written into the file; "
-                        "put it in an environment variable and write ${NAME} here")
-    for name in _ENV.findall(raw):
-        if env.get(name):
-            secrets.add(env[name])
 
 
 def _path_text(loc: list) -> str:
@@ -221,7 +198,7 @@ def _user_path(loc: tuple, data: Any) -> list:
     return parts
 
 
-def _describe(exc: ValidationError, data: Any) -> list[str]:
+def _describe(exc: ValidationError, data: Any, fields: Fields) -> list[str]:
     lines: list[str] = []
     for err in exc.errors(include_url=False):
         loc = _user_path(err["loc"], data)
@@ -249,7 +226,7 @@ def _describe(exc: ValidationError, data: Any) -> list[str]:
                 where, msg = where + inner[1], inner[2]
             got = err.get("input")
             text = msg[0].lower() + msg[1:] if msg else kind
-            secret = bool(loc) and str(loc[-1]) in SECRET_KEYS       # never echo a secret back
+            secret = tuple(loc) in fields.secrets                   # never echo a secret back
             if not isinstance(got, (dict, list)) and "got" not in text and not secret:
                 text += f", got {got!r}"
         line = f"{where}: {text}"

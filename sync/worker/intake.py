@@ -8,7 +8,10 @@ and the commands that show what a sync would find (`review`, `explain`,
 """
 from __future__ import annotations
 
+import contextvars
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Sequence
@@ -63,8 +66,9 @@ def take_in(setup: Setup, state: State, now: datetime,
     sheet's inputs as soon as they are read: a sync that fails later still
     records its error on that read's basis."""
     config = setup.config
-    tickets, counts = fetch_all(setup.sources, state, now)
-    inputs = setup.sink.read()
+    with read_ahead(setup.sink.read) as reading:
+        tickets, counts = fetch_all(setup.sources, state, now)
+    inputs = reading()
     if on_read is not None:
         on_read(inputs)
     log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
@@ -80,6 +84,23 @@ def take_in(setup: Setup, state: State, now: datetime,
              active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
              warnings=len(assessment.warnings))
     return Intake(tickets, counts, inputs, fed, chosen, assessment)
+
+
+@contextmanager
+def read_ahead(read: Callable):
+    """The sink's read (two round trips to a sheet) on a thread while the
+    sources are fetched; yields a call that hands it over once.  Leaving the
+    block waits for it: a failed fetch is raised as before and what was read
+    is dropped with it; a failed read is raised by the call, unchanged."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-read")
+    ahead = [pool.submit(contextvars.copy_context().run, read)]     # the log's run id too
+    try:
+        yield lambda: ahead.pop().result()
+    except BaseException:
+        ahead.clear()
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def fetch_all(sources: Sequence[Source], state: State,

@@ -13,6 +13,8 @@ import fcntl
 import json
 import os
 import sqlite3
+import zlib
+from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +33,32 @@ CREATE TABLE IF NOT EXISTS tickets (
     source TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (source, key));
 """
+
+
+class PackedTexts(Mapping):
+    """Ticket texts (issue JSON) for the cache, held zlib-compressed until the
+    commit writes them: a full fetch's texts would otherwise sit in memory
+    through the whole sync, beside everything it builds (the latency
+    benchmark's issues: 2.2 kB of JSON each, 1 kB packed; 100k of them)."""
+
+    def __init__(self):
+        self._packed: dict[str, bytes] = {}
+
+    @staticmethod
+    def pack(text: str) -> bytes:
+        return zlib.compress(text.encode(), 1)     # level 1, the fastest: JSON still packs to under half
+
+    def put(self, key: str, packed: bytes) -> None:
+        self._packed[key] = packed
+
+    def __getitem__(self, key: str) -> str:
+        return zlib.decompress(self._packed[key]).decode()
+
+    def __iter__(self):
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
 
 
 @dataclass
@@ -95,11 +123,15 @@ class State:
         changes rarely; reading it once a day leaves a sync's requests to
         the tickets."""
         entry = self.get_json(source, key)
-        if entry and now - datetime.fromisoformat(entry["at"]) < ttl and accept(entry["value"]):
+        if _young(entry, now, ttl) and accept(entry["value"]):
             return entry["value"]
         value = load()
         self.stage(source, key, {"at": now.isoformat(), "value": value})
         return value
+
+    def fresh(self, source: str, key: str, now, ttl) -> bool:
+        """Whether `cached` would answer from the store (its `accept` aside)."""
+        return _young(self.get_json(source, key), now, ttl)
 
     def put(self, source: str, key: str, value) -> None:
         """Write one value now, in its own transaction (a review delivery)."""
@@ -133,7 +165,7 @@ class State:
         with closing(self.db.execute("SELECT key, data FROM tickets WHERE source=?", (source,))) as cur:
             return dict(cur.fetchall())
 
-    def stage_tickets(self, source: str, tickets: dict[str, str]) -> None:
+    def stage_tickets(self, source: str, tickets: Mapping[str, str]) -> None:
         self.pending.tickets[source] = tickets
 
     def stage_ticket_changes(self, source: str, changed: dict[str, str], gone: set[str]) -> None:
@@ -158,8 +190,9 @@ class State:
                                 [(s, k, v) for (s, k), v in self.pending.kv.items()])
             for source, cache in self.pending.tickets.items():
                 self.db.execute("DELETE FROM tickets WHERE source=?", (source,))
+                # One row at a time: a packed cache is unpacked as it is written.
                 self.db.executemany("INSERT INTO tickets VALUES (?,?,?)",
-                                    [(source, k, v) for k, v in cache.items()])
+                                    ((source, k, v) for k, v in cache.items()))
             for source, (changed, gone) in self.pending.changes.items():
                 self.db.executemany("DELETE FROM tickets WHERE source=? AND key=?",
                                     [(source, k) for k in gone])
@@ -202,3 +235,7 @@ class StateLock:
     def release(self) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
+
+
+def _young(entry, now, ttl) -> bool:
+    return bool(entry) and now - datetime.fromisoformat(entry["at"]) < ttl

@@ -66,9 +66,12 @@ def export(path: Path, n: int, rich: bool = False) -> None:
     if not rich:
         path.write_text(json.dumps({"issues": [lean_issue(i) for i in range(n)], "isLast": True}))
         return
+    from datetime import timedelta
     from tests.conftest import NOW
     from tests.fakes import make_issues
-    issues = make_issues(n, NOW)
+    # One issue a minute, the last at NOW: none is dated past tomorrow (which
+    # a sync reads as bad data: issue 21), as in a real export.
+    issues = make_issues(n, NOW - timedelta(minutes=n))
     for i, issue in enumerate(issues):
         pick = i % 10
         issue["fields"]["labels"] = [f"lever-{i % 50}"] if pick < 7 else ["misc"]

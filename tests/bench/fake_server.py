@@ -19,6 +19,7 @@ parallel wait in parallel, as they would against the real services.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import threading
@@ -35,6 +36,7 @@ import responses  # noqa: E402
 from tests.bench.bench_core import NOW  # noqa: E402
 from tests.fakes import URL, FakeJira, make_issues  # noqa: E402
 from tests.fakes_sheets import FakeSheets  # noqa: E402
+from tests.test_kill import visible  # noqa: E402
 
 GOOGLE = ("sheets.googleapis.com", "oauth2.googleapis.com")
 
@@ -70,7 +72,10 @@ def main() -> None:
         delay = {"jira": float(sys.argv[3]) / 1000, "sheets": float(sys.argv[4]) / 1000}
     stats = Stats()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        FakeJira(rsps, make_issues(n, NOW - timedelta(days=30)))
+        # One issue updated a minute, the last a day before NOW: at 100k, a
+        # start 30 days back put 56k issues past tomorrow, which a sync reads
+        # as bad data (issue 21), not the workload this server stands for.
+        FakeJira(rsps, make_issues(n, NOW - timedelta(days=1, minutes=n)))
         sheets = FakeSheets(rsps)
         session = requests.Session()
         lock = threading.Lock()            # the fakes are not thread-safe
@@ -99,6 +104,20 @@ def main() -> None:
                     return self._reply(200, json.dumps({
                         "seconds": stats.seconds, "jira": stats.jira, "sheets": stats.sheets,
                         "peak": stats.peak, "sheet_id": sheets.id}).encode())
+                if self.path == "/_sheet":
+                    # A digest of what people see (every visible tab's values
+                    # and formats): two syncs' sheets compare cell for cell.
+                    seen = visible(sheets)
+                    here = f"127.0.0.1:{self.server.server_address[1]}"     # in ticket links: each run's own port
+                    tabs = {n: hashlib.sha256(json.dumps([v, sorted(map(list, c.items()), key=str)],
+                                                         sort_keys=True, default=str).replace(here, "fake-host")
+                                              .encode()).hexdigest()
+                            for n, (v, c) in seen.items()}
+                    return self._reply(200, json.dumps({
+                        "sha256": hashlib.sha256(json.dumps(tabs, sort_keys=True).encode()).hexdigest(),
+                        "tabs": tabs,
+                        "rows": {n: len(v) for n, (v, _) in seen.items()},
+                        "cells": sum(len(c) for _, c in seen.values())}).encode())
                 if self.path == "/_reset":
                     stats.reset()
                     return self._reply(200, b"{}")

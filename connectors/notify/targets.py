@@ -1,7 +1,8 @@
-"""`notify` targets: where the weekly review (and alerts) are delivered.
-Strict models like the rest of the config; webhook URLs and SMTP passwords
-are secrets (redacted everywhere: configfile.SECRET_KEYS), so no message
-here repeats one.
+"""`notify` targets: where the weekly review (and alerts) are delivered, the
+config blocks of `review.notify` and `alerts.notify` (registered by
+connectors.notify.deliver and .alert).  Strict models like the rest of the
+config; webhook URLs and SMTP passwords are secrets (registered as such, so
+redacted everywhere), so no message here repeats one.
 
 What can be told from the URL alone is refused here: a scheme other than
 https (plain http only to a loopback address, for a local test server), and
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from typing import Annotated, Literal, Union
+from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -111,4 +112,5 @@ def _short(url: str) -> str:
     return f"{urlparse(url).hostname}#{hashlib.sha256(url.encode()).hexdigest()[:10]}"
 
 
-Target = Annotated[Union[SlackTarget, TeamsTarget, EmailTarget], Field(discriminator="type")]
+# The fields of each target's block that are secrets (what the registry is told).
+SECRETS = {"slack": ("webhook",), "teams": ("webhook",), "email": ("password",)}

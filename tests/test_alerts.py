@@ -146,6 +146,7 @@ def cli(config, tmp_path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path)
 
 
+@pytest.mark.slow
 def test_three_failures_then_a_good_sync_across_processes(tmp_path, hook):
     webhook = f"{hook.url}/services/T0/B0/hook-SECRET"
     failing = base_config(source={"type": "jira", "url": hook.url, "jql": "project = GROW",
@@ -204,6 +205,7 @@ def test_an_unreachable_target_never_fails_the_sync_and_is_named_in_healthz(tmp_
         state.close()
 
 
+@pytest.mark.slow
 def test_a_fleet_alerts_per_workspace(tmp_path, hook):
     from sync.worker.serve.fleet import Fleet
     from sync.worker.serve.roster import FolderRoster

@@ -70,6 +70,7 @@ def with_updates(*values) -> str:
 
 # -- 1. a headerless column right of Tickets --------------------------------------
 
+@pytest.mark.slow
 def test_a_note_in_a_headerless_column_stays_on_its_ticket(tmp_path, capsys):
     config = workspace(tmp_path, json.dumps(DEMO))
     assert run(config, capsys)[0] == 0
@@ -96,6 +97,7 @@ def test_a_note_in_a_headerless_column_stays_on_its_ticket(tmp_path, capsys):
 
 # -- 2. dates and numbers that cannot be read ------------------------------------
 
+@pytest.mark.slow
 def test_unreadable_json_dates_are_bad_data_and_epoch_ms_is_read(tmp_path, capsys):
     keys = [i["key"] for i in DEMO["issues"][:5]]
     config = workspace(tmp_path, with_updates("2026-02-29T10:00:00.000+0000", "not a date",
@@ -115,6 +117,7 @@ def test_unreadable_json_dates_are_bad_data_and_epoch_ms_is_read(tmp_path, capsy
     assert keys[3] in stale or any(r[0] == keys[3] and r[6] == "yes" for r in tab(tmp_path, "Tickets"))
 
 
+@pytest.mark.slow
 def test_a_future_update_does_not_count_as_fresh(tmp_path, capsys):
     data = copy.deepcopy(DEMO)
     active = next(i for i in data["issues"]
@@ -132,6 +135,7 @@ def csv_export(*rows: str) -> str:
     return "\n".join((CSV_HEAD,) + rows) + "\n"
 
 
+@pytest.mark.slow
 def test_jira_csv_date_formats(tmp_path, capsys):
     export = csv_export(
         "Jira default,A-1,Task,In Progress,In Progress,Ann,24/Nov/26 10:00 AM,,3",
@@ -159,6 +163,7 @@ def test_an_ambiguous_csv_date_is_decided_by_the_other_rows(tmp_path, capsys):
     assert warnings(tmp_path) == {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("points, said", [("lots", "'lots' is not a number"),
                                           ("-3", "-3 is below 0"),
                                           ("1e300", "1e+300 is past 1e+06"),
@@ -267,6 +272,7 @@ def test_a_metrics_seed_that_cannot_be_read_is_refused_naming_it(tmp_path, capsy
     assert not (tmp_path / "out.xlsx").exists()
 
 
+@pytest.mark.slow
 def test_a_metrics_seed_row_too_short_is_a_bad_metric(tmp_path, capsys):
     config = seeded(tmp_path, "Date,Metric,Value\n2026-11-20,conv_rate\n")
     assert run(config, capsys)[0] == 0
@@ -319,6 +325,7 @@ def test_a_metric_value_past_the_range_says_so(tmp_path):
         ["Metrics row 2: Value 1e+300 is past ±1e+15; row ignored"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["NaN", "inf", "1e300", "#NUM!"])
 def test_a_metric_value_that_is_no_number_is_a_bad_metric(tmp_path, capsys, value):
     config = seeded(tmp_path, f"Date,Metric,Value\n2026-11-20,conv_rate,{value}\n2026-11-19,conv_rate,7\n")
@@ -327,6 +334,7 @@ def test_a_metric_value_that_is_no_number_is_a_bad_metric(tmp_path, capsys, valu
     assert next(r for r in tab(tmp_path, "Scorecard") if r[0] == "conv")[6] == 7
 
 
+@pytest.mark.slow
 def test_a_headerless_column_survives_in_google_sheets(env):
     from .test_sheets import tickets
     env.sync(tickets("A-1", "A-2", "A-3"))

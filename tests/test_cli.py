@@ -20,6 +20,7 @@ def demo(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_run_once_writes_the_workbook(demo, capsys):
     assert main(["run", "--once", "--config", "config/demo.yaml"]) == 0
     captured = capsys.readouterr()

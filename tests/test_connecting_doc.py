@@ -9,7 +9,7 @@ import pytest
 import responses
 import yaml
 
-from connectors.jira.source import JiraSourceConfig
+from connectors.jira.settings import JiraSourceConfig
 from connectors.sheets.sink import SheetsSink, SheetsSinkConfig
 from sync.core.config import Alerts
 

@@ -31,7 +31,8 @@ import pytest
 import responses
 
 from connectors.files.source import FileSource, FileSourceConfig
-from connectors.jira.source import JiraSource, JiraSourceConfig
+from connectors.jira.source import JiraSource
+from connectors.jira.settings import JiraSourceConfig
 from connectors.memory import MemorySink, MemorySource
 from connectors.sheets.sink import SheetsSink
 from connectors.trello.source import TrelloSource, TrelloSourceConfig
@@ -186,6 +187,7 @@ def test_a_sink_has_everything_the_protocol_names(sink_env):
     assert sink.location and isinstance(sink.location, str)
 
 
+@pytest.mark.slow
 def test_a_first_write_makes_every_owned_tab_with_its_header(sink_env):
     sink_env.sync([ticket("A-1"), ticket("A-2")])
     tabs = sink_env.h.tabs()
@@ -204,6 +206,7 @@ def test_ticket_text_is_written_as_text(sink_env):
     assert row[HEADERS["Tickets"].index("Owner")] == "+cmd"
 
 
+@pytest.mark.slow
 def test_people_columns_follow_their_ticket(sink_env):
     sink_env.sync([ticket("A-1"), ticket("A-2"), ticket("A-3")])
     width = len(HEADERS["Tickets"])
@@ -218,6 +221,7 @@ def test_people_columns_follow_their_ticket(sink_env):
     assert notes == {"A-0": None, "A-2": "note for A-2", "A-3": "note for A-3"}
 
 
+@pytest.mark.slow
 def test_metrics_are_read_and_never_written(sink_env):
     sink_env.sync([ticket("A-1")])
     sink_env.h.type_in("Metrics", 1, 0, "2026-11-20")
@@ -232,6 +236,7 @@ def test_metrics_are_read_and_never_written(sink_env):
     assert scorecard[HEADERS["Scorecard"].index("Progress %")] == 75.0
 
 
+@pytest.mark.slow
 def test_history_is_appended_once_per_period(sink_env):
     sink_env.sync([ticket("A-1")])
     sink_env.sync([ticket("A-1")], now=NOW + timedelta(hours=3))      # within history_every (1d)
@@ -251,6 +256,7 @@ def test_a_failed_sync_keeps_the_data_and_sets_last_error(sink_env):
     assert summary["Last sync"][1] == "2026-11-26T09:00:00Z"
 
 
+@pytest.mark.slow
 def test_a_later_sync_of_one_sink_builds_on_what_people_changed_since(sink_env):
     """A daemon keeps its sink object from sync to sync: each write must
     build on its own sync's read, never on an earlier one's."""
@@ -286,6 +292,7 @@ class _Watched:
         return inputs
 
 
+@pytest.mark.slow
 def test_nothing_a_sync_read_outlives_its_sync(sink_env):
     """What a write builds on (100k rows of Tickets, in a big sheet) is
     dropped with the sync, written or failed: the sink does not keep it, nor
@@ -345,6 +352,7 @@ class MemoryHarness:
         pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(SINKS) + ["memory"])
 def test_a_sink_keeps_nothing_between_calls(kind, tmp_path, key_file):
     """read, write and write_error change no attribute of the sink: what a

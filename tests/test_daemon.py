@@ -90,6 +90,7 @@ def one(fleet):
     return member
 
 
+@pytest.mark.slow
 def test_syncs_on_schedule_without_sleeping(state):
     clock = Clock()
     source = SlowSource(clock, took=timedelta(seconds=30))
@@ -99,6 +100,7 @@ def test_syncs_on_schedule_without_sleeping(state):
     assert one(d).workspace.sink.reports[-1].table("Summary").rows[9] == ["Next sync", "2026-11-26T09:30:00Z"]
 
 
+@pytest.mark.slow
 def test_late_runs_are_delayed_and_coalesce(state):
     clock = Clock()
     source = SlowSource(clock, took=timedelta(minutes=35))      # longer than three intervals
@@ -108,6 +110,7 @@ def test_late_runs_are_delayed_and_coalesce(state):
     assert source.starts == [NOW, NOW + timedelta(minutes=35), NOW + timedelta(minutes=70)]
 
 
+@pytest.mark.slow
 def test_cron_schedule(state):
     clock = Clock()
     source = SlowSource(clock)
@@ -117,6 +120,7 @@ def test_cron_schedule(state):
     assert source.starts[1:] == [NOW + timedelta(hours=1), NOW + timedelta(hours=2)]
 
 
+@pytest.mark.slow
 def test_failed_syncs_are_survived_and_turn_health_red(state):
     clock = Clock()
     source = SlowSource(clock, fail_after=1)
@@ -131,6 +135,7 @@ def test_failed_syncs_are_survived_and_turn_health_red(state):
     assert details["last_error"] == "source jira: HTTP 503 from Jira"
 
 
+@pytest.mark.slow
 def test_health_and_metrics_endpoints(state):
     clock = Clock()
     source = SlowSource(clock, fail_after=1)
@@ -171,7 +176,7 @@ def test_health_and_metrics_endpoints(state):
 def test_http_requests_and_retries_are_counted(tmp_path, monkeypatch):
     monkeypatch.setattr(retry, "sleep", lambda s: None)
     from connectors.jira.source import JiraSource
-    from connectors.jira.source import JiraSourceConfig
+    from connectors.jira.settings import JiraSourceConfig
     status = lambda code: telemetry.HTTP.labels("default", "jira", code)._value.get()  # noqa: E731
     ok, busy, retried = status("200"), status("503"), telemetry.RETRIES.labels("default", "jira")._value.get()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
@@ -301,6 +306,7 @@ def _mid_sync(tmp_path):
     return fifo, config, proc
 
 
+@pytest.mark.slow
 def test_sigterm_mid_sync_finishes_the_sync_and_exits_0(tmp_path):
     fifo, config, proc = _mid_sync(tmp_path)
     try:
@@ -316,6 +322,7 @@ def test_sigterm_mid_sync_finishes_the_sync_and_exits_0(tmp_path):
     assert (tmp_path / "out.xlsx").exists()
 
 
+@pytest.mark.slow
 def test_second_sigterm_exits_at_once(tmp_path):
     fifo, config, proc = _mid_sync(tmp_path)
     try:
@@ -364,6 +371,7 @@ def test_sigterm_right_after_a_log_line_never_hangs(tmp_path):
                 proc.kill()
 
 
+@pytest.mark.slow
 def test_lock_conflict_between_processes(tmp_path):
     fifo, config, proc = _mid_sync(tmp_path)
     try:
@@ -416,6 +424,7 @@ def test_no_secret_in_any_output(tmp_path, monkeypatch, capsys):
         assert secret not in text, secret
 
 
+@pytest.mark.slow
 def test_force_covers_only_until_the_first_good_sync(state):
     clock = Clock()
     source = SlowSource(clock)

@@ -44,6 +44,7 @@ def written(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_every_wall_clock_gives_the_same_workbook(written):
     first = written["today"]
     for name, tabs in written.items():

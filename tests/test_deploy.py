@@ -51,6 +51,7 @@ def render(tmp_path, where: str) -> list[dict]:
     return [d for d in yaml.safe_load_all(run.stdout) if d]
 
 
+@pytest.mark.slow
 def test_kubernetes_files_validate():
     files = sorted(str(p) for p in (DEPLOY / "k8s").rglob("*.yaml")
                    if p.name != "kustomization.yaml" and yaml.safe_load(p.read_text()).get("kind"))
@@ -63,6 +64,7 @@ def by_kind(docs: list[dict], kind: str) -> list[dict]:
     return [d for d in docs if d["kind"] == kind]
 
 
+@pytest.mark.slow
 def test_base_renders_one_cronjob_with_its_config_and_state(tmp_path):
     docs = render(tmp_path, "base")
     (job,) = by_kind(docs, "CronJob")
@@ -75,6 +77,7 @@ def test_base_renders_one_cronjob_with_its_config_and_state(tmp_path):
     assert volumes["state"]["persistentVolumeClaim"]["claimName"] == by_kind(docs, "PersistentVolumeClaim")[0]["metadata"]["name"]
 
 
+@pytest.mark.slow
 def test_the_example_overlay_is_one_cronjob_per_workspace(tmp_path, jira_env):
     docs = render(tmp_path, "overlays/example")
     jobs = {j["metadata"]["name"]: j for j in by_kind(docs, "CronJob")}
@@ -122,6 +125,7 @@ def jira_env(monkeypatch):
     monkeypatch.setenv("JIRA_API_TOKEN", "t")
 
 
+@pytest.mark.slow
 def test_the_daemon_deployment_runs_one_workspace(tmp_path, jira_env):
     pod, container, cm = one_deployment(tmp_path, "daemon")
     # Liveness on /livez (was /healthz): an expired token must not restart the pod forever.
@@ -133,6 +137,7 @@ def test_the_daemon_deployment_runs_one_workspace(tmp_path, jira_env):
     assert config.health_port == 9100
 
 
+@pytest.mark.slow
 def test_the_fleet_deployment_serves_a_folder(tmp_path, jira_env):
     pod, container, cm = one_deployment(tmp_path, "fleet")
     assert container["args"][:3] == ["run", "--workspaces", "/etc/align-sync/workspaces"]
@@ -249,6 +254,7 @@ def spread():
     return module.schedule
 
 
+@pytest.mark.slow
 def test_cronjob_schedules_are_spread_by_workspace_name(tmp_path):
     schedule = spread()
     assert schedule("growth") == schedule("growth") and schedule("growth", 30).endswith("/30 * * * *")

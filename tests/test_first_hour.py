@@ -110,6 +110,7 @@ def test_the_log_names_a_review_only_when_there_is_one(elsewhere, capsys):
     assert written and "review" not in written[0]
 
 
+@pytest.mark.slow
 def test_progress_for_a_big_export_and_an_xlsx_write(tmp_path):
     from connectors.files.source import FileSource, FileSourceConfig
     from connectors.xlsx.sink import XlsxSink, XlsxSinkConfig
@@ -175,6 +176,7 @@ def test_review_print_without_any_earlier_review_says_so(elsewhere, capsys):
     assert "never.xlsx" not in out                 # no workbook exists yet: none is named
 
 
+@pytest.mark.slow
 def test_the_demo_review_shows_real_changes_and_standing_problems(elsewhere, capsys):
     assert main(["run", "--once", "--config", DEMO]) == 0
     capsys.readouterr()

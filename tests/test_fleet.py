@@ -66,6 +66,7 @@ def synced(*names):
     return lambda f: all(any(m.name == n and m.syncs >= 1 for m in f.members.values()) for n in names)
 
 
+@pytest.mark.slow
 def test_good_workspaces_sync_and_the_broken_one_is_reported(folder):
     fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=60)
     with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
@@ -84,6 +85,7 @@ def test_good_workspaces_sync_and_the_broken_one_is_reported(folder):
     assert 'result="ok",workspace="growth"' in text and 'result="ok",workspace="payments"' in text
 
 
+@pytest.mark.slow
 def test_a_hung_workspace_does_not_hold_back_the_others(folder):
     fifo = folder.parent / "never.json"
     os.mkfifo(fifo)                      # a source whose read never ends
@@ -105,6 +107,7 @@ def test_a_hung_workspace_does_not_hold_back_the_others(folder):
         os.close(fd)
 
 
+@pytest.mark.slow
 def test_at_most_the_concurrency_limit_sync_at_once(folder):
     for n in range(4):
         write_workspace(folder, f"team{n}")
@@ -113,6 +116,7 @@ def test_at_most_the_concurrency_limit_sync_at_once(folder):
     assert 1 <= fleet.peak <= 2
 
 
+@pytest.mark.slow
 def test_files_added_and_removed_are_picked_up_without_a_restart(folder):
     fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=60)
     run_until(fleet, synced("growth", "payments"))
@@ -172,6 +176,7 @@ def get(port, path):
         return err.code, err.read().decode()
 
 
+@pytest.mark.slow
 def test_the_daemon_over_a_folder(folder):
     """As ops run it: good workspaces write on schedule, the broken one is
     named by /healthz, /metrics and the logs carry each workspace, SIGTERM exits 0."""
@@ -202,6 +207,7 @@ def test_the_daemon_over_a_folder(folder):
     assert (folder.parent / "out" / "growth.xlsx").exists()
 
 
+@pytest.mark.slow
 def test_livez_fails_only_once_every_workspace_is_stuck(folder, monkeypatch):
     """A fleet of one is the daemon: its sync stuck past the timeout plus the
     grace fails /livez; beside a workspace that still syncs, it does not."""

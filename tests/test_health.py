@@ -46,6 +46,7 @@ def wait_for_status(port: int, path: str, want: int, seconds: float = 30.0):
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_a_daemon_whose_only_sync_failed_answers_503_and_stays_alive(tmp_path):
     bad = tmp_path / "export.json"
     bad.write_text("{not json")
@@ -64,6 +65,7 @@ def test_a_daemon_whose_only_sync_failed_answers_503_and_stays_alive(tmp_path):
         proc.kill()
 
 
+@pytest.mark.slow
 def test_a_fleet_lists_each_workspace_and_fails_on_a_failed_first_sync(tmp_path):
     d = tmp_path / "workspaces"
     d.mkdir()
@@ -93,6 +95,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, timeout=60)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("port", ["99999", "0", "-1", "http"])
 def test_a_port_out_of_range_is_a_usage_error_naming_the_flag(port):
     done = run_cli("run", "--health-port", port, "--config", "config/demo.yaml")
@@ -101,6 +104,7 @@ def test_a_port_out_of_range_is_a_usage_error_naming_the_flag(port):
     assert "Traceback" not in done.stderr and "OverflowError" not in done.stderr
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_named_with_the_flag(tmp_path):
     config = write_workspace(tmp_path, "team")
     with socket.socket() as taken:
@@ -114,6 +118,7 @@ def test_a_port_in_use_is_named_with_the_flag(tmp_path):
         assert folder.returncode == 2 and f"--health-port {port}: the port is already in use" in folder.stderr
 
 
+@pytest.mark.slow
 def test_livez_turns_false_only_when_the_loop_overruns(monkeypatch, tmp_path):
     from connectors.memory import MemorySink
     from sync.worker.serve import fleet as fleet_module

@@ -33,6 +33,7 @@ def two(tmp_path):
     return d
 
 
+@pytest.mark.slow
 def test_two_valid_workspaces_both_sync_in_a_fresh_process(two):
     # Was: the second failed with "TypeError: Cannot take a Union of no types".
     done = cli("run", "--once", "--workspaces", str(two))
@@ -42,6 +43,7 @@ def test_two_valid_workspaces_both_sync_in_a_fresh_process(two):
     assert "ok    workspace payments: 80 tickets" in done.stderr
 
 
+@pytest.mark.slow
 def test_many_workspaces_at_concurrency_4_all_sync(tmp_path):
     d = tmp_path / "workspaces"
     d.mkdir()
@@ -71,6 +73,7 @@ def test_the_registry_loads_once_for_threads_that_ask_at_the_same_time(monkeypat
     assert seen == [["slow"]] * 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("share", ["state", "sink", "spreadsheet", "name"])
 def test_shared_state_sink_or_name_is_refused_in_every_mode(tmp_path, share):
     d = tmp_path / "workspaces"
@@ -121,6 +124,7 @@ def test_a_clash_added_while_the_daemon_runs_refuses_both(two, tmp_path):
     fleet.drain()
 
 
+@pytest.mark.slow
 def test_skipped_files_are_named_and_an_empty_folder_is_refused(two, tmp_path):
     (two / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
     (two / "dir.yml").mkdir()
@@ -138,6 +142,7 @@ def test_skipped_files_are_named_and_an_empty_folder_is_refused(two, tmp_path):
         assert done.returncode == 2 and "no workspace configs (*.yaml or *.yml)" in done.stderr, args
 
 
+@pytest.mark.slow
 def test_dry_run_over_workspaces_prints_each_summary_and_review_takes_a_folder(two):
     done = cli("run", "--once", "--dry-run", "--workspaces", str(two))
     assert done.returncode == 0, done.stderr
@@ -151,6 +156,7 @@ def test_dry_run_over_workspaces_prints_each_summary_and_review_takes_a_folder(t
     assert "== workspace growth" in review.stdout and "== workspace payments" in review.stdout
 
 
+@pytest.mark.slow
 def test_the_daemon_over_a_folder_with_a_clash_exits_2_at_once(tmp_path):
     d = tmp_path / "workspaces"
     d.mkdir()
@@ -166,6 +172,7 @@ def test_the_daemon_over_a_folder_with_a_clash_exits_2_at_once(tmp_path):
     assert f"pid {proc.proc.pid}" not in out
 
 
+@pytest.mark.slow
 def test_broken_and_good_workspace_files_side_by_side_in_check(two):
     (two / "bad.yml").write_text(yaml.safe_dump({"outcomes": []}))
     done = cli("check", "--workspaces", str(two))

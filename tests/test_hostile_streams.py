@@ -37,6 +37,7 @@ def closed_stdout(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
                           stderr=subprocess.PIPE, text=True, cwd=cwd, timeout=120)
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_still_syncs_without_a_traceback(tmp_path):
     config = write_workspace(tmp_path, "team")
     done = closed_stdout("run", "--once", "--config", str(config))
@@ -45,6 +46,7 @@ def test_a_closed_stdout_still_syncs_without_a_traceback(tmp_path):
     assert (tmp_path / "out" / "team.xlsx").exists()
 
 
+@pytest.mark.slow
 @needs_dev_full
 def test_a_full_stdout_does_not_fail_the_sync_and_is_said_once(tmp_path):
     config = write_workspace(tmp_path, "team")
@@ -56,6 +58,7 @@ def test_a_full_stdout_does_not_fail_the_sync_and_is_said_once(tmp_path):
     assert (tmp_path / "out" / "team.xlsx").exists()
 
 
+@pytest.mark.slow
 @needs_dev_full
 def test_init_to_a_full_stdout_reports_the_file_it_wrote(tmp_path):
     with open("/dev/full", "w") as full:
@@ -65,6 +68,7 @@ def test_init_to_a_full_stdout_reports_the_file_it_wrote(tmp_path):
     assert "cannot write to stdout" in done.stderr
 
 
+@pytest.mark.slow
 def test_init_out_onto_a_folder_or_where_it_cannot_write_names_the_target(tmp_path):
     folder = tmp_path / "configs"
     folder.mkdir()
@@ -88,6 +92,7 @@ def test_init_out_into_a_read_only_folder(tmp_path):
     assert done.returncode == 2 and f"--out {folder / 'a.yaml'}: cannot write in {folder}" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_yaml_alias_bomb_is_refused_fast(tmp_path):
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for prev, name in zip("abcdefgh", "bcdefghi"):
@@ -105,6 +110,7 @@ def test_a_yaml_alias_bomb_is_refused_fast(tmp_path):
     assert done.returncode == 2 and "contains itself" in done.stderr
 
 
+@pytest.mark.slow
 def test_ordinary_aliases_still_work(tmp_path):
     config = write_workspace(tmp_path, "team")
     text = config.read_text().replace("outcomes:", "x-defaults: &lever {impact: 5, effort: 2}\noutcomes:", 1)
@@ -126,6 +132,7 @@ def test_a_killed_saves_temp_files_are_removed_by_the_next_save(tmp_path):
     assert not any(p.exists() for p in left) and other.exists()
 
 
+@pytest.mark.slow
 def test_the_next_sync_removes_what_a_killed_sync_left(tmp_path):
     config = write_workspace(tmp_path, "team")
     (tmp_path / "out").mkdir()

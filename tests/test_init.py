@@ -57,6 +57,7 @@ def export(tmp_path, monkeypatch):
     return page, path
 
 
+@pytest.mark.slow
 def test_init_on_an_unseen_export_beats_the_best_six_labels_and_epics(export, tmp_path, capsys):
     page, path = export
     code, out, err = init(tmp_path, capsys, "--path", str(path))
@@ -91,6 +92,7 @@ def test_init_on_an_unseen_export_beats_the_best_six_labels_and_epics(export, tm
     assert "TODO" in text and "largest unmapped clusters left" in out
 
 
+@pytest.mark.slow
 def test_init_again_refuses_without_force_and_replaces_with_it(export, tmp_path, capsys):
     _, path = export
     assert init(tmp_path, capsys, "--path", str(path))[0] == 0

@@ -11,9 +11,9 @@ import responses
 from structlog.testing import capture_logs
 
 from connectors import retry
-from connectors.jira.source import JiraSource, base_jql, plain_http
+from connectors.jira.source import JiraSource, base_jql
+from connectors.jira.settings import JiraSourceConfig, plain_http
 from connectors.memory import MemorySink
-from connectors.jira.source import JiraSourceConfig
 from sync.core.errors import ConfigError, RemoteError, TransientError, describe
 from sync.worker.runtime import RetrySettings
 from sync.worker.state import State

@@ -5,8 +5,11 @@ library, with a comment saying why it is lazy."""
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
+
+import pytest
 
 from .conftest import ROOT
 
@@ -79,6 +82,7 @@ def _graph() -> dict[str, set[str]]:
     return graph
 
 
+@pytest.mark.slow
 def test_the_core_imports_no_worker_cli_drafting_or_connector_module():
     wrong = sorted(f"{module} imports {target}" for module, targets in _graph().items()
                    if module.startswith("sync.core") for target in targets
@@ -86,6 +90,7 @@ def test_the_core_imports_no_worker_cli_drafting_or_connector_module():
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.slow
 def test_no_import_cycle():
     graph = _graph()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
@@ -159,3 +164,23 @@ def test_no_folder_holds_more_than_15_modules():
         if len(modules) > MAX_MODULES:
             crowded.append(f"{folder.relative_to(ROOT)}: {len(modules)} modules")
     assert not crowded, "\n".join(crowded)
+
+
+def test_the_readmes_layout_names_every_module():
+    """The README's Layout section is the map a newcomer reads first: every
+    package folder and every module in it is named there."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Layout", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([A-Za-z_/.]+)`", section))
+    words = {part.strip("/") for name in named for part in name.split("/")} | named
+    missing = []
+    for root in ("sync", "connectors"):
+        for path in sorted((ROOT / root).rglob("*.py")):
+            if path.name in ("__init__.py", "__main__.py") or "__pycache__" in path.parts:
+                continue
+            if path.stem not in words:
+                missing.append(str(path.relative_to(ROOT)))
+        for folder in sorted(p for p in (ROOT / root).rglob("*") if p.is_dir() and p.name != "__pycache__"):
+            if folder.name not in words:
+                missing.append(str(folder.relative_to(ROOT)) + "/")
+    assert not missing, f"README's Layout section does not name: {missing}"

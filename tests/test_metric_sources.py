@@ -83,6 +83,7 @@ def sheet(name: str, path="book.xlsx") -> list[dict]:
     return [dict(zip(rows[0], r)) for r in rows[1:]]
 
 
+@pytest.mark.slow
 def test_sqlite_readings_land_with_their_note_and_a_rerun_adds_nothing(team):
     path = write_config(team, [WAREHOUSE])
     assert main(["run", "--once", "--config", path]) == 0
@@ -193,6 +194,7 @@ def server(tmp_path):
         httpd.server_close()
 
 
+@pytest.mark.slow
 def test_csv_over_a_local_server_with_column_renames(team, server):
     root, base = server
     (root / "kpi.csv").write_text("Day,KPI,Value\n"
@@ -285,6 +287,7 @@ def test_merge_rules():
     assert metric_feed.since(config) == date(2026, 10, 1)
 
 
+@pytest.mark.slow
 def test_the_demo_reads_its_warehouse(tmp_path, monkeypatch):
     """`make demo`: the warehouse built from CSV, then one sync; its readings,
     the forecasts and the Flow tab are in the workbook."""
@@ -320,6 +323,7 @@ from tests.test_sheets import Env, fake, key_file, private_key  # noqa: E402,F40
 from tests.fakes_sheets import FakeSheets  # noqa: E402
 
 
+@pytest.mark.slow
 def test_google_sheets_source_and_sink(tmp_path, key_file, fake):
     from connectors.memory import MemorySource
     from connectors.metrics.sheets import SheetsMetrics, SheetsMetricsConfig
@@ -400,6 +404,7 @@ def test_google_sheets_source_needs_a_sheets_sink():
         SheetsMetrics(SheetsMetricsConfig(type="google_sheets", name="f", spreadsheet="x"), object(), None)
 
 
+@pytest.mark.slow
 def test_a_query_past_its_timeout_is_stopped(team):
     from sync.core.errors import RemoteError
     endless = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "

@@ -56,6 +56,7 @@ def bulk_starts(fake: FakeJira) -> list[float]:
     return sorted(t for t, path in fake.started if path.endswith("/bulkfetch"))
 
 
+@pytest.mark.slow
 def test_cloud_parallel_equals_one_at_a_time(rsps, tmp_path):
     fake = FakeJira(rsps, make_issues(1234, START), latency=slow_first_batches)
     parallel = fetch(cloud_config(workers=6), tmp_path, "p")
@@ -88,6 +89,7 @@ def test_parallel_sheet_equals_one_at_a_time_cell_for_cell(rsps, tmp_path, key_f
     assert seen[0] == seen[1] and len(seen[0]["Tickets"][0]) == 1235
 
 
+@pytest.mark.slow
 def test_pool_never_exceeds_its_size_nor_the_hosts_rate(rsps, tmp_path):
     fake = FakeJira(rsps, make_issues(1500, START), latency=0.1)
     runtime = Runtime()
@@ -115,6 +117,7 @@ def test_pool_never_exceeds_its_size_nor_the_hosts_rate(rsps, tmp_path):
     assert all(granted[i + 4] - granted[i] >= limiter.window for i in range(len(granted) - 4))
 
 
+@pytest.mark.slow
 def test_a_retry_after_told_to_one_worker_holds_them_all(rsps, tmp_path, monkeypatch):
     monkeypatch.setattr(retry, "sleep", time.sleep)   # real waits: the point is when requests go
     bulk_seen = itertools.count()
@@ -137,6 +140,7 @@ def test_a_retry_after_told_to_one_worker_holds_them_all(rsps, tmp_path, monkeyp
     assert max(bulk) >= told + 0.95
 
 
+@pytest.mark.slow
 def test_a_failure_in_one_worker_stops_the_pool_and_says_why(rsps, tmp_path):
     fake = FakeJira(rsps, make_issues(1200, START), latency=0.02)
     fake.bulk_failures += [(403, {}, {"errorMessages": ["You do not have permission."], "errors": {}})]
@@ -147,6 +151,7 @@ def test_a_failure_in_one_worker_stops_the_pool_and_says_why(rsps, tmp_path):
     assert len(bulk_starts(fake)) < 11               # what had not started was not asked for
 
 
+@pytest.mark.slow
 def test_data_center_pages_by_start_at_in_parallel(rsps, tmp_path):
     issues = make_issues(480, START, url=dc_config().url, v3=False)
     fake = FakeJira(rsps, issues, cloud=False, latency=0.08)
@@ -179,6 +184,7 @@ def test_data_center_issues_entering_the_query_are_fetched_whole(rsps, tmp_path)
     assert sum(j.startswith("id in (") for j in fake.jqls) == 2 + 1     # 100 ids in 2 pages, then 20
 
 
+@pytest.mark.slow
 def test_incremental_with_nothing_changed_is_still_one_search_and_the_ids(rsps, tmp_path):
     fake = FakeJira(rsps, make_issues(700, START))
     state = State(tmp_path / "s.db")
@@ -198,6 +204,7 @@ def test_incremental_with_nothing_changed_is_still_one_search_and_the_ids(rsps, 
 BOARD = json.loads((FIXTURES / "trello_board_export.json").read_text())
 
 
+@pytest.mark.slow
 def test_trello_boards_in_parallel_in_the_configs_order(tmp_path):
     ids = [f"5b27755004{n:02d}ad42967638a{n % 10}" for n in range(6)]
     lock, flight = threading.Lock(), {"now": 0, "peak": 0}

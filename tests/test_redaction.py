@@ -9,6 +9,7 @@ import json
 import re
 from urllib.parse import quote, quote_plus
 
+import pytest
 import responses
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -79,6 +80,7 @@ HIDING_PLACES = {
 }
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(secret=secrets, email=emails, before=noise, after=noise, place=st.sampled_from(sorted(HIDING_PLACES)))
 def test_a_known_secret_never_survives_wherever_it_hides(secret, email, before, after, place):
@@ -87,6 +89,7 @@ def test_a_known_secret_never_survives_wherever_it_hides(secret, email, before, 
     assert hides(secret, out) == [], (place, out)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(secret=secrets, email=emails, place=st.sampled_from(["basic", "basic-urlsafe-unpadded", "basic-folded",
                                                             "bearer", "userinfo", "query", "split-echo"]))
@@ -103,6 +106,7 @@ webhooks = st.builds(
     st.from_regex(r"[A-Za-z0-9]{24}", fullmatch=True), st.from_regex(r"[A-Za-z0-9%]{12,20}", fullmatch=True))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(url=webhooks, echo=st.sampled_from(["path", "tail", "whole", "encoded", "query", "json"]))
 def test_no_part_of_a_webhook_url_survives_a_server_echo(url, echo):
@@ -133,6 +137,7 @@ def test_structured_log_events_are_redacted_value_by_value():
 
 # -- end to end: the issue's case ------------------------------------------------
 
+@pytest.mark.slow
 def test_an_echoed_authorization_header_reaches_no_output(tmp_path, monkeypatch, capsys, private_key):
     """Jira answers 403 with an error body that echoes the request's
     Authorization header: `Basic <base64 of email:token>` must not reach

@@ -89,6 +89,7 @@ def test_the_review_tab_keeps_52_blocks_newest_first():
     assert ids[0] == "2026-new" and len(ids) == 52
 
 
+@pytest.mark.slow
 def test_scheduled_reviews_through_syncs(tmp_path):
     """The first sync is the baseline; the review falls at the first review
     time after it, in the same write as every other tab, once."""
@@ -296,6 +297,7 @@ class Hooks:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+@pytest.mark.slow
 def test_send_then_sync_reaches_each_webhook_once(tmp_path, capsys):
     hooks = Hooks()
     try:

@@ -106,6 +106,7 @@ tickets = st.lists(st.builds(
     st.sampled_from(["Task", "Story", "Sub-task"])), max_size=25, unique_by=lambda t: t.key)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(tickets, st.randoms())
 def test_mapping_is_deterministic_and_order_independent(ts, rnd):

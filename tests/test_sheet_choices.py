@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import openpyxl
+import pytest
 
 from connectors.memory import MemorySource
 from connectors.xlsx.sink import XlsxSink
@@ -121,6 +122,7 @@ def test_the_rules_tab_counts_the_sheets_choices(env):
     assert rules[-1] == ("sheet", "Set lever in the Tickets tab", 3, 3)
 
 
+@pytest.mark.slow
 def test_a_deleted_workbook_gets_the_choices_back_but_not_a_cleared_cell(env):
     sync(env)
     choose(env[0], {"A-1": "emails", "A-2": "docs"})
@@ -193,6 +195,7 @@ def test_suggest_proposes_a_rule_for_tickets_set_by_hand(env):
     assert "4 tickets set to pricing share component Billing" in text and "B-5" in text
 
 
+@pytest.mark.slow
 def test_explain_says_the_sheet_decided(env, capsys):
     from sync.cli import console
     sync(env)

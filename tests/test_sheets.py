@@ -130,6 +130,7 @@ def test_grids_are_sized_to_the_data(env):
     assert len(env.fake.values("Tickets")) == 16          # no stale rows left below
 
 
+@pytest.mark.slow
 def test_people_columns_survive_syncs_with_tickets_added_and_removed(env):
     env.sync(tickets("A-1", "A-2", "A-3"))
     tab = env.fake.tabs["Tickets"]
@@ -194,6 +195,7 @@ def test_a_formula_in_the_date_column_is_read_as_its_result(env):
     assert not any(r[1] == "bad_metric" for r in env.fake.values("Warnings")[1:])
 
 
+@pytest.mark.slow
 def test_history_appended_once_per_period_and_charts_made_once(env):
     env.sync(tickets("A-1"))
     env.sync(tickets("A-1"), now=NOW + timedelta(hours=2))
@@ -396,6 +398,7 @@ def _data_writes(fake, tab) -> list[tuple]:
             and u["range"]["sheetId"] == sid]
 
 
+@pytest.mark.slow
 def test_a_sync_writes_only_changed_rows_and_ends_as_a_full_rewrite(env, fake):
     keys = [f"A-{i}" for i in range(1, 41)]
     env.sync(tickets(*keys))
@@ -418,6 +421,7 @@ def test_a_sync_writes_only_changed_rows_and_ends_as_a_full_rewrite(env, fake):
         "stringValue": '=HYPERLINK("https://evil.example","x")'}
 
 
+@pytest.mark.slow
 def test_an_unchanged_sync_writes_headers_only_and_an_edited_cell_is_restored(env, fake):
     env.sync(tickets("A-1", "A-2", "A-3"))
     env.sync(tickets("A-1", "A-2", "A-3"), now=NOW + timedelta(minutes=1))

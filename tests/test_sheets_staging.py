@@ -63,6 +63,7 @@ def people_columns(fake):
         tab["cells"][(r, 17)] = {"userEnteredValue": {"formulaValue": f"=I{r + 1}*2"}}
 
 
+@pytest.mark.slow
 def test_a_staged_sync_ends_cell_for_cell_as_a_single_request_does(tmp_path, key_file, rsps,  # noqa: F811
                                                                    monkeypatch):
     plain, staged = Run(tmp_path, key_file, rsps, "1plain"), Run(tmp_path, key_file, rsps, "1staged")

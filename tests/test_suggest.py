@@ -70,6 +70,7 @@ def check_applying_each(config, proposals: list[dict], capsys) -> None:
         config.write_text(original)
 
 
+@pytest.mark.slow
 def test_demo_yaml_is_a_list_a_script_can_apply(demo, capsys):
     code, out, err = suggest(capsys, demo, "--format", "yaml")
     assert code == 0, err
@@ -94,6 +95,7 @@ def test_demo_table_is_for_reading(demo, capsys):
     assert "{labels: [\"seo\"]}" in out
 
 
+@pytest.mark.slow
 def test_unseen_export_title_words_only_among_unmapped_and_counts_hold(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.json").write_text(json.dumps(team_export(2000, seed=11)))

@@ -73,6 +73,7 @@ def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_a_terminal_gets_lines_for_reading_in_colour(demo):
     code, out = in_terminal(demo, command("run", "--once", "--config", "config/demo.yaml"))
     assert code == 0, out
@@ -83,12 +84,14 @@ def test_a_terminal_gets_lines_for_reading_in_colour(demo):
     assert "sync.done" in out and "\x1b[" in out
 
 
+@pytest.mark.slow
 def test_no_color_turns_colour_off(demo):
     code, out = in_terminal(demo, command("run", "--once", "--config", "config/demo.yaml"),
                             NO_COLOR="1")
     assert code == 0 and "sync.done" in out and "\x1b[" not in out
 
 
+@pytest.mark.slow
 def test_a_pipe_gets_json_lines_only(demo):
     """Issue 26: every stdout line parses (`| jq` works); the person's line
     `synced ...` goes to stderr."""
@@ -101,6 +104,7 @@ def test_a_pipe_gets_json_lines_only(demo):
     assert done.stderr.startswith("synced 80 tickets") and "1 of 3 outcomes off track" in done.stderr
 
 
+@pytest.mark.slow
 def test_log_format_overrides_both(demo):
     code, out = in_terminal(demo, command("run", "--once", "--config", "config/demo.yaml",
                                           "--log-format", "json"))
@@ -146,7 +150,8 @@ def test_progress_shows_only_what_takes_longer_than_two_seconds():
 @responses.activate
 def test_a_slow_jira_fetch_reports_pages_and_issues():
     from sync.worker.state import State
-    from connectors.jira.source import JiraSource, JiraSourceConfig
+    from connectors.jira.source import JiraSource
+    from connectors.jira.settings import JiraSourceConfig
     FakeJira(responses.mock, make_issues(450, NOW))
     out = io.StringIO()
     runtime = Runtime(progress=Progress(enabled=True, stream=out, clock=Clock(1.5)))

@@ -98,6 +98,7 @@ def slack(url: str, **more) -> SlackTarget:
 
 # -- redirects are never followed ---------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status, location, named", [
     (307, "http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
     (301, "https://elsewhere.example.com/new/path?token=abc", "elsewhere.example.com"),
@@ -186,6 +187,7 @@ def test_a_short_retry_after_is_honoured(endpoint, no_sleep):
     assert no_sleep == [2.0] and len(hook.requests) == 2
 
 
+@pytest.mark.slow
 def test_an_answer_dripped_byte_by_byte_is_cut_at_the_deadline(endpoint):
     stop = threading.Event()
 
@@ -315,6 +317,7 @@ def test_config_accepts_a_private_address_when_allowed():
 
 # -- email: the same deadline, the same rule -----------------------------------------------
 
+@pytest.mark.slow
 def test_an_smtp_server_that_never_answers_is_cut_at_the_deadline():
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))

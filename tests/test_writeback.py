@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 
-from connectors.jira.source import JiraSource, JiraSourceConfig
+from connectors.jira.source import JiraSource
+from connectors.jira.settings import JiraSourceConfig
 from connectors.sheets.sink import SheetsSink
 from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from sync.core.errors import RemoteError
@@ -106,6 +107,7 @@ def test_a_choice_made_in_the_sheet_maps_the_ticket(tmp_path, key_file, rsps):  
     env.state.close()
 
 
+@pytest.mark.slow
 def test_in_google_sheets_a_formula_stays_text_and_a_new_sheet_gets_the_choices_back(
         tmp_path, key_file, rsps):  # noqa: F811
     env = JiraToSheets(tmp_path, key_file, rsps)
@@ -281,6 +283,7 @@ class TrelloBoard:
         return 200, {}, json.dumps(card["idLabels"])
 
 
+@pytest.mark.slow
 def test_trello_write_back_creates_the_board_label_once_and_adds_it(tmp_path):
     config = make_config(sink={"type": "xlsx", "path": str(tmp_path / "b.xlsx")})
     source = TrelloSourceConfig.model_validate(dict(
@@ -321,6 +324,7 @@ def test_trello_write_back_creates_the_board_label_once_and_adds_it(tmp_path):
     state.close()
 
 
+@pytest.mark.slow
 def test_the_command_line_lists_in_a_dry_run_and_exits_0_on_a_refusal(tmp_path, rsps, capsys):
     import openpyxl
     import yaml

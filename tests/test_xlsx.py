@@ -29,6 +29,7 @@ def sync(env, tickets, now=NOW, **kw):
     return sync_over(config, [MemorySource("jira", tickets)], XlsxSink(config.sink), state, now, **kw)
 
 
+@pytest.mark.slow
 def test_people_columns_follow_their_ticket(env):
     path = env[0]
     sync(env, [ticket("A-1"), ticket("A-2"), ticket("A-3")])
@@ -70,6 +71,7 @@ def test_formula_text_stays_text(env):
     assert not any("<f>IMPORTXML" in s for s in sheet)
 
 
+@pytest.mark.slow
 def test_history_once_per_period(env):
     path = env[0]
     sync(env, [ticket("A-1")])
@@ -81,6 +83,7 @@ def test_history_once_per_period(env):
     assert len(trend) == 2
 
 
+@pytest.mark.slow
 def test_failed_sync_keeps_data_and_sets_last_error(env):
     path = env[0]
     sync(env, [ticket("A-1"), ticket("A-2")])
@@ -157,6 +160,7 @@ def test_unreadable_metrics_rows_are_counted_not_fatal(env):
     assert [r.value for r in inputs.readings] == [7.2] and inputs.unreadable_metrics == 2
 
 
+@pytest.mark.slow
 def test_history_seed_starts_a_new_workbook_only(tmp_path):
     seed = tmp_path / "history.csv"
     seed.write_text("Timestamp,Outcome ID,Progress %,Aligned effort %,Active tickets,Done tickets\n"
@@ -219,6 +223,7 @@ def _snapshot(path):
     return out
 
 
+@pytest.mark.slow
 def test_streamed_tabs_read_back_as_openpyxl_wrote_them(tmp_path, monkeypatch):
     """The same report written both ways: every cell's value, type, font and
     link, the frozen header and the column widths come back identical."""

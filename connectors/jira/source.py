@@ -18,24 +18,23 @@ import threading
 from collections import Counter
 from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Literal, TypeVar
-from urllib.parse import urlsplit
+from typing import Callable, TypeVar
 
 import requests
 import structlog
-from pydantic import Field, field_validator
 
-from sync.core.config import Duration, Strict
 from sync.core.errors import RemoteError
 from sync.core.model import Ticket
 from sync.worker.runtime import Runtime
+from sync.core.protocols import Store
 from sync.worker.state import PackedTexts, State
 
 from connectors import http, retry
 from connectors.field_guess import jira_fields
 from connectors.jira import batches
 from connectors.jira.batches import CENSUS_PAGE
-from connectors.jira.issue import JiraFields, to_ticket
+from connectors.jira.issue import to_ticket
+from connectors.jira.settings import JiraSourceConfig, plain_http
 from sync.core.values import timestamp_or_none as parse_time
 from sync.core.values import future
 from connectors.jira.meta import JiraMeta, translate
@@ -52,51 +51,6 @@ _ORDER_BY = re.compile(r"\s+order\s+by\s+.*$", re.IGNORECASE | re.DOTALL)
 def base_jql(jql: str) -> str:
     """The user's JQL without its ORDER BY, so it can be and-ed with a cursor."""
     return _ORDER_BY.sub("", jql.strip())
-
-
-class JiraAuth(Strict):
-    email: str | None = None
-    token: str
-
-
-class JiraSourceConfig(Strict):
-    type: Literal["jira"]
-    name: str | None = None
-    url: str                                   # the site: ticket links always point here
-    cloud_id: str | None = Field(default=None, pattern=r"^(auto|[A-Za-z0-9][A-Za-z0-9-]{7,63})$")
-    auth: JiraAuth
-    jql: str
-    fields: JiraFields = Field(default_factory=JiraFields)
-    full_refresh: Duration = timedelta(hours=24)
-    # Requests in flight at once for a full fetch.  Cloud's API-token burst
-    # limits are unpublished; 8 is the top of the 4-8 Atlassian's own
-    # guidance and client libraries use, and a 429 slows every worker.
-    workers: int = Field(8, ge=1, le=16)
-    # `labels`: a lever chosen in the sheet's Set lever column is added to
-    # the issue as its tag label (sync.worker.writeback).  Off by default.
-    writeback: Literal["labels"] | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _site(cls, url: str) -> str:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("expected the site's address, https://SITE.atlassian.net or "
-                             "https://jira.example.com")
-        if parts.username or parts.password:
-            # A password in the URL would be logged and linked from every ticket row.
-            raise ValueError("expected an address without user or password in it "
-                             "(the credentials go under source.auth)")
-        if parts.query or parts.fragment:
-            raise ValueError("expected the site's base address, without ?query or #fragment")
-        return url.strip()
-
-
-def plain_http(url: str) -> bool:
-    """Plain http to another machine: the token would cross the network
-    unencrypted.  Allowed (an old Server on an intranet), but said each time."""
-    parts = urlsplit(url)
-    return parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1")
 
 
 log = structlog.get_logger("align_sync.jira")
@@ -132,7 +86,7 @@ class JiraSource:
                          translate=lambda exc: self.limiter.told(
                              translate(exc, what, self.config, self.runtime.redactor)))
 
-    def _connect(self, state: State, now: datetime, fields: bool = False):
+    def _connect(self, state: Store, now: datetime, fields: bool = False):
         """The client, and the server's kind; `fields`: the field list read
         alongside (a fetch needs it next)."""
         # lazy: the jira library (0.1 s to import) loads only when a Jira source connects
@@ -159,7 +113,7 @@ class JiraSource:
         self.cloud = client.deploymentType == "Cloud"
         return client
 
-    def api_root(self, state: State) -> str:
+    def api_root(self, state: Store) -> str:
         """Where API calls go: the site, or with `cloud_id` the Atlassian gateway
         (the only door scoped tokens and service accounts may use)."""
         site = self.config.url.rstrip("/")
@@ -170,7 +124,7 @@ class JiraSource:
             cloud_id = self._tenant_id(site, state)
         return f"{GATEWAY}/{cloud_id}"
 
-    def _tenant_id(self, site: str, state: State) -> str:
+    def _tenant_id(self, site: str, state: Store) -> str:
         """The site's cloud id, read once from its unauthenticated tenant_info
         and kept in state (a new `url` reads it again)."""
         cached = state.get_json(self.name, "tenant") or {}
@@ -206,7 +160,7 @@ class JiraSource:
 
     # -- the source protocol ----------------------------------------------
 
-    def fetch(self, state: State, now: datetime) -> list[Ticket]:
+    def fetch(self, state: Store, now: datetime) -> list[Ticket]:
         self._connect(state, now, fields=True)
         ids = self.meta.field_ids()
         # Each field once: a custom field configured as one we already ask for adds nothing.
@@ -292,6 +246,7 @@ class JiraSource:
                                    "remove source.writeback")
         return "; may edit issues (label write-back)"
 
+    # `init` and `check` run before any state file exists: a scratch store in memory.
     def draft_fields(self) -> tuple[dict, list[str]]:
         """For `init`: the estimate and acceptance fields, by their names."""
         self._connect(State(":memory:", readonly=True), datetime.now(timezone.utc))

@@ -1,6 +1,6 @@
 """The `Set lever` dropdown of the Tickets tab in a workbook: one list data
 validation over the column's data rows, written the same way whether the
-tab goes through openpyxl or is streamed as XML (`xlsx_stream`).
+tab goes through openpyxl or is streamed as XML (`connectors.xlsx.stream`).
 
 Excel holds an inline list (`"a,b,ignore"`) of at most 255 characters; a
 longer one (many levers) points at the Levers tab's Lever ID column instead,

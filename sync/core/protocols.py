@@ -12,7 +12,7 @@ everything the engine and the worker use of it, and nothing more.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from sync.core.model import SheetInputs, Ticket
 from sync.core.present.alerts import Message
@@ -32,6 +32,19 @@ class Store(Protocol):
 
     def cached(self, source: str, key: str, now: datetime, ttl: timedelta,
                load: Callable[[], Any], accept: Callable[[Any], bool] = ...) -> Any: ...
+
+    def fresh(self, source: str, key: str, now: datetime, ttl: timedelta) -> bool:
+        """Whether `cached` would answer from the store."""
+
+    # A source that syncs incrementally keeps each ticket's raw text (Jira):
+    def cached_tickets(self, source: str) -> Mapping[str, str]: ...
+
+    def stage_tickets(self, source: str, tickets: Mapping[str, str]) -> None:
+        """Replace the whole cache at the commit (a full fetch)."""
+
+    def stage_ticket_changes(self, source: str, changed: Mapping[str, str],
+                             gone: set[str]) -> None:
+        """Write these, drop those at the commit (an incremental fetch)."""
 
 
 class Source(Protocol):

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import responses  # noqa: E402
 
 from connectors.jira.source import JiraSource  # noqa: E402
-from connectors.jira.source import JiraSourceConfig  # noqa: E402
+from connectors.jira.settings import JiraSourceConfig  # noqa: E402
 from sync.worker.state import State  # noqa: E402
 from tests.fakes import URL, FakeJira, make_issues  # noqa: E402
 

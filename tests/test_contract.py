@@ -42,6 +42,7 @@ from sync.core.errors import AlignSyncError, GuardError
 from sync.core.model import Ticket
 from sync.core.protocols import AlertChannel, MetricSource, Notifier, Sink, Source
 from sync.core.registry import CONNECTORS
+from sync.core.strict import SinkBlock
 from sync.core.present.alerts import FAILING, Message
 from sync.core.present.report import HEADERS, OWNED
 from sync.worker.runtime import Runtime
@@ -172,6 +173,10 @@ def test_every_registered_connector_has_a_harness():
     assert set(CONNECTORS.types("alert")) == set(ALERT_CHANNELS)
     # The memory fakes are no registered type (see the module's docstring).
     assert "memory" not in CONNECTORS.types("source") + CONNECTORS.types("sink")
+
+
+def test_every_sink_block_holds_what_the_core_reads_of_it():
+    assert all(issubclass(model, SinkBlock) for model in CONNECTORS.models("sink"))
 
 
 def _members(protocol) -> set[str]:

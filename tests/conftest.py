@@ -9,6 +9,8 @@ import pytest
 
 from sync.core.config import Config
 from sync.core.model import Reading, Ticket
+from sync.worker.engine import RunResult, run_once
+from sync.worker.intake import Setup
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
@@ -95,3 +97,12 @@ def no_sleep(monkeypatch):
     slept: list[float] = []
     monkeypatch.setattr(retry, "sleep", slept.append)
     return slept
+
+
+def sync_over(config: Config, sources: list, sink, state, now: datetime, *, dry_run: bool = False,
+              force: bool = False, next_sync: datetime | None = None, **setup) -> RunResult:
+    """One sync (`engine.run_once`) over connectors the test built, the memory
+    fakes mostly; `setup`: the rest of its Setup (notifiers, telemetry,
+    metric_sources...), none unless given."""
+    return run_once(Setup(config, sources, sink, **setup), state, now, dry_run=dry_run, force=force,
+                    next_sync=next_sync)

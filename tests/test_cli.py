@@ -1,6 +1,7 @@
 """The command line: exit codes, messages without tracebacks, the demo."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import openpyxl
@@ -35,6 +36,24 @@ def test_dry_run_prints_a_summary_and_writes_nothing(demo, capsys):
     out = capsys.readouterr().out
     assert "nothing was written" in out and "Scorecard" in out and "goal_overload" in out
     assert not (demo / "out").exists()
+
+
+def test_review_shows_the_figures_a_sync_writes(demo, capsys):
+    """`review --print` assesses as a sync does, the `metrics:` source
+    included: the demo's expansion outcome is fed by the warehouse, so the
+    digest's progress and forecast are those the sync writes to Scorecard."""
+    assert main(["review", "--print", "--config", "config/demo.yaml"]) == 0
+    digest = capsys.readouterr().out
+    assert main(["run", "--once", "--config", "config/demo.yaml"]) == 0
+    rows = list(openpyxl.load_workbook(demo / "out/demo.xlsx")["Scorecard"].values)
+    column = {name: i for i, name in enumerate(rows[0])}
+    for row in rows[1:]:
+        outcome = row[column["Outcome ID"]]
+        section = digest.split(f"[{outcome}]")[1].split("\n## ")[0]
+        progress = float(re.search(r"- progress ([-\d.]+)%", section).group(1))
+        forecast = re.search(r"forecast ([-\d.]+) by", section)
+        assert progress == pytest.approx(row[column["Progress %"]], abs=0.05), outcome
+        assert forecast and float(forecast.group(1)) == pytest.approx(row[column["Forecast"]]), outcome
 
 
 def test_explain(demo, capsys):

@@ -42,13 +42,13 @@ from sync.core.errors import AlignSyncError, GuardError
 from sync.core.model import Ticket
 from sync.core.protocols import AlertChannel, MetricSource, Notifier, Sink, Source
 from sync.core.registry import CONNECTORS
+from sync.core.strict import SinkBlock
 from sync.core.present.alerts import FAILING, Message
 from sync.core.present.report import HEADERS, OWNED
-from sync.worker.engine import run_once
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
-from .conftest import FIXTURES, NOW, make_config, ticket
+from .conftest import FIXTURES, NOW, make_config, sync_over, ticket
 from .fakes import URL, FakeJira, make_issues
 from .fakes_sheets import FakeSheets
 from .test_review import SLACK, TEAMS, digest as review_digest, smtp_server  # noqa: F401 (fixture)
@@ -148,8 +148,8 @@ class SinkEnv:
 
     def sync(self, tickets: list[Ticket], now: datetime = NOW, sink=None, **kw):
         """One sync, by a new sink object unless given one (as a daemon keeps)."""
-        return run_once(self.h.config, [MemorySource("jira", tickets)], sink or self.h.sink(), self.state,
-                        now, **kw)
+        return sync_over(self.h.config, [MemorySource("jira", tickets)], sink or self.h.sink(), self.state,
+                         now, **kw)
 
     def table(self, tab: str) -> dict:
         """A tab's rows by their first cell (Tickets by key, Summary by field)."""
@@ -173,6 +173,10 @@ def test_every_registered_connector_has_a_harness():
     assert set(CONNECTORS.types("alert")) == set(ALERT_CHANNELS)
     # The memory fakes are no registered type (see the module's docstring).
     assert "memory" not in CONNECTORS.types("source") + CONNECTORS.types("sink")
+
+
+def test_every_sink_block_holds_what_the_core_reads_of_it():
+    assert all(issubclass(model, SinkBlock) for model in CONNECTORS.models("sink"))
 
 
 def _members(protocol) -> set[str]:

@@ -306,12 +306,22 @@ def _mid_sync(tmp_path):
     return fifo, config, proc
 
 
-@pytest.mark.slow
-def test_sigterm_mid_sync_finishes_the_sync_and_exits_0(tmp_path):
-    fifo, config, proc = _mid_sync(tmp_path)
+def _stopping(tmp_path):
+    """A daemon told to stop (one SIGTERM) while blocked in its first sync."""
+    fifo, _config, proc = _mid_sync(tmp_path)
     try:
         proc.proc.send_signal(signal.SIGTERM)
         proc.wait_for("daemon.stopping", timeout=10)
+    except BaseException:
+        proc.kill()
+        raise
+    return fifo, proc
+
+
+@pytest.mark.slow
+def test_sigterm_mid_sync_finishes_the_sync_and_exits_0(tmp_path):
+    fifo, proc = _stopping(tmp_path)
+    try:
         assert proc.proc.poll() is None                 # still finishing its sync
         feed_fifo(fifo, (ROOT / "config/demo/jira-search.json").read_text())
         assert proc.finish() == 0
@@ -324,10 +334,8 @@ def test_sigterm_mid_sync_finishes_the_sync_and_exits_0(tmp_path):
 
 @pytest.mark.slow
 def test_second_sigterm_exits_at_once(tmp_path):
-    fifo, config, proc = _mid_sync(tmp_path)
+    _fifo, proc = _stopping(tmp_path)
     try:
-        proc.proc.send_signal(signal.SIGTERM)
-        proc.wait_for("daemon.stopping", timeout=10)
         proc.proc.send_signal(signal.SIGTERM)
         assert proc.finish(timeout=10) == 1
     finally:

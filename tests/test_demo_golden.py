@@ -10,11 +10,10 @@ from sync.worker.runtime import Runtime
 from sync.worker.workspace import build_sources
 from connectors.xlsx.sink import XlsxSink
 from sync.worker import configfile
-from sync.worker.engine import run_once
 from sync.core.present.report import HEADERS
 from sync.worker.state import State
 
-from .conftest import NOW, ROOT
+from .conftest import NOW, ROOT, sync_over
 
 ALL_KINDS = {"unmapped", "ambiguous", "unknown_tag", "unowned", "no_estimate", "no_acceptance",
              "stale", "goal_overload", "idle_lever", "lever_count", "unowned_outcome", "off_track",
@@ -34,7 +33,7 @@ def demo(tmp_path_factory):
     src_cfg = config.source.model_copy(update={"path": str(ROOT / "config/demo/jira-search.json")})
     config = config.model_copy(update={"source": src_cfg})
     state = State(out / "state.db")
-    result = run_once(config, build_sources(config, Runtime()), XlsxSink(sink_cfg), state, NOW)
+    result = sync_over(config, build_sources(config, Runtime()), XlsxSink(sink_cfg), state, NOW)
     state.close()
     return out / "demo.xlsx", result
 

@@ -8,11 +8,10 @@ from datetime import timedelta
 import pytest
 
 from connectors.memory import MemorySink, MemorySource
-from sync.worker.engine import run_once
 from sync.core.errors import GuardError, RemoteError, TransientError
 from sync.worker.state import State
 
-from .conftest import NOW, make_config, ticket
+from .conftest import NOW, make_config, sync_over, ticket
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def tickets(n: int, prefix: str = "T"):
 
 def test_a_good_sync_writes_and_records(state):
     sink = MemorySink()
-    result = run_once(make_config(), [MemorySource("jira", tickets(4))], sink, state, NOW)
+    result = sync_over(make_config(), [MemorySource("jira", tickets(4))], sink, state, NOW)
     assert result.tickets == 4 and len(sink.reports) == 1
     assert state.last_count() == 4
     assert sink.reports[0].table("Summary").rows[-1] == ["Last error", None]
@@ -39,18 +38,18 @@ def test_a_good_sync_writes_and_records(state):
 def test_drop_guard(state, previous, now_count, fails):
     sink = MemorySink()
     if previous:
-        run_once(make_config(), [MemorySource("jira", tickets(previous))], sink, state, NOW)
+        sync_over(make_config(), [MemorySource("jira", tickets(previous))], sink, state, NOW)
     source = MemorySource("jira", tickets(now_count))
     if fails:
         with pytest.raises(GuardError):
-            run_once(make_config(), [source], sink, state, NOW + timedelta(hours=1))
+            sync_over(make_config(), [source], sink, state, NOW + timedelta(hours=1))
         assert len(sink.reports) == (1 if previous else 0)
         assert sink.errors and "left as it was" in sink.errors[0]
         # --force writes anyway
-        run_once(make_config(), [source], sink, state, NOW + timedelta(hours=2), force=True)
+        sync_over(make_config(), [source], sink, state, NOW + timedelta(hours=2), force=True)
         assert state.last_count() == now_count
     else:
-        run_once(make_config(), [source], sink, state, NOW + timedelta(hours=1))
+        sync_over(make_config(), [source], sink, state, NOW + timedelta(hours=1))
         assert state.last_count() == now_count
 
 
@@ -61,7 +60,7 @@ def test_one_failing_source_fails_the_sync_and_is_named(state):
     cfg = make_config(source=None, sources=[{"name": "eng", "type": "file", "path": "a"},
                                             {"name": "marketing", "type": "file", "path": "b"}])
     with pytest.raises(TransientError):
-        run_once(cfg, [good, bad], sink, state, NOW)
+        sync_over(cfg, [good, bad], sink, state, NOW)
     assert sink.reports == []
     assert sink.errors == ["source marketing: HTTP 503 from Trello"]
     assert state.last_count() is None and state.runs()[0][2] == 0
@@ -77,7 +76,7 @@ def test_a_failure_under_a_pinned_as_of_is_stamped_with_the_real_clock(state):
     cfg = make_config(as_of="2026-11-01T09:00:00Z")
     bad = MemorySource("file", [], error=TransientError("disk gone"))
     with pytest.raises(TransientError):
-        run_once(cfg, [bad], Stamping(), state, NOW)
+        sync_over(cfg, [bad], Stamping(), state, NOW)
     # The figures are as of the pinned day; the failure happened now.
     assert stamped == [NOW]
     assert state.runs()[0][0] == NOW.isoformat()
@@ -88,9 +87,9 @@ def test_several_sources_one_view(state):
     cfg = make_config(source=None, sources=[{"name": "eng", "type": "file", "path": "a"},
                                             {"name": "mkt", "type": "file", "path": "b"}])
     eng = [ticket(f"GROW-{i}", source="eng", labels=("onboarding-email",)) for i in range(2)]
-    run_once(cfg, [MemorySource("eng", eng),
-                   MemorySource("mkt", [ticket("aB3dE9xY", source="mkt", labels=("seo",))])],
-             sink, state, NOW)
+    sync_over(cfg, [MemorySource("eng", eng),
+                    MemorySource("mkt", [ticket("aB3dE9xY", source="mkt", labels=("seo",))])],
+              sink, state, NOW)
     report = sink.reports[0]
     assert [r[1] for r in report.table("Tickets").rows] == ["eng", "eng", "mkt"]
     summary = dict(report.table("Summary").rows)
@@ -101,8 +100,8 @@ def test_dry_run_writes_nothing(tmp_path):
     path = tmp_path / "never.db"
     state = State(path, readonly=True)
     sink = MemorySink()
-    result = run_once(make_config(), [MemorySource("jira", tickets(2))], sink, state, NOW,
-                      dry_run=True)
+    result = sync_over(make_config(), [MemorySource("jira", tickets(2))], sink, state, NOW,
+                       dry_run=True)
     assert result.tickets == 2 and not result.written
     assert sink.reports == [] and sink.errors == []
     assert not path.exists()
@@ -116,7 +115,7 @@ def test_sink_failure_is_recorded_not_masked(state):
         def write_error(self, message, when, basis=None):
             raise RemoteError("still 403")
     with pytest.raises(RemoteError, match="403 from Sheets"):
-        run_once(make_config(), [MemorySource("jira", tickets(1))], BrokenSink(), state, NOW)
+        sync_over(make_config(), [MemorySource("jira", tickets(1))], BrokenSink(), state, NOW)
     assert state.last_count() is None
 
 
@@ -148,7 +147,7 @@ class _ReadingSink(MemorySink):
 def test_the_sheet_is_read_while_the_sources_are_fetched(state):
     started = threading.Event()
     sink = _ReadingSink(started)
-    result = run_once(make_config(), [_Gate("jira", tickets(3), started)], sink, state, NOW)
+    result = sync_over(make_config(), [_Gate("jira", tickets(3), started)], sink, state, NOW)
     assert result.tickets == 3 and sink.reads == 1 and len(sink.reports) == 1
 
 
@@ -157,7 +156,7 @@ def test_a_failed_read_fails_the_sync_with_its_own_message(state):
     sink = _ReadingSink(started, error=RemoteError("Google Sheets read: HTTP 403"))
     before = threading.active_count()
     with pytest.raises(RemoteError, match="^Google Sheets read: HTTP 403$"):
-        run_once(make_config(), [_Gate("jira", tickets(3), started)], sink, state, NOW)
+        sync_over(make_config(), [_Gate("jira", tickets(3), started)], sink, state, NOW)
     assert sink.reports == [] and sink.errors == ["Google Sheets read: HTTP 403"]
     assert state.last_count() is None and threading.active_count() == before
 
@@ -169,7 +168,7 @@ def test_a_failed_fetch_wins_over_the_read_and_leaves_the_sheet_alone(state):
     source = _Gate("jira", [], started, error=TransientError("HTTP 503 from Jira"))
     before = threading.active_count()
     with pytest.raises(TransientError, match="HTTP 503 from Jira"):
-        run_once(make_config(), [source], sink, state, NOW)
+        sync_over(make_config(), [source], sink, state, NOW)
     assert sink.reports == [] and sink.errors == ["source jira: HTTP 503 from Jira"]
     assert state.last_count() is None and threading.active_count() == before
 
@@ -191,5 +190,5 @@ def test_a_read_made_during_a_failed_fetch_is_not_kept(state):
             return inputs
     source = _Gate("jira", [], started, error=TransientError("HTTP 503 from Jira"))
     with pytest.raises(TransientError) as failed:
-        run_once(make_config(), [source], Kept(started), state, NOW)
+        sync_over(make_config(), [source], Kept(started), state, NOW)
     assert failed.value and len(seen) == 1 and seen[0]() is None

@@ -130,16 +130,15 @@ def test_progress_for_a_big_export_and_an_xlsx_write(tmp_path):
 
     from connectors.memory import MemorySource
     from sync.core.config import Config
-    from sync.worker.engine import run_once
     from sync.worker.state import State
-    from .conftest import NOW, ticket
+    from .conftest import NOW, sync_over, ticket
     out.seek(0)
     out.truncate()
     cfg = Config.model_validate(base_config())
     sink = XlsxSink(XlsxSinkConfig(type="xlsx", path=str(tmp_path / "b.xlsx")), progress=progress)
     state = State(tmp_path / "s.db")
     try:
-        run_once(cfg, [MemorySource("jira", [ticket(f"K-{n}") for n in range(12000)])], sink, state, NOW)
+        sync_over(cfg, [MemorySource("jira", [ticket(f"K-{n}") for n in range(12000)])], sink, state, NOW)
     finally:
         state.close()
     assert re.search(r"sink xlsx: writing .*b\.xlsx: .*Tickets rows", out.getvalue()), out.getvalue()

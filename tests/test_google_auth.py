@@ -20,12 +20,11 @@ from connectors.memory import MemorySource
 from connectors.sheets.sink import SheetsSink, SheetsSinkConfig
 from sync.cli.main import main
 from sync.core.errors import RemoteError
-from sync.worker.engine import run_once
 from sync.worker.log import Redactor
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
-from .conftest import NOW, make_config, ticket
+from .conftest import NOW, make_config, sync_over, ticket
 from .fakes_google import FakeIAM, FakeMetadata
 from .fakes_sheets import FakeSheets
 
@@ -63,8 +62,8 @@ def sync(tmp_path, sheets, **auth):
     config = make_config(sink={"type": "google_sheets", "spreadsheet": sheets.id, "auth": auth})
     state = State(tmp_path / "state.db")
     try:
-        return run_once(config, [MemorySource("jira", [ticket("A-1", labels=("onboarding-email",))])],
-                        SheetsSink(config.sink), state, NOW)
+        return sync_over(config, [MemorySource("jira", [ticket("A-1", labels=("onboarding-email",))])],
+                         SheetsSink(config.sink), state, NOW)
     finally:
         state.close()
 

@@ -13,10 +13,9 @@ import pytest
 from connectors.memory import MemorySource
 from connectors.xlsx.sink import XlsxSink
 from sync.cli.main import main
-from sync.worker.engine import run_once
 from sync.core.errors import ConfigError
 
-from .conftest import NOW, ROOT, demo_yaml, make_config, ticket
+from .conftest import NOW, ROOT, demo_yaml, make_config, sync_over, ticket
 from .test_xlsx import env  # noqa: F401 (the workbook fixture)
 
 DEMO = demo_yaml()
@@ -131,7 +130,7 @@ def sync(env, tickets, sink_path=None, **kw):  # noqa: F811
     path, config, state = env
     if sink_path is not None:
         config = make_config(sink={"type": "xlsx", "path": str(sink_path)}, **kw)
-    return run_once(config, [MemorySource("jira", tickets)], XlsxSink(config.sink), state, NOW)
+    return sync_over(config, [MemorySource("jira", tickets)], XlsxSink(config.sink), state, NOW)
 
 
 def test_a_save_keeps_the_mode_of_a_shared_workbook(env):
@@ -196,7 +195,7 @@ def test_a_users_own_owners_tab_is_never_removed(env):
     mine.append(["Team", "Phone"])
     wb.save(path)
     config = make_config(sink={"type": "xlsx", "path": str(path), "owners_tab": False})
-    run_once(config, [MemorySource("jira", [ticket("A-1")])], XlsxSink(config.sink), env[2], NOW)
+    sync_over(config, [MemorySource("jira", [ticket("A-1")])], XlsxSink(config.sink), env[2], NOW)
     assert [c.value for c in openpyxl.load_workbook(path)["Owners"][1]] == ["Team", "Phone"]
 
 
@@ -204,7 +203,7 @@ def test_our_owners_tab_goes_when_switched_off(env):
     path = env[0]
     sync(env, [ticket("A-1")])
     config = make_config(sink={"type": "xlsx", "path": str(path), "owners_tab": False})
-    run_once(config, [MemorySource("jira", [ticket("A-1")])], XlsxSink(config.sink), env[2], NOW)
+    sync_over(config, [MemorySource("jira", [ticket("A-1")])], XlsxSink(config.sink), env[2], NOW)
     assert "Owners" not in openpyxl.load_workbook(path).sheetnames
 
 

@@ -40,7 +40,7 @@ def open_issues(n: int) -> list[dict]:
 
 def dry_run_share(config) -> str:
     from sync.worker.workspace import Workspace
-    from sync.worker.engine import fetch_all
+    from sync.worker.intake import fetch_all
     from sync.core.assess.assessment import assess
     from sync.worker.state import State
     ws = Workspace(config)

@@ -14,12 +14,11 @@ from connectors import retry
 from connectors.jira.source import JiraSource, base_jql
 from connectors.jira.settings import JiraSourceConfig, plain_http
 from connectors.memory import MemorySink
-from sync.worker.engine import run_once
 from sync.core.errors import ConfigError, RemoteError, TransientError, describe
 from sync.worker.runtime import RetrySettings
 from sync.worker.state import State
 
-from .conftest import NOW, make_config
+from .conftest import NOW, make_config, sync_over
 from .fakes import DC_URL, URL, FakeJira, make_issues
 
 START = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
@@ -138,7 +137,7 @@ def test_persistent_503_fails_the_sync_without_writing(rsps, tmp_path, no_sleep)
     sink = MemorySink()
     state = State(tmp_path / "s.db")
     with pytest.raises(TransientError, match="HTTP 503"):
-        run_once(config, [JiraSource(config.source, "jira")], sink, state, NOW)
+        sync_over(config, [JiraSource(config.source, "jira")], sink, state, NOW)
     assert sink.reports == [] and "HTTP 503" in sink.errors[0]
     assert fake.calls()["3/search/jql"] == RetrySettings().attempts and len(no_sleep) == RetrySettings().attempts - 1
     state.close()
@@ -326,7 +325,7 @@ def test_a_401_through_the_gateway_names_expiry_and_revocation(rsps, state, tmp_
     config = make_config(source={"type": "jira", "url": URL, "cloud_id": "auto", "jql": "project = GROW",
                                  "auth": {"email": "bot@acme.test", "token": TOKEN}})
     with pytest.raises(RemoteError) as err:
-        run_once(config, [JiraSource(config.source, "jira")], sink, state, NOW)
+        sync_over(config, [JiraSource(config.source, "jira")], sink, state, NOW)
     assert "at most a year" in err.value.hint and "revoked" in err.value.hint
     assert "cloud_id" not in err.value.hint.split("update source.auth.token")[1]
     (note,) = sink.errors                                   # Summary's Last error says the same

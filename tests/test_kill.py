@@ -23,11 +23,10 @@ import yaml
 
 from connectors.memory import MemorySource
 from connectors.sheets.sink import SheetsSink
-from sync.worker.engine import run_once
 from sync.core.errors import TransientError
 from sync.worker.state import State
 
-from .conftest import NOW, ROOT, base_config
+from .conftest import NOW, ROOT, base_config, sync_over
 from .fakes import make_issues
 from .fakes_sheets import FakeSheets, Killed
 from .test_sheets import key_file, private_key, tickets  # noqa: F401 (fixtures)
@@ -57,7 +56,7 @@ class SheetsRun:
         state = State(self.path)
         try:
             sink = SheetsSink(self.config.sink)
-            return run_once(self.config, [MemorySource("jira", items)], sink, state, now)
+            return sync_over(self.config, [MemorySource("jira", items)], sink, state, now)
         finally:
             state.close()
 

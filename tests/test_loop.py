@@ -40,12 +40,11 @@ from sync.core.outcomes import Leading, Lever
 from sync.core.present.report import HEADERS, SUMMARY_FIELDS
 from sync.core.present.review_lines import leading_lines
 from sync.worker import configfile
-from sync.worker.engine import run_once
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 from sync.worker.workspace import build_sources
 
-from .conftest import NOW
+from .conftest import NOW, sync_over
 from .fakes import make_issues
 
 SITE = "https://acme.atlassian.net"
@@ -139,7 +138,7 @@ def sync(tmp_path, data: dict) -> dict[str, list[tuple]]:
     config, _ = configfile.load(path)
     state = State(config.state)
     try:
-        run_once(config, build_sources(config, Runtime()), XlsxSink(config.sink), state, NOW)
+        sync_over(config, build_sources(config, Runtime()), XlsxSink(config.sink), state, NOW)
     finally:
         state.close()
     wb = openpyxl.load_workbook(config.sink.path)

@@ -328,9 +328,8 @@ def test_google_sheets_source_and_sink(tmp_path, key_file, fake):
     from connectors.memory import MemorySource
     from connectors.metrics.sheets import SheetsMetrics, SheetsMetricsConfig
     from connectors.sheets.sink import SheetsSink
-    from sync.worker.engine import run_once
     from sync.worker.runtime import Runtime
-    from tests.conftest import ticket
+    from tests.conftest import sync_over, ticket
     finance = FakeSheets(fake.rsps, sheet_id="1financeFAKE")
     kpis = FakeSheets._tab(7, "KPIs", 1, 10, 3)
     kpis["cells"].update({
@@ -351,8 +350,8 @@ def test_google_sheets_source_and_sink(tmp_path, key_file, fake):
     def sync(now):
         sink = SheetsSink(config.sink)
         source = SheetsMetrics(config.metrics[0], sink, Runtime())
-        return run_once(config, [MemorySource("jira", [ticket("A-1")])], sink, env.state, now,
-                        metric_sources=[source])
+        return sync_over(config, [MemorySource("jira", [ticket("A-1")])], sink, env.state, now,
+                         metric_sources=[source])
     result = sync(NOW)
     rows = fake.values("Metrics")
     assert rows == [["Date", "Metric", "Value", "Note"],

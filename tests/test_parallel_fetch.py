@@ -24,11 +24,10 @@ from connectors.jira.source import BURST, JiraSource
 from connectors.sheets.sink import SheetsSink
 from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from sync.core.errors import RemoteError
-from sync.worker.engine import run_once
 from sync.worker.runtime import Runtime
 from sync.worker.state import PackedTexts, State
 
-from .conftest import FIXTURES, NOW, make_config
+from .conftest import FIXTURES, NOW, make_config, sync_over
 from .fakes import URL, FakeJira, make_issues
 from .fakes_sheets import FakeSheets
 from .test_jira import START, TOKEN, cloud_config, dc_config, rsps  # noqa: F401 (rsps: a fixture)
@@ -84,7 +83,7 @@ def test_parallel_sheet_equals_one_at_a_time_cell_for_cell(rsps, tmp_path, key_f
                                    "spreadsheet": fake.id})
         state = State(tmp_path / f"{workers}.db")
         sources = [JiraSource(config.source, "jira")]
-        assert run_once(config, sources, SheetsSink(config.sink), state, NOW).tickets == 1234
+        assert sync_over(config, sources, SheetsSink(config.sink), state, NOW).tickets == 1234
         state.close()
         seen.append(visible(fake))
     assert seen[0] == seen[1] and len(seen[0]["Tickets"][0]) == 1235

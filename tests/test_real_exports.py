@@ -23,7 +23,7 @@ from sync.cli import main as cli
 from sync.core.assess.assessment import assess
 from sync.drafting import suggestions
 from sync.worker import configfile
-from sync.worker.engine import fetch_all
+from sync.worker.intake import fetch_all
 from sync.worker.state import State
 from sync.worker.workspace import Workspace
 

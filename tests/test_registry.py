@@ -8,12 +8,11 @@ import pytest
 
 from sync.core import config as config_module
 from sync.core.config import Strict
-from sync.worker.engine import run_once
 from sync.core.registry import CONNECTORS, Registry
 from sync.worker.state import State
 from sync.worker.workspace import Process, Workspace, build_sources
 
-from .conftest import NOW, base_config, ticket
+from .conftest import NOW, base_config, sync_over, ticket
 
 
 class StaticSourceConfig(Strict):
@@ -100,7 +99,7 @@ def test_run_once_is_unchanged_for_it(static_type, tmp_path):
     config = config_module.config_model().model_validate(base_config(source={"type": "static", "keys": ["Z-1"]}))
     from sync.worker.runtime import Runtime
     state = State(tmp_path / "s.db")
-    result = run_once(config, build_sources(config, Runtime()), MemorySink(), state, NOW)
+    result = sync_over(config, build_sources(config, Runtime()), MemorySink(), state, NOW)
     state.close()
     assert result.tickets == 1
 

@@ -20,14 +20,13 @@ from sync.core.present import review
 from sync.core.assess.assessment import assess
 from sync.cli.main import main
 from sync.core.config import Config
-from sync.worker.engine import run_once
 from sync.core.errors import RemoteError
 from sync.core.present.report import HEADERS
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 from connectors.notify.targets import EmailTarget, SlackTarget, TeamsTarget
 
-from .conftest import NOW, ROOT, base_config, reading, ticket
+from .conftest import NOW, ROOT, base_config, reading, sync_over, ticket
 
 SLACK = "https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX"
 TEAMS = "https://prod-00.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sig=s3cret"
@@ -99,18 +98,18 @@ def test_scheduled_reviews_through_syncs(tmp_path):
     sink = XlsxSink(XlsxSinkConfig(type="xlsx", path=str(tmp_path / "book.xlsx")))
     state = State(tmp_path / "s.db")
     source = MemorySource("jira", [ticket("A-1", labels=("onboarding-email",)), ticket("A-2")])
-    run_once(cfg, [source], sink, state, NOW)                          # Thursday: baseline
+    sync_over(cfg, [source], sink, state, NOW)                          # Thursday: baseline
     assert openpyxl.load_workbook(tmp_path / "book.xlsx")["Review"].max_row == 1
     monday = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
-    run_once(cfg, [source], sink, state, monday - timedelta(minutes=1))   # not yet
+    sync_over(cfg, [source], sink, state, monday - timedelta(minutes=1))   # not yet
     source.tickets = [ticket("A-1", labels=("onboarding-email",), status="Done", done=True), ticket("A-2")]
-    run_once(cfg, [source], sink, state, monday + timedelta(minutes=5))
+    sync_over(cfg, [source], sink, state, monday + timedelta(minutes=5))
     ws = openpyxl.load_workbook(tmp_path / "book.xlsx")["Review"]
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     assert rows[0] == HEADERS["Review"]
     assert [r[1] for r in rows[1:]] == ["conv", "act", "*"] and rows[1][0] == "2026-11-30T09:00:00Z"
     assert rows[1][8] == 1                                           # A-1 done this week
-    run_once(cfg, [source], sink, state, monday + timedelta(hours=1))  # no second review
+    sync_over(cfg, [source], sink, state, monday + timedelta(hours=1))  # no second review
     assert openpyxl.load_workbook(tmp_path / "book.xlsx")["Review"].max_row == 4
     state.close()
 
@@ -341,7 +340,7 @@ def test_a_target_still_failing_is_named_in_last_error(tmp_path):
     state.put(review.KEY, "pending", digest().to_json())
     with responses.RequestsMock() as rsps:
         rsps.add(responses.POST, SLACK, body="channel_is_archived", status=410)
-        run_once(cfg, [MemorySource("jira", [ticket("A-1")])], sink, state, NOW, notifiers=notifiers)
+        sync_over(cfg, [MemorySource("jira", [ticket("A-1")])], sink, state, NOW, notifiers=notifiers)
     assert sink.errors and "review not delivered to slack webhook (hooks.slack.com)" in sink.errors[-1]
     assert SLACK not in sink.errors[-1]
     state.close()

@@ -11,9 +11,8 @@ from connectors.memory import MemorySource
 from connectors.xlsx.sink import XlsxSink
 from sync.core.assess import choices
 from sync.core.present.report import HEADERS
-from sync.worker.engine import run_once
 
-from .conftest import NOW, ticket
+from .conftest import NOW, sync_over, ticket
 from .test_xlsx import env  # noqa: F401 (the fixture: a workbook, its config and state)
 
 COL = HEADERS["Tickets"].index("Set lever") + 1          # 16: right after Updated
@@ -28,7 +27,7 @@ TICKETS = [ticket("A-1"),                                    # unmapped
 
 def sync(env, tickets=TICKETS, now=NOW):
     path, config, state = env
-    return run_once(config, [MemorySource("jira", tickets)], XlsxSink(config.sink), state, now)
+    return sync_over(config, [MemorySource("jira", tickets)], XlsxSink(config.sink), state, now)
 
 
 def choose(path, picks: dict[str, object]):

@@ -18,13 +18,12 @@ from connectors.http import RATE_WINDOW
 from connectors.sheets.sink import SheetsSink, spreadsheet_id
 from connectors.sheets.diff import norm
 from connectors.sheets.sink import SheetsSinkConfig
-from sync.worker.engine import run_once
 from sync.core.errors import ConfigError, GuardError, RemoteError, TransientError, describe
 from sync.core.present.report import HEADERS, OWNED
 from sync.worker.runtime import RetrySettings
 from sync.worker.state import State
 
-from .conftest import NOW, fixture, make_config, ticket
+from .conftest import NOW, fixture, make_config, sync_over, ticket
 from .fakes_sheets import FakeSheets
 
 SA_EMAIL = "align-sync@growth-ops.iam.gserviceaccount.com"
@@ -64,7 +63,7 @@ class Env:
 
     def sync(self, tickets, now=NOW, **kw):
         sink = SheetsSink(self.config.sink)
-        return run_once(self.config, [MemorySource("jira", tickets)], sink, self.state, now, **kw)
+        return sync_over(self.config, [MemorySource("jira", tickets)], sink, self.state, now, **kw)
 
 
 @pytest.fixture

@@ -12,13 +12,12 @@ import responses
 from connectors.memory import MemorySource
 from connectors.sheets.sink import SheetsSink
 from connectors.sheets.staging import STAGE_WORKERS, STAGING
-from sync.worker.engine import run_once
 from sync.core.errors import RemoteError
 from sync.worker.ratelimit import Limiters
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
-from .conftest import NOW, make_config, ticket
+from .conftest import NOW, make_config, sync_over, ticket
 from .fakes_sheets import MAX_BODY, FakeSheets
 from .test_kill import visible
 from .test_sheets import key_file, private_key, tickets  # noqa: F401 (fixtures)
@@ -33,8 +32,8 @@ class Run:
 
     def sync(self, items, now=NOW, **kw):
         self.fake.rsps.calls.reset()
-        return run_once(self.config, [MemorySource("jira", items)], SheetsSink(self.config.sink),
-                        self.state, now, **kw)
+        return sync_over(self.config, [MemorySource("jira", items)], SheetsSink(self.config.sink),
+                         self.state, now, **kw)
 
     def sheet_requests(self) -> list[str]:
         return [c.request.url.split("?")[0].rsplit("/", 1)[-1] for c in self.fake.rsps.calls
@@ -213,8 +212,8 @@ def test_staging_writes_overlap_within_the_pool_and_the_pace(tmp_path, key_file,
             return found
     run = Run(tmp_path, key_file, rsps)
     run.fake.latency = 0.05           # long enough for writes sent together to overlap
-    result = run_once(run.config, [MemorySource("jira", tickets(*[f"A-{i}" for i in range(1, 160)]))],
-                      SheetsSink(run.config.sink, Runtime(limiters=TestClock())), run.state, NOW)
+    result = sync_over(run.config, [MemorySource("jira", tickets(*[f"A-{i}" for i in range(1, 160)]))],
+                       SheetsSink(run.config.sink, Runtime(limiters=TestClock())), run.state, NOW)
     assert result.written
     writes = [c for c in run.sheet_requests() if c.endswith("batchUpdate")]
     assert run.sheet_requests().count("values:batchUpdate") >= 6

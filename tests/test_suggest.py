@@ -35,7 +35,7 @@ def file_config(tmp_path, levers: list[dict], **source) -> object:
 
 def unmapped(config) -> int:
     from sync.core.assess.assessment import assess
-    from sync.worker.engine import fetch_all
+    from sync.worker.intake import fetch_all
     from sync.worker.state import State
     from sync.worker.workspace import Workspace
     ws = Workspace(config)

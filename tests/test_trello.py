@@ -14,11 +14,10 @@ from sync.worker.workspace import build_sources
 from connectors.memory import MemorySink
 from connectors.trello.source import TrelloSource
 from connectors.trello.source import TrelloSourceConfig
-from sync.worker.engine import run_once
 from sync.core.errors import ConfigError, RemoteError, TransientError
 from sync.worker.state import State
 
-from .conftest import FIXTURES, NOW, make_config
+from .conftest import FIXTURES, NOW, make_config, sync_over
 from .fakes import FakeJira, make_issues
 
 API = "https://api.trello.com/1"
@@ -172,7 +171,7 @@ def test_jira_and_trello_in_one_sync(rsps, tmp_path):
     cfg = mixed_config()
     state = State(tmp_path / "s.db")
     sink = MemorySink()
-    result = run_once(cfg, build_sources(cfg, Runtime()), sink, state, NOW)
+    result = sync_over(cfg, build_sources(cfg, Runtime()), sink, state, NOW)
     rows = sink.reports[0].table("Tickets").rows
     assert result.per_source == {"eng": 6, "marketing": 4}
     assert sorted({r[1] for r in rows}) == ["eng", "marketing"]
@@ -187,7 +186,7 @@ def test_a_failing_trello_source_fails_the_mixed_sync(rsps, tmp_path, no_sleep):
     state = State(tmp_path / "s.db")
     sink = MemorySink()
     with pytest.raises(TransientError):
-        run_once(cfg, build_sources(cfg, Runtime()), sink, state, NOW)
+        sync_over(cfg, build_sources(cfg, Runtime()), sink, state, NOW)
     assert sink.reports == [] and sink.errors[0].startswith("source marketing: Trello board: HTTP 503")
     state.close()
 

@@ -21,11 +21,10 @@ from connectors.notify import smtp, webhook
 from connectors.notify.deliver import SlackNotifier, deliver
 from sync.core.present import review
 from connectors.notify.targets import EmailTarget, SlackTarget, TeamsTarget
-from sync.worker.engine import run_once
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
-from .conftest import NOW, make_config, ticket
+from .conftest import NOW, make_config, sync_over, ticket
 from .test_review import digest
 
 BODY = {"text": "hello"}
@@ -126,8 +125,8 @@ def test_a_failing_target_never_fails_the_sync_and_is_named_in_last_error(endpoi
     cfg = make_config(review={"notify": [{"type": "slack", "webhook": hook.url}]})
     sink, state = MemorySink(), State(tmp_path / "s.db")
     state.put(review.KEY, "pending", digest().to_json())
-    result = run_once(cfg, [MemorySource("jira", [ticket("A-1")])], sink, state, NOW,
-                      notifiers=[SlackNotifier(cfg.review.notify[0], Runtime())])
+    result = sync_over(cfg, [MemorySource("jira", [ticket("A-1")])], sink, state, NOW,
+                       notifiers=[SlackNotifier(cfg.review.notify[0], Runtime())])
     assert result.written and sink.reports
     assert "review not delivered to slack webhook (127.0.0.1): " in sink.errors[-1]
     assert "a redirect to a file: location" in sink.errors[-1] and "hushhush99" not in sink.errors[-1]

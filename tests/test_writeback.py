@@ -18,11 +18,10 @@ from connectors.sheets.sink import SheetsSink
 from connectors.trello.source import TrelloSource, TrelloSourceConfig
 from sync.core.errors import RemoteError
 from sync.worker import telemetry as telemetry_mod
-from sync.worker.engine import run_once
 from sync.worker.state import State
 from sync.worker.telemetry import Telemetry
 
-from .conftest import FIXTURES, NOW, make_config
+from .conftest import FIXTURES, NOW, make_config, sync_over
 from .fakes import FakeJira, make_issues
 from .fakes_sheets import FakeSheets, Killed
 from .test_sheets import key_file, private_key, summary  # noqa: F401 (fixtures)
@@ -50,8 +49,8 @@ class JiraToSheets:
 
     def sync(self, now=NOW, **kw):
         self.jira.now = now
-        return run_once(self.config, [JiraSource(self.source, "jira")], SheetsSink(self.config.sink),
-                        self.state, now, telemetry=self.telemetry, **kw)
+        return sync_over(self.config, [JiraSource(self.source, "jira")], SheetsSink(self.config.sink),
+                         self.state, now, telemetry=self.telemetry, **kw)
 
     def choose(self, picks: dict[str, str | None]) -> None:
         """A person picks in the dropdown (None clears the cell)."""
@@ -158,8 +157,8 @@ def test_a_dry_run_lists_the_writes_and_makes_none(env):
     env.choose({"GROW-100": "pricing"})
     dry = State(env.state.path, readonly=True)
     try:
-        result = run_once(env.config, [JiraSource(env.source, "jira")], SheetsSink(env.config.sink),
-                          dry, NOW + timedelta(minutes=15), dry_run=True)
+        result = sync_over(env.config, [JiraSource(env.source, "jira")], SheetsSink(env.config.sink),
+                           dry, NOW + timedelta(minutes=15), dry_run=True)
     finally:
         dry.close()
     assert [w.describe() for w in result.label_writes] == \
@@ -304,7 +303,7 @@ def test_trello_write_back_creates_the_board_label_once_and_adds_it(tmp_path):
                     if row[0].value in chosen:
                         row[COL].value = chosen[row[0].value]
                 wb.save(config.sink.path)
-            return run_once(config, [TrelloSource(source, "trello")], sink, state, now)
+            return sync_over(config, [TrelloSource(source, "trello")], sink, state, now)
 
         sync(NOW)
         board.refuse.add("Sh000006")

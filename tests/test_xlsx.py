@@ -9,11 +9,10 @@ import pytest
 from connectors.memory import MemorySource
 from connectors.xlsx.sink import XlsxSink
 from connectors.xlsx.sink import XlsxSinkConfig
-from sync.worker.engine import run_once
 from sync.core.errors import ConfigError, GuardError
 from sync.worker.state import State
 
-from .conftest import NOW, make_config, ticket
+from .conftest import NOW, make_config, sync_over, ticket
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def env(tmp_path):
 
 def sync(env, tickets, now=NOW, **kw):
     path, config, state = env
-    return run_once(config, [MemorySource("jira", tickets)], XlsxSink(config.sink), state, now, **kw)
+    return sync_over(config, [MemorySource("jira", tickets)], XlsxSink(config.sink), state, now, **kw)
 
 
 @pytest.mark.slow
@@ -118,7 +117,7 @@ def test_owners_tab_can_be_switched_off(tmp_path):
     path = tmp_path / "b.xlsx"
     config = make_config(sink={"type": "xlsx", "path": str(path), "owners_tab": False})
     state = State(tmp_path / "s.db")
-    run_once(config, [MemorySource("jira", [ticket()])], XlsxSink(config.sink), state, NOW)
+    sync_over(config, [MemorySource("jira", [ticket()])], XlsxSink(config.sink), state, NOW)
     assert "Owners" not in openpyxl.load_workbook(path).sheetnames
 
 

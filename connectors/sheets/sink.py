@@ -27,7 +27,8 @@ from connectors.sheets.diff import header_edited
 from connectors.sheets.layout import CELL_LIMIT, SheetInfo, build, cell, parse_metadata, staged_bytes
 from connectors.sheets.staging import PUBLISH_MAX, STAGING, Plan, encode
 from connectors.sheets.staging import send as stage
-from sync.core.config import FilePath, Strict
+from sync.core.config import FilePath
+from sync.core.strict import SinkBlock
 from sync.core.errors import RemoteError
 from sync.core.inputs import computed, gather
 from sync.core.model import SheetInputs
@@ -57,12 +58,11 @@ class Basis:
     previous: dict[str, list[list]]
 
 
-class SheetsSinkConfig(Strict):
+class SheetsSinkConfig(SinkBlock):
     type: Literal["google_sheets"]
     spreadsheet: str
     credentials: FilePath | None = None      # a service-account key: the same as auth.key_file
     auth: GoogleAuth | None = None
-    owners_tab: bool = True
 
     @model_validator(mode="after")
     def _one_identity(self) -> "SheetsSinkConfig":

@@ -26,7 +26,8 @@ from connectors.xlsx.charts import draw_charts
 from connectors.xlsx.columns import read_columns
 from connectors.xlsx.tabs import MAX_LINKS, MAX_TEXT, add_metric_rows, fill_tab, replace_tab
 from sync.core.assess.choices import HEADER as CHOICE_HEADER
-from sync.core.config import FilePath, Strict
+from sync.core.config import FilePath
+from sync.core.strict import SinkBlock
 from sync.core.errors import ConfigError
 from sync.core.inputs import computed, gather
 from sync.core.model import SheetInputs
@@ -54,10 +55,9 @@ def _rows(ws) -> list[list]:
     return [list(r) for r in ws.iter_rows(values_only=True)] if ws is not None else []
 
 
-class XlsxSinkConfig(Strict):
+class XlsxSinkConfig(SinkBlock):
     type: Literal["xlsx"]
     path: FilePath
-    owners_tab: bool = True
     metrics_seed: FilePath | None = None   # CSV (Date,Metric,Value,Note) for a new workbook's Metrics
     history_seed: FilePath | None = None   # CSV of History's columns for a new workbook's History
 

@@ -17,14 +17,14 @@ import yaml
 
 from connectors.sheets.consent import consent
 from sync.cli import arguments, console
-from sync.core.assess.assessment import assess
 from sync.core.errors import AlignSyncError, ConfigError, describe
 from sync.core.present import review
 from sync.core.present.review_text import render_text
 from sync.drafting import placeholders, starter, suggestions
-from sync.worker import configfile, done_stamps
+from sync.worker import configfile
 from sync.worker import log as logsetup
-from sync.worker.engine import choices_of, deliver, fetch_all, source_notices
+from sync.worker.engine import deliver
+from sync.worker.intake import take_in
 from sync.worker.progress import Progress
 from sync.worker.runtime import DEFAULT_RETRY, PROBE_RETRY
 from sync.worker.serve import daemon, fleet, folder
@@ -107,24 +107,16 @@ def print_check(ws, path) -> int:
 
 
 
-def _assess(ws, keep: list | None = None):
-    """The assessment a sync would make now (and its tickets); `keep`, when
-    given, receives the sheet's inputs (History, for the review)."""
+def _assess(ws):
+    """What a sync would find now, by the sync's own intake (the metric
+    sources and the sheet's choices included); nothing is written."""
     state = ws.state(readonly=True)
     try:
-        tickets, _ = fetch_all(ws.sources, state, _now())
-        tickets = done_stamps.stamp(tickets, state, ws.config.scoring_time(_now()))
-        inputs = ws.sink.read()
-        inputs.basis = None      # nothing is written here: what a write would build on is not kept
-        chosen = choices_of(inputs, state)       # the sheet's Set lever choices count here too
+        seen = take_in(ws.setup, state, ws.config.scoring_time(_now()))
     finally:
         state.close()
-    if keep is not None:
-        keep.append(inputs)
-    now = ws.config.scoring_time(_now())
-    return assess(tickets, ws.config, inputs.readings, now, metric_problems=inputs.metric_problems,
-                  choices=chosen, source_problems=source_notices(ws.sources),
-                  workspace=ws.name), tickets
+    seen.inputs.basis = None      # what a write would build on is not kept
+    return seen
 
 
 def cmd_review(args, path: str, process) -> int:
@@ -137,13 +129,13 @@ def review_one(args, path: str, ws) -> int:
     process = ws.process
     sheet = ws.sink.location
     if args.print_:
-        inputs: list = []
-        a, _ = _assess(ws, inputs)
+        seen = _assess(ws)
+        a = seen.assessment
         if "://" not in sheet and not os.path.exists(sheet):
             sheet = ""            # no workbook yet: name none (the first sync writes it)
         state = ws.state(readonly=True)
         try:
-            print(render_text(review.preview(state, a, a.now, inputs[0].history), sheet), end="")
+            print(render_text(review.preview(state, a, a.now, seen.inputs.history), sheet), end="")
         finally:
             state.close()
         return 0
@@ -156,9 +148,8 @@ def review_one(args, path: str, ws) -> int:
         pending, todo = review.undelivered(state, [n.id for n in ws.notifiers])
         if pending is None or not todo:
             # Nothing waiting: the digest of the current period, as a new review.
-            inputs = []
-            a, _ = _assess(ws, inputs)
-            fresh = review.preview(state, a, a.now, inputs[0].history)
+            seen = _assess(ws)
+            fresh = review.preview(state, seen.assessment, seen.assessment.now, seen.inputs.history)
             state.put(review.KEY, "pending", fresh.to_json())
         failed = deliver(state, ws.notifiers, ws.sink)
     finally:
@@ -174,11 +165,12 @@ def review_one(args, path: str, ws) -> int:
 
 def cmd_explain(args, path: str, process) -> int:
     ws = open_workspace(path, process)
-    a, tickets = _assess(ws)
+    seen = _assess(ws)
+    a = seen.assessment
     found = a.find(args.key)
     if found is None:
         raise ConfigError(f"no ticket {args.key!r} in the configured sources "
-                          f"({len(tickets)} tickets fetched)")
+                          f"({len(seen.tickets)} tickets fetched)")
     print(console.explain(a, found))
     return 0
 
@@ -203,7 +195,7 @@ def cmd_suggest(args, path: str, process) -> int:
     if args.top < 1:
         raise ConfigError(f"--top {args.top}: expected a number of 1 or more")
     ws = open_workspace(path, process)
-    a, _ = _assess(ws)
+    a = _assess(ws).assessment
     proposals = suggestions.propose(a, ws.config, args.top)
     hand = suggestions.from_sheet(a, ws.config)[:args.top]      # what people set in the sheet
     unmapped = len(a.unmapped_active())

@@ -19,6 +19,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class SinkBlock(Strict):
+    """What every `sink:` block holds besides its own keys: what the core
+    reads of it, so a new sink's config cannot lack it."""
+    owners_tab: bool = True          # write the per-person Owners tab
+
+
 def accepted(value: T, parse: Callable[[T], object], expected: str | Callable[[Exception], str],
              errors: type[Exception] | tuple[type[Exception], ...] = Exception) -> T:
     """`value` as it came when `parse` reads it; otherwise a ValueError saying

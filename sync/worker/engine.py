@@ -1,16 +1,19 @@
-"""One sync: fetch every source, read the sheet's inputs, assess, guard, write.
+"""One sync: take in (sync.worker.intake: fetch every source, read the sheet's
+inputs, feed the metric sources, assess), guard, write, then what follows a
+write (label write-backs, the review's delivery).
 
-`run_once` is the unit of work the CLI and the daemon call.  Nothing is
-written until every source was fetched and everything scored; a failure at
-any step leaves the data tabs as they were and, where the sink is reachable,
-puts the reason in Summary's `Last error`.  State is committed last.
+`run_once` is that unit of work, on a workspace's `Setup`.  `run --once`,
+the daemon and the fleet reach it by one road, `Workspace.sync_once` →
+`service.observed_sync`.  Nothing is written until every source was fetched
+and everything scored; a failure at any step leaves the data tabs as they
+were and, where the sink is reachable, puts the reason in Summary's `Last
+error`.  State is committed last.
 """
 from __future__ import annotations
 
-import contextvars
 import gc
 import time
-from concurrent.futures import ThreadPoolExecutor
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,18 +21,14 @@ from typing import Callable, Sequence
 
 import structlog
 
-from sync.core.assess import choices as sheet_choices
-from sync.core.assess import metric_feed
-from sync.core.assess.assessment import Assessment, assess
-from sync.core.assess.rules import RuleSet
-from sync.core.config import Config
+from sync.core.assess.assessment import Assessment
 from sync.core.errors import AlignSyncError, GuardError, describe
-from sync.core.model import Ticket
+from sync.core.model import SheetInputs
 from sync.core.present import report as report_mod
 from sync.core.present import review
-from sync.core.protocols import Sink, Source
-from sync.core.redact import Redactor
-from sync.worker import done_stamps, writeback
+from sync.core.protocols import Sink
+from sync.worker import writeback
+from sync.worker.intake import Intake, Setup, take_in
 from sync.worker.state import State
 
 log = structlog.get_logger("align_sync.engine")
@@ -44,57 +43,6 @@ class RunResult:
     written: bool
     per_source: dict[str, int] = field(default_factory=dict)
     label_writes: list = field(default_factory=list)    # planned (a dry run lists them)
-
-
-def fetch_all(sources: Sequence[Source], state: State,
-              now: datetime) -> tuple[list[Ticket], dict[str, int]]:
-    """Every source's tickets; one failing source fails the whole fetch, named."""
-    tickets: list[Ticket] = []
-    counts: dict[str, int] = {}
-    for source in sources:
-        started = time.monotonic()
-        try:
-            got = list(source.fetch(state, now))
-        except AlignSyncError as exc:
-            exc.source = exc.source or source.name
-            log.error("source.failed", source=source.name, error=describe(exc))
-            raise
-        counts[source.name] = len(got)
-        tickets.extend(got)
-        log.info("source.fetched", source=source.name, tickets=len(got),
-                 seconds=round(time.monotonic() - started, 3))
-    return tickets, counts
-
-
-def read_metrics(metric_sources: Sequence, config: Config,
-                 redact: Callable[[str], str] | None = None) -> list[metric_feed.Fetched]:
-    """Every metric source's rows, or why it could not be read: a failing
-    source is named in a warning and the sync goes on without it."""
-    since = metric_feed.since(config) if metric_sources else None
-    out = []
-    for source in metric_sources:
-        started = time.monotonic()
-        try:
-            rows = list(source.read(since))
-        except AlignSyncError as exc:
-            reason = describe(exc)
-        except Exception as exc:     # a database driver's own error type: still only this source
-            reason = f"unexpected {type(exc).__name__}"
-        else:
-            out.append(metric_feed.Fetched(source.name, rows))
-            log.info("metrics.read", source=source.name, rows=len(rows),
-                     seconds=round(time.monotonic() - started, 3))
-            continue
-        reason = (redact or Redactor())(reason)
-        log.warning("metrics.failed", source=source.name, error=reason)
-        out.append(metric_feed.Fetched(source.name, error=reason))
-    return out
-
-
-def source_notices(sources: Sequence[Source]) -> list[str]:
-    """What the sources' last fetch found incomplete (a saved first page of a
-    longer search), one line each, named by source."""
-    return [f"source {s.name}: {line}" for s in sources for line in s.notices]
 
 
 @contextmanager
@@ -113,23 +61,6 @@ def paused_gc():
     finally:
         if was:
             gc.enable()
-
-
-@contextmanager
-def read_ahead(read: Callable):
-    """The sink's read (two round trips to a sheet) on a thread while the
-    sources are fetched; yields a call that hands it over once.  Leaving the
-    block waits for it: a failed fetch is raised as before and what was read
-    is dropped with it; a failed read is raised by the call, unchanged."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-read")
-    ahead = [pool.submit(contextvars.copy_context().run, read)]     # the log's run id too
-    try:
-        yield lambda: ahead.pop().result()
-    except BaseException:
-        ahead.clear()
-        raise
-    finally:
-        pool.shutdown(wait=True)
 
 
 def collect_between_syncs() -> None:
@@ -154,111 +85,89 @@ def guard(count: int, last: int | None, force: bool, dry_run: bool = False) -> N
                          hint="check the query, token and board; run with --force if this is right")
 
 
-def run_once(config: Config, sources: Sequence[Source], sink: Sink, state: State,
-             now: datetime, *, dry_run: bool = False, force: bool = False,
-             next_sync: datetime | None = None, rules: RuleSet | None = None,
-             redact: Callable[[str], str] | None = None,
-             notifiers: Sequence = (), telemetry=None, workspace: str = "",
-             metric_sources: Sequence = ()) -> RunResult:
-    """`redact`: the process's Redactor; the sheet is shared, so `Last error`
-    goes through it (a bare engine, in tests, uses an empty one).
-    `notifiers`: the review's targets (built by the workspace from the registry).
-    `telemetry`: counts label write-backs (`source.writeback`).
-    `workspace`: its name seeds Flow's forecast.
-    `metric_sources`: `metrics:` (connectors/metrics); a failing one is a warning, not a failure."""
+def run_once(setup: Setup, state: State, now: datetime, *, dry_run: bool = False,
+             force: bool = False, next_sync: datetime | None = None) -> RunResult:
+    """One sync of what `setup` holds (a workspace's: `Workspace.setup`).
+    `now`: the real clock (a pinned `as_of` scores instead, see
+    `Config.scoring_time`); `next_sync`: when Summary says the next one falls."""
     started = time.monotonic()
     wall = now                          # when a failure happened is always the real clock
-    now = config.scoring_time(now)      # a pinned `as_of` (a saved export's day) wins
-    inputs = None
+    now = setup.config.scoring_time(now)
+    read: list[SheetInputs] = []        # the sheet as read, for Last error should a later step fail
+    seen = None
     try:
         with paused_gc():
-            with read_ahead(sink.read) as reading:
-                tickets, counts = fetch_all(sources, state, now)
-            inputs = reading()
-            log.info("sink.read", readings=len(inputs.readings), user_columns=len(inputs.extra_headers),
-                     history_rows=len(inputs.history), unreadable_metrics=inputs.unreadable_metrics)
-            tickets = done_stamps.stamp(tickets, state, now)
-            fed = metric_feed.merge(inputs.readings, read_metrics(metric_sources, config, redact),
-                                    config, now)
-            chosen = choices_of(inputs, state)
-            assessment = assess(tickets, config, fed.readings, now, rules,
-                                inputs.metric_problems + fed.problems, chosen, source_notices(sources),
-                                workspace=workspace, source_failures=fed.failures)
-            log.info("assessed", tickets=len(tickets), in_scope=len(assessment.in_scope),
-                     active=len(assessment.active), unmapped=len(assessment.unmapped_active()),
-                     warnings=len(assessment.warnings))
-            built, due = _tables(assessment, inputs, fed, config, sources, state, now, next_sync,
-                                 dry_run)
-            guard(len(tickets), state.last_count(), force, dry_run)
-            writes = writeback.plan(assessment, config, sources, state)
+            seen = take_in(setup, state, now, read.append)
+            built, due = _tables(seen, setup, state, now, next_sync, dry_run)
+            guard(len(seen.tickets), state.last_count(), force, dry_run)
+            writes = writeback.plan(seen.assessment, setup.config, setup.sources, state)
             if dry_run:
                 for w in writes:
                     log.info("writeback.planned", source=w.source, ticket=w.key, label=w.label)
             else:
-                sink.write(built, inputs.basis)
-                # The sheet as read (in a big one, 100k rows of Tickets) is not
-                # kept past its write: nothing of it serves the next sync.
-                inputs = None
-                log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history),
-                         **({"review": due.id} if due else {}))    # no `review=None` to puzzle over
-                state.stage_choices(chosen.chosen)
-                state.commit(now, now, len(tickets))
+                _write(setup.sink, built, seen, due)
+                read.clear()
+                state.stage_choices(seen.chosen.chosen)
+                state.commit(now, now, len(seen.tickets))
     except Exception as exc:     # a bug too: the sheet and the run history must say so
         if not dry_run:
             # With what this sync read, unless it wrote since (a failed write
-            # changed nothing; a successful one left `inputs` None).
-            _report_failure(sink, state, exc, wall, redact or Redactor(),
-                            inputs.basis if inputs is not None else None)
-        inputs = None        # nor is it kept by the traceback the caller gets
+            # changed nothing; a successful one cleared `read`).
+            _report_failure(setup.sink, state, exc, wall, setup.redact, read[0].basis if read else None)
+        # Nor is what it read kept by the traceback the caller gets (here or
+        # in the frames it passed through).
+        seen = None
+        read.clear()
+        traceback.clear_frames(exc.__traceback__)
         raise
     if not dry_run:
-        _after_write(assessment, writes, sources, sink, state, notifiers, telemetry, now,
-                     redact or Redactor())
-    return RunResult(assessment, built, len(tickets), time.monotonic() - started, not dry_run, counts,
-                     writes)
+        _after_write(setup, seen.assessment, writes, state, now)
+    return RunResult(seen.assessment, built, len(seen.tickets), time.monotonic() - started, not dry_run,
+                     seen.counts, writes)
 
 
-def _tables(assessment, inputs, fed, config: Config, sources: Sequence[Source], state: State,
-            now: datetime, next_sync: datetime | None, dry_run: bool):
+def _tables(seen: Intake, setup: Setup, state: State, now: datetime, next_sync: datetime | None,
+            dry_run: bool):
     """The report to write, and the review it carries (if one falls due)."""
-    names = [s.name for s in sources]
+    names = [s.name for s in setup.sources]
     if dry_run:
         # Only Summary is shown; the other tabs (100k Tickets rows) would be thrown away.
-        return report_mod.summary_only(assessment, names, next_sync), None
-    due = review.plan(state, assessment, config, now, inputs.history)
-    built = report_mod.build(assessment, inputs, sources=names,
+        return report_mod.summary_only(seen.assessment, names, next_sync), None
+    config, inputs = setup.config, seen.inputs
+    due = review.plan(state, seen.assessment, config, now, inputs.history)
+    built = report_mod.build(seen.assessment, inputs, sources=names,
                              history_every=config.review.history_every,
                              owners_tab=config.sink.owners_tab, next_sync=next_sync,
                              review_rows=review.merge_blocks(due.table_rows() if due else [],
                                                              inputs.review),
-                             metric_rows=fed.rows or None)
+                             metric_rows=seen.fed.rows or None)
     return built, due
 
 
-def _after_write(assessment, writes, sources: Sequence[Source], sink: Sink, state: State,
-                 notifiers: Sequence, telemetry, now: datetime, redact) -> None:
+def _write(sink: Sink, built: report_mod.Report, seen: Intake, due) -> None:
+    """The report onto the read it was built from; the sheet as read (in a
+    big one, 100k rows of Tickets) is not kept past its write: nothing of it
+    serves the next sync."""
+    sink.write(built, seen.inputs.basis)
+    seen.inputs = None
+    log.info("sink.written", tabs=len(built.tables) + 1, history_rows=len(built.history),
+             **({"review": due.id} if due else {}))    # no `review=None` to puzzle over
+
+
+def _after_write(setup: Setup, assessment: Assessment, writes, state: State, now: datetime) -> None:
     """Only now, with the sheet written: label write-backs and the review's
     delivery.  A refusal never blocks the sheet; Summary's Last error says
     what did not happen (the sync itself succeeded)."""
     notes = []
-    writeback.settle(assessment, sources, state)
-    refused = writeback.execute(writes, sources, state, telemetry)
+    writeback.settle(assessment, setup.sources, state)
+    refused = writeback.execute(writes, setup.sources, state, setup.telemetry)
     if refused:
         notes.append(f"label write-back refused for {'; '.join(refused)}; retried at the next sync")
-    failed = deliver(state, notifiers, sink) if notifiers else []
+    failed = deliver(state, setup.notifiers, setup.sink) if setup.notifiers else []
     if failed:
         notes.append(f"review not delivered to {'; '.join(failed)}")
     if notes:
-        _note(sink, "; ".join(notes), now, redact)
-
-
-def choices_of(inputs, state: State) -> sheet_choices.Choices:
-    """The sheet's `Set lever` cells over the choices kept in state."""
-    chosen = sheet_choices.merge(inputs.choices, state.kept_choices())
-    if chosen.chosen or chosen.refused:
-        log.info("sheet.choices", chosen=len(chosen.chosen), restored=chosen.restored,
-                 refused=len(chosen.refused))
-    return chosen
+        _note(setup.sink, "; ".join(notes), now, setup.redact)
 
 
 def deliver(state: State, notifiers: Sequence, sink: Sink) -> list[str]:

@@ -28,9 +28,7 @@ def observed_sync(ws, state: State, now: datetime, *, dry_run: bool = False,
     with structlog.contextvars.bound_contextvars(run_id=uuid.uuid4().hex[:12], workspace=ws.name):
         log.info("sync.start", sources=[s.name for s in ws.sources], dry_run=dry_run)
         try:
-            result = run_once(ws.config, ws.sources, ws.sink, state, now, dry_run=dry_run, force=force,
-                              next_sync=next_sync, redact=ws.process.redactor, notifiers=ws.notifiers,
-                              telemetry=telemetry, workspace=ws.name, metric_sources=ws.metric_sources)
+            result = run_once(ws.setup, state, now, dry_run=dry_run, force=force, next_sync=next_sync)
         except Exception as exc:
             telemetry.observe_failure(time.monotonic() - started)
             if isinstance(exc, AlignSyncError):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sync.worker import configfile
 from sync.worker.alerting import Alerting
+from sync.worker.intake import Setup
 from sync.core.errors import AlignSyncError, describe
 from sync.core.redact import Redactor
 from sync.worker.progress import QUIET, Progress
@@ -95,6 +96,14 @@ class Workspace:
     @property
     def telemetry(self):
         return self.runtime.telemetry
+
+    @property
+    def setup(self) -> Setup:
+        """What a sync of this workspace runs on: the engine's `run_once`, and
+        the commands that show what a sync would find, take it."""
+        return Setup(self.config, self.sources, self.sink, self.name, redact=self.process.redactor,
+                     notifiers=self.notifiers, telemetry=self.telemetry,
+                     metric_sources=self.metric_sources)
 
     @cached_property
     def claims(self) -> list[tuple[str, str]]:

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 from sync.worker.engine import run_once  # noqa: E402
+from sync.worker.intake import Setup  # noqa: E402
 from sync.core.redact import Redactor  # noqa: E402
 from sync.worker.log import configure  # noqa: E402
 from sync.worker.runtime import Runtime  # noqa: E402
@@ -101,7 +102,7 @@ def run(n: int, tmp: Path, port: int) -> None:
         runtime = Runtime()
         sources, sink = build_sources(config, runtime), build_sink(config, runtime)
         t0 = time.perf_counter()
-        run_once(config, sources, sink, state, now)
+        run_once(Setup(config, sources, sink), state, now)
         wall = time.perf_counter() - t0
         got = stats()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

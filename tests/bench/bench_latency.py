@@ -50,6 +50,7 @@ SHEETS_MS = float(os.environ.get("SHEETS_MS", "300"))
 
 def one(n: int) -> None:
     from sync.worker.engine import collect_between_syncs, run_once
+    from sync.worker.intake import Setup
     from sync.worker.log import Redactor, configure
     from sync.worker.runtime import Runtime
     from sync.worker.state import State
@@ -70,7 +71,7 @@ def one(n: int) -> None:
                 runtime = Runtime()
                 sources, sink = build_sources(config, runtime), build_sink(config, runtime)
                 t0, cpu0 = time.perf_counter(), time.process_time()
-                result = run_once(config, sources, sink, state, now)
+                result = run_once(Setup(config, sources, sink), state, now)
                 wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
                 got = stats()
                 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

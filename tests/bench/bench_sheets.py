@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from connectors.memory import MemorySource  # noqa: E402
 from connectors.sheets.sink import SheetsSink  # noqa: E402
 from sync.worker.engine import run_once  # noqa: E402
+from sync.worker.intake import Setup  # noqa: E402
 from sync.core.redact import Redactor  # noqa: E402
 from sync.worker.log import configure  # noqa: E402
 from sync.worker.state import State  # noqa: E402
@@ -81,7 +82,7 @@ def run(n: int) -> None:
             rsps.calls.reset()
             fake_before = fake.seconds
             t0 = time.perf_counter()
-            run_once(config, [MemorySource("jira", batch)], SheetsSink(config.sink), state, now)
+            run_once(Setup(config, [MemorySource("jira", batch)], SheetsSink(config.sink)), state, now)
             seconds = time.perf_counter() - t0
             in_fake = fake.seconds - fake_before
             bodies = [len(c.request.body or b"") for c in rsps.calls]

@@ -47,6 +47,7 @@ SHEETS_MS = float(os.environ.get("SHEETS_MS", "300"))
 
 def align_sync(n: int, workers: int, latency: bool) -> dict:
     from sync.worker.engine import run_once
+    from sync.worker.intake import Setup
     from sync.worker.log import Redactor, configure
     from sync.worker.runtime import Runtime
     from sync.worker.state import State
@@ -65,7 +66,7 @@ def align_sync(n: int, workers: int, latency: bool) -> dict:
             requests.post(f"{base}/_reset", timeout=30)
             runtime = Runtime()
             t0, cpu0 = time.perf_counter(), time.process_time()
-            result = run_once(config, build_sources(config, runtime), build_sink(config, runtime), state, NOW)
+            result = run_once(Setup(config, build_sources(config, runtime), build_sink(config, runtime)), state, NOW)
             wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             state.close()
             got = requests.get(f"{base}/_stats", timeout=30).json()

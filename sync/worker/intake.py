@@ -25,7 +25,7 @@ from sync.core.assess.rules import RuleSet
 from sync.core.config import Config
 from sync.core.errors import AlignSyncError, describe
 from sync.core.model import SheetInputs, Ticket
-from sync.core.protocols import Sink, Source
+from sync.core.protocols import MetricSource, Notifier, Sink, Source
 from sync.core.redact import Redactor
 from sync.worker import done_stamps
 from sync.worker.state import State
@@ -44,9 +44,9 @@ class Setup:
     rules: RuleSet | None = None    # compiled from `config` when None
     # The process's Redactor: the sheet is shared, so `Last error` goes through it.
     redact: Callable[[str], str] = field(default_factory=Redactor)
-    notifiers: Sequence = ()        # the review's targets (built from the registry)
+    notifiers: Sequence[Notifier] = ()        # the review's targets (built from the registry)
     telemetry: Any = None           # counts label write-backs (`source.writeback`)
-    metric_sources: Sequence = ()   # `metrics:`; a failing one is a warning, not a failure
+    metric_sources: Sequence[MetricSource] = ()   # `metrics:`; a failing one is a warning, not a failure
 
 
 @dataclass
@@ -123,7 +123,7 @@ def fetch_all(sources: Sequence[Source], state: State,
     return tickets, counts
 
 
-def read_metrics(metric_sources: Sequence, config: Config,
+def read_metrics(metric_sources: Sequence[MetricSource], config: Config,
                  redact: Callable[[str], str]) -> list[metric_feed.Fetched]:
     """Every metric source's rows, or why it could not be read: a failing
     source is named in a warning and the sync goes on without it."""

@@ -26,7 +26,7 @@ from sync.core.errors import AlignSyncError, GuardError, describe
 from sync.core.model import SheetInputs
 from sync.core.present import report as report_mod
 from sync.core.present import review
-from sync.core.protocols import Sink
+from sync.core.protocols import Notifier, Sink
 from sync.worker import writeback
 from sync.worker.intake import Intake, Setup, take_in
 from sync.worker.state import State
@@ -121,7 +121,7 @@ def run_once(setup: Setup, state: State, now: datetime, *, dry_run: bool = False
         traceback.clear_frames(exc.__traceback__)
         raise
     if not dry_run:
-        _after_write(setup, seen.assessment, writes, state, now)
+        _after_write(setup, seen.assessment, writes, state, wall)    # its notes happen now
     return RunResult(seen.assessment, built, len(seen.tickets), time.monotonic() - started, not dry_run,
                      seen.counts, writes)
 
@@ -170,7 +170,7 @@ def _after_write(setup: Setup, assessment: Assessment, writes, state: State, now
         _note(setup.sink, "; ".join(notes), now, setup.redact)
 
 
-def deliver(state: State, notifiers: Sequence, sink: Sink) -> list[str]:
+def deliver(state: State, notifiers: Sequence[Notifier], sink: Sink) -> list[str]:
     """Send the last review to every target that has not accepted it; the
     names and reasons of those that failed (retried at the next sync)."""
     pending, todo = review.undelivered(state, [n.id for n in notifiers])

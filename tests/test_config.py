@@ -130,3 +130,15 @@ def test_the_documented_example_loads_for_cloud_and_data_center(tmp_path, monkey
     # Data Center: the same file without `email` means a personal access token.
     dc, _ = configfile.load(write(tmp_path, text.replace("    email: ${JIRA_EMAIL}", "")))
     assert dc.source.auth.email is None and dc.source.auth.token == "tok-secret-123"
+
+
+@pytest.mark.parametrize("notify", ['["${HOOK}"]', '[{type: "${HOOK}"}]', '[{type: slack, webhook: [ "${HOOK}" ]}]'])
+def test_a_value_from_the_environment_in_the_wrong_place_is_never_echoed(tmp_path, notify):
+    # A tester's finding: a bare ${SLACK_WEBHOOK} where a block belongs was echoed whole.
+    hook = "https://hooks.slack.com/services/T0AB12CD3/B0EF45GH6/aZ3kSECRETSECRET"
+    text = GOOD + f"review:\n  notify: {notify}\n"
+    with pytest.raises(ConfigError) as caught:
+        configfile.load(write(tmp_path, text), env={"HOOK": hook})
+    said = "\n".join(caught.value.problems) or str(caught.value)
+    assert "review.notify[0]" in said
+    assert "SECRETSECRET" not in said and "hooks.slack.com" not in said

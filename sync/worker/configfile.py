@@ -63,11 +63,12 @@ def load(path: str | os.PathLike, env: Mapping[str, str] | None = None):
     problems: list[str] = []
     secrets: set[str] = set()
     fields = Fields(raw, env)
-    data = _interpolate(raw, [], problems, secrets, path, env, fields)
+    taken: set[str] = set()          # every value read from ${ENV}: never echoed in an error
+    data = _interpolate(raw, [], problems, secrets, path, env, fields, taken)
     try:
         config = config_model().model_validate(data)
     except ValidationError as exc:
-        problems += [f"{path}: {line}" for line in _describe(exc, data, fields)]
+        problems += [f"{path}: {_hide(line, taken)}" for line in _describe(exc, data, fields, taken)]
     if problems:
         raise ConfigError(problems[0], problems=problems)
     return config, secrets
@@ -142,11 +143,13 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], path: Path,
-                 env: Mapping[str, str], fields: Fields) -> Any:
+                 env: Mapping[str, str], fields: Fields, taken: set[str]) -> Any:
     if isinstance(node, dict):
-        return {k: _interpolate(v, loc + [k], problems, secrets, path, env, fields) for k, v in node.items()}
+        return {k: _interpolate(v, loc + [k], problems, secrets, path, env, fields, taken)
+                for k, v in node.items()}
     if isinstance(node, list):
-        return [_interpolate(v, loc + [i], problems, secrets, path, env, fields) for i, v in enumerate(node)]
+        return [_interpolate(v, loc + [i], problems, secrets, path, env, fields, taken)
+                for i, v in enumerate(node)]
     if not isinstance(node, str):
         return node
 
@@ -155,6 +158,8 @@ def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], p
         if name not in env:
             problems.append(f"{path}: {_path_text(loc)}: environment variable {name} is not set")
             return ""
+        if env[name]:
+            taken.add(env[name])
         return env[name]
 
     value = _ENV.sub(substitute, node)
@@ -169,6 +174,15 @@ def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], p
     if tuple(loc) in fields.secrets and value:
         secrets.add(value)
     return value
+
+
+def _hide(line: str, taken: set[str]) -> str:
+    """A value from the environment may be a secret in the wrong place (a
+    webhook URL where a block was expected): an error names where, never it."""
+    for value in sorted(taken, key=len, reverse=True):
+        if len(value) >= 4:
+            line = line.replace(value, "[a value from the environment]")
+    return line
 
 
 def _path_text(loc: list) -> str:
@@ -198,7 +212,7 @@ def _user_path(loc: tuple, data: Any) -> list:
     return parts
 
 
-def _describe(exc: ValidationError, data: Any, fields: Fields) -> list[str]:
+def _describe(exc: ValidationError, data: Any, fields: Fields, taken: set[str]) -> list[str]:
     lines: list[str] = []
     for err in exc.errors(include_url=False):
         loc = _user_path(err["loc"], data)
@@ -226,7 +240,8 @@ def _describe(exc: ValidationError, data: Any, fields: Fields) -> list[str]:
                 where, msg = where + inner[1], inner[2]
             got = err.get("input")
             text = msg[0].lower() + msg[1:] if msg else kind
-            secret = tuple(loc) in fields.secrets                   # never echo a secret back
+            secret = (tuple(loc) in fields.secrets                  # never echo a secret back,
+                      or (isinstance(got, str) and any(v in got for v in taken)))   # nor ${ENV}
             if not isinstance(got, (dict, list)) and "got" not in text and not secret:
                 text += f", got {got!r}"
         line = f"{where}: {text}"

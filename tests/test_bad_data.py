@@ -391,3 +391,30 @@ def test_a_trello_card_with_an_unreadable_activity_time_is_bad_data(tmp_path, ca
     assert run(config, capsys)[0] == 0
     said = warnings(tmp_path)[card["shortLink"]]
     assert any("`dateLastActivity`: '2026-13-01T10:00:00.000Z' is not a date" in m for m in said)
+
+
+# -- hostile values a tester found: one ticket's problem, never the sync's ---------
+
+def _nested(depth: int) -> dict:
+    node: dict = {"type": "text", "text": "deep"}
+    for _ in range(depth):
+        node = {"type": "paragraph", "content": [node]}
+    return {"type": "doc", "version": 1, "content": [node]}
+
+
+def test_a_huge_number_in_a_date_and_a_description_nested_400_deep_are_bad_data(tmp_path, capsys):
+    data = copy.deepcopy(DEMO)
+    first, second = data["issues"][0], data["issues"][1]
+    first["fields"]["updated"] = 10 ** 3999                  # valid JSON, 4,000 digits
+    second["fields"]["description"] = _nested(400)           # valid JSON, past the recursion limit
+    code, said = run(workspace(tmp_path, json.dumps(data)), capsys)
+    assert code == 0, said
+    found = warnings(tmp_path)
+    assert "is not a date" in " ".join(found[first["key"]])
+    assert "`description` is nested too deeply to read" in " ".join(found[second["key"]])
+
+
+def test_a_number_past_4300_digits_refuses_the_export_naming_its_line(tmp_path, capsys):
+    text = json.dumps(DEMO).replace('"updated": ', '"updated": ' + "9" * 5000 + ', "was": ', 1)
+    code, said = run(workspace(tmp_path, text), capsys)
+    assert code != 0 and "a number with thousands of digits" in said and "line 1" in said

@@ -110,6 +110,8 @@ def _decode(text: Text, pos: int) -> tuple[Any, int]:
             raise BadJson(text, exc.pos, exc.msg)
         except RecursionError:
             raise BadJson(text, pos, "nested too deeply")
+        except ValueError:          # an integer past Python's 4,300 digits: no number anyone meant
+            raise BadJson(text, pos, "a number with thousands of digits")
         if end < len(text.buf) or text.eof:
             return value, end
         pos = text.more(pos)            # a number may go on past the window

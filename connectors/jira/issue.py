@@ -7,7 +7,7 @@ text; both become plain text here so the acceptance pattern can scan it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from sync.core.config import Strict
 from sync.core.errors import DataError
@@ -229,6 +229,16 @@ def _parents(f: dict, shape: Shape, ids: JiraFieldIds) -> tuple[tuple[str, ...],
     return tuple(dict.fromkeys(filter(None, epic))), tuple(dict.fromkeys(filter(None, other)))
 
 
+def _nested_text(read: Callable[[Any], str], value: Any, field: str, problems: list[str]) -> str:
+    """A rich-text field as text; one nested past Python's recursion limit
+    (valid JSON, hundreds of levels deep) is this ticket's problem, not the sync's."""
+    try:
+        return read(value)
+    except RecursionError:
+        problems.append(f"{field} is nested too deeply to read; taken as empty")
+        return ""
+
+
 def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Ticket:
     """One issue; what has the usual shape is read without a check per field
     (100k issues), anything else goes through `Shape`, which coerces or names it."""
@@ -258,6 +268,9 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
     created = read_time(f.get("created"), "`created`", problems, "taken as no creation date")
     owner = assignee.get("displayName") or assignee.get("name")
     components = f.get("components")
+    description = _nested_text(_description, f.get("description"), "`description`", problems)
+    acceptance = _nested_text(field_text, f.get(ids.acceptance), f"`{ids.acceptance}`",
+                              problems) if ids.acceptance else ""
     return Ticket(
         key=key, source=source, title=_text(f.get("summary"), shape, "summary"),
         url=f"{root}/browse/{key}" if root else "",
@@ -274,8 +287,7 @@ def to_ticket(issue: dict, source: str, ids: JiraFieldIds, url: str = "") -> Tic
                  or (key.rsplit("-", 1)[0] if "-" in key else None)),
         project_name=_text(project.get("name"), shape, "project.name") or None,
         epic=epic, parent=parent,
-        description=_description(f.get("description")),
-        acceptance=field_text(f.get(ids.acceptance)) if ids.acceptance else "",
+        description=description, acceptance=acceptance,
         updated=updated, done_at=done_at, created=created,
         in_progress=category == "indeterminate",      # the category Jira shows as "In Progress"
         problems=tuple(problems),

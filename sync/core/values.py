@@ -109,7 +109,9 @@ def timestamp(value: Any) -> datetime | None:
                 raise Unreadable(f"{quoted(value)} is not a date") from None
             raise Unreadable(f"{quoted(value)} is not a date ({reason})") from None
         return _checked(when, quoted(value))
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    # An int is finite however long (math.isfinite would overflow on 4,000 digits).
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or (isinstance(value, float) and not math.isfinite(value)):
         raise Unreadable(f"{shown(value)} is not a date")
     return _checked(_epoch(value, quoted(value)), quoted(value))
 

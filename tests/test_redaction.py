@@ -185,3 +185,22 @@ def test_a_secret_echoed_in_another_case_or_as_hex_is_redacted():
 def test_a_token_parameter_whose_value_starts_with_an_encoded_ampersand_goes():
     # Found by hypothesis: `%26` ends a value (a doubly encoded query), except as its first character.
     assert "2600000000000" not in Redactor()("https://x.test/a?key=abc&token=%2600000000000&x=1")
+
+
+@pytest.mark.parametrize("url", ["https://jira.invalid/rest?os_password=SEKRET42&x=1",
+                                 "https://x.test/a?my-token=SEKRET42", "https://x.test/a?client_secret=SEKRET42"])
+def test_a_credential_parameter_with_a_prefix_goes_too(url):
+    # A tester's finding: Jira's own os_password was left in a config error.
+    out = Redactor()(url)
+    assert "SEKRET42" not in out and REDACTED in out
+
+
+def test_a_config_error_about_the_jira_url_does_not_echo_its_password(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("JIRA_TOKEN", "not-this-one")
+    data = base_config(source={"type": "jira", "url": "https://jira.invalid/rest?os_password=SEKRET42",
+                               "auth": {"token": "${JIRA_TOKEN}"}, "jql": "project = X"})
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["check", "--config", str(path)]) == 2
+    said = capsys.readouterr()
+    assert "source.url" in said.err and "SEKRET42" not in said.out + said.err

@@ -188,7 +188,7 @@ def test_a_token_parameter_whose_value_starts_with_an_encoded_ampersand_goes():
 
 
 @pytest.mark.parametrize("url", ["https://jira.invalid/rest?os_password=SEKRET42&x=1",
-                                 "https://x.test/a?my-token=SEKRET42", "https://x.test/a?client_secret=SEKRET42"])
+                                 "https://x.test/a?app-secret=SEKRET42", "https://x.test/a?db_passwd=SEKRET42"])
 def test_a_credential_parameter_with_a_prefix_goes_too(url):
     # A tester's finding: Jira's own os_password was left in a config error.
     out = Redactor()(url)

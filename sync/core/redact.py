@@ -51,10 +51,12 @@ _SHAPES = [
      r"\1" + REDACTED + "%40"),
     # token=..., sig=... in a query string or form (also percent-encoded)
     (_SECRET_WORDS,
-     # (with any prefix a server puts before them: Jira's os_password, a my-token)
-     re.compile(r"(?i)(?<![A-Za-z0-9_-])((?:[A-Za-z0-9]+[_-])*(?:(?:access[_-]?|refresh[_-]?|id[_-]?|auth[_-]?)?token|api[_-]?key|key"
+     # (a password or secret with any prefix too: Jira's os_password, app_secret;
+     # not a key: `ticket_key=A-1` is a log field)
+     re.compile(r"(?i)(?<![A-Za-z0-9_-])((?:[A-Za-z0-9]+[_-])+(?:password|passwd|pwd|secret)"
+                r"|(?:access[_-]?|refresh[_-]?|id[_-]?|auth[_-]?)?token|api[_-]?key|key"
                 r"|client[_-]?secret|secret|private[_-]?key|sig|signature|x-(?:amz|goog)-signature"
-                r"|password|passwd|pwd))(=|%3D)"
+                r"|password|passwd|pwd)(=|%3D)"
                 # (an encoded `&` ends the value, unless it is the value's first character)
                 r"(?:[^&\s\"'#<>%]|%[0-9A-Fa-f]{2})(?:[^&\s\"'#<>%]|%(?!26)[0-9A-Fa-f]{2})*"),
      r"\1\2" + REDACTED),

@@ -142,3 +142,13 @@ def test_a_value_from_the_environment_in_the_wrong_place_is_never_echoed(tmp_pat
     said = "\n".join(caught.value.problems) or str(caught.value)
     assert "review.notify[0]" in said
     assert "SECRETSECRET" not in said and "hooks.slack.com" not in said
+
+
+@pytest.mark.parametrize("every", ["3000000d", "99999999999d", "P99999D"])
+def test_a_schedule_past_ten_years_is_refused_not_overflowed(tmp_path, every):
+    # A tester's finding: `check` said ok, then `run` crashed with OverflowError.
+    with pytest.raises(ConfigError) as caught:
+        configfile.load(write(tmp_path, GOOD.replace("schedule: {every: 15m}",
+                                                     f"schedule: {{every: {every}}}")))
+    said = "\n".join(caught.value.problems) or str(caught.value)
+    assert "schedule.every" in said and "at most 3650d" in said

@@ -39,12 +39,13 @@ def parse_duration(value: Any) -> timedelta:
     match = _DURATION.match(str(value))
     if not match or isinstance(value, bool):
         raise ValueError(f"expected a duration such as 30s, 15m, 2h or 7d, got {value!r}")
-    return timedelta(seconds=int(match[1]) * _UNITS[match[2]])
+    # Past ten years no duration is meant (and dates overflow): capped here, refused below.
+    return timedelta(seconds=min(int(match[1]) * _UNITS[match[2]], 3651 * 86400))
 
 
 def _positive(delta: timedelta) -> timedelta:
-    if delta <= timedelta(0):
-        raise ValueError("expected a duration above zero, such as 30s, 15m, 2h or 7d")
+    if delta <= timedelta(0) or delta > timedelta(days=3650):
+        raise ValueError("expected a duration above zero and at most 3650d, such as 30s, 15m, 2h or 7d")
     return delta
 
 

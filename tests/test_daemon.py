@@ -17,6 +17,7 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
+from structlog.testing import capture_logs
 import responses
 
 from connectors import retry
@@ -509,3 +510,20 @@ def test_a_fleet_workspace_whose_config_does_not_load_is_down(tmp_path):
     (tmp_path / "broken-team.yaml").unlink()
     fleet.scan()
     assert ("align_sync_workspace_up", frozenset({("workspace", "broken-team")})) not in scrape()
+
+
+def test_an_edited_config_is_said_once_and_the_worker_keeps_the_one_it_read(state, tmp_path):
+    # A tester's finding: `run --config` went on with its old config and said nothing.
+    path = tmp_path / "align.yaml"
+    path.write_text("schedule: {every: 10m}\n")
+    clock = Clock()
+    config = make_config(schedule={"every": "10m"}, state=str(state.path))
+    fleet = Fleet(Roster([Workspace.assemble(config, [SlowSource(clock, took=timedelta(seconds=1))],
+                                             MemorySink(), path=path)]), clock=clock, wait=clock.wait)
+    with capture_logs() as logs:
+        run(fleet, 1)
+        os.utime(path, (1, 1))                   # edited (a new stamp)
+        run(fleet, 3)
+    said = [e for e in logs if e["event"] == "daemon.config_changed"]
+    assert len(said) == 1 and said[0]["config"] == str(path) and "restart" in said[0]["hint"]
+    assert fleet.syncs == 3                      # still syncing, on the config it read

@@ -33,6 +33,13 @@ folder_log = structlog.get_logger("align_sync.fleet")
 TICK = 5.0                       # seconds between looks at a folder
 
 
+def _stamp(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:               # gone, or never a file (a workspace built in memory)
+        return None
+
+
 def schedule_words(member: Member) -> str:
     schedule = member.workspace.config.schedule
     return schedule.cron or f"every {member.timetable.every.total_seconds():g}s"
@@ -44,6 +51,8 @@ class Roster:
 
     def __init__(self, workspaces: list[Workspace]):
         self.workspaces = list(workspaces)
+        # The config as it was read: a later edit is said once (it applies at a restart).
+        self.read_at = {ws.path: _stamp(ws.path) for ws in self.workspaces}
 
     def open(self, fleet: Fleet) -> None:
         """Lock each state, and open it once: a state that cannot be opened
@@ -64,6 +73,11 @@ class Roster:
                 member = fleet.members[ws.path] = Member.of(ws, fleet.clock(), force=fleet.force)
             if member.lock is None:
                 member.lock = ws.lock()
+            if self.read_at.get(ws.path) != _stamp(ws.path):
+                self.read_at[ws.path] = _stamp(ws.path)
+                log.warning("daemon.config_changed", config=str(ws.path),
+                            hint="the worker keeps the config it started with; restart it to "
+                                 "apply the change (`align-sync check` tests the file first)")
 
     def health_port(self, given: int | None) -> tuple[int | None, str]:
         """The port and the setting that named it (said when it cannot be used)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from structlog.testing import capture_logs
 
 from sync.worker import configfile
 from sync.core.errors import ConfigError
@@ -152,3 +153,17 @@ def test_a_schedule_past_ten_years_is_refused_not_overflowed(tmp_path, every):
                                                      f"schedule: {{every: {every}}}")))
     said = "\n".join(caught.value.problems) or str(caught.value)
     assert "schedule.every" in said and "at most 3650d" in said
+
+
+def test_a_secret_written_into_the_file_is_said_and_one_from_the_environment_is_not(tmp_path):
+    # A tester's finding: a literal token passed without a word.
+    env = {"JIRA_EMAIL": "a@b.test", "JIRA_API_TOKEN": "x"}
+    literal = GOOD.replace("${JIRA_API_TOKEN}", "LiteralSEKRET")
+    with capture_logs() as logs:
+        configfile.load(write(tmp_path, literal), env=env)
+    said = [e for e in logs if e["event"] == "config.secret_in_file"]
+    assert len(said) == 1 and said[0]["keys"] == ["source.auth.token"]
+    assert "LiteralSEKRET" not in repr(logs)
+    with capture_logs() as logs:
+        configfile.load(write(tmp_path, GOOD), env=env)
+    assert not [e for e in logs if e["event"] == "config.secret_in_file"]

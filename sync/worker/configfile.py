@@ -9,12 +9,15 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+import structlog
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from sync.core.config import config_model
 from sync.core.errors import ConfigError
 from sync.worker.secretfields import ENV as _ENV, Fields
+
+log = structlog.get_logger("align_sync.config")
 
 _ENV_START = re.compile(r"\$\{")
 _ENTRY = re.compile(r"^(\[\d+\](?:\.\w+)*): (.+)$", re.S)
@@ -71,6 +74,11 @@ def load(path: str | os.PathLike, env: Mapping[str, str] | None = None):
         problems += [f"{path}: {_hide(line, taken)}" for line in _describe(exc, data, fields, taken)]
     if problems:
         raise ConfigError(problems[0], problems=problems)
+    written = sorted(_path_text(list(at)) for at in fields.secrets
+                     if _ENV.search(str(_at(raw, at))) is None and _at(raw, at))
+    if written:     # a token in a file ends up in backups and commits: said, not refused
+        log.warning("config.secret_in_file", file=str(path), keys=written,
+                    hint="put each in an environment variable and write ${NAME} there")
     return config, secrets
 
 
@@ -174,6 +182,16 @@ def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], p
     if tuple(loc) in fields.secrets and value:
         secrets.add(value)
     return value
+
+
+def _at(node: Any, at: tuple) -> Any:
+    """The value at a location of the file as written (None when absent)."""
+    for part in at:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
 
 
 def _hide(line: str, taken: set[str]) -> str:

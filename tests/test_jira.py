@@ -254,6 +254,8 @@ def test_check_probes_everything(rsps):
     ("ftp://acme.atlassian.net", "expected the site's address"),
     ("https://bot:hunter2@acme.atlassian.net", "without user or password"),
     ("https://acme.atlassian.net/?jql=x", "without ?query"),
+    ("https://jira.example.com:99999", "a port between 1 and 65535"),
+    ("https://jira.example.com:0", "a port between 1 and 65535"),
 ])
 def test_a_malformed_site_address_is_refused(url, says):
     with pytest.raises(ValueError, match=re.escape(says)):

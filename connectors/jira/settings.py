@@ -47,6 +47,12 @@ class JiraSourceConfig(Strict):
             # A password in the URL would be logged and linked from every ticket row.
             raise ValueError("expected an address without user or password in it "
                              "(the credentials go under source.auth)")
+        try:
+            port = parts.port           # urllib checks the port only when asked
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise ValueError("expected a port between 1 and 65535 after the host")
         if parts.query or parts.fragment:
             raise ValueError("expected the site's base address, without ?query or #fragment")
         return url.strip()

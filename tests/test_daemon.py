@@ -527,3 +527,21 @@ def test_an_edited_config_is_said_once_and_the_worker_keeps_the_one_it_read(stat
     said = [e for e in logs if e["event"] == "daemon.config_changed"]
     assert len(said) == 1 and said[0]["config"] == str(path) and "restart" in said[0]["hint"]
     assert fleet.syncs == 3                      # still syncing, on the config it read
+
+
+def test_a_sync_that_ends_after_a_stop_is_not_said_to_be_late(state):
+    # A tester's finding: `daemon.late` came after a SIGTERM, before `daemon.stopped`.
+    clock = Clock()
+    source = SlowSource(clock, took=timedelta(minutes=25))       # past the next sync's time
+    fleet = daemon(state, source, clock)
+    real_fetch = source.fetch
+
+    def stopped_mid_sync(state=None, now=None):
+        fleet.request_stop()
+        return real_fetch(state, now)
+    source.fetch = stopped_mid_sync
+    with capture_logs() as logs:
+        fleet.loop()
+    events = [e["event"] for e in logs]
+    assert "daemon.stopping" in events and "daemon.late" not in events
+    assert fleet.syncs == 1

@@ -179,7 +179,7 @@ class Fleet:
             member.timed_out = False
             collect_between_syncs()
             behind = self.clock() - member.due
-            if behind.total_seconds() > 0:
+            if behind.total_seconds() > 0 and not self.stop.is_set():   # stopping: no next sync to be late
                 self.roster.late(member, behind.total_seconds())
             member.running = None
             self._wake.set()

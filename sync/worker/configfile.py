@@ -198,7 +198,7 @@ def _hide(line: str, taken: set[str]) -> str:
     """A value from the environment may be a secret in the wrong place (a
     webhook URL where a block was expected): an error names where, never it."""
     for value in sorted(taken, key=len, reverse=True):
-        if len(value) >= 4:
+        if len(value) >= 8:          # a short word (a type, a zone) would garble the line
             line = line.replace(value, "[a value from the environment]")
     return line
 

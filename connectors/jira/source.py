@@ -280,4 +280,5 @@ class JiraSource:
 
 def register(registry) -> None:
     registry.add("source", "jira", JiraSourceConfig,
-                 lambda config, name, runtime: JiraSource(config, name, runtime))
+                 lambda config, name, runtime: JiraSource(config, name, runtime),
+                 secrets=("auth.token",))

@@ -145,6 +145,14 @@ def test_a_value_from_the_environment_in_the_wrong_place_is_never_echoed(tmp_pat
     assert "SECRETSECRET" not in said and "hooks.slack.com" not in said
 
 
+def test_a_short_value_from_the_environment_is_not_echoed_either(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        configfile.load(write(tmp_path, GOOD.replace("schedule: {every: 15m}", "schedule: {every: '${X}'}")),
+                        env={"X": "-1h", "JIRA_EMAIL": "a@b.test", "JIRA_API_TOKEN": "x"})
+    said = "\n".join(caught.value.problems) or str(caught.value)
+    assert "schedule.every" in said and "-1h" not in said
+
+
 @pytest.mark.parametrize("every", ["3000000d", "99999999999d", "P99999D"])
 def test_a_schedule_past_ten_years_is_refused_not_overflowed(tmp_path, every):
     # A tester's finding: `check` said ok, then `run` crashed with OverflowError.

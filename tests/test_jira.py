@@ -256,6 +256,9 @@ def test_check_probes_everything(rsps):
     ("https://acme.atlassian.net/?jql=x", "without ?query"),
     ("https://jira.example.com:99999", "a port between 1 and 65535"),
     ("https://jira.example.com:0", "a port between 1 and 65535"),
+    ("http://127.0.0.1:", "a port between 1 and 65535"),
+    ("https://jira.example.com/ x", "without ?query"),
+    ("https://jira.example.com/;token=x", "without ?query"),
 ])
 def test_a_malformed_site_address_is_refused(url, says):
     with pytest.raises(ValueError, match=re.escape(says)):

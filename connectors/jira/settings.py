@@ -51,10 +51,10 @@ class JiraSourceConfig(Strict):
             port = parts.port           # urllib checks the port only when asked
         except ValueError:
             port = 0
-        if port == 0:
+        if port == 0 or parts.netloc.endswith(":"):
             raise ValueError("expected a port between 1 and 65535 after the host")
-        if parts.query or parts.fragment:
-            raise ValueError("expected the site's base address, without ?query or #fragment")
+        if parts.query or parts.fragment or ";" in parts.path or any(c.isspace() for c in url.strip()):
+            raise ValueError("expected the site's base address, without ?query, #fragment, ;params or spaces")
         return url.strip()
 
 

@@ -198,8 +198,8 @@ def _hide(line: str, taken: set[str]) -> str:
     """A value from the environment may be a secret in the wrong place (a
     webhook URL where a block was expected): an error names where, never it."""
     for value in sorted(taken, key=len, reverse=True):
-        if len(value) >= 8:          # a short word (a type, a zone) would garble the line
-            line = line.replace(value, "[a value from the environment]")
+        # A short one (a type, a zone) only where it is quoted: anywhere, it would garble the line.
+        line = line.replace(repr(value) if len(value) < 8 else value, "[a value from the environment]")
     return line
 
 

@@ -35,6 +35,7 @@ import pytest
 import yaml
 
 from connectors.xlsx.sink import XlsxSink
+from sync.cli import commands
 from sync.cli import main as cli
 from sync.core.outcomes import Leading, Lever
 from sync.core.present.report import HEADERS, SUMMARY_FIELDS
@@ -266,7 +267,7 @@ def test_check_refuses_bad_checkpoint_dates(tmp_path, capsys, points, where, sai
 
 def test_review_print_names_the_next_checkpoint_and_the_leading_metrics(tmp_path, capsys,
                                                                         monkeypatch):
-    monkeypatch.setattr(cli, "_now", lambda: NOW)
+    monkeypatch.setattr(commands, "_now", lambda: NOW)
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(loop_config(tmp_path)))
     assert cli.main(["run", "--once", "--config", str(path)]) == 0      # the review's baseline
@@ -310,7 +311,7 @@ def test_init_drafts_commented_placeholders_that_validate_once_filled(tmp_path, 
 
 
 def test_explain_on_a_lever_less_ticket_is_unchanged(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_now", lambda: NOW)
+    monkeypatch.setattr(commands, "_now", lambda: NOW)
     key = f"GROW-{100 + len(WORK) - 1}"                # the `misc` ticket
     printed = []
     for loop in (True, False):

@@ -10,16 +10,20 @@ notifiers and alert channels and `align-sync check` are all read from here.
 
 Connectors are found through the `align_sync.connectors` entry point group
 (this project's own `connectors` package registers the built-ins there), so
-a connector in another package is one module and one entry point.
+a connector in another package is one module and one entry point.  A
+package may `declare` a type instead of adding it: its module is imported
+when the type is first looked up, so a run imports the connectors its
+config names and not the others (the built-ins are declared).
 """
 from __future__ import annotations
 
 import importlib
 import threading
 import types
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Callable, Union, get_args, get_origin
+from typing import Any, Callable, Iterable, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -48,9 +52,69 @@ class Kind:
     credentials: tuple[str, ...] = ()  # that may embed a credential: from ${ENV} only, redacted
 
 
+class Kinds(MutableMapping):
+    """The catalogue: (role, type) -> Kind.  A declared kind is imported on
+    first look (its module's `register` adds it, and whatever else the
+    module registers); naming the keys, or asking whether one is there,
+    imports nothing.  Keys keep the order they were declared or added in
+    (a union's order, and the order an unknown type's message lists)."""
+
+    def __init__(self):
+        self._order: dict[tuple[str, str], str | None] = {}    # key -> declaring module (None: added)
+        self._loaded: dict[tuple[str, str], Kind] = {}
+        # Workspaces open in threads: one imports a module, the others wait for all its kinds.
+        self._importing = threading.RLock()
+
+    def declare(self, key: tuple[str, str], module: str) -> None:
+        self._order.setdefault(key, module)
+
+    def module(self, key: tuple[str, str]) -> str | None:
+        """The module that declared `key` while it is not imported yet (else None)."""
+        return None if key in self._loaded else self._order.get(key)
+
+    def __getitem__(self, key: tuple[str, str]) -> Kind:
+        kind = self._loaded.get(key)
+        if kind is None and self._order.get(key) is not None:
+            with self._importing:
+                if key not in self._loaded:
+                    staged = Registry()
+                    importlib.import_module(self._order[key]).register(staged)
+                    for found in staged.kinds:            # what it added, in its order
+                        self._loaded.setdefault(found, staged.kinds[found])
+            kind = self._loaded.get(key)
+        if kind is None:
+            raise KeyError(key)
+        return kind
+
+    def __setitem__(self, key: tuple[str, str], kind: Kind) -> None:
+        self._order.setdefault(key, None)
+        self._loaded[key] = kind
+
+    def __delitem__(self, key: tuple[str, str]) -> None:
+        del self._order[key]
+        self._loaded.pop(key, None)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._order
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def take(self, other: "Kinds") -> None:
+        """Every entry of `other`, the declared ones still unimported."""
+        for key, module in other._order.items():
+            if key in other._loaded:
+                self[key] = other._loaded[key]
+            else:
+                self.declare(key, module)
+
+
 class Registry:
     def __init__(self):
-        self.kinds: dict[tuple[str, str], Kind] = {}
+        self.kinds: Kinds = Kinds()
         self.loaded = False
         # Workspaces open in threads: the first to ask loads, the others wait
         # for the whole catalogue (never see it half filled, or empty).
@@ -62,17 +126,27 @@ class Registry:
         """`secrets`: the fields of the block that hold secrets (None: those
         named like one, USUAL_SECRETS); `credentials`: fields that may embed
         one, such as a database URL with a password (see Kind)."""
-        if role not in ROLES:
-            raise ValueError(f"unknown connector role {role!r}; roles: {', '.join(ROLES)}")
-        if (role, type_) in self.kinds:
-            raise ValueError(f"a {role} connector of type {type_!r} is registered twice")
+        self._check(role, type_)
         found = tuple(secrets) if secrets is not None else tuple(usual_secrets(model))
         self.kinds[(role, type_)] = Kind(role, type_, model, build, probe or (lambda obj: obj.check()),
                                          found, tuple(credentials))
 
+    def declare(self, role: str, type_: str, module: str) -> None:
+        """A type that `module`'s `register(registry)` adds, imported when the
+        type is first looked up (a config that does not name it never does)."""
+        self._check(role, type_)
+        self.kinds.declare((role, type_), module)
+
+    def _check(self, role: str, type_: str) -> None:
+        if role not in ROLES:
+            raise ValueError(f"unknown connector role {role!r}; roles: {', '.join(ROLES)}")
+        if (role, type_) in self.kinds:
+            raise ValueError(f"a {role} connector of type {type_!r} is registered twice")
+
     def load(self) -> "Registry":
-        """Import every registered connector package once; `loaded` turns
-        true only after the last one registered (a failed load is retried)."""
+        """Call every registered connector package's `register` once; `loaded`
+        turns true only after the last one registered (a failed load is
+        retried).  A declared type's module is imported later, on first use."""
         if self.loaded:
             return self
         with self._loading:
@@ -84,15 +158,31 @@ class Registry:
             for target in targets:
                 module, _, attr = target.partition(":")
                 getattr(importlib.import_module(module), attr or "register")(staged)
-            self.kinds.update(staged.kinds)
+            self.kinds.take(staged.kinds)
             self.loaded = True
         return self
 
-    def models(self, role: str) -> list[type[BaseModel]]:
-        return [k.model for (r, _), k in self.load().kinds.items() if r == role]
+    def models(self, role: str, types: Iterable[str] | None = None) -> list[type[BaseModel]]:
+        """The config models of the role's types (of all of them when `types`
+        is None: every one of the role's modules is imported)."""
+        wanted = None if types is None else set(types)
+        return [self.kinds[key].model for key in self.load().kinds
+                if key[0] == role and (wanted is None or key[1] in wanted)]
 
     def types(self, role: str) -> list[str]:
         return sorted(t for (r, t) in self.load().kinds if r == role)
+
+    def several(self, role: str) -> bool:
+        """Whether the role's blocks take more than one model (its schema is
+        then a union on `type`); modules are imported only when it takes
+        that to tell (a module's models are its own: two modules, two models)."""
+        keys = [key for key in self.load().kinds if key[0] == role]
+        module = getattr(self.kinds, "module", lambda key: None)
+        waiting = {module(k) for k in keys} - {None}
+        loaded = {id(self.kinds[k].model) for k in keys if module(k) is None}
+        if len(loaded) + len(waiting) > 1:
+            return True
+        return len({id(self.kinds[k].model) for k in keys}) > 1
 
     def kind(self, role: str, type_: str) -> Kind:
         try:

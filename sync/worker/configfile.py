@@ -69,7 +69,7 @@ def load(path: str | os.PathLike, env: Mapping[str, str] | None = None):
     taken: set[str] = set()          # every value read from ${ENV}: never echoed in an error
     data = _interpolate(raw, [], problems, secrets, path, env, fields, taken)
     try:
-        config = config_model().model_validate(data)
+        config = config_model(data).model_validate(data)
     except ValidationError as exc:
         problems += [f"{path}: {_hide(line, taken)}" for line in _describe(exc, data, fields, taken)]
     if problems:

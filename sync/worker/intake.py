@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import structlog
 
@@ -22,13 +22,15 @@ from sync.core.assess import choices as sheet_choices
 from sync.core.assess import metric_feed
 from sync.core.assess.assessment import Assessment, assess
 from sync.core.assess.rules import RuleSet
-from sync.core.config import Config
 from sync.core.errors import AlignSyncError, describe
 from sync.core.model import SheetInputs, Ticket
 from sync.core.protocols import MetricSource, Notifier, Sink, Source
 from sync.core.redact import Redactor
 from sync.worker import done_stamps
 from sync.worker.state import State
+
+if TYPE_CHECKING:
+    from sync.core.config import Config     # built from the registry on first use: not at import
 
 log = structlog.get_logger("align_sync.engine")     # a sync's lines come from one logger
 

@@ -1,0 +1,92 @@
+"""stdout and stderr as align-sync writes to them, made safe before anything
+else runs (argument parsing included): a closed or failing stream drops
+what would have been written, says so once, and the command goes on.
+Apart from the log's set-up (sync.worker.log) so that `--version` and
+`--help` need no more than this.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+
+class Tolerant:
+    """stdout (or stderr) as align-sync writes to it: when the stream is
+    closed (`>&-`) or fails (`> /dev/full`, a pipe whose reader left), what
+    would have been written is dropped, said once on stderr, and the work
+    goes on: a log that cannot be written is not a failed sync."""
+
+    def __init__(self, stream, name: str):
+        self.stream, self.name = stream, name
+        self.failed = stream is None          # closed from the start: nothing to say
+
+    def write(self, text: str) -> int:
+        if not self.failed:
+            try:
+                return self.stream.write(text)
+            except (OSError, ValueError) as exc:
+                self._fail(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.failed:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError) as exc:
+                self._fail(exc)
+
+    def isatty(self) -> bool:
+        try:
+            return not self.failed and self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        if self.stream is None:
+            raise OSError(f"{self.name} is closed")
+        return self.stream.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
+    def _fail(self, exc: BaseException) -> None:
+        self.failed = True
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        # A reader that left (`| head`) chose to stop reading: nothing to say.
+        quiet = isinstance(exc, BrokenPipeError)
+        other = sys.stderr if self.name == "stdout" and not quiet else None
+        try:
+            if other is not None:
+                other.write(f"align-sync: cannot write to {self.name} ({reason}); its log lines and "
+                            "output are dropped from here on, the command itself goes on\n")
+                other.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def guard_streams():
+    """Make stdout and stderr safe to write to for the whole command, and
+    keep fds 0-2 open (on /dev/null when the caller closed them) so that no
+    file opened later (the state, a workbook) takes their number.  Returns
+    what puts the previous streams back (main() also runs in tests)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            spare = os.open(os.devnull, os.O_RDWR)
+            if spare != fd:
+                os.dup2(spare, fd)
+                os.close(spare)
+    before = sys.stdout, sys.stderr
+    if not isinstance(sys.stderr, Tolerant):
+        sys.stderr = Tolerant(sys.stderr, "stderr")
+    if not isinstance(sys.stdout, Tolerant):
+        sys.stdout = Tolerant(sys.stdout, "stdout")
+
+    def restore() -> None:
+        sys.stdout, sys.stderr = before
+    return restore

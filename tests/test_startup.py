@@ -1,0 +1,136 @@
+"""What every command pays before it starts: `--version` and a usage error
+answer before the worker is imported; a run imports the connectors its
+config names and no other (the registry declares the built-ins and imports
+one when its type is first looked up); and the config schema narrowed to
+those types validates a document exactly as the whole schema does."""
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+import connectors
+from sync.core import config as config_module
+from sync.core.registry import CONNECTORS, Registry
+
+from .conftest import ROOT, base_config, fixture
+
+
+def _modules_after(code: str) -> list[str]:
+    """The modules a fresh interpreter holds after running `code`."""
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_catalogue_names_what_each_module_registers_in_its_order():
+    for name, declared in connectors.MODULES.items():
+        staged = Registry()
+        importlib.import_module(f"connectors.{name}").register(staged)
+        assert tuple(staged.kinds) == declared, name
+
+
+def test_version_and_a_usage_error_import_no_worker_schema_or_connector():
+    for argv in (["--version"], ["run", "--bogus"]):
+        loaded = _modules_after("from sync.cli.main import main\n"
+                                f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass")
+        heavy = [m for m in loaded if m.startswith(("sync.worker", "sync.core", "connectors", "pydantic"))]
+        assert heavy == [], argv
+
+
+@pytest.mark.slow
+def test_a_dry_run_imports_only_the_connectors_its_config_names(tmp_path):
+    (tmp_path / "x.json").write_text(json.dumps(fixture("jira_search_jql_page1.json")))
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(base_config(sink={"type": "xlsx", "path": str(tmp_path / "o.xlsx")},
+                                               source={"type": "file", "path": str(tmp_path / "x.json")},
+                                               state=str(tmp_path / "s.db"))))
+    loaded = _modules_after("from sync.cli.main import main\n"
+                            f"assert main(['run', '--once', '--dry-run', '--config', {str(path)!r}]) == 0")
+    assert "connectors.files.source" in loaded and "connectors.xlsx.sink" in loaded
+    unneeded = [m for m in loaded if m.startswith(("connectors.jira.source", "connectors.trello.source",
+                                                   "connectors.sheets", "connectors.notify",
+                                                   "connectors.metrics", "sync.drafting.starter",
+                                                   "sync.drafting.suggestions", "requests", "sqlparse"))]
+    assert unneeded == []
+
+
+def test_a_declared_type_is_imported_on_first_lookup_and_a_second_registration_refused(monkeypatch):
+    imported = []
+
+    class Package:
+        @staticmethod
+        def register(registry):
+            imported.append(1)
+            registry.add("source", "lazy", object, lambda *a: None)
+            registry.add("source", "lazy2", object, lambda *a: None)
+
+    registry = Registry()
+    registry.declare("source", "lazy", "fake.lazy")
+    registry.declare("source", "lazy2", "fake.lazy")
+    registry.loaded = True
+    monkeypatch.setattr("sync.core.registry.importlib.import_module", lambda name: Package)
+    assert registry.types("source") == ["lazy", "lazy2"] and imported == []
+    assert registry.kind("source", "lazy2").type == "lazy2" and imported == [1]
+    assert registry.kind("source", "lazy").type == "lazy" and imported == [1]     # imported once
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.add("source", "lazy", object, lambda *a: None)
+
+
+FULL = config_module.config_model
+
+
+VALID = [
+    base_config(),
+    base_config(source=None, sources=[{"type": "file", "name": "a", "path": "a.json"},
+                                      {"type": "jira", "name": "b", "url": "https://acme.atlassian.net",
+                                       "jql": "project = X", "auth": {"email": "a@b.c", "token": "t" * 12}}]),
+    base_config(sink={"type": "google_sheets", "credentials": "key.json", "spreadsheet": "1abcDEF"},
+                metrics=[{"name": "w", "type": "sql", "url": "sqlite:///kpi.db", "query": "select 1"},
+                         {"name": "bi", "type": "csv", "url": "https://bi.example.com/k.csv"}],
+                review={"notify": [{"type": "slack", "webhook": "https://hooks.slack.com/services/T/B/x"}]},
+                alerts={"notify": [{"type": "email", "smtp": "mail.example.com:587", "to": ["a@b.c"],
+                                    "from": "bot@b.c"}]}),
+]
+INVALID = [
+    base_config(source={"type": "file"}),                          # a key missing
+    base_config(source={"type": "file", "path": "x", "pathz": 1}),  # an unknown key
+    base_config(source={"type": "git", "path": "x"}),              # an unknown type: the whole schema
+    base_config(source={"path": "x"}),                             # no type
+    base_config(sink="book.xlsx"),                                 # not a block
+    base_config(metrics=[{"name": "w", "type": "sql"}], sink={"type": "xlsx"}),
+    base_config(review={"notify": [{"type": "teams"}, {"type": "sms"}]}),
+    base_config(sources=[{"type": "file", "path": "x"}]),         # both source and sources
+]
+
+
+def _errors(data):
+    out = []
+    for schema in (config_module.config_model(data), FULL()):
+        try:
+            out.append(schema.model_validate(data).model_dump(mode="json"))
+        except ValidationError as exc:
+            out.append([(e["loc"], e["type"], e["msg"]) for e in exc.errors(include_url=False)])
+    return out
+
+
+@pytest.mark.parametrize("data", VALID + INVALID)
+def test_the_narrowed_schema_validates_as_the_whole_one(data):
+    narrowed, whole = _errors(data)
+    assert narrowed == whole
+
+
+def test_a_valid_document_gets_a_schema_of_its_own_types_only():
+    data = base_config()
+    assert config_module.config_model(data) is not FULL()
+    assert config_module.config_model(data) is config_module.config_model(base_config())   # built once
+    source = config_module.config_model(data).model_fields["source"].annotation
+    assert "FileSourceConfig" in str(source) and "Jira" not in str(source)
+    assert CONNECTORS.several("source") and CONNECTORS.several("sink")

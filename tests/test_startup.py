@@ -5,6 +5,7 @@ one when its type is first looked up); and the config schema narrowed to
 those types validates a document exactly as the whole schema does."""
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import subprocess
@@ -134,3 +135,30 @@ def test_a_valid_document_gets_a_schema_of_its_own_types_only():
     source = config_module.config_model(data).model_fields["source"].annotation
     assert "FileSourceConfig" in str(source) and "Jira" not in str(source)
     assert CONNECTORS.several("source") and CONNECTORS.several("sink")
+
+
+def test_a_one_off_sync_leaves_what_it_built_to_the_exit_and_a_folder_does_not(tmp_path, capsys):
+    from sync.cli.main import main
+    (tmp_path / "x.json").write_text(json.dumps(fixture("jira_search_jql_page1.json")))
+    folder = tmp_path / "workspaces"
+    folder.mkdir()
+    path = folder / "c.yaml"
+    path.write_text(yaml.safe_dump(base_config(sink={"type": "xlsx", "path": str(tmp_path / "o.xlsx")},
+                                               source={"type": "file", "path": str(tmp_path / "x.json")},
+                                               state=str(tmp_path / "s.db"))))
+    keep: list = []
+    try:
+        assert main(["run", "--once", "--dry-run", "--config", str(path)], keep=keep) == 0
+        assert [type(k).__name__ for k in keep] == ["RunResult"] and keep[0].tickets > 0
+        assert not gc.isenabled()            # the caller exits: nothing for a collector to do
+        keep.clear()
+        assert main(["explain", "NOPE-1", "--config", str(path)], keep=keep) == 2
+        assert [type(k).__name__ for k in keep] == ["Intake"]
+        keep.clear()
+        gc.enable()
+        assert main(["run", "--once", "--dry-run", "--workspaces", str(folder)], keep=keep) == 0
+        assert keep == [] and gc.isenabled()
+        assert main(["run", "--once", "--dry-run", "--config", str(path)]) == 0
+        assert gc.isenabled()                # in-process, the caller goes on
+    finally:
+        gc.enable()

@@ -110,15 +110,18 @@ def print_check(ws, path) -> int:
 
 
 
-def _assess(ws):
+def _assess(ws, keep: list | None):
     """What a sync would find now, by the sync's own intake (the metric
-    sources and the sheet's choices included); nothing is written."""
+    sources and the sheet's choices included); nothing is written.  Left
+    in `keep` (one workspace, once: see main.entry), the exit frees it."""
     state = ws.state(readonly=True)
     try:
         seen = take_in(ws.setup, state, ws.config.scoring_time(_now()))
     finally:
         state.close()
     seen.inputs.basis = None      # what a write would build on is not kept
+    if keep is not None:
+        keep.append(seen)
     return seen
 
 
@@ -132,7 +135,7 @@ def review_one(args, path: str, ws) -> int:
     process = ws.process
     sheet = ws.sink.location
     if args.print_:
-        seen = _assess(ws)
+        seen = _assess(ws, args.keep)
         a = seen.assessment
         if "://" not in sheet and not os.path.exists(sheet):
             sheet = ""            # no workbook yet: name none (the first sync writes it)
@@ -151,7 +154,7 @@ def review_one(args, path: str, ws) -> int:
         pending, todo = review.undelivered(state, [n.id for n in ws.notifiers])
         if pending is None or not todo:
             # Nothing waiting: the digest of the current period, as a new review.
-            seen = _assess(ws)
+            seen = _assess(ws, args.keep)
             fresh = review.preview(state, seen.assessment, seen.assessment.now, seen.inputs.history)
             state.put(review.KEY, "pending", fresh.to_json())
         failed = deliver(state, ws.notifiers, ws.sink)
@@ -168,7 +171,7 @@ def review_one(args, path: str, ws) -> int:
 
 def cmd_explain(args, path: str, process) -> int:
     ws = open_workspace(path, process)
-    seen = _assess(ws)
+    seen = _assess(ws, args.keep)
     a = seen.assessment
     found = a.find(args.key)
     if found is None:
@@ -201,7 +204,7 @@ def cmd_suggest(args, path: str, process) -> int:
         raise ConfigError(f"--top {args.top}: expected a number of 1 or more")
     from sync.drafting import suggestions  # lazy: lever proposals, for `suggest` alone
     ws = open_workspace(path, process)
-    a = _assess(ws).assessment
+    a = _assess(ws, args.keep).assessment
     proposals = suggestions.propose(a, ws.config, args.top)
     hand = suggestions.from_sheet(a, ws.config)[:args.top]      # what people set in the sheet
     unmapped = len(a.unmapped_active())

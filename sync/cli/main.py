@@ -16,31 +16,37 @@ from sync.cli.streams import guard_streams
 
 
 def main(argv: list[str] | None = None, keep: list | None = None) -> int:
-    """`keep`: where a one-off command leaves what it built (a sync's tickets
-    and results) for a caller that exits without freeing it (`entry`)."""
+    """`keep`: given by a caller that exits right after without freeing the
+    heap (`entry`): a one-off command leaves what it built there (a sync's
+    tickets and results) and the collector stays off."""
     restore_streams = guard_streams()    # a closed or full stdout stops nothing
     try:
-        return _main(argv, [] if keep is None else keep)
+        return _main(argv, keep)
     finally:
         sys.stdout.flush()
         restore_streams()
 
 
-def _main(argv: list[str] | None, keep: list) -> int:
+def _main(argv: list[str] | None, keep: list | None) -> int:
     args = arguments.parser().parse_args(argv)
-    args.keep = keep
     quiet = args.command != "run" or args.dry_run
     collecting = gc.isenabled()
-    if (args.command != "run" or args.once) and not getattr(args, "workspaces", None):
-        # One workspace, once: the collector would walk every ticket of the
-        # sync again (0.5 s at 100k) for cycles the exit frees anyway.
+    one_off = (args.command != "run" or args.once) and not getattr(args, "workspaces", None)
+    # One workspace, once: what it built is freed by the caller's exit, or
+    # here on return (a folder's workspaces one after the other, as they finish).
+    args.keep = ([] if keep is None else keep) if one_off else None
+    if one_off:
+        # The collector would walk every ticket of the sync again (0.5 s at
+        # 100k) for cycles the exit frees anyway.
         gc.disable()
     try:
         from sync.cli import commands  # lazy: a command's modules, once its arguments parse
         return commands.run(args, quiet)
     finally:
-        if collecting:
-            gc.enable()          # main() is also called in-process (tests)
+        # Back on for a caller that goes on (main() also runs in-process, in
+        # tests); one that exits would only have it walk what `keep` holds.
+        if collecting and keep is None:
+            gc.enable()
 
 
 def entry() -> int:

@@ -137,15 +137,17 @@ class Workspace:
                 lock.release()
 
     def check(self, now: datetime) -> list[tuple[str, str | None]]:
-        """(label, None when fine, else the problem) for each source and the sink."""
+        """(label, None when fine, else the problem) for each source, the
+        sink and each metric source (`metrics:`)."""
         out = []
-        kinds = [("source", s, CONNECTORS.kind("source", sc.type))
+        kinds = [(f"source {s.name}", s, CONNECTORS.kind("source", sc.type))
                  for s, sc in zip(self.sources, self.config.source_list())]
-        kinds.append(("sink", self.sink, CONNECTORS.kind("sink", self.config.sink.type)))
-        for role, target, kind in kinds:
-            label = f"source {target.name}" if role == "source" else f"sink {kind.type}"
+        kinds.append((f"sink {self.config.sink.type}", self.sink, CONNECTORS.kind("sink", self.config.sink.type)))
+        kinds += [(f"metrics {m.name}", m, CONNECTORS.kind("metric", mc.type))
+                  for m, mc in zip(self.metric_sources, self.config.metrics)]
+        for label, target, kind in kinds:
             try:
                 out.append((f"{label}: {kind.probe(target)}", None))
-            except AlignSyncError as exc:
-                out.append((label, describe(exc)))
+            except AlignSyncError as exc:     # a metric source's error names it already
+                out.append((label, describe(exc).removeprefix(f"{label}: ")))
         return out

@@ -136,6 +136,12 @@ class Workspace:
             if lock:
                 lock.release()
 
+    def request_stop(self) -> None:
+        """The worker is stopping: a request of this workspace being retried
+        ends its wait at once and is not tried again (its sync fails as
+        interrupted; one not yet started runs as usual)."""
+        self.runtime.stop.set()
+
     def check(self, now: datetime) -> list[tuple[str, str | None]]:
         """(label, None when fine, else the problem) for each source, the
         sink and each metric source (`metrics:`)."""

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime
 from pathlib import Path
+
+import structlog
 
 from sync.worker import configfile
 from sync.worker.alerting import Alerting
@@ -28,6 +31,11 @@ from sync.core.registry import CONNECTORS
 from sync.worker.runtime import DEFAULT_RETRY, RetrySettings, Runtime
 from sync.worker.service import observed_sync
 from sync.worker.state import State, StateLock
+
+
+# Warnings a probe's own `check` line states too (Jira's "WARNING: plain http"):
+# on a terminal that line is enough; a JSON log (a pipe, --log-format json) keeps the event.
+STATED_BY_PROBES = ("jira_plain_http",)
 
 
 @dataclass
@@ -151,9 +159,12 @@ class Workspace:
         kinds.append((f"sink {self.config.sink.type}", self.sink, CONNECTORS.kind("sink", self.config.sink.type)))
         kinds += [(f"metrics {m.name}", m, CONNECTORS.kind("metric", mc.type))
                   for m, mc in zip(self.metric_sources, self.config.metrics)]
-        for label, target, kind in kinds:
-            try:
-                out.append((f"{label}: {kind.probe(target)}", None))
-            except AlignSyncError as exc:     # a metric source's error names it already
-                out.append((label, describe(exc).removeprefix(f"{label}: ")))
+        stated = nullcontext() if self.process.json_lines else \
+            structlog.contextvars.bound_contextvars(stated=STATED_BY_PROBES)
+        with stated:
+            for label, target, kind in kinds:
+                try:
+                    out.append((f"{label}: {kind.probe(target)}", None))
+                except AlignSyncError as exc:     # a metric source's error names it already
+                    out.append((label, describe(exc).removeprefix(f"{label}: ")))
         return out

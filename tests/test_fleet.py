@@ -240,8 +240,9 @@ def test_livez_fails_only_once_every_workspace_is_stuck(folder, monkeypatch):
 def test_a_stop_request_reaches_every_workspaces_runtime(tmp_path):
     """The stop flag travels in each workspace's Runtime (no module state):
     the retries of a sync running when the worker is told to stop see it."""
-    workspaces = [Workspace.assemble(make_config(state=str(tmp_path / f"s{n}.db")), [MemorySource("jira", [])],
-                                     MemorySink(), name=f"w{n}", path=tmp_path / f"w{n}.yaml")
+    workspaces = [Workspace.assemble(make_config(state=str(tmp_path / f"s{n}.db")),
+                                     [MemorySource("jira", [])], MemorySink(), name=f"w{n}",
+                                     path=tmp_path / f"w{n}.yaml")
                   for n in range(2)]
     fleet = Fleet(Roster(workspaces), slots=2, timeout=60)
     fleet.scan()

@@ -346,7 +346,8 @@ def test_a_blocks_own_check_is_said_under_the_block_not_its_type(tmp_path):
 
 
 @pytest.mark.parametrize("sender", ["align-sync", "ops@", "@example.com", "ops@localhost", "a@b@example.com",
-                                    "ops@example.com, cto@example.com", "ops@example.com\nBcc: x@example.com"])
+                                    "ops@example.com, cto@example.com",
+                                    "ops@example.com\nBcc: x@example.com"])
 def test_an_email_from_that_is_no_address_is_refused_naming_file_and_key(tmp_path, sender):
     # A tester's finding: `from:` took any string; the server refused it at every delivery.
     target = {"type": "email", "smtp": "smtp.example.com:587", "from": sender, "to": ["leads@example.com"]}

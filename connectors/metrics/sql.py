@@ -212,7 +212,8 @@ class SqlMetrics:
             engine.dispose()
         if sqlite:
             return f"SQLite file {url.database}: the query compiles (it runs at the sync)"
-        return f"{url.get_backend_name()} at {url.host or 'localhost'}: connected (the query runs at the sync)"
+        return (f"{url.get_backend_name()} at {url.host or 'localhost'}: connected "
+                "(the query runs at the sync)")
 
 
 def _null_pool():

@@ -156,7 +156,8 @@ class Workspace:
         out = []
         kinds = [(f"source {s.name}", s, CONNECTORS.kind("source", sc.type))
                  for s, sc in zip(self.sources, self.config.source_list())]
-        kinds.append((f"sink {self.config.sink.type}", self.sink, CONNECTORS.kind("sink", self.config.sink.type)))
+        sink_type = self.config.sink.type
+        kinds.append((f"sink {sink_type}", self.sink, CONNECTORS.kind("sink", sink_type)))
         kinds += [(f"metrics {m.name}", m, CONNECTORS.kind("metric", mc.type))
                   for m, mc in zip(self.metric_sources, self.config.metrics)]
         stated = nullcontext() if self.process.json_lines else \

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from operator import attrgetter, itemgetter
 from typing import Iterable, TYPE_CHECKING
 
 from sync.core.assess.matching import Pattern
@@ -19,7 +20,7 @@ from sync.core.assess.choices import Choices
 from sync.core.outcomes import Lever, Outcome
 from sync.core.assess.flow import FlowRow, measure
 from sync.core.assess.forecast import Forecast, forecast
-from sync.core.model import Mapping, Reading, Ticket, Warning, natural
+from sync.core.model import Mapping, Reading, Ticket, Warning, natural_ranks
 from sync.core.assess.rules import RuleHits, RuleSet
 from sync.core.values import future
 
@@ -163,8 +164,18 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     rules = rules or RuleSet.compile(config)
     review = config.review
     pattern = Pattern(review.acceptance_pattern)
-    ordered = sorted(usable_tickets(tickets, now), key=lambda t: (t.source, natural(t.key)))
-    mappings, hits = rules.map_all(ordered, choices.chosen if choices else None)
+    usable = list(usable_tickets(tickets, now))
+    # natural() once per key, as a rank: the tickets sort by it here and their
+    # warnings in raise_warnings ("" ranks the warnings that name no ticket).
+    ranks = natural_ranks([""] + [t.key for t in usable])
+    ordered = sorted(usable, key=lambda t: ranks[t.key])
+    ordered.sort(key=attrgetter("source"))      # stable: by source, then in natural order
+    mappings, hits = rules.map_each(ordered, choices.chosen if choices else None)
+    if len(ranks) <= len(ordered):
+        # Two tickets share a key (two sources, or a repeat): where they share
+        # the uid too, both take the mapping of the last, as a lookup by uid gives.
+        by_uid = {t.uid: m for t, m in zip(ordered, mappings)}
+        mappings = [by_uid[t.uid] for t in ordered]
     results = _scored(ordered, mappings, review, pattern, now)
     active = [r for r in results if r.active]
     team_effort = sum(r.effort for r in active)
@@ -188,19 +199,17 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
                         dict(choices.refused) if choices else {}, list(source_problems))
     result.source_failures = list(source_failures)
     result.flow = measure(results, config.outcomes, config.flow.window, now, workspace)
-    result.warnings = raise_warnings(result, config, readings)
+    result.warnings = raise_warnings(result, config, readings, ranks)
     _count_warnings(result)
     return result
 
 
-def _scored(ordered: list[Ticket], mappings: dict, review, pattern: Pattern,
+def _scored(ordered: list[Ticket], mappings: list[Mapping], review, pattern: Pattern,
             now: datetime) -> list[TicketResult]:
-    """Every ticket with its mapping, task score and effort."""
+    """Every ticket with its mapping (in the same order), task score and effort."""
     results = []
     totals: dict[tuple, int] = {}     # 32 possible `held` tuples: each summed once
-    for t in ordered:
-        m = mappings[t.uid]
-        held = scoring.task_score(t, m, review, pattern, now)
+    for t, m, held in zip(ordered, mappings, scoring.task_scores(ordered, mappings, review, pattern, now)):
         score = totals.get(held)
         if score is None:
             score = totals[held] = scoring.total(held)
@@ -250,20 +259,25 @@ def _count_warnings(result: Assessment) -> None:
     """Each ticket's warning kinds, and the count per outcome and per owner."""
     by_key: dict[str, list[str]] = {}
     warnings = result.warnings
-    for _, kind, _, key, _, _, _ in warnings:       # (unpacked: 150k at 100k tickets)
+    unassigned = 0                    # ticket warnings without an owner
+    for _, kind, _, key, owner, _, _ in warnings:       # (unpacked: 150k at 100k tickets)
         if key:
             kinds = by_key.get(key)
             if kinds is None:
                 by_key[key] = [kind]
             elif kind not in kinds:
                 kinds.append(kind)
-    # Counted from lists: Counter's own loop, not one `+= 1` per warning.
-    per_outcome = Counter([w.outcome_id for w in warnings if w.outcome_id])
+            if not owner:
+                unassigned += 1
+    # Counted by Counter's own loop over C-level getters, not a `+= 1` per warning.
+    per_outcome = Counter(map(itemgetter(5), warnings))
     # Ticket warnings without an owner belong to the "(unassigned)" row.
-    per_owner = Counter([w.owner or (NO_OWNER if w.key else "") for w in warnings])
+    per_owner = Counter(map(itemgetter(4), warnings))
+    per_owner[""] -= unassigned
+    per_owner[NO_OWNER] += unassigned
     for r in result.tickets:
         r.flags = by_key.get(r.ticket.key, [])
     for o in result.outcomes:
-        o.warnings = per_outcome[o.outcome.id]
+        o.warnings = per_outcome[o.outcome.id] if o.outcome.id else 0
     for ow in result.owners:
         ow.warnings = per_owner[ow.owner]

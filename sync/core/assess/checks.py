@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from collections import defaultdict
+from dataclasses import dataclass
 from operator import itemgetter
 
 from sync.core.assess import choices as sheet_choices
 from sync.core.assess import scoring
-from sync.core.model import SEVERITY_ORDER, Reading, Warning, natural_ranks
+from sync.core.model import SEVERITY_ORDER, Reading, Ticket, Warning, natural_ranks
 
 if TYPE_CHECKING:
     from sync.core.config import Config
@@ -82,16 +83,38 @@ def _days(delta) -> str:
     return f"{days:g}d" if days >= 1 else f"{delta.total_seconds() / 3600:g}h"
 
 
-def _goal_overload(a, config: Config) -> list[Warning]:
+@dataclass
+class _Groups:
+    """The tickets three checks group, gathered in one pass over them all."""
+    goals: dict[str, set[str]]        # owner → outcomes of their active mapped tickets
+    done_by_outcome: dict[str, list[Ticket]]
+    done_by_lever: dict[str, list[Ticket]]
+
+
+def _groups(a) -> _Groups:
     goals: dict[str, set[str]] = defaultdict(set)
-    for r in a.tickets:        # (not `a.active`: that builds a list of 100k first)
-        if r.active and r.ticket.owner and r.mapping.state == "mapped":
-            goals[r.ticket.owner].add(r.mapping.outcome_id)
+    by_outcome: dict[str, list[Ticket]] = defaultdict(list)
+    by_lever: dict[str, list[Ticket]] = defaultdict(list)
+    for r in a.tickets:
+        m = r.mapping
+        if m.state != "mapped":
+            continue
+        t = r.ticket
+        if r.active and t.owner:
+            goals[t.owner].add(m.outcome_id)
+        if t.done:
+            by_outcome[m.outcome_id].append(t)
+            if m.lever_id:
+                by_lever[m.lever_id].append(t)
+    return _Groups(goals, by_outcome, by_lever)
+
+
+def _goal_overload(groups: _Groups, config: Config) -> list[Warning]:
     limit = config.review.max_goals_per_person
     return [Warning("high", "goal_overload",
                     f"{owner} has active tickets for {len(ids)} outcomes (max {limit}): "
                     f"{', '.join(sorted(ids))}", owner=owner)
-            for owner, ids in sorted(goals.items()) if len(ids) > limit]
+            for owner, ids in sorted(groups.goals.items()) if len(ids) > limit]
 
 
 def _lever_warnings(a) -> list[Warning]:
@@ -100,14 +123,11 @@ def _lever_warnings(a) -> list[Warning]:
             for lr in a.levers if lr.active == 0]
 
 
-def _outcome_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
+def _outcome_warnings(a, groups: _Groups, config: Config, readings: list[Reading]) -> list[Warning]:
     out = []
     low, high = config.review.levers_per_outcome
     cadence = config.review.cadence
-    done: dict[str, list] = defaultdict(list)
-    for r in a.tickets:
-        if r.mapping.mapped and r.ticket.done:
-            done[r.mapping.outcome_id].append(r.ticket)
+    done = groups.done_by_outcome
     for res in a.outcomes:
         o = res.outcome
         base = dict(owner=o.owner or "", outcome_id=o.id)
@@ -161,14 +181,12 @@ def _checkpoint_warnings(a) -> list[Warning]:
     return out
 
 
-def _lever_loop_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
+def _lever_loop_warnings(a, groups: _Groups, config: Config,
+                         readings: list[Reading]) -> list[Warning]:
     """`leading_flat` (the lever-level twin of `activity_bias`) and `experiment_overdue`."""
     out = []
     cadence = config.review.cadence
-    done: dict[str, list] = defaultdict(list)
-    for r in a.tickets:
-        if r.mapping.mapped and r.mapping.lever_id and r.ticket.done:
-            done[r.mapping.lever_id].append(r.ticket)
+    done = groups.done_by_lever
     for lr in a.levers:
         lv = lr.lever
         base = dict(owner=lv.owner or "", outcome_id=lr.outcome.id, lever_id=lv.id)
@@ -233,11 +251,13 @@ def find_warnings(a, config: Config, readings: list[Reading]) -> list[Warning]:
     """Every warning, in the order the checks find them: first each ticket's
     together, in the order of `a.tickets`, then those that name no ticket."""
     found = _ticket_warnings(a, config)
+    groups = _groups(a)
     # Extended in place: `a + b + ...` copied the 150k ticket warnings ten times.
-    for more in (_goal_overload(a, config), _lever_warnings(a),
-                 _outcome_warnings(a, config, readings), _forecast_misses(a), _unused_rules(a),
-                 _metric_problems(a), _metric_source_failures(a), _source_problems(a),
-                 _checkpoint_warnings(a), _lever_loop_warnings(a, config, readings)):
+    for more in (_goal_overload(groups, config), _lever_warnings(a),
+                 _outcome_warnings(a, groups, config, readings), _forecast_misses(a),
+                 _unused_rules(a), _metric_problems(a), _metric_source_failures(a),
+                 _source_problems(a), _checkpoint_warnings(a),
+                 _lever_loop_warnings(a, groups, config, readings)):
         found += more
     return found
 

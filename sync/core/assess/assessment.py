@@ -4,11 +4,10 @@ config, the Metrics readings and `now` in; an `Assessment` out.
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from itertools import groupby
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Iterable, TYPE_CHECKING
 
 from sync.core.assess.matching import Pattern
@@ -17,11 +16,12 @@ from sync.core.assess import plan
 
 from sync.core.assess import scoring
 from sync.core.assess.checks import find_warnings, sort_warnings
+from sync.core.assess.flags import count_warnings
 from sync.core.assess.choices import Choices
 from sync.core.outcomes import Lever, Outcome
 from sync.core.assess.flow import FlowRow, measure
 from sync.core.assess.forecast import Forecast, forecast
-from sync.core.model import SEVERITY_ORDER, Mapping, Reading, Ticket, Warning, natural_ranks
+from sync.core.model import Mapping, Reading, Ticket, Warning, natural_ranks
 from sync.core.assess.rules import RuleHits, RuleSet
 from sync.core.values import future
 
@@ -193,7 +193,7 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     result.flow = measure(results, config.outcomes, config.flow.window, now, workspace)
     found = find_warnings(result, config, readings)
     result.warnings = sort_warnings(found, ranks)
-    _count_warnings(result, found)
+    count_warnings(result, found, NO_OWNER)
     return result
 
 
@@ -291,50 +291,3 @@ def _owners(per_owner: dict[str, _Tally]) -> list[OwnerResult]:
                         scoring.percent(sum(mine.mapped_efforts), sum(mine.efforts)),
                         _mean(mine.scores))
             for name, mine in sorted(per_owner.items(), key=lambda kv: kv[0].lower())]
-
-
-def _count_warnings(result: Assessment, found: list[Warning]) -> None:
-    """Each ticket's warning kinds, and the count per outcome and per owner.
-    `found`: the warnings as the checks found them (`find_warnings`), each
-    ticket's together: read in the order they were made, where the sorted
-    list visits 150k of them all over memory, at twice the time."""
-    per_outcome = Counter(map(itemgetter(5), found))
-    per_owner = Counter(map(itemgetter(4), found))
-    kinds_of: dict[str, tuple] = {}           # key → its warnings' (severity, kind)s
-    unowned = 0                               # warnings with neither key nor owner
-    for key, same in groupby(found, itemgetter(3)):
-        if not key:
-            unowned += sum(1 for w in same if not w.owner)
-            continue
-        kinds = tuple(map(_SEVERITY_KIND, same))
-        # Two tickets with one key (two sources): the key's flags are both's.
-        kinds_of[key] = kinds_of[key] + kinds if key in kinds_of else kinds
-    # Ticket warnings without an owner belong to the "(unassigned)" row.
-    per_owner[NO_OWNER] += per_owner[""] - unowned
-    per_owner[""] = unowned
-    flags: dict[tuple, list[str]] = {}        # a few hundred distinct `kinds` at most
-    for r in result.tickets:
-        kinds = kinds_of.get(r.ticket.key)
-        if kinds is None:
-            r.flags = []
-            continue
-        listed = flags.get(kinds)
-        if listed is None:
-            listed = flags[kinds] = _flags(kinds)
-        r.flags = list(listed)
-    for o in result.outcomes:
-        o.warnings = per_outcome[o.outcome.id] if o.outcome.id else 0
-    for ow in result.owners:
-        ow.warnings = per_owner[ow.owner]
-
-
-_SEVERITY_KIND = itemgetter(0, 1)
-
-
-def _flags(kinds: tuple[tuple[str, str], ...]) -> list[str]:
-    """A ticket's distinct warning kinds in the order they first come in the
-    sorted warnings: by severity (the highest of that kind's), then kind."""
-    severity: dict[str, int] = {}
-    for sev, kind in kinds:
-        severity[kind] = min(severity.get(kind, len(SEVERITY_ORDER)), SEVERITY_ORDER[sev])
-    return sorted(severity, key=lambda kind: (severity[kind], kind))

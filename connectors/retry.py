@@ -6,10 +6,15 @@ server sets the wait, otherwise exponential backoff with jitter.  Each
 request has one deadline, its attempts and waits included: a wait that would
 end past it is not started, and the error then says what the server asked
 for (a `Retry-After: 86400` fails at once, it does not hold a sync for a
-day).  The client libraries' own retries are switched off where they are built.
+day).  A stop request (`runtime.stop`, set when the worker is asked to
+stop) ends a wait at once and the request fails as interrupted: the sync
+ends, leaving the sheet as it was, instead of holding the exit for minutes
+of retries.  The client libraries' own retries are switched off where they
+are built.
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable, TypeVar
 
@@ -24,9 +29,13 @@ log = structlog.get_logger("align_sync.retry")
 T = TypeVar("T")
 
 
-def sleep(seconds: float) -> None:
-    """Tests replace this (or time.sleep) to run retries without waiting."""
-    time.sleep(seconds)
+def sleep(seconds: float, stop: threading.Event | None = None) -> None:
+    """Wait `seconds`, or until `stop` is set.  Tests replace this (or
+    time.sleep) to run retries without waiting."""
+    if stop is None:
+        time.sleep(seconds)
+    else:
+        stop.wait(seconds)
 
 
 _backoff = wait_exponential_jitter(initial=1, max=30, jitter=1)
@@ -42,13 +51,23 @@ def _wait(state: RetryCallState) -> float:
 def run(service: str, once: Callable[[], T], *, runtime: Runtime, attempts: int,
         seconds: float) -> T:
     """`once()` until it returns, raises anything but TransientError, runs
-    out of `attempts`, or the next wait would end past `seconds` from now."""
+    out of `attempts`, the next wait would end past `seconds` from now, or
+    the worker is asked to stop (`runtime.stop`: the wait ends at once)."""
+    failed: list[TransientError] = []        # the failure the coming wait follows
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception()
+        if runtime.stop.is_set():
+            raise interrupted(exc)
+        failed[:] = [exc]
         log.warning("http.retry", service=service, attempt=state.attempt_number,
                     wait=round(state.upcoming_sleep, 2), error=exc.message)
         runtime.telemetry.count_retry(service, exc)
+
+    def pause(seconds: float) -> None:
+        sleep(seconds, runtime.stop)
+        if runtime.stop.is_set():
+            raise interrupted(failed[0])
 
     def give_up(state: RetryCallState):
         exc = state.outcome.exception()
@@ -62,6 +81,12 @@ def run(service: str, once: Callable[[], T], *, runtime: Runtime, attempts: int,
 
     retrying = Retrying(retry=retry_if_exception_type(TransientError),
                         stop=stop_after_attempt(attempts) | stop_before_delay(seconds),
-                        wait=_wait, sleep=lambda s: sleep(s), before_sleep=before_sleep,
+                        wait=_wait, sleep=pause, before_sleep=before_sleep,
                         retry_error_callback=give_up)
     return retrying(once)
+
+
+def interrupted(exc: TransientError) -> TransientError:
+    """The request's last failure, not tried again: the worker is stopping."""
+    return TransientError(f"interrupted: {exc.message}; not tried again, the worker is stopping",
+                          hint="the next sync after the restart tries again", source=exc.source)

@@ -59,6 +59,10 @@ def _plain(c: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case without accents: `Concluído` → `concluido`; CJK unchanged."""
+    if text.isascii():
+        # Nothing to normalise or strip: the usual English type or status name,
+        # asked about for every issue of a 100k export.
+        return text.lower()
     return "".join(_plain(c) for c in unicodedata.normalize("NFKC", text.casefold()))
 
 

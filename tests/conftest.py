@@ -95,7 +95,7 @@ def no_sleep(monkeypatch):
     """Retries run at once; the waits they asked for are recorded."""
     from connectors import retry
     slept: list[float] = []
-    monkeypatch.setattr(retry, "sleep", slept.append)
+    monkeypatch.setattr(retry, "sleep", lambda seconds, stop=None: slept.append(seconds))
     return slept
 
 

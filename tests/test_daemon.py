@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from structlog.testing import capture_logs
@@ -175,7 +176,7 @@ def test_health_and_metrics_endpoints(state):
 
 
 def test_http_requests_and_retries_are_counted(tmp_path, monkeypatch):
-    monkeypatch.setattr(retry, "sleep", lambda s: None)
+    monkeypatch.setattr(retry, "sleep", lambda s, stop=None: None)
     from connectors.jira.source import JiraSource
     from connectors.jira.settings import JiraSourceConfig
     status = lambda code: telemetry.HTTP.labels("default", "jira", code)._value.get()  # noqa: E731
@@ -345,6 +346,59 @@ def test_second_sigterm_exits_at_once(tmp_path):
     assert not (tmp_path / "out.xlsx").exists()
 
 
+class _Unavailable(BaseHTTPRequestHandler):
+    """Every request: 503, come back in 10 s (a Jira that is down)."""
+
+    def do_GET(self):
+        self.server.requests += 1
+        self.send_response(503)
+        self.send_header("Retry-After", "10")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.slow
+def test_sigterm_cuts_the_retries_short_and_the_worker_exits_at_once(tmp_path, monkeypatch):
+    """A tester's finding: after SIGTERM the running sync went on retrying a
+    failing server (~45 s) before the worker exited.  Now the retry's wait
+    ends at once, the sync fails as interrupted, the sheet is not written."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    server.requests = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = tmp_path / "align-sync.yaml"
+    config.write_text(json.dumps({
+        "source": {"type": "jira", "url": f"http://127.0.0.1:{server.server_address[1]}",
+                   "auth": {"email": "bot@acme.test", "token": "${JIRA_TOKEN_503}"}, "jql": "project = GROW"},
+        "sink": {"type": "xlsx", "path": str(tmp_path / "out.xlsx")}, "state": str(tmp_path / "state.db"),
+        "schedule": {"every": "1h"},
+        "outcomes": [{"id": "conv", "name": "Conversion", "metric": "conv", "baseline": 1, "target": 2,
+                      "start": "2026-10-01", "deadline": "2027-01-01",
+                      "levers": [{"id": "l1", "name": "L1", "match": {"labels": ["a"]}}]}]}))
+    monkeypatch.setenv("JIRA_TOKEN_503", "t0ken-503")
+    proc = Process(config)
+    try:
+        proc.wait_for("http.retry")                 # waiting 10 s before its second try
+        proc.proc.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        assert proc.finish(timeout=8) == 0          # the old code waited out 4 x 10 s first
+        took = time.monotonic() - stopping
+    finally:
+        proc.kill()
+        server.shutdown()
+        server.server_close()
+    # Each request once: the server info, and the field list read alongside it.
+    assert took < 8 and server.requests <= 2
+    events = proc.events()
+    assert events.index("daemon.stopping") < events.index("sync.failed") < events.index("daemon.stopped")
+    (failed,) = [json.loads(x) for x in proc.lines if '"sync.failed"' in x]
+    assert failed["error"].startswith("source jira: interrupted: Jira server info: HTTP 503")
+    assert "not tried again, the worker is stopping" in failed["error"]
+    assert not (tmp_path / "out.xlsx").exists()     # nothing written
+
+
 def _storm_config(tmp_path, n: int):
     """A daemon that logs a line every few milliseconds: a sync of the demo
     every 1s with an empty wait, so a signal right after a line is likely to
@@ -402,7 +456,7 @@ def test_no_secret_in_any_output(tmp_path, monkeypatch, capsys):
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     from .fakes_sheets import FakeSheets
-    monkeypatch.setattr(retry, "sleep", lambda s: None)
+    monkeypatch.setattr(retry, "sleep", lambda s, stop=None: None)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()).decode()

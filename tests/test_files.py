@@ -167,9 +167,9 @@ def window(request, monkeypatch):
     """The export read in the usual window, in one so small that every
     value is cut by its end, some more than once (no reading ahead), and in
     one that reads on whenever fewer than 5 characters are left before a value."""
-    from connectors.jira import export
+    from connectors.jira import export, window
     if request.param != "whole":
-        monkeypatch.setattr(export, "WINDOW", 7)
+        monkeypatch.setattr(window, "WINDOW", 7)
         monkeypatch.setattr(export, "AHEAD", 5 if request.param.endswith("ahead") else 0)
 
 

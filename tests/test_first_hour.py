@@ -97,7 +97,8 @@ def test_a_dry_run_honours_log_format_json(elsewhere, capsys):
 def test_check_honours_log_format_json(elsewhere, capsys):
     assert main(["check", "--config", DEMO, "--log-format", "json"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [e["ok"] for e in events] == [True, True, True] and events[1]["what"] == "source file: 80 tickets"
+    assert [e["ok"] for e in events] == [True, True, True, True] and events[1]["what"] == "source file: 80 tickets"
+    assert events[3]["what"].startswith("metrics warehouse: SQLite file ")     # the demo's metric source
 
 
 def test_the_log_names_a_review_only_when_there_is_one(elsewhere, capsys):

@@ -21,10 +21,11 @@ from structlog.testing import capture_logs
 from sync.worker import telemetry
 from sync.cli.main import main
 from sync.worker.serve.fleet import Fleet
-from sync.worker.serve.roster import FolderRoster
+from sync.worker.serve.roster import FolderRoster, Roster
+from connectors.memory import MemorySink, MemorySource
 from sync.worker.workspace import Process, Workspace
 
-from .conftest import ROOT, base_config
+from .conftest import ROOT, base_config, make_config
 from .test_daemon import Process as DaemonProcess
 
 DEMO_EXPORT = ROOT / "config/demo/jira-search.json"
@@ -234,3 +235,20 @@ def test_livez_fails_only_once_every_workspace_is_stuck(folder, monkeypatch):
         os.write(fd, b'{"issues": []}')
         os.close(fd)
         fleet.drain()
+
+
+def test_a_stop_request_reaches_every_workspaces_runtime(tmp_path):
+    """The stop flag travels in each workspace's Runtime (no module state):
+    the retries of a sync running when the worker is told to stop see it."""
+    workspaces = [Workspace.assemble(make_config(state=str(tmp_path / f"s{n}.db")),
+                                     [MemorySource("jira", [])], MemorySink(), name=f"w{n}",
+                                     path=tmp_path / f"w{n}.yaml")
+                  for n in range(2)]
+    fleet = Fleet(Roster(workspaces), slots=2, timeout=60)
+    fleet.scan()
+    try:
+        assert not any(ws.runtime.stop.is_set() for ws in workspaces)
+        fleet.request_stop()
+        assert all(ws.runtime.stop.is_set() for ws in workspaces)
+    finally:
+        fleet.release()

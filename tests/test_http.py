@@ -5,6 +5,8 @@ redaction before anything is cut short; then the client-library paths
 from __future__ import annotations
 
 import io
+import threading
+import time
 import tokenize
 from pathlib import Path
 
@@ -119,6 +121,40 @@ def test_only_transient_errors_are_retried(no_sleep):
         raise ValueError("boom")
     with pytest.raises(RemoteError, match="unexpected ValueError"):
         http.call("x", once, runtime=Runtime(), translate=lambda e: RemoteError(f"unexpected {type(e).__name__}"))
+    assert calls == [1] and no_sleep == []
+
+
+REAL_SLEEP = http.retry.sleep          # before conftest's autouse no_sleep replaces it
+
+
+@pytest.mark.slow
+def test_a_stop_request_ends_a_retrys_wait_at_once(monkeypatch):
+    """A tester's finding: after SIGTERM a sync went on retrying a failing
+    server for ~45 s.  The stop (the runtime's flag, set by the daemon's
+    watcher) ends a 30 s wait at once, and the request is not tried again."""
+    monkeypatch.setattr(http.retry, "sleep", REAL_SLEEP)
+    calls, runtime = [], Runtime()
+    once = failing(TransientError("Jira search: HTTP 503", retry_after=30), calls)
+    timer = threading.Timer(0.3, runtime.stop.set)
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(TransientError) as err:
+            http.call("jira", once, runtime=runtime)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 5
+    assert calls == [1]
+    assert err.value.message == ("interrupted: Jira search: HTTP 503; not tried again, the worker is "
+                                 "stopping")
+
+
+def test_after_a_stop_a_request_is_made_once_and_not_retried(no_sleep):
+    calls, runtime = [], Runtime()
+    runtime.stop.set()
+    assert http.call("x", lambda: "answered", runtime=runtime) == "answered"
+    with pytest.raises(TransientError, match="^interrupted: HTTP 503; not tried again"):
+        http.call("x", failing(TransientError("HTTP 503", retry_after=1), calls), runtime=runtime)
     assert calls == [1] and no_sleep == []
 
 

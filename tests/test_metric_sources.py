@@ -412,3 +412,48 @@ def test_a_query_past_its_timeout_is_stopped(team):
     source = SqlMetrics(SqlMetricsConfig(**{**WAREHOUSE, "query": endless, "timeout": "1s"}), team)
     with pytest.raises(RemoteError, match="ran past its timeout"):
         source.read(TODAY)
+
+
+# -- dialects, drivers and `check` (a tester's finding: an unknown dialect or a
+# missing driver passed load and `check`, then every sync warned only
+# "unexpected NoSuchModuleError") ----------------------------------------------
+
+@pytest.mark.parametrize("url, said", [
+    ("foo://warehouse/kpi", "metrics[0].url: no SQL dialect 'foo' is installed; expected one of "
+                            "SQLAlchemy's (postgresql, mysql, mariadb, sqlite, oracle, mssql)"),
+    ("postgresql+foo://warehouse/kpi", "metrics[0].url: the postgresql dialect has no driver 'foo'")])
+def test_an_unknown_dialect_is_refused_at_load_naming_the_file_and_key(team, capsys, url, said):
+    path = write_config(team, [{**WAREHOUSE, "url": url}])
+    assert main(["check", "--config", path]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {said}" in err and "Traceback" not in err
+
+
+def test_a_missing_driver_is_named_by_check_and_by_the_syncs_warning(team, capsys):
+    import importlib.util
+    assert importlib.util.find_spec("oracledb") is None, "this test needs a driver that is not installed"
+    path = write_config(team, [{**WAREHOUSE, "url": "oracle+oracledb://kpi@warehouse/kpi"}])
+    said = ("url: no SQL driver for oracle+oracledb:// (the Python module 'oracledb' is not installed; "
+            "install oracledb in align-sync's environment)")
+    assert main(["check", "--config", path]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL  metrics warehouse: {said}" in out.splitlines()
+    assert main(["run", "--once", "--config", path]) == 0           # a metric source only warns
+    out = capsys.readouterr().out
+    failed = [json.loads(line) for line in out.splitlines() if '"metrics.failed"' in line]
+    assert [f["error"] for f in failed] == [f"metrics warehouse: {said}"]
+    (warning,) = [w for w in sheet("Warnings") if w["Kind"] == "metric_source_failed"]
+    assert "no SQL driver" in warning["Message"] and "unexpected" not in warning["Message"]
+
+
+def test_check_compiles_a_sqlite_query_without_running_it(team, capsys):
+    endless = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+               "SELECT '2026-11-01' AS date, 'trial_rate' AS metric, max(x) AS value FROM c")
+    path = write_config(team, [{**WAREHOUSE, "query": endless, "timeout": "1s"}])
+    assert main(["check", "--config", path]) == 0                   # planned (EXPLAIN), never run
+    assert "ok    metrics warehouse: SQLite file kpi.db: the query compiles (it runs at the sync)" in \
+        capsys.readouterr().out.splitlines()
+    path = write_config(team, [{**WAREHOUSE, "query": QUERY.replace("rate AS", "rat AS")}])
+    assert main(["check", "--config", path]) == 1
+    assert "FAIL  metrics warehouse: the database refused the query: no such column: rat" in \
+        capsys.readouterr().out.splitlines()

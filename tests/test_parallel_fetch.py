@@ -119,7 +119,7 @@ def test_pool_never_exceeds_its_size_nor_the_hosts_rate(rsps, tmp_path):
 
 @pytest.mark.slow
 def test_a_retry_after_told_to_one_worker_holds_them_all(rsps, tmp_path, monkeypatch):
-    monkeypatch.setattr(retry, "sleep", time.sleep)   # real waits: the point is when requests go
+    monkeypatch.setattr(retry, "sleep", lambda s, stop=None: time.sleep(s))   # real waits: the point is when requests go
     bulk_seen = itertools.count()
 
     def latency(request) -> float:

@@ -144,7 +144,7 @@ def test_an_echoed_authorization_header_reaches_no_output(tmp_path, monkeypatch,
     stderr, the JSON log or the shared sheet's Last error."""
     from .fakes_sheets import FakeSheets
     from .test_sheets import SA_EMAIL
-    monkeypatch.setattr(retry, "sleep", lambda s: None)
+    monkeypatch.setattr(retry, "sleep", lambda s, stop=None: None)
     email, token = "ops@acme.test", "ATATT3xFfGF0-jira-secret-9f8e7d"
     header = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
     key = {"type": "service_account", "private_key": private_key, "client_email": SA_EMAIL,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -275,14 +277,20 @@ def test_quota_429_without_retry_after_waits_for_the_minute_bucket(env, no_sleep
     assert summary(env.fake)["Tickets in scope"] == 1
 
 
-def test_patching_time_sleep_is_enough_to_skip_the_waits(env, monkeypatch):
+def test_the_real_wait_is_time_sleep_or_the_stop_flag(monkeypatch):
+    """`retry.sleep` is the seam that skips waits.  A wait with no stop flag
+    (the pace's, the rate limiter's) is `time.sleep` at call time, so patching
+    that skips it too; a retry's wait is on the runtime's stop flag, which
+    ends it at once when the worker is asked to stop."""
     slept = []
-    monkeypatch.setattr(retry, "sleep", _RETRY_SLEEP)      # undo conftest's autouse no_sleep
     monkeypatch.setattr("time.sleep", slept.append)
-    env.fake.failures["meta"].append((503, {"error": {"code": 503, "message": "unavailable",
-                                                      "status": "UNAVAILABLE"}}))
-    env.sync(tickets("A-1"))
-    assert len(slept) == 1 and 1 <= slept[0] <= 2
+    _RETRY_SLEEP(1.5)
+    assert slept == [1.5]
+    stop = threading.Event()
+    stop.set()
+    started = time.monotonic()
+    _RETRY_SLEEP(5, stop)                      # returns at once, and not through time.sleep
+    assert time.monotonic() - started < 1 and slept == [1.5]
 
 
 def test_403_says_whom_to_share_with(env):

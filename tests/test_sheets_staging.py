@@ -200,7 +200,7 @@ def test_staging_writes_overlap_within_the_pool_and_the_pace(tmp_path, key_file,
     monkeypatch.setattr("connectors.sheets.sink.WRITES_PER_MINUTE", 3)
     clock, lock = [0.0], threading.Lock()
 
-    def sleep(seconds):          # the pace's waits pass on a clock of the test's own
+    def sleep(seconds, stop=None):    # the pace's waits pass on a clock of the test's own
         with lock:
             clock[0] += seconds
     monkeypatch.setattr("connectors.retry.sleep", sleep)

@@ -161,3 +161,33 @@ def test_a_slow_jira_fetch_reports_pages_and_issues():
     tickets = JiraSource(config, "jira", runtime).fetch(State(":memory:"), NOW)
     assert len(tickets) == 450
     assert "source jira: reading Jira: 5 pages, 450 issues" in out.getvalue()
+
+
+@responses.activate
+@pytest.mark.parametrize("log_format", ["console", "json", None])
+def test_check_says_plain_http_once_on_a_terminal_and_keeps_the_event_in_a_json_log(
+        tmp_path, monkeypatch, capsys, log_format):
+    """A tester's finding: `check` printed Jira's plain-http warning as a log
+    line above its own line saying the same.  For a person (console) the
+    check line is enough; a JSON log (a pipe, --log-format json) keeps the
+    event, as every command's log does."""
+    import yaml
+    from sync.cli.main import main
+    from .conftest import base_config
+    intranet = "http://jira.intranet.example"
+    FakeJira(responses.mock, make_issues(3, NOW, url=intranet, v3=False), cloud=False, url=intranet)
+    monkeypatch.setenv("JIRA_PAT", "pat-t0ken-123")
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(base_config(
+        source={"type": "jira", "url": intranet, "auth": {"token": "${JIRA_PAT}"}, "jql": "project = GROW"},
+        sink={"type": "xlsx", "path": str(tmp_path / "out.xlsx")})))
+    args = ["check", "--config", str(path)] + (["--log-format", log_format] if log_format else [])
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    said = [x for x in lines if "WARNING: plain http" in x]
+    assert len(said) == 1 and "source jira: Jira DataCenter at" in said[0]
+    events = [x for x in lines if "jira_plain_http" in x]
+    if log_format == "console":
+        assert events == []
+    else:                        # a pipe (this test's stdout) or --log-format json: JSON lines
+        assert [json.loads(x)["event"] for x in events] == ["jira_plain_http"]

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from connectors.memory import MemorySink, MemorySource
@@ -21,10 +22,12 @@ from connectors.notify import smtp, webhook
 from connectors.notify.deliver import SlackNotifier, deliver
 from sync.core.present import review
 from connectors.notify.targets import EmailTarget, SlackTarget, TeamsTarget
+from sync.core.errors import ConfigError
+from sync.worker import configfile
 from sync.worker.runtime import Runtime
 from sync.worker.state import State
 
-from .conftest import NOW, make_config, sync_over, ticket
+from .conftest import NOW, base_config, make_config, sync_over, ticket
 from .test_review import digest
 
 BODY = {"text": "hello"}
@@ -298,8 +301,9 @@ def test_plain_http_reaches_only_loopback(monkeypatch):
     ("https://169.254.169.254/latest/meta-data/", True, "cloud metadata service"),
     ("https://metadata.google.internal/x", True, "cloud metadata service"),
     ("https://[fd00:ec2::254]/x", True, "cloud metadata service"),
-    ("https://10.0.0.5/hook", False, "not a public address; set allow_private: true"),
-    ("https://127.0.0.1/hook", False, "not a public address"),
+    ("https://10.0.0.5/hook", False, "not a public one; expected a public https:// webhook URL, or "
+                                       "allow_private: true on this target"),
+    ("https://127.0.0.1/hook", False, "a private, loopback or link-local address"),
     ("http://hooks.example.com/x", False, "expected an https:// webhook URL"),
     ("http://10.0.0.5/x", True, "expected an https:// webhook URL"),
     ("file:///etc/passwd", True, "expected an https:// webhook URL"),
@@ -309,6 +313,62 @@ def test_config_refuses_what_the_url_alone_shows(url, allow, expected):
         TeamsTarget.model_validate({"type": "teams", "webhook": url, "allow_private": allow})
     said = err.value.errors()[0]["msg"]           # what the config report prints
     assert expected in said and "/x" not in said and "hook" not in said.split("webhook")[-1]
+
+
+def _load_error(tmp_path, env=None, **blocks) -> list[str]:
+    """The problems `configfile.load` reports for a config with `blocks`."""
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(base_config(**blocks)))
+    with pytest.raises(ConfigError) as err:
+        configfile.load(path, env=env or {})
+    return [line.removeprefix(f"{path}: ") for line in err.value.problems]
+
+
+def test_a_private_webhook_reads_as_one_sentence_under_its_key(tmp_path):
+    """A tester's finding: `alerts.notify[0].slack: webhook: 10.1.2.3 is not a
+    public address`: a dangling `webhook:` after the block's type, and the
+    URL's host echoed.  Now the key is the path and the line says what is
+    expected, without the URL (a secret) or any part of it."""
+    url = "https://10.1.2.3/services/T0/B0/s3cr3t"
+    said = ("the URL's host is a private, loopback or link-local address, not a public one; expected a "
+            "public https:// webhook URL, or allow_private: true on this target if that address is meant")
+    problems = _load_error(tmp_path, alerts={"notify": [{"type": "slack", "webhook": url}]})
+    assert problems == [f"alerts.notify[0].webhook: {said}"]
+    problems = _load_error(tmp_path, {"HOOK": url},
+                           review={"notify": [{"type": "teams", "webhook": "${HOOK}"}]})
+    assert problems == [f"review.notify[0].webhook: {said}"]
+    assert "10.1.2.3" not in said and "s3cr3t" not in said
+
+
+def test_a_blocks_own_check_is_said_under_the_block_not_its_type(tmp_path):
+    problems = _load_error(tmp_path, sink={"type": "google_sheets", "spreadsheet": "abc"})
+    assert problems[0].startswith("sink: give one of `auth:`")
+
+
+@pytest.mark.parametrize("sender", ["align-sync", "ops@", "@example.com", "ops@localhost", "a@b@example.com",
+                                    "ops@example.com, cto@example.com",
+                                    "ops@example.com\nBcc: x@example.com"])
+def test_an_email_from_that_is_no_address_is_refused_naming_file_and_key(tmp_path, sender):
+    # A tester's finding: `from:` took any string; the server refused it at every delivery.
+    target = {"type": "email", "smtp": "smtp.example.com:587", "from": sender, "to": ["leads@example.com"]}
+    problems = _load_error(tmp_path, review={"notify": [target]})
+    assert problems == [f"review.notify[0].from: expected an email address such as align-sync@example.com "
+                        f"(or Align Sync <align-sync@example.com>), got {sender!r}"]
+
+
+def test_an_email_to_that_is_no_address_is_refused_naming_its_entry(tmp_path):
+    target = {"type": "email", "smtp": "smtp.example.com:587", "from": "a@example.com",
+              "to": ["leads@example.com", "leads"]}
+    assert _load_error(tmp_path, alerts={"notify": [target]}) == [
+        "alerts.notify[0].to[1]: expected an email address such as leads@example.com, got 'leads'"]
+
+
+@pytest.mark.parametrize("sender", ["align-sync@example.com", "Align Sync <align-sync@example.com>",
+                                    '"Ops, Growth" <ops@mail.example.co.uk>'])
+def test_an_email_from_with_or_without_a_name_is_accepted(sender):
+    target = EmailTarget.model_validate({"type": "email", "smtp": "smtp.example.com:587", "from": sender,
+                                         "to": ["leads@example.com"]})
+    assert target.sender == sender
 
 
 def test_config_accepts_a_private_address_when_allowed():

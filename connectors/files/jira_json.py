@@ -68,6 +68,9 @@ class Issues:
         self.decided = ids is not None
         self.names: dict[str, str] = {}
         self.present: set[str] = set()
+        # The fields the issues hold matter only to resolve a wanted name;
+        # wanted ids (or nothing wanted) resolve without them.
+        self.track = any(w and not _FIELD_ID.match(w) for w in (fields.estimate, fields.acceptance))
         self.tickets: dict[str, Ticket] = {}
 
     def meta(self, key: str, value) -> None:
@@ -78,9 +81,10 @@ class Issues:
         self.seen += 1
         if self.step is not None and not self.seen % 500:
             self.step.update(issues=self.seen)
-        fields = issue.get("fields")
-        if isinstance(fields, dict):
-            self.present.update(fields)
+        if self.track:
+            fields = issue.get("fields")
+            if isinstance(fields, dict):
+                self.present.update(fields)
         if not self.decided:
             self.decided = True
             self.ids = field_ids(self.fields, self.names, self.present, self.where, final=False)

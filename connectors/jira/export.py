@@ -1,84 +1,32 @@
 """A saved Jira search response read one issue at a time.
 
 `json.loads` of a 100k-issue export builds every issue's dicts at once
-(310 MB for a 68 MB file) before the first `Ticket` exists.  Here the
-decoder's own C scanner (`raw_decode`) reads one value at a time from the
-text: the page's small keys (`names`, `isLast`, ...) whole, and the
-`issues` array element by element, so each issue's dicts are garbage as
-soon as its `Ticket` is built.  The result is what `json.loads` would give,
-error positions included.
+(310 MB for a 68 MB file) before the first `Ticket` exists.  Here the page's
+small keys (`names`, `isLast`, ...) are read whole by the decoder's own C
+scanner (`raw_decode`), and the `issues` array a run of issues at a time
+(`runs.Runs`: every whole issue left in the window in one call) or, where a
+run cannot be taken, one issue at a time, so each issue's dicts are garbage
+soon after its `Ticket` is built.  The result is what `json.loads` would
+give, error positions included.
 
-A file is read a window at a time (`Text`), not whole: reading a 228 MB
-export into one string holds its bytes and its text at once (460 MB)
-before anything is parsed.  A value cut by the window's end fails to
-decode (or, a number, ends exactly there) and is decoded again once the
-window has moved on and grown.
+The file is read a window at a time (`window.Text`).  A value cut by the
+window's end fails to decode (or, a number, ends exactly there) and is
+decoded again once the window has moved on and grown.
 """
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from typing import IO, Any, Protocol
 
 from sync.core.errors import ConfigError, DataError
 
+from connectors.jira.runs import Runs
+from connectors.jira.window import BadJson, Text
+
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-WINDOW = 4 << 20       # characters read at a time: a few thousand issues
 AHEAD = 64 << 10       # left in the window before a value: read on first (most issues are smaller)
-
-
-class Text:
-    """The export's text: all of it (a string), or a window on a file that
-    moves forward.  Positions are in `buf`; `more` moves the window and
-    says where the old position now is."""
-
-    def __init__(self, source: str | IO[bytes]):
-        self.file = None if isinstance(source, str) else source
-        # UTF-8 (a BOM dropped) decoded a window at a time: one C call per
-        # window, where a text file's reader decodes 8 kB at a time.
-        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
-        self.eof = self.file is None
-        self.buf = source if isinstance(source, str) else self._read(WINDOW)
-        self.dropped = 0            # characters the window has left behind
-
-    def _read(self, size: int) -> str:
-        while not self.eof:
-            data = self.file.read(size)
-            self.eof = not data
-            text = self.decoder.decode(data, final=self.eof)
-            if text:
-                return text
-        return ""
-
-    def more(self, pos: int) -> int:
-        """Drop what is before `pos`, read on (at least as much as is kept,
-        so a long value costs no more than twice its reading); -> new pos."""
-        left = self.buf[pos:]
-        chunk = self._read(max(WINDOW, len(left)))
-        self.dropped += pos
-        self.buf = left + chunk
-        return 0
-
-    def line(self, pos: int) -> int:
-        """The line of `pos`.  Only an error asks, so the lines left behind
-        are counted then, by reading the file again from its start."""
-        lines = self.buf.count("\n", 0, pos) + 1
-        if self.dropped:
-            self.file.seek(0)
-            again, seen = Text(self.file), 0
-            while seen < self.dropped and again.buf:
-                part = again.buf[:self.dropped - seen]
-                lines, seen = lines + part.count("\n"), seen + len(part)
-                again.buf = again._read(WINDOW)
-        return lines
-
-
-class BadJson(Exception):
-    def __init__(self, text: Text, pos: int, msg: str):
-        self.line = text.line(pos)
-        self.msg = msg
 
 
 class Reader(Protocol):
@@ -195,19 +143,34 @@ def _page(text: Text, pos: int, where: str, reader) -> tuple[Page, int]:
         pos = _skip(text, pos + 1)
 
 
+def _issue(issue: Any, n: int, where: str, reader) -> None:
+    if issue.__class__ is not dict or not (issue.get("id") or issue.get("key")):
+        shown = "null" if issue is None else f"{type(issue).__name__} {repr(issue)[:40]}"
+        raise DataError(f"{where}: issues[{n}]: expected an issue object with an `id`, "
+                        f"got {shown}", hint="the tracker or export sent a damaged page")
+    reader.issue(issue)
+
+
 def _issues(text: Text, pos: int, where: str, reader) -> int:
     pos = _skip(text, pos + 1)
     if text.buf.startswith("]", pos):
         return pos + 1
     n = 0
+    runs = Runs()
     while True:
-        issue, pos = _decode(text, pos)
-        if not isinstance(issue, dict) or not (issue.get("id") or issue.get("key")):
-            shown = "null" if issue is None else f"{type(issue).__name__} {repr(issue)[:40]}"
-            raise DataError(f"{where}: issues[{n}]: expected an issue object with an `id`, "
-                            f"got {shown}", hint="the tracker or export sent a damaged page")
-        reader.issue(issue)
-        n += 1
+        batch, end = runs.take(text, pos)
+        if batch is not None:
+            for issue in batch:
+                _issue(issue, n, where, reader)
+                n += 1
+            pos = end
+        else:
+            first = runs.first_key(text, pos)
+            issue, end = _decode(text, pos)
+            runs.learn(text, first, end)
+            _issue(issue, n, where, reader)
+            pos = end
+            n += 1
         # The usual separator between issues, read without the general steps
         # (which would find the same: a comma, one space or none, an object).
         if text.buf.startswith(", {", pos):

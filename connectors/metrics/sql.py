@@ -1,6 +1,8 @@
 """A SQL metric source: one read-only SELECT (or WITH … SELECT) through
 SQLAlchemy.  SQLite is built in; any other database needs its driver
-installed (psycopg, a BigQuery dialect, ...).
+installed (psycopg, a BigQuery dialect, ...).  A dialect no installed
+package provides is refused at load; a missing driver is said, with the
+package to install, by `check` and by the sync's warning.
 
 Read-only three ways, as far as the database allows: the statement is
 parsed and refused unless it is a single SELECT; SQLite files are opened
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import time
 from datetime import date, timedelta
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +28,11 @@ from connectors.files.source import beside_config
 
 MAX_ROWS = 100_000          # more readings than any Metrics tab should hold
 COLUMNS = ("date", "metric", "value")
+BUILT_IN = ("postgresql", "mysql", "mariadb", "sqlite", "oracle", "mssql")   # SQLAlchemy's own dialects
+# The module a driver imports, and the package on PyPI that installs it.
+PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient",
+            "pymysql": "PyMySQL", "oracledb": "oracledb", "cx_Oracle": "cx-Oracle", "pyodbc": "pyodbc",
+            "pymssql": "pymssql", "pg8000": "pg8000", "asyncpg": "asyncpg", "mariadb": "mariadb"}
 
 
 def select_only(query: str) -> str:
@@ -59,9 +67,36 @@ class SqlMetricsConfig(Strict):
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
         # The URL may hold a password: say what is wrong without repeating it.
-        return accepted(url, make_url, "expected a SQLAlchemy database URL such as "
-                        "sqlite:///metrics.db or postgresql+psycopg://user:${DB_PASSWORD}@host/db",
-                        ArgumentError)
+        accepted(url, make_url, "expected a SQLAlchemy database URL such as "
+                 "sqlite:///metrics.db or postgresql+psycopg://user:${DB_PASSWORD}@host/db",
+                 ArgumentError)
+        problem = dialect_problem(make_url(url))
+        if problem:
+            raise ValueError(problem)
+        return url
+
+
+def dialect_problem(url) -> str | None:
+    """Why no SQLAlchemy dialect answers to the URL's `name+driver`, found
+    without importing a database driver (one is imported only to connect);
+    None when one does."""
+    # lazy: SQLAlchemy (0.2 s to import) loads only for a config with a sql metric source
+    from sqlalchemy.exc import NoSuchModuleError
+    backend = url.get_backend_name()
+    if backend in BUILT_IN:
+        try:
+            url.get_dialect()          # SQLAlchemy's own module for name+driver: no driver import
+        except NoSuchModuleError:
+            return (f"the {backend} dialect has no driver {url.get_driver_name()!r}; expected "
+                    f"{backend}:// (its default driver) or {backend}+DRIVER:// naming a driver "
+                    f"SQLAlchemy has for {backend}")
+        return None
+    # A dialect from another package (sqlalchemy-bigquery, ...) registers its name here.
+    if any(ep.name.split(".")[0] == backend for ep in entry_points(group="sqlalchemy.dialects")):
+        return None
+    return (f"no SQL dialect {backend!r} is installed; expected one of SQLAlchemy's "
+            f"({', '.join(BUILT_IN)}) or one a package adds (install it in align-sync's environment, "
+            "such as sqlalchemy-bigquery for bigquery://)")
 
 
 class SqlMetrics:
@@ -79,7 +114,7 @@ class SqlMetrics:
         if url.get_backend_name() != "sqlite":
             args = {"connect_timeout": int(seconds)} if url.get_backend_name() in (
                 "postgresql", "mysql", "mariadb") else {}
-            return create_engine(url, connect_args=args, poolclass=_null_pool())
+            return self._create(create_engine, url, connect_args=args, poolclass=_null_pool())
         if not url.database or url.database == ":memory:":
             raise ConfigError(f"metrics {self.name}: url: expected a SQLite file, such as "
                               "sqlite:///metrics.db")
@@ -88,7 +123,7 @@ class SqlMetrics:
             raise ConfigError(f"metrics {self.name}: url: no SQLite file at {path}")
         # Read-only at the file: nothing this connection runs can write.
         ro = url.set(database=f"file:{path.resolve()}?mode=ro", query={"uri": "true"})
-        engine = create_engine(ro, poolclass=_null_pool())
+        engine = self._create(create_engine, ro, poolclass=_null_pool())
 
         @event.listens_for(engine, "connect")
         def _read_only(dbapi, _record):
@@ -97,6 +132,22 @@ class SqlMetrics:
             # Called every 10k VM steps: a non-zero answer interrupts the query.
             dbapi.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
         return engine
+
+    def _create(self, create_engine, url, **options):
+        """`create_engine`, which loads the dialect and imports its driver:
+        either missing is said in words, with what to install."""
+        # lazy: SQLAlchemy (0.2 s to import) loads only for a config with a sql metric source
+        from sqlalchemy.exc import NoSuchModuleError
+        try:
+            return create_engine(url, **options)
+        except NoSuchModuleError:
+            problem = dialect_problem(url) or f"no SQL dialect {url.drivername!r} could be loaded"
+        except ImportError as exc:       # the driver (psycopg, ...) is not installed, or broken
+            module = exc.name or url.get_driver_name()
+            problem = (f"no SQL driver for {url.drivername}:// (the Python module {module!r} "
+                       f"{'is not installed' if exc.name else f'failed to load: {exc}'}; install "
+                       f"{PACKAGES.get(module, module)} in align-sync's environment)")
+        raise ConfigError(f"metrics {self.name}: url: {problem}")
 
     def read(self, since: date) -> list[tuple]:
         # lazy: SQLAlchemy (0.2 s to import) loads only for a config with a sql metric source
@@ -136,8 +187,33 @@ class SqlMetrics:
                             "(WHERE day >= :since)")
         return [tuple(row[i] for i in at) for row in rows]
 
-    def check(self) -> str:
-        return f"{len(self.read(date.today()))} readings since today"
+    def probe(self) -> str:
+        """`check`: the dialect and driver load and the database answers; on
+        SQLite the query is compiled too (EXPLAIN: planned, not run).  The
+        query itself is not run here: with no LIMIT it may be costly."""
+        # lazy: SQLAlchemy (0.2 s to import) loads only for a config with a sql metric source
+        from sqlalchemy import text
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import SQLAlchemyError
+        url = make_url(self.config.url)
+        sqlite = url.get_backend_name() == "sqlite"
+        engine = self._engine()
+        try:
+            with engine.connect() as conn:
+                if sqlite:
+                    statement = text("EXPLAIN " + select_only(self.config.query).strip().rstrip(";"))
+                    params = {"since": date.today().isoformat()} \
+                        if "since" in statement.compile().params else {}
+                    conn.execute(statement, params).fetchall()
+                conn.rollback()
+        except SQLAlchemyError as exc:
+            raise RemoteError(_reason(exc)) from None
+        finally:
+            engine.dispose()
+        if sqlite:
+            return f"SQLite file {url.database}: the query compiles (it runs at the sync)"
+        return (f"{url.get_backend_name()} at {url.host or 'localhost'}: connected "
+                "(the query runs at the sync)")
 
 
 def _null_pool():
@@ -159,4 +235,4 @@ def _reason(exc: Exception) -> str:
 def register(registry) -> None:
     registry.add("metric", "sql", SqlMetricsConfig,
                  lambda config, runtime, sink: SqlMetrics(config, runtime.base_dir),
-                 secrets=(), credentials=("url",))
+                 probe=lambda source: source.probe(), secrets=(), credentials=("url",))

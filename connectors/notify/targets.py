@@ -12,12 +12,13 @@ and checked again, when a delivery connects (connectors.notify.webhook).
 """
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import ipaddress
 from typing import Literal
 from urllib.parse import urlparse
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from sync.core.strict import Strict
 
@@ -53,22 +54,23 @@ def _webhook(url: str) -> str:
 
 
 class _WebhookTarget(Strict):
-    webhook: str
+    # Before `webhook`: its check reads this (fields are validated in this order).
     allow_private: bool = False          # a webhook inside the network: private addresses allowed
+    webhook: str
 
     @field_validator("webhook")
     @classmethod
-    def _https(cls, url: str) -> str:
-        return _webhook(url)
-
-    @model_validator(mode="after")
-    def _public(self):
-        parsed = urlparse(self.webhook)
+    def _https(cls, url: str, info: ValidationInfo) -> str:
+        url = _webhook(url)
+        parsed = urlparse(url)
         addr = _address((parsed.hostname or "").rstrip("."))
-        if parsed.scheme == "https" and addr is not None and not addr.is_global and not self.allow_private:
-            raise ValueError(f"webhook: {addr} is not a public address; set allow_private: true "
-                             "on this target if it is meant")
-        return self
+        if parsed.scheme == "https" and addr is not None and not addr.is_global and \
+                not info.data.get("allow_private", False):
+            # A whole sentence under the key (`….webhook: …`); the URL is a secret: not repeated.
+            raise ValueError("the URL's host is a private, loopback or link-local address, not a public "
+                             "one; expected a public https:// webhook URL, or allow_private: true on "
+                             "this target if that address is meant")
+        return url
 
     @property
     def id(self) -> str:
@@ -94,6 +96,19 @@ class EmailTarget(Strict):
     sender: str = Field(alias="from")
     to: list[str] = Field(min_length=1)
 
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return _mailbox(value, "expected an email address such as align-sync@example.com "
+                               "(or Align Sync <align-sync@example.com>)")
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, values: list[str]) -> list[str]:
+        for i, value in enumerate(values):
+            _mailbox(value, f"[{i}]: expected an email address such as leads@example.com")
+        return values
+
     @field_validator("smtp")
     @classmethod
     def _host_port(cls, value: str) -> str:
@@ -105,6 +120,20 @@ class EmailTarget(Strict):
     @property
     def id(self) -> str:
         return f"email:{self.smtp}:{','.join(self.to)}"
+
+
+def _mailbox(value: str, expected: str) -> str:
+    """`value` if it reads as one address (`a@example.com`, or with a display
+    name: `Name <a@example.com>`, as the stdlib's parser reads it): one @,
+    something before it, a dotted domain after it, no spaces and no line
+    break (a header could be smuggled)."""
+    found = email.utils.getaddresses([value])          # two, for `a@x.com, b@x.com`
+    addr = found[0][1] if len(found) == 1 else ""
+    local, at, domain = addr.rpartition("@")
+    if "\n" in value or "\r" in value or not at or not local or "@" in local or \
+            "." not in domain.strip(".") or any(c.isspace() for c in addr):
+        raise ValueError(f"{expected}, got {value!r}")
+    return value
 
 
 def _short(url: str) -> str:

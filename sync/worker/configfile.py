@@ -225,6 +225,8 @@ def _user_path(loc: tuple, data: Any) -> list:
         if isinstance(node, dict) and part in node:
             parts.append(part)
             node = node[part]
+        elif last and isinstance(node, dict) and node.get("type") == part:
+            pass        # a block's own check (a model validator): its path ends at the block
         elif last and not ("[" in part or "-" in part):
             parts.append(part)
     return parts

@@ -120,10 +120,20 @@ def colour_wanted() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+def drop_stated(_logger, _method, event: dict) -> dict:
+    """An event the lines a person reads already state (bound as `stated`
+    while `check` probes on a terminal: its probe line says it) is not
+    printed a second time above them."""
+    stated = event.pop("stated", ())
+    if event.get("event") in stated:
+        raise structlog.DropEvent
+    return event
+
+
 def configure(redactor: Redactor, json_lines: bool | None = None, level: int = logging.INFO) -> None:
     if json_lines is None:
         json_lines = not sys.stdout.isatty()
-    shared = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+    shared = [structlog.contextvars.merge_contextvars, drop_stated, structlog.processors.add_log_level,
               structlog.processors.TimeStamper(fmt="iso", utc=True)]
     final = (structlog.processors.JSONRenderer() if json_lines
              else structlog.dev.ConsoleRenderer(colors=colour_wanted()))

@@ -1,11 +1,13 @@
 """What a workspace lends its connectors: retry settings, the process's rate
 limiters and secret redactor, telemetry labelled with the workspace, and the
-folder its config file is in.  Passed in, never read from a module global,
+folder its config file is in, and its stop flag (set when the worker is
+asked to stop: retries end their waits early).  Passed in, never read from a module global,
 so workspaces in one process stay apart where they must (retry settings,
 labels) and share what they must (limiters per host, the redactor).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,9 @@ class Runtime:
     redactor: Redactor = field(default_factory=Redactor)
     telemetry: Telemetry | None = None
     progress: Progress = QUIET     # a person at a terminal sees long fetches move
+    # Set by the daemon's stop request (never by the signal handler itself):
+    # a retry's wait ends at once and the request is not tried again.
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self):
         if self.telemetry is None:

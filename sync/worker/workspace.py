@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime
 from pathlib import Path
+
+import structlog
 
 from sync.worker import configfile
 from sync.worker.alerting import Alerting
@@ -28,6 +31,11 @@ from sync.core.registry import CONNECTORS
 from sync.worker.runtime import DEFAULT_RETRY, RetrySettings, Runtime
 from sync.worker.service import observed_sync
 from sync.worker.state import State, StateLock
+
+
+# Warnings a probe's own `check` line states too (Jira's "WARNING: plain http"):
+# on a terminal that line is enough; a JSON log (a pipe, --log-format json) keeps the event.
+STATED_BY_PROBES = ("jira_plain_http",)
 
 
 @dataclass
@@ -136,16 +144,28 @@ class Workspace:
             if lock:
                 lock.release()
 
+    def request_stop(self) -> None:
+        """The worker is stopping: a request of this workspace being retried
+        ends its wait at once and is not tried again (its sync fails as
+        interrupted; one not yet started runs as usual)."""
+        self.runtime.stop.set()
+
     def check(self, now: datetime) -> list[tuple[str, str | None]]:
-        """(label, None when fine, else the problem) for each source and the sink."""
+        """(label, None when fine, else the problem) for each source, the
+        sink and each metric source (`metrics:`)."""
         out = []
-        kinds = [("source", s, CONNECTORS.kind("source", sc.type))
+        kinds = [(f"source {s.name}", s, CONNECTORS.kind("source", sc.type))
                  for s, sc in zip(self.sources, self.config.source_list())]
-        kinds.append(("sink", self.sink, CONNECTORS.kind("sink", self.config.sink.type)))
-        for role, target, kind in kinds:
-            label = f"source {target.name}" if role == "source" else f"sink {kind.type}"
-            try:
-                out.append((f"{label}: {kind.probe(target)}", None))
-            except AlignSyncError as exc:
-                out.append((label, describe(exc)))
+        sink_type = self.config.sink.type
+        kinds.append((f"sink {sink_type}", self.sink, CONNECTORS.kind("sink", sink_type)))
+        kinds += [(f"metrics {m.name}", m, CONNECTORS.kind("metric", mc.type))
+                  for m, mc in zip(self.metric_sources, self.config.metrics)]
+        stated = nullcontext() if self.process.json_lines else \
+            structlog.contextvars.bound_contextvars(stated=STATED_BY_PROBES)
+        with stated:
+            for label, target, kind in kinds:
+                try:
+                    out.append((f"{label}: {kind.probe(target)}", None))
+                except AlignSyncError as exc:     # a metric source's error names it already
+                    out.append((label, describe(exc).removeprefix(f"{label}: ")))
         return out

@@ -97,7 +97,7 @@ def run(kind: str, w: int, n: int) -> None:
     from tests.fakes import FakeJira, make_issues
     from tests.fakes_sheets import FakeSheets
 
-    retry.sleep = lambda s: time.sleep(min(s, 0.05))
+    retry.sleep = lambda s, stop=None: time.sleep(min(s, 0.05))
     real_stdout = sys.stdout
     sys.stdout = open(os.devnull, "w")
     process = Process()

@@ -81,7 +81,7 @@ def main() -> None:
 
     # The fakes answer at once: retry waits are cut short, but real, so the
     # shared write pacing (50 a minute per account) sleeps rather than spins.
-    retry.sleep = lambda s: time.sleep(min(s, 0.05))
+    retry.sleep = lambda s, stop=None: time.sleep(min(s, 0.05))
     real_stdout = sys.stdout
     sys.stdout = open(os.devnull, "w")           # the daemon's JSON lines
     logsetup.configure(Redactor(), json_lines=True)

@@ -3,8 +3,11 @@
 One process, one loop (serve/fleet.py), whether it serves one config (`run
 --config X`, a fleet of one) or a folder of them (`run --workspaces DIR`).
 A lock file beside each state refuses a second worker on the same state.
-First SIGTERM/SIGINT: the running syncs finish, then exit 0; a second one
-exits at once.
+First SIGTERM/SIGINT: the running syncs finish, then exit 0; a request
+being retried is not tried again (its wait ends at once, through each
+workspace's runtime: `Fleet.request_stop`), so a sync against a failing
+server ends as interrupted within moments, not after its retries.  A second
+signal exits at once.
 
 The Python signal handler only counts: it runs on the main thread between
 two bytecodes, possibly while that thread holds the log lock or a

@@ -9,7 +9,10 @@ that is late starts as soon as its previous sync ends, and missed runs
 coalesce into one.  A failed sync is logged (by `observed_sync`), turns the
 workspace `failing`, and its next sync runs on time.  A sync still running
 after `timeout` seconds is marked hung and no longer holds a slot, so it
-never holds back the others.  A stop lets the running syncs finish (`drain`).
+never holds back the others.  A stop lets the running syncs finish (`drain`),
+but cuts their retries short: each workspace's runtime is told, a retry's
+wait ends at once and that sync fails as interrupted, so a failing server
+does not hold the exit for minutes.
 """
 from __future__ import annotations
 
@@ -232,6 +235,9 @@ class Fleet:
         """The first stop request (from the watcher thread, never a signal handler)."""
         self.roster.stopping(self, signum)
         self.stop.set()
+        for member in list(self.members.values()):
+            if member.workspace is not None:
+                member.workspace.request_stop()
         self._wake.set()
 
     # -- health -------------------------------------------------------------

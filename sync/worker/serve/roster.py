@@ -111,7 +111,8 @@ class Roster:
 
     @staticmethod
     def stopping(fleet: Fleet, signum: int | None) -> None:
-        log.info("daemon.stopping", signal=signum, note="finishing the current sync first")
+        log.info("daemon.stopping", signal=signum,
+                 note="finishing the current sync first; a request being retried is not tried again")
 
     @staticmethod
     def stopped(fleet: Fleet) -> None:
@@ -248,7 +249,7 @@ class FolderRoster:
     @staticmethod
     def stopping(fleet: Fleet, signum: int | None) -> None:
         folder_log.info("fleet.stopping", signal=signum, running=fleet.busy(),
-                        note="finishing the running syncs first")
+                        note="finishing the running syncs first; a request being retried is not tried again")
 
     @staticmethod
     def stopped(fleet: Fleet) -> None:

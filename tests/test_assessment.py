@@ -147,15 +147,16 @@ def test_assessment_equals_the_straightforward_code(tickets):
 
 
 @settings(max_examples=150, deadline=None)
-@given(tickets_st, st.dictionaries(st.sampled_from(KEYS), st.sampled_from(["docs", "ignore", "nope"]),
-                                   max_size=3))
+@given(tickets_st, st.dictionaries(st.sampled_from(KEYS),
+                                   st.sampled_from(["docs", "ignore", "nope"]), max_size=3))
 def test_assessment_equals_the_straightforward_code_with_memoised_rules(tickets, chosen):
     """Without title or text rules the rules map each signature once; and
     the sheet's `Set lever` choices map some tickets on their own."""
     config = make_config(outcomes=[
         {"id": "conv", "name": "Conversion", "metric": "conv_rate", "baseline": 6, "target": 8,
          "start": "2026-10-01", "deadline": "2026-12-31", "owner": "Dana",
-         "levers": [{"id": "emails", "name": "Emails", "match": {"labels": ["onboarding-email", "lifecycle*"]}},
+         "levers": [{"id": "emails", "name": "Emails",
+                     "match": {"labels": ["onboarding-email", "lifecycle*"]}},
                     {"id": "pricing", "name": "Pricing", "match": {"components": ["Pricing"]}}]},
         {"id": "act", "name": "Activation", "metric": "act_rate", "baseline": 35, "target": 45,
          "start": "2026-10-01", "deadline": "2026-12-31",
@@ -181,10 +182,12 @@ def test_a_description_is_searched_once_and_a_title_only_while_it_is_needed():
             return super().search(text, what, ticket)
 
     searched: list[str] = []
-    tickets = [Ticket(f"T-{i}", "jira", f"title {i}", description="Success metric: CTR") for i in range(3)]
+    tickets = [Ticket(f"T-{i}", "jira", f"title {i}", description="Success metric: CTR")
+               for i in range(3)]
     tickets.append(Ticket("T-9", "jira", LONG_TITLE, description="Success metric: CTR"))
     mappings = RuleSet.compile(make_config()).map_each(tickets)[0]
-    held = scoring.task_scores(tickets, mappings, make_config().review, Counting(DEFAULT_ACCEPTANCE), NOW)
+    held = scoring.task_scores(tickets, mappings, make_config().review,
+                               Counting(DEFAULT_ACCEPTANCE), NOW)
     assert [h[3] for h in held] == [True] * 4
     # The first ticket's title and description; later short titles need no search
     # (the description holds the pattern); a long title is searched with its timeout.

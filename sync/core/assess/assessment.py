@@ -229,7 +229,8 @@ def _scored(ordered: list[Ticket], mappings: list[Mapping], review, pattern: Pat
     tallies = _Tallies()
     team, outcomes, levers, owners = tallies.team, tallies.outcomes, tallies.levers, tallies.owners
     totals: dict[tuple, int] = {}     # 32 possible `held` tuples: each summed once
-    for t, m, held in zip(ordered, mappings, scoring.task_scores(ordered, mappings, review, pattern, now)):
+    held_all = scoring.task_scores(ordered, mappings, review, pattern, now)
+    for t, m, held in zip(ordered, mappings, held_all):
         score = totals.get(held)
         if score is None:
             score = totals[held] = scoring.total(held)

@@ -40,7 +40,8 @@ def _ticket_warnings(a, config: Config) -> list[Warning]:
         for tag in m.unknown_tags:
             add(new(Warning, ("medium", "unknown_tag", _unknown(tag), key, owner, outcome, lever)))
         if refused:
-            add(new(Warning, ("medium", "unknown_tag", f"sheet: {refused}", key, owner, outcome, lever)))
+            add(new(Warning, ("medium", "unknown_tag", f"sheet: {refused}",
+                              key, owner, outcome, lever)))
         if not in_scope:
             continue
         for problem in t.problems:

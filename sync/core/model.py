@@ -7,7 +7,7 @@ it is what lets one rule set serve Jira and Trello side by side.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, NamedTuple
 from datetime import datetime
 
@@ -24,6 +24,49 @@ def natural(key: str) -> tuple:
     parts = _DIGITS.split(key)
     parts[1::2] = [int(p) for p in parts[1::2]]   # split alternates text, digits, text, ...
     return tuple(parts)
+
+
+def natural_ranks(keys) -> dict[str, int]:
+    """Each key's place in `natural` order as an int, equal for keys that
+    `natural` ties (PROJ-01 and PROJ-1).  Sorting by the rank is sorting by
+    `natural`, but an int compares in a fraction of a tuple's time: the
+    tickets and their warnings (150k at 100k tickets) both sort by it, and
+    `natural` runs once per key."""
+    naturals = {key: natural(key) for key in keys}
+    ranks: dict[str, int] = {}
+    rank, previous = -1, None
+    for key in sorted(naturals, key=naturals.__getitem__):
+        if naturals[key] != previous:
+            rank, previous = rank + 1, naturals[key]
+        ranks[key] = rank
+    return ranks
+
+
+def _slot_setting_init(cls):
+    """`cls.__init__` as the dataclass writes it, but setting each slot through
+    its own descriptor.  A frozen dataclass's generated __init__ calls
+    `object.__setattr__` once per field, which looks the slot up by name each
+    time: 2.7 µs for a Ticket's 21 fields, against 1.5 µs this way (a
+    connector builds 100k of them per sync).  The class stays frozen: its
+    __setattr__ still refuses every assignment after __init__."""
+    names, params, namespace = [], [], {}
+    for f in fields(cls):
+        if f.default_factory is not MISSING or not f.init:
+            raise TypeError(f"{cls.__name__}.{f.name}: only plain defaults are supported")
+        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        names.append(f.name)
+    body = "".join(f"\n    _set_{name}(self, {name})" for name in names)
+    exec(f"def __init__(self, {', '.join(params)}):{body}", namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__annotations__ = dict(cls.__init__.__annotations__)    # the dataclass's, for inspect
+    return init
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +101,9 @@ class Ticket:
     @property
     def uid(self) -> str:
         return f"{self.source}:{self.key}"
+
+
+Ticket.__init__ = _slot_setting_init(Ticket)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,10 @@ config, the Metrics readings and `now` in; an `Assessment` out.
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Iterable, TYPE_CHECKING
 
 from sync.core.assess.matching import Pattern
@@ -14,12 +15,13 @@ from sync.core.assess.matching import Pattern
 from sync.core.assess import plan
 
 from sync.core.assess import scoring
-from sync.core.assess.checks import raise_warnings
+from sync.core.assess.checks import find_warnings, sort_warnings
+from sync.core.assess.flags import count_warnings
 from sync.core.assess.choices import Choices
 from sync.core.outcomes import Lever, Outcome
 from sync.core.assess.flow import FlowRow, measure
 from sync.core.assess.forecast import Forecast, forecast
-from sync.core.model import Mapping, Reading, Ticket, Warning, natural
+from sync.core.model import Mapping, Reading, Ticket, Warning, natural_ranks
 from sync.core.assess.rules import RuleHits, RuleSet
 from sync.core.values import future
 
@@ -163,54 +165,107 @@ def assess(tickets: Iterable[Ticket], config: Config, readings: list[Reading],
     rules = rules or RuleSet.compile(config)
     review = config.review
     pattern = Pattern(review.acceptance_pattern)
-    ordered = sorted(usable_tickets(tickets, now), key=lambda t: (t.source, natural(t.key)))
-    mappings, hits = rules.map_all(ordered, choices.chosen if choices else None)
-    results = _scored(ordered, mappings, review, pattern, now)
-    active = [r for r in results if r.active]
-    team_effort = sum(r.effort for r in active)
-    by_outcome: dict[str, list[TicketResult]] = defaultdict(list)
-    by_lever: dict[str, list[TicketResult]] = defaultdict(list)
-    for r in results:
-        if r.mapping.mapped:
-            by_outcome[r.mapping.outcome_id].append(r)
-            if r.mapping.lever_id:
-                by_lever[r.mapping.lever_id].append(r)
-    outcomes = [_outcome(o, by_outcome[o.id], readings, team_effort, now) for o in config.outcomes]
-    levers = [_lever(o, lv, by_lever[lv.id], readings) for o, lv in config.levers()]
-    owners = _owners(active)
-
-    mapped_effort = sum(r.effort for r in active if r.mapping.mapped)
+    usable = list(usable_tickets(tickets, now))
+    # natural() once per key, as a rank: the tickets sort by it here and their
+    # warnings in sort_warnings ("" ranks the warnings that name no ticket).
+    ranks = natural_ranks([""] + [t.key for t in usable])
+    ordered = sorted(usable, key=lambda t: ranks[t.key])
+    ordered.sort(key=attrgetter("source"))      # stable: by source, then in natural order
+    mappings, hits = rules.map_each(ordered, choices.chosen if choices else None)
+    if len(ranks) <= len(ordered):
+        # Two tickets share a key (two sources, or a repeat): where they share
+        # the uid too, both take the mapping of the last, as a lookup by uid gives.
+        by_uid = {t.uid: m for t, m in zip(ordered, mappings)}
+        mappings = [by_uid[t.uid] for t in ordered]
+    results, tallies = _scored(ordered, mappings, review, pattern, now)
+    team_effort = sum(tallies.team.efforts)
+    outcomes = [_outcome(o, tallies.outcomes[o.id], readings, team_effort, now)
+                for o in config.outcomes]
+    levers = [_lever(o, lv, tallies.levers[lv.id], readings) for o, lv in config.levers()]
+    owners = _owners(tallies.owners)
     result = Assessment(now, results, outcomes, levers, owners, [], rules, hits,
-                        scoring.percent(mapped_effort, team_effort),
-                        _mean([r.score for r in results if r.score is not None]),
+                        scoring.percent(sum(tallies.team.mapped_efforts), team_effort),
+                        _mean(tallies.team.scores),
                         list(metric_problems) + future,
                         dict(choices.chosen) if choices else {},
                         dict(choices.refused) if choices else {}, list(source_problems))
     result.source_failures = list(source_failures)
     result.flow = measure(results, config.outcomes, config.flow.window, now, workspace)
-    result.warnings = raise_warnings(result, config, readings)
-    _count_warnings(result)
+    found = find_warnings(result, config, readings)
+    result.warnings = sort_warnings(found, ranks)
+    count_warnings(result, found, NO_OWNER)
     return result
 
 
-def _scored(ordered: list[Ticket], mappings: dict, review, pattern: Pattern,
-            now: datetime) -> list[TicketResult]:
-    """Every ticket with its mapping, task score and effort."""
+@dataclass(slots=True)
+class _Tally:
+    """What the figures of the team, an outcome, a lever or an owner are
+    made of, gathered while the tickets are scored: one pass over 100k
+    tickets, where a sum per figure read each ticket again (and its ticket
+    and mapping, from all over memory).  Efforts are kept as lists and summed
+    by sum(), in ticket order, so each total is the float it always was."""
+    active: int = 0
+    done: int = 0
+    efforts: list[float] = field(default_factory=list)          # of the active tickets
+    mapped_efforts: list[float] = field(default_factory=list)   # of the active mapped ones
+    scores: list[int] = field(default_factory=list)             # of the tickets in scope
+    outcome_ids: set[str] = field(default_factory=set)          # of the active mapped ones
+    last: datetime | None = None                                # the latest `updated`
+
+
+@dataclass
+class _Tallies:
+    team: _Tally = field(default_factory=_Tally)
+    outcomes: defaultdict = field(default_factory=lambda: defaultdict(_Tally))   # mapped tickets
+    levers: defaultdict = field(default_factory=lambda: defaultdict(_Tally))     # mapped tickets
+    owners: defaultdict = field(default_factory=lambda: defaultdict(_Tally))     # active tickets
+
+
+def _scored(ordered: list[Ticket], mappings: list[Mapping], review, pattern: Pattern,
+            now: datetime) -> tuple[list[TicketResult], _Tallies]:
+    """Every ticket with its mapping (in the same order), task score and
+    effort; and the tallies of the team, the outcomes, levers and owners."""
     results = []
+    tallies = _Tallies()
+    team, outcomes, levers, owners = tallies.team, tallies.outcomes, tallies.levers, tallies.owners
     totals: dict[tuple, int] = {}     # 32 possible `held` tuples: each summed once
-    for t in ordered:
-        m = mappings[t.uid]
-        held = scoring.task_score(t, m, review, pattern, now)
+    held_all = scoring.task_scores(ordered, mappings, review, pattern, now)
+    for t, m, held in zip(ordered, mappings, held_all):
         score = totals.get(held)
         if score is None:
             score = totals[held] = scoring.total(held)
         in_scope = m.state != "ignored"
-        results.append(TicketResult(t, m, held, score if in_scope else None,
-                                    in_scope and not t.done, scoring.effort(t, review)))
-    return results
+        active = in_scope and not t.done
+        effort = scoring.effort(t, review)
+        results.append(TicketResult(t, m, held, score if in_scope else None, active, effort))
+        if not in_scope:
+            continue
+        mapped = m.state == "mapped"
+        team.scores.append(score)
+        if active:
+            team.efforts.append(effort)
+            owner = owners[t.owner or NO_OWNER]
+            owner.active += 1
+            owner.efforts.append(effort)
+            owner.scores.append(score)
+            if mapped:
+                team.mapped_efforts.append(effort)
+                owner.mapped_efforts.append(effort)
+                owner.outcome_ids.add(m.outcome_id)
+        if mapped:
+            for tally in (outcomes[m.outcome_id], levers[m.lever_id]) if m.lever_id \
+                    else (outcomes[m.outcome_id],):
+                tally.active += active
+                tally.done += t.done
+                tally.scores.append(score)
+                if active:
+                    tally.efforts.append(effort)
+                if t.updated and (tally.last is None or t.updated > tally.last):
+                    tally.last = t.updated      # as max() keeps the first of equals
+    return results, tallies
 
 
-def _outcome(o: Outcome, mine: list[TicketResult], readings: list[Reading], team_effort: float,
+def _outcome(o: Outcome, mine: _Tally, readings: list[Reading], team_effort: float,
              now: datetime) -> OutcomeResult:
     last = scoring.latest(readings, o.metric)
     current = last.value if last else None
@@ -220,50 +275,20 @@ def _outcome(o: Outcome, mine: list[TicketResult], readings: list[Reading], team
     planned = plan.planned_progress(o, now.date())
     return OutcomeResult(
         o, current, prog, elapsed, scoring.status(prog, elapsed if planned is None else planned),
-        sum(r.active for r in mine), sum(r.ticket.done for r in mine),
-        scoring.percent(sum(r.effort for r in mine if r.active), team_effort),
-        _mean([r.score for r in mine]), planned=planned,
+        mine.active, mine.done, scoring.percent(sum(mine.efforts), team_effort),
+        _mean(mine.scores), planned=planned,
         missed=plan.missed_checkpoints(o, readings, now.date()),
         forecast=forecast(o, readings, now))
 
 
-def _lever(o: Outcome, lv: Lever, mine: list[TicketResult], readings: list[Reading]) -> LeverResult:
-    stamps = [r.ticket.updated for r in mine if r.ticket.updated]
+def _lever(o: Outcome, lv: Lever, mine: _Tally, readings: list[Reading]) -> LeverResult:
     return LeverResult(o, lv, scoring.priority(lv.impact, lv.effort, lv.confidence),
-                       sum(r.active for r in mine), sum(r.ticket.done for r in mine),
-                       sum(r.effort for r in mine if r.active), max(stamps, default=None),
+                       mine.active, mine.done, sum(mine.efforts), mine.last,
                        *plan.leading_figures(lv, readings))
 
 
-def _owners(active: list[TicketResult]) -> list[OwnerResult]:
-    per_owner: dict[str, list[TicketResult]] = defaultdict(list)
-    for r in active:
-        per_owner[r.ticket.owner or NO_OWNER].append(r)
-    return [OwnerResult(name, len(rs), len({r.mapping.outcome_id for r in rs if r.mapping.mapped}),
-                        scoring.percent(sum(r.effort for r in rs if r.mapping.mapped),
-                                        sum(r.effort for r in rs)),
-                        _mean([r.score for r in rs]))
-            for name, rs in sorted(per_owner.items(), key=lambda kv: kv[0].lower())]
-
-
-def _count_warnings(result: Assessment) -> None:
-    """Each ticket's warning kinds, and the count per outcome and per owner."""
-    by_key: dict[str, list[str]] = {}
-    warnings = result.warnings
-    for _, kind, _, key, _, _, _ in warnings:       # (unpacked: 150k at 100k tickets)
-        if key:
-            kinds = by_key.get(key)
-            if kinds is None:
-                by_key[key] = [kind]
-            elif kind not in kinds:
-                kinds.append(kind)
-    # Counted from lists: Counter's own loop, not one `+= 1` per warning.
-    per_outcome = Counter([w.outcome_id for w in warnings if w.outcome_id])
-    # Ticket warnings without an owner belong to the "(unassigned)" row.
-    per_owner = Counter([w.owner or (NO_OWNER if w.key else "") for w in warnings])
-    for r in result.tickets:
-        r.flags = by_key.get(r.ticket.key, [])
-    for o in result.outcomes:
-        o.warnings = per_outcome[o.outcome.id]
-    for ow in result.owners:
-        ow.warnings = per_owner[ow.owner]
+def _owners(per_owner: dict[str, _Tally]) -> list[OwnerResult]:
+    return [OwnerResult(name, mine.active, len(mine.outcome_ids),
+                        scoring.percent(sum(mine.mapped_efforts), sum(mine.efforts)),
+                        _mean(mine.scores))
+            for name, mine in sorted(per_owner.items(), key=lambda kv: kv[0].lower())]

@@ -112,21 +112,29 @@ class RuleSet:
 
     def map_all(self, tickets: Iterable[Ticket],
                 choices: dict[str, str] | None = None) -> tuple[dict[str, Mapping], RuleHits]:
-        """Every ticket's mapping; `choices`: the sheet's `Set lever` cells by ticket key."""
+        """Every ticket's mapping by uid; `choices`: the sheet's `Set lever` cells by ticket key."""
+        tickets = list(tickets)
+        mappings, hits = self.map_each(tickets, choices)
+        return {t.uid: m for t, m in zip(tickets, mappings)}, hits
+
+    def map_each(self, tickets: list[Ticket],
+                 choices: dict[str, str] | None = None) -> tuple[list[Mapping], RuleHits]:
+        """`map_all` as a list in the tickets' order: `assess` pairs each ticket
+        with its mapping without building a uid string per ticket to look it up."""
         hits: dict[int, list[Ticket]] = {}
         choices = choices or {}
         signature = self._signature()
         if signature is None:
-            return {t.uid: self.map(t, hits, choices.get(t.key)) for t in tickets}, RuleHits(hits)
+            return [self.map(t, hits, choices.get(t.key)) for t in tickets], RuleHits(hits)
         # Without title/text rules a mapping depends only on the fields the
         # rules read (and the labels, for tags): 100k tickets share a few
         # hundred such signatures, so each is mapped once.
         memo: dict[tuple, tuple[Mapping, tuple[int, ...]]] = {}
-        mappings: dict[str, Mapping] = {}
+        mappings: list[Mapping] = []
         for t in tickets:
             choice = choices.get(t.key)
             if choice:             # a hand-set ticket is mapped on its own, never memoised
-                mappings[t.uid] = self.map(t, hits, choice)
+                mappings.append(self.map(t, hits, choice))
                 continue
             key = signature(t)
             got = memo.get(key)
@@ -135,8 +143,12 @@ class RuleSet:
                 got = memo[key] = (self.map(t, held), tuple(held))
             mapping, indices = got
             for index in indices:
-                hits.setdefault(index, []).append(t)
-            mappings[t.uid] = mapping
+                hit = hits.get(index)
+                if hit is None:
+                    hits[index] = [t]
+                else:
+                    hit.append(t)
+            mappings.append(mapping)
         return mappings, RuleHits(hits)
 
     def _signature(self):

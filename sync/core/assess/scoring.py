@@ -47,6 +47,37 @@ def task_score(ticket: Ticket, mapping: Mapping, review: Review, pattern,
             has_acceptance(ticket, pattern), is_fresh(ticket, review, now))
 
 
+def task_scores(tickets: list[Ticket], mappings: list[Mapping], review: Review, pattern: Pattern,
+                now: datetime) -> list[tuple[bool, ...]]:
+    """`task_score` of each ticket (paired with its mapping), for a whole sync.
+    The same checks, written out in one loop: 100k calls of three functions
+    were a tenth of the assessment.  The acceptance pattern runs once per
+    distinct description (tickets cloned from a template, or left blank,
+    share one), and not on the title once the description is known to hold
+    it: a search without a time limit cannot fail, so its order does not
+    matter.  tests/test_scoring.py holds it equal to `task_score`."""
+    what = "review.acceptance_pattern"
+    cadence = review.cadence
+    described: dict[str, bool] = {}        # description → the pattern found in it
+    out = []
+    for t, m in zip(tickets, mappings):
+        if t.acceptance.strip():
+            accepted = True
+        else:
+            known = described.get(t.description)      # None: not searched yet
+            if known and len(t.title) <= pattern.untimed:
+                accepted = True      # the description holds it; the title's search could not fail
+            elif pattern.search(t.title, what, t):
+                accepted = True
+            elif known is None:
+                accepted = described[t.description] = pattern.search(t.description, what, t)
+            else:
+                accepted = known
+        fresh = True if t.done else (t.updated is not None and now - t.updated <= cadence)
+        out.append((m.state == "mapped", bool(t.owner), t.estimate is not None, accepted, fresh))
+    return out
+
+
 def total(held: tuple[bool, ...]) -> int:
     return sum(points for (_, points), ok in zip(POINTS, held) if ok)
 

@@ -91,6 +91,27 @@ def config() -> Config:
 
 
 @pytest.fixture(autouse=True)
+def process_wide_settings():
+    """What one test changes for the whole process is put back after it: the
+    log configuration a command run in-process sets (a one-off command logs
+    warnings only, which hid a later test's info lines), the root logger's
+    handlers and level, and the recursion limit (a test that walks the import
+    graph raises it, which let a later test's 400-deep description be read)."""
+    import logging
+    import sys
+
+    import structlog
+    config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level, limit = root.handlers[:], root.level, sys.getrecursionlimit()
+    yield
+    structlog.configure(**config)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    sys.setrecursionlimit(limit)
+
+
+@pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
     """Retries run at once; the waits they asked for are recorded."""
     from connectors import retry

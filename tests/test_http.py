@@ -149,6 +149,38 @@ def test_a_stop_request_ends_a_retrys_wait_at_once(monkeypatch):
                                  "stopping")
 
 
+@pytest.mark.slow
+def test_a_stop_request_ends_a_rate_limit_hold_at_once(monkeypatch):
+    """A Retry-After told to one worker holds every request to the host (the
+    shared limiter); a stop request ends that hold too, and the request
+    waiting behind it is never sent."""
+    monkeypatch.setattr(http.retry, "sleep", REAL_SLEEP)
+    runtime = Runtime()
+    limiter = runtime.limiters.get("jira", "https://acme.atlassian.net", "ops", "tok", limit=10,
+                                   window=10.0)
+    told = threading.Thread(target=limiter.hold, args=(30,))    # another worker was told
+    told.start()
+    told.join(timeout=5)
+    sent = []
+
+    def once():
+        limiter.wait(http.retry.sleep, runtime.stop)
+        sent.append(1)
+        return "answered"
+    timer = threading.Timer(0.3, runtime.stop.set)
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(TransientError) as err:
+            http.call("jira", once, runtime=runtime)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 5
+    assert sent == []
+    assert err.value.message.startswith("interrupted: waiting for the rate limit")
+    assert err.value.message.endswith("not tried again, the worker is stopping")
+
+
 def test_after_a_stop_a_request_is_made_once_and_not_retried(no_sleep):
     calls, runtime = [], Runtime()
     runtime.stop.set()

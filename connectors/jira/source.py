@@ -80,7 +80,7 @@ class JiraSource:
     def request(self, what: str, fn: Callable[[], T]) -> T:
         def once() -> T:
             with self.slots:
-                self.limiter.wait(retry.sleep)
+                self.limiter.wait(retry.sleep, self.runtime.stop)
                 return fn()
         return http.call("jira", once, runtime=self.runtime,
                          translate=lambda exc: self.limiter.told(

@@ -226,7 +226,7 @@ class SheetsSink:
         account = self.identity.share_with()
         window = self.runtime.limiters.get("sheets-writes", account, limit=WRITES_PER_MINUTE,
                                            window=60.0)
-        waited = window.wait(retry.sleep)
+        waited = window.wait(retry.sleep, self.runtime.stop)
         if waited:
             log.info("sheet.paced", seconds=round(waited, 1), account=account)
 

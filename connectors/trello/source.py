@@ -96,7 +96,7 @@ class TrelloSource:
 
     def _call(self, what: str, path: str, method: str, **kwargs):
         def once():
-            self.limiter.wait(retry.sleep)      # every attempt counts against the token's limit
+            self.limiter.wait(retry.sleep, self.runtime.stop)      # every attempt counts against the token's limit
             return self.client.fetch_json(path, http_method=method, **kwargs)
         return http.call("trello", once, runtime=self.runtime,
                          translate=lambda exc: self.limiter.told(self._translate(exc, what)))

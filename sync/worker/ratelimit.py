@@ -19,6 +19,8 @@ import time
 from collections import deque
 from typing import Callable
 
+from sync.core.errors import TransientError
+
 
 class SlidingWindow:
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
@@ -49,10 +51,16 @@ class SlidingWindow:
             self.hold(seconds)
         return error
 
-    def wait(self, sleep: Callable[[float], None]) -> float:
-        """Block until a request may go; returns the seconds waited."""
+    def wait(self, sleep: Callable[..., None], stop: threading.Event | None = None) -> float:
+        """Block until a request may go; returns the seconds waited.  `stop`
+        (the workspace's stop request) ends a wait at once: the request is
+        not sent, and fails as a transient error the retry loop reports as
+        interrupted.  `sleep(seconds, stop)` then returns early."""
         waited = 0.0
         while True:
+            if stop is not None and stop.is_set():
+                raise TransientError("waiting for the rate limit (a server's Retry-After or the "
+                                     "requests-per-window ceiling) when the worker was asked to stop")
             with self.lock:
                 now = self.clock()
                 while self.stamps and now - self.stamps[0] >= self.window:
@@ -65,7 +73,10 @@ class SlidingWindow:
                     return waited
                 else:
                     pause = self.window - (now - self.stamps[0])
-            sleep(pause)
+            if stop is None:
+                sleep(pause)
+            else:
+                sleep(pause, stop)
             waited += pause
 
 

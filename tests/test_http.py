@@ -135,6 +135,15 @@ def test_a_stop_request_ends_a_retrys_wait_at_once(monkeypatch):
     monkeypatch.setattr(http.retry, "sleep", REAL_SLEEP)
     calls, runtime = [], Runtime()
     once = failing(TransientError("Jira search: HTTP 503", retry_after=30), calls)
+    err = stopped_mid_call(once, runtime)
+    assert calls == [1]
+    assert err.message == ("interrupted: Jira search: HTTP 503; not tried again, the worker is "
+                           "stopping")
+
+
+def stopped_mid_call(once, runtime: Runtime) -> TransientError:
+    """`http.call` of `once`, the stop requested 0.3 s in: what it raised,
+    which must come within moments of the stop."""
     timer = threading.Timer(0.3, runtime.stop.set)
     started = time.monotonic()
     timer.start()
@@ -144,9 +153,7 @@ def test_a_stop_request_ends_a_retrys_wait_at_once(monkeypatch):
     finally:
         timer.cancel()
     assert time.monotonic() - started < 5
-    assert calls == [1]
-    assert err.value.message == ("interrupted: Jira search: HTTP 503; not tried again, the worker is "
-                                 "stopping")
+    return err.value
 
 
 @pytest.mark.slow
@@ -167,18 +174,10 @@ def test_a_stop_request_ends_a_rate_limit_hold_at_once(monkeypatch):
         limiter.wait(http.retry.sleep, runtime.stop)
         sent.append(1)
         return "answered"
-    timer = threading.Timer(0.3, runtime.stop.set)
-    started = time.monotonic()
-    timer.start()
-    try:
-        with pytest.raises(TransientError) as err:
-            http.call("jira", once, runtime=runtime)
-    finally:
-        timer.cancel()
-    assert time.monotonic() - started < 5
+    err = stopped_mid_call(once, runtime)
     assert sent == []
-    assert err.value.message.startswith("interrupted: waiting for the rate limit")
-    assert err.value.message.endswith("not tried again, the worker is stopping")
+    assert err.message.startswith("interrupted: waiting for the rate limit")
+    assert err.message.endswith("not tried again, the worker is stopping")
 
 
 def test_after_a_stop_a_request_is_made_once_and_not_retried(no_sleep):

@@ -180,6 +180,22 @@ def test_a_stop_request_ends_a_rate_limit_hold_at_once(monkeypatch):
     assert err.message.endswith("not tried again, the worker is stopping")
 
 
+def test_after_a_stop_a_request_the_limiter_lets_go_is_sent():
+    """A stop holds back only a request that would have to wait: the running
+    sync's others go (a reviewer found every request refused once stopping)."""
+    runtime = Runtime()
+    limiter = runtime.limiters.get("jira", "https://acme.atlassian.net", "ops", "tok", limit=10,
+                                   window=10.0)
+    runtime.stop.set()
+
+    def once():
+        limiter.wait(http.retry.sleep, runtime.stop)
+        return "answered"
+    assert [http.call("jira", once, runtime=runtime) for _ in range(10)] == ["answered"] * 10
+    with pytest.raises(TransientError, match="^interrupted: waiting for the rate limit"):
+        http.call("jira", once, runtime=runtime)      # the 11th would wait for the window
+
+
 def test_after_a_stop_a_request_is_made_once_and_not_retried(no_sleep):
     calls, runtime = [], Runtime()
     runtime.stop.set()

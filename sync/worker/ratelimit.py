@@ -58,9 +58,6 @@ class SlidingWindow:
         interrupted.  `sleep(seconds, stop)` then returns early."""
         waited = 0.0
         while True:
-            if stop is not None and stop.is_set():
-                raise TransientError("waiting for the rate limit (a server's Retry-After or the "
-                                     "requests-per-window ceiling) when the worker was asked to stop")
             with self.lock:
                 now = self.clock()
                 while self.stamps and now - self.stamps[0] >= self.window:
@@ -73,11 +70,22 @@ class SlidingWindow:
                     return waited
                 else:
                     pause = self.window - (now - self.stamps[0])
+            # Only a request that must wait is held back by a stop: one that
+            # may go at once goes, as the running sync is let finish.
             if stop is None:
                 sleep(pause)
+            elif stop.is_set():
+                raise _stopped()
             else:
                 sleep(pause, stop)
+                if stop.is_set():
+                    raise _stopped()
             waited += pause
+
+
+def _stopped() -> TransientError:
+    return TransientError("waiting for the rate limit (a server's Retry-After or the "
+                          "requests-per-window ceiling) when the worker was asked to stop")
 
 
 class Limiters:

@@ -252,3 +252,27 @@ def test_a_stop_request_reaches_every_workspaces_runtime(tmp_path):
         assert all(ws.runtime.stop.is_set() for ws in workspaces)
     finally:
         fleet.release()
+
+
+def test_a_file_that_fails_to_load_in_any_way_is_refused_and_the_others_serve(folder, monkeypatch):
+    """A reviewer's finding: a config with `sink:` left empty loaded, then
+    failed with an AttributeError that stopped the whole fleet.  Now it is a
+    config error; and any other failure loading one file (a bug) refuses that
+    workspace only."""
+    (folder / "broken.yaml").unlink()
+    write_workspace(folder, "empty_sink", sink=None)
+    write_workspace(folder, "buggy")
+    real = Workspace.__init__
+
+    def init(self, path, *args, **kw):
+        if str(path).endswith("buggy.yaml"):
+            raise RuntimeError("a bug while loading")
+        real(self, path, *args, **kw)
+    monkeypatch.setattr(Workspace, "__init__", init)
+    fleet = Fleet(FolderRoster(folder, Process()), slots=2, timeout=60)
+    run_until(fleet, synced("growth", "payments"))
+    _, details = fleet.health()
+    assert details["workspaces"]["empty_sink"]["status"] == "invalid"
+    assert "sink: input should be a valid dictionary" in details["workspaces"]["empty_sink"]["last_error"]
+    assert details["workspaces"]["buggy"]["status"] == "invalid"
+    assert "unexpected error: RuntimeError: a bug while loading" in details["workspaces"]["buggy"]["last_error"]

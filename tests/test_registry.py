@@ -7,6 +7,7 @@ from typing import Literal
 import pytest
 
 from sync.core import config as config_module
+from sync.core import schema
 from sync.core.config import Strict
 from sync.core.registry import CONNECTORS, Registry
 from sync.worker.state import State
@@ -47,9 +48,9 @@ class StaticSource:
 def static_type(monkeypatch):
     monkeypatch.setattr(CONNECTORS, "kinds", dict(CONNECTORS.load().kinds))
     CONNECTORS.add("source", "static", StaticSourceConfig, lambda c, name, runtime: StaticSource(c, name))
-    monkeypatch.setattr(config_module, "_MODEL", {})        # the schema is rebuilt with it
+    monkeypatch.setattr(schema, "MODELS", {})        # the schema is rebuilt with it
     yield
-    config_module._MODEL.clear()
+    schema.MODELS.clear()
 
 
 def test_a_registered_source_type_runs_a_sync(static_type, tmp_path):
@@ -119,9 +120,9 @@ def pager_type(monkeypatch):
     monkeypatch.setattr(CONNECTORS, "kinds", dict(CONNECTORS.load().kinds))
     for role in ("notify", "alert"):
         CONNECTORS.add(role, "pager", PagerTarget, lambda target, runtime: target, secrets=("routing_key",))
-    monkeypatch.setattr(config_module, "_MODEL", {})
+    monkeypatch.setattr(schema, "MODELS", {})
     yield
-    config_module._MODEL.clear()
+    schema.MODELS.clear()
 
 
 def test_a_registered_notifier_is_a_target_and_its_secret_is_collected(pager_type, tmp_path):

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 import connectors
 from sync.core import config as config_module
+from sync.core.errors import ConfigError
 from sync.core.registry import CONNECTORS, Registry
 
 from .conftest import ROOT, base_config, fixture
@@ -85,6 +86,25 @@ def test_a_declared_type_is_imported_on_first_lookup_and_a_second_registration_r
         registry.add("source", "lazy", object, lambda *a: None)
 
 
+def test_a_module_that_declares_itself_or_adds_nothing_is_named_not_looped(monkeypatch):
+    """A reviewer's finding: a package whose `register` declared its own
+    module (the natural reading of the docs) was imported again and again
+    until RecursionError.  Now a declared type its module does not add is a
+    config error naming the module."""
+    class Package:
+        @staticmethod
+        def register(registry):
+            registry.declare("source", "loop", "fake.loop")
+
+    registry = Registry()
+    registry.declare("source", "loop", "fake.loop")
+    registry.loaded = True
+    monkeypatch.setattr("sync.core.registry.importlib.import_module", lambda name: Package)
+    with pytest.raises(ConfigError, match="connector module fake.loop was declared to add source "
+                                          "type 'loop' but its register\\(\\) did not add it"):
+        registry.kind("source", "loop")
+
+
 FULL = config_module.config_model
 
 
@@ -106,6 +126,8 @@ INVALID = [
     base_config(source={"type": "git", "path": "x"}),              # an unknown type: the whole schema
     base_config(source={"path": "x"}),                             # no type
     base_config(sink="book.xlsx"),                                 # not a block
+    base_config(sink=None),                                        # a block left empty
+    base_config(source=None),                                      # no source at all
     base_config(metrics=[{"name": "w", "type": "sql"}], sink={"type": "xlsx"}),
     base_config(review={"notify": [{"type": "teams"}, {"type": "sms"}]}),
     base_config(sources=[{"type": "file", "path": "x"}]),         # both source and sources

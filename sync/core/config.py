@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, Optional, Union
+from typing import Annotated, Any, Optional
 from zoneinfo import ZoneInfo
 
 import regex
@@ -21,6 +20,7 @@ from pydantic import TypeAdapter, ValidationError, create_model
 
 from sync.core.outcomes import Blocks, Lever, Outcome
 from sync.core.registry import CONNECTORS
+from sync.core import schema
 from sync.core.strict import Strict, accepted  # noqa: F401 (Strict re-exported: connectors' models build on it)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -127,7 +127,7 @@ class Review(Strict):
     @field_validator("notify", mode="before")
     @classmethod
     def _targets(cls, value):
-        return targets("notify", value)
+        return schema.targets("notify", value)
 
     @field_validator("acceptance_pattern")
     @classmethod
@@ -167,7 +167,7 @@ class Alerts(Strict):
     @field_validator("notify", mode="before")
     @classmethod
     def _targets(cls, value):
-        return None if value is None else targets("alert", value)
+        return None if value is None else schema.targets("alert", value)
 
 
 class ConfigBase(Strict):
@@ -245,24 +245,10 @@ class ConfigBase(Strict):
         return [(o, lv) for o in self.outcomes for lv in o.levers]
 
 
-def _union(models: list[type[BaseModel]], tagged: bool | None = None):
-    """The models as one field type: a union told apart by `type` when the
-    role takes several (`tagged`: whether the role's whole schema does, so
-    that a part of it reports errors at the same paths)."""
-    models = list(dict.fromkeys(models))     # one model may serve two types (csv and json): once each
-    if not (len(models) > 1 if tagged is None else tagged):
-        return models[0]
-    return Annotated[Union[tuple(models)], Field(discriminator="type")]
-
-
 # Where each role's blocks sit in a file ("*": every entry); secrets are found through it.
 BLOCKS = (("source", ("source",)), ("source", ("sources", "*")), ("sink", ("sink",)),
           ("metric", ("metrics", "*")), ("notify", ("review", "notify", "*")),
           ("alert", ("alerts", "notify", "*")))
-
-_MODEL: dict[Any, Any] = {}                  # built once each, after the connectors registered
-_BUILDING = threading.RLock()                # workspaces load in threads: one builds, others wait
-
 
 def config_model(data: Any = None) -> type[BaseModel]:
     """The whole config schema: `ConfigBase` plus the registered connectors'
@@ -273,83 +259,26 @@ def config_model(data: Any = None) -> type[BaseModel]:
     that document exactly as the whole schema does.  A document that names
     a type no connector registered, or a block that is not a mapping with a
     `type`, gets the whole schema (and its message listing the known types)."""
-    named = _named_types(data) if data is not None else None
+    named = schema.named_types(data) if data is not None else None
     key = "Config" if named is None else ("Config", named)
-    model = _MODEL.get(key)
+    model = schema.MODELS.get(key)
     if model is not None:
         return model
-    with _BUILDING:
-        if key not in _MODEL:
+    with schema.BUILDING:
+        if key not in schema.MODELS:
             if named is None:
-                source, sink = _union(CONNECTORS.models("source")), _union(CONNECTORS.models("sink"))
+                source = schema.union(CONNECTORS.models("source"))
+                sink = schema.union(CONNECTORS.models("sink"))
                 metrics = CONNECTORS.models("metric")
-                metric = _union(metrics) if metrics else Any
+                metric = schema.union(metrics) if metrics else Any
             else:
-                source, sink, metric = (_part(role, types) for role, types in named)
-            _MODEL[key] = create_model("Config", __base__=ConfigBase,
+                source, sink, metric = (schema.part(role, types) for role, types in named)
+            schema.MODELS[key] = create_model("Config", __base__=ConfigBase,
                                        source=(Optional[source], None),
                                        sources=(Optional[list[source]], None),
                                        sink=(sink, ...),
                                        metrics=(list[metric], Field(default_factory=list)))
-        return _MODEL[key]
-
-
-def _named_types(data: Any) -> tuple | None:
-    """((role, types), ...) for source, sink and metric: the types `data`'s
-    blocks name, or None when one is not a registered type's mapping."""
-    if not isinstance(data, dict):
-        return None
-    named = []
-    for role, singles, lists in (("source", ("source",), ("sources",)), ("sink", ("sink",), ()),
-                                 ("metric", (), ("metrics",))):
-        blocks = [data[k] for k in singles if data.get(k) is not None]
-        for k in lists:
-            if data.get(k) is not None:
-                if not isinstance(data[k], list):
-                    return None
-                blocks += data[k]
-        types = _block_types(role, blocks)
-        if types is None:
-            return None
-        named.append((role, types))
-    return tuple(named)
-
-
-def _block_types(role: str, blocks: list) -> frozenset | None:
-    """The types the blocks name, or None when one is not a mapping naming a registered type."""
-    types = [b.get("type") if isinstance(b, dict) else None for b in blocks]
-    known = CONNECTORS.types(role)
-    if not all(isinstance(t, str) and t in known for t in types):
-        return None
-    return frozenset(types)
-
-
-def _part(role: str, types: frozenset):
-    """The field type for a role's blocks of these types (Any for none: an
-    absent block is not validated, an empty list holds nothing to check)."""
-    if not types:
-        return Any
-    return _union(CONNECTORS.models(role, types), tagged=CONNECTORS.several(role))
-
-
-def targets(role: str, value: Any) -> list[Any]:
-    """`review.notify` (role notify) or `alerts.notify` (role alert): a list
-    of the targets registered for the role, told apart by `type` (checked
-    against the types the list names when each is registered, so that only
-    those connectors are imported)."""
-    if not CONNECTORS.types(role):
-        raise ValueError(f"no {role} target types are registered")
-    value = value or []
-    types = _block_types(role, value) if isinstance(value, list) else None
-    key = (role, types)
-    adapter = _MODEL.get(key)
-    if adapter is None:
-        with _BUILDING:
-            if key not in _MODEL:
-                union = _union(CONNECTORS.models(role)) if types is None else _part(role, types)
-                _MODEL[key] = TypeAdapter(list[union])
-            adapter = _MODEL[key]
-    return adapter.validate_python(value)
+        return schema.MODELS[key]
 
 
 def __getattr__(name: str):

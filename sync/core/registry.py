@@ -77,10 +77,18 @@ class Kinds(MutableMapping):
         if kind is None and self._order.get(key) is not None:
             with self._importing:
                 if key not in self._loaded:
+                    module = self._order[key]
                     staged = Registry()
-                    importlib.import_module(self._order[key]).register(staged)
-                    for found in staged.kinds:            # what it added, in its order
-                        self._loaded.setdefault(found, staged.kinds[found])
+                    importlib.import_module(module).register(staged)
+                    # What it added, in its order; what it only declared again
+                    # is not looked up (that would import it again, forever).
+                    for found, kind in staged.kinds._loaded.items():
+                        self._loaded.setdefault(found, kind)
+                    if key not in self._loaded:
+                        raise ConfigError(f"connector module {module} was declared to add "
+                                          f"{key[0]} type {key[1]!r} but its register() did not "
+                                          "add it", hint="its register(registry) must call "
+                                          "registry.add for each type declared to it")
             kind = self._loaded.get(key)
         if kind is None:
             raise KeyError(key)

@@ -189,7 +189,7 @@ class FolderRoster:
         try:
             member = Member.of(Workspace(path, self.process), fleet.clock(), force=fleet.force, stamp=stamp)
             folder_log.info("workspace.added", workspace=member.name, config=str(path), schedule=schedule_words(member))
-        except AlignSyncError as exc:
+        except Exception as exc:    # a bug loading one file too: that workspace is refused, not the fleet
             member = Member(path, stamp, started=fleet.clock(), force=fleet.force,
                             problem=self.process.redactor(describe(exc)))
             telemetry.config_invalid(path.stem)

@@ -6,6 +6,7 @@ looks like the separator between issues)."""
 from __future__ import annotations
 
 import json
+import sys
 
 import msgspec
 import pytest
@@ -30,7 +31,7 @@ class Recorder:
 def read(path, *, use_runs: bool, monkeypatch, calls: list | None = None):
     """What the reader is handed, or the error, reading `path` as a file.
     `calls`: per decode of a run, how many issues it gave (0: refused)."""
-    real = runs._fast_decode
+    real = runs.decode_run
 
     def fast(text):
         if not use_runs:
@@ -45,7 +46,7 @@ def read(path, *, use_runs: bool, monkeypatch, calls: list | None = None):
             calls.append(len(got))
         return got
 
-    monkeypatch.setattr(runs, "_fast_decode", fast)
+    monkeypatch.setattr(runs, "decode_run", fast)
     recorder = Recorder()
     try:
         with open(path, "rb") as file:
@@ -142,3 +143,26 @@ def test_issues_that_start_differently_are_read_one_at_a_time(tmp_path, monkeypa
     fast = read(path, use_runs=True, monkeypatch=monkeypatch, calls=calls)
     assert fast == read(path, use_runs=False, monkeypatch=monkeypatch)
     assert calls == []              # no marker learnt: nothing to try
+
+
+def _deepest(decode) -> int:
+    """The deepest issue (levels of `{"c": [...]}`) `decode` reads, called from here."""
+    for depth in range(50, 5000):
+        text = '{"id": "1", "fields": ' + '{"c": [' * depth + "1" + "]}" * depth + "}"
+        try:
+            decode(text)
+        except (RecursionError, msgspec.DecodeError, msgspec.ValidationError, json.JSONDecodeError):
+            return depth - 1
+    raise AssertionError("no limit found")
+
+
+@pytest.mark.parametrize("limit", [1000, 1500])
+def test_a_run_refuses_nesting_before_json_does(limit):
+    """A reviewer's finding: msgspec's depth limit sat where json's does, so
+    with the run's decoder a frame or two shallower than json's one issue
+    more deeply nested was read by a run, where one-at-a-time reading fails
+    with 'nested too deeply'.  A run now refuses a whole level earlier (it is
+    then read one at a time, and json says what it says)."""
+    sys.setrecursionlimit(limit)         # conftest puts it back
+    scanner = json.JSONDecoder()
+    assert _deepest(runs.decode_run) < _deepest(lambda text: scanner.raw_decode(text, 0))

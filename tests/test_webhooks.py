@@ -345,7 +345,7 @@ def test_a_blocks_own_check_is_said_under_the_block_not_its_type(tmp_path):
     assert problems[0].startswith("sink: give one of `auth:`")
 
 
-@pytest.mark.parametrize("sender", ["align-sync", "ops@", "@example.com", "ops@localhost", "a@b@example.com",
+@pytest.mark.parametrize("sender", ["align-sync", "ops@", "@example.com", "ops@.", "a@b@example.com",
                                     "ops@example.com, cto@example.com",
                                     "ops@example.com\nBcc: x@example.com"])
 def test_an_email_from_that_is_no_address_is_refused_naming_file_and_key(tmp_path, sender):
@@ -364,7 +364,8 @@ def test_an_email_to_that_is_no_address_is_refused_naming_its_entry(tmp_path):
 
 
 @pytest.mark.parametrize("sender", ["align-sync@example.com", "Align Sync <align-sync@example.com>",
-                                    '"Ops, Growth" <ops@mail.example.co.uk>'])
+                                    '"Ops, Growth" <ops@mail.example.co.uk>',
+                                    "alerts@localhost", "ops@intranet"])    # an internal relay's
 def test_an_email_from_with_or_without_a_name_is_accepted(sender):
     target = EmailTarget.model_validate({"type": "email", "smtp": "smtp.example.com:587", "from": sender,
                                          "to": ["leads@example.com"]})

@@ -1,11 +1,11 @@
-"""A saved Jira search response read one issue at a time.
+"""A saved Jira search response read as it streams.
 
 `json.loads` of a 100k-issue export builds every issue's dicts at once
 (310 MB for a 68 MB file) before the first `Ticket` exists.  Here the page's
 small keys (`names`, `isLast`, ...) are read whole by the decoder's own C
 scanner (`raw_decode`), and the `issues` array a run of issues at a time
-(`runs.Runs`: every whole issue left in the window in one call) or, where a
-run cannot be taken, one issue at a time, so each issue's dicts are garbage
+(`runs.Runs`: the whole issues of about 32 kB in one call) or, where a run
+cannot be taken, one issue at a time, so each issue's dicts are garbage
 soon after its `Ticket` is built.  The result is what `json.loads` would
 give, error positions included.
 

@@ -30,15 +30,16 @@ class Runs:
     thousands of digits) it refuses, so that run is read one at a time."""
 
     TRIES = 3               # markers tried per run
+    LESSONS = 3             # issues read alone to learn the marker from (one may end a window)
 
     def __init__(self):
         self.marker: str | None = None
-        self.tried = False
+        self.lessons = 0        # issues the marker was sought after (a few: then no runs)
         self.until = 0          # (absolute) no run is tried before here: one failed or found none
 
     def first_key(self, text: Text, pos: int) -> str | None:
         """The key the issue at `pos` starts with, while no marker is known."""
-        if self.marker is not None or self.tried:
+        if self.marker is not None or self.lessons >= self.LESSONS:
             return None
         key = _FIRST_KEY.match(text.buf, pos)
         return key.group(0) if key else None
@@ -48,7 +49,7 @@ class Runs:
         issue starts with the same key as that one."""
         if first is None:
             return
-        self.tried = True
+        self.lessons += 1
         sep = _SEP.match(text.buf, end)
         if end >= 2 and sep is not None and text.buf.startswith(first, sep.end()):
             self.marker = text.buf[end - 2:sep.end() + len(first)]
@@ -64,18 +65,20 @@ class Runs:
         forward = at >= 0           # else the window's last markers, backwards
         if not forward:
             at = buf.rfind(self.marker, pos)
+        tried = len(buf)
         for _ in range(self.TRIES):
             if at <= pos:
                 break
             try:
-                return _fast_decode("[" + buf[pos:at + 2] + "]"), at + 2
+                return decode_run(buf[pos:at + 2]), at + 2
             except _FAST_ERRORS:
+                tried = at
                 # A marker inside an issue: the one after (or before) it is
                 # likely an issue's end.
                 at = buf.find(self.marker, at + 1) if forward else buf.rfind(self.marker, pos, at)
-        # Read one at a time up to the last marker tried (or the window's
-        # end), then try again.
-        self.until = text.dropped + (at if at > pos else len(buf))
+        # Read one at a time up to the last marker tried (or, none found, the
+        # window's end), then try again.
+        self.until = text.dropped + tried
         return None, pos
 
 
@@ -92,3 +95,11 @@ _SEP = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 # of a 228 MB export.
 _fast_decode = msgspec.json.Decoder().decode
 _FAST_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+
+
+def decode_run(issues: str) -> list:
+    """The issues of a run (the text of whole issues and the separators
+    between them) as a list; raises one of `_FAST_ERRORS` where it cannot.
+    Two levels more than the list needs: msgspec's depth limit is a level or
+    so past json's, so it refuses first what one-at-a-time reading refuses."""
+    return _fast_decode("[[[" + issues + "]]]")[0][0]

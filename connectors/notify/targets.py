@@ -125,13 +125,14 @@ class EmailTarget(Strict):
 def _mailbox(value: str, expected: str) -> str:
     """`value` if it reads as one address (`a@example.com`, or with a display
     name: `Name <a@example.com>`, as the stdlib's parser reads it): one @,
-    something before it, a dotted domain after it, no spaces and no line
+    something before it, a domain after it (`localhost` or `intranet` on an internal
+    relay too), no spaces and no line
     break (a header could be smuggled)."""
     found = email.utils.getaddresses([value])          # two, for `a@x.com, b@x.com`
     addr = found[0][1] if len(found) == 1 else ""
     local, at, domain = addr.rpartition("@")
     if "\n" in value or "\r" in value or not at or not local or "@" in local or \
-            "." not in domain.strip(".") or any(c.isspace() for c in addr):
+            not domain.strip(".") or any(c.isspace() for c in addr):
         raise ValueError(f"{expected}, got {value!r}")
     return value
 

@@ -4,13 +4,18 @@ CSV: a header row, then one reading a row.  JSON: a list of objects.  The
 columns (keys) are `date`, `metric` and `value` unless `columns:` renames
 them (`{date: Day, metric: KPI, value: Value}`).  A download is bounded:
 https only, no redirects (a redirect could hand our headers to another
-host), a timeout, and at most MAX_BYTES.
+host), DOWNLOAD_SECONDS for the whole of it, and at most MAX_BYTES.  A
+local path must be a regular file (not a device or FIFO, which never end)
+and is read up to MAX_BYTES too.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import stat
+import time
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -20,14 +25,15 @@ import requests
 from pydantic import field_validator
 
 from sync.core.config import Strict
-from sync.core.errors import DataError
+from sync.core.errors import DataError, RemoteError
 from sync.worker.runtime import Runtime
 
 from connectors import http as remote
 from connectors.files.source import beside_config
 
 MAX_BYTES = 10 * 1024 * 1024
-TIMEOUT = (5, 30)
+DOWNLOAD_SECONDS = 30.0       # the whole download: docs/forecasts.md says so
+CONNECT_SECONDS = 5.0
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -71,15 +77,9 @@ class FileMetrics:
         self.runtime = runtime or Runtime()
 
     def _bytes(self) -> bytes:
-        if not _remote(self.config.url):
-            path = beside_config(self.config.url, self.base_dir)
-            try:
-                if path.stat().st_size > MAX_BYTES:
-                    raise DataError(f"{path} is over {MAX_BYTES // 2**20} MB")
-                return path.read_bytes()
-            except OSError as exc:
-                raise DataError(f"cannot read {path}: {exc.strerror}") from None
-        return download(self.config.url, self.config.headers, self.runtime)
+        if _remote(self.config.url):
+            return download(self.config.url, self.config.headers, self.runtime, self.name)
+        return read_local(beside_config(self.config.url, self.base_dir), self.name)
 
     def read(self, since: date) -> list[tuple]:
         data = self._bytes()
@@ -116,34 +116,73 @@ def _json(text: str) -> list[dict]:
     return data
 
 
-def download(url: str, headers: dict[str, str], runtime: Runtime) -> bytes:
-    """GET with a timeout, no redirects and a size cap, through the shared
-    request door (retried once on a 5xx or a dropped connection: a metric
-    source must not hold the sync).  Messages name the host only: the URL and
-    headers may carry a token."""
+def _size(limit: int) -> str:
+    return f"{limit // 2**20} MB" if limit % 2**20 == 0 else f"{limit:,} bytes"
+
+
+def read_local(path: Path, name: str) -> bytes:
+    """A regular file's bytes, at most MAX_BYTES.  Opened without blocking
+    (a FIFO would wait for a writer) and checked on the open file, so a path
+    swapped after a look is still caught; one more byte than the cap is
+    read, so a file that grows past it is refused too."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise DataError(f"metrics {name}: cannot read {path}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DataError(f"metrics {name}: {path} is not a regular file (a folder, device or "
+                            "pipe); give the path of a CSV or JSON file")
+        with open(fd, "rb", closefd=False) as file:
+            data = file.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise DataError(f"metrics {name}: cannot read {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise DataError(f"metrics {name}: {path} is over the {_size(MAX_BYTES)} limit for a metric "
+                        "file; not read")
+    return data
+
+
+def download(url: str, headers: dict[str, str], runtime: Runtime, name: str = "") -> bytes:
+    """GET with no redirects and a size cap, whole within DOWNLOAD_SECONDS
+    (its connection, the wait for the answer, the body and a retry all count:
+    a server trickling a row now and then must not hold `check` or a sync),
+    through the shared request door (retried once on a 5xx or a dropped
+    connection).  Messages name the host only: the URL and headers may carry
+    a token."""
     host = urlparse(url).hostname or "the server"
+    named = f"metrics {name}: " if name else ""
+    limit = DOWNLOAD_SECONDS
+    deadline = time.monotonic() + limit
+    too_slow = f"{named}the download from {host} took longer than {limit:g} s; stopped"
+    hint = "the server sends it too slowly: serve the file faster, or make it smaller"
 
     def once() -> bytes:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise RemoteError(too_slow, hint=hint)
         try:
-            with requests.get(url, headers=headers, timeout=TIMEOUT, stream=True,
-                              allow_redirects=False) as response:
+            with requests.get(url, headers=headers, timeout=(min(CONNECT_SECONDS, left), left),
+                              stream=True, allow_redirects=False) as response:
                 status = response.status_code
                 if status >= 300:             # a redirect too: connectors.http says what each means
                     raise remote.status_error("metrics", status, label=host, what="download", host=host,
                                               retry_after=remote.retry_after(
                                                   response.headers.get("Retry-After")),
                                               redact=runtime.redactor)
-                chunks, size = [], 0
-                for chunk in response.iter_content(65536):
-                    size += len(chunk)
-                    if size > MAX_BYTES:
-                        raise DataError(f"{host} sent over {MAX_BYTES // 2**20} MB; stopped reading")
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                return remote.read_body(response, deadline=deadline, max_bytes=MAX_BYTES)
+        except remote.BodyTooSlow:
+            raise RemoteError(too_slow, hint=hint) from None
+        except remote.BodyTooLarge:
+            raise DataError(f"{named}{host} sent over {_size(MAX_BYTES)}; stopped reading") from None
         except requests.RequestException as exc:
+            if time.monotonic() >= deadline:   # the read timeout was the time left
+                raise RemoteError(too_slow, hint=hint) from None
             raise remote.network_error("metrics", "download", exc, label=host) from None
 
-    return remote.call("metrics", once, runtime=runtime, attempts=2, seconds=60)
+    return remote.call("metrics", once, runtime=runtime, attempts=2, seconds=limit)
 
 
 def register(registry) -> None:

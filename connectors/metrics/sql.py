@@ -28,6 +28,10 @@ from connectors.files.source import beside_config
 
 MAX_ROWS = 100_000          # more readings than any Metrics tab should hold
 COLUMNS = ("date", "metric", "value")
+# (said without `://user:password@` in one piece: the redactor would take it for a real one)
+URL_EXPECTED = ("not a database URL SQLAlchemy can read (dialect+driver:// then user:password@host:port"
+                "/database, such as sqlite:///metrics.db); a password with @, : or / must be "
+                "percent-encoded (%40, %3A, %2F)")
 BUILT_IN = ("postgresql", "mysql", "mariadb", "sqlite", "oracle", "mssql")   # SQLAlchemy's own dialects
 # The module a driver imports, and the package on PyPI that installs it.
 PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient",
@@ -66,11 +70,14 @@ class SqlMetricsConfig(Strict):
         # lazy: SQLAlchemy (0.2 s to import) loads only for a config with a sql metric source
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
-        # The URL may hold a password: say what is wrong without repeating it.
-        accepted(url, make_url, "expected a SQLAlchemy database URL such as "
-                 "sqlite:///metrics.db or postgresql+psycopg://user:${DB_PASSWORD}@host/db",
-                 ArgumentError)
-        problem = dialect_problem(make_url(url))
+        # The URL may hold a password: say what is wrong without repeating any of
+        # it.  A password with `@` or `:` splits the URL in the wrong place, and
+        # SQLAlchemy's own words (int() of the "port") quote the password's end.
+        accepted(url, make_url, URL_EXPECTED, (ArgumentError, ValueError))
+        parsed = make_url(url)
+        if "@" in (parsed.host or ""):      # split at the password's own `@`: the host holds its end
+            raise ValueError(URL_EXPECTED)
+        problem = dialect_problem(parsed)
         if problem:
             raise ValueError(problem)
         return url

@@ -63,8 +63,7 @@ def load(path: str | os.PathLike, env: Mapping[str, str] | None = None):
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys (source, sink, outcomes, ...)")
-    problems: list[str] = []
-    secrets: set[str] = set()
+    problems, secrets = [], set()
     fields = Fields(raw, env)
     taken: set[str] = set()          # every value read from ${ENV}: never echoed in an error
     data = _interpolate(raw, [], problems, secrets, path, env, fields, taken)
@@ -171,10 +170,11 @@ def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], p
         return env[name]
 
     value = _ENV.sub(substitute, node)
-    if tuple(loc) in fields.credentials:
-        if fields.written_in(loc, node):
-            problems.append(f"{path}: {_path_text(loc)}: a credential written into the file; "
-                            "put it in an environment variable and write ${NAME} here")
+    if tuple(loc) in fields.credentials and fields.written_in(loc, node):
+        problems.append(f"{path}: {_path_text(loc)}: a credential written into the file; "
+                        "put it in an environment variable and write ${NAME} here")
+    if tuple(loc) in fields.credentials or tuple(loc) in fields.secrets:
+        # each ${ENV} value alone is a secret too: a message may show it without the rest
         secrets.update(env[name] for name in _ENV.findall(node) if env.get(name))
     if _ENV_START.search(_ENV.sub("", node)):
         problems.append(f"{path}: {_path_text(loc)}: `${{` without a matching `}}` "
@@ -260,8 +260,8 @@ def _describe(exc: ValidationError, data: Any, fields: Fields, taken: set[str]) 
                 where, msg = where + inner[1], inner[2]
             got = err.get("input")
             text = msg[0].lower() + msg[1:] if msg else kind
-            secret = (tuple(loc) in fields.secrets                  # never echo a secret back,
-                      or (isinstance(got, str) and any(v in got for v in taken)))   # nor ${ENV}
+            secret = (tuple(loc) in fields.secrets or tuple(loc) in fields.credentials  # never
+                      or (isinstance(got, str) and any(v in got for v in taken)))  # echo one, nor ${ENV}
             if not isinstance(got, (dict, list)) and "got" not in text and not secret:
                 text += f", got {got!r}"
         line = f"{where}: {text}"

@@ -168,4 +168,7 @@ class Workspace:
                     out.append((f"{label}: {kind.probe(target)}", None))
                 except AlignSyncError as exc:     # a metric source's error names it already
                     out.append((label, describe(exc).removeprefix(f"{label}: ")))
-        return out
+        # Redacted like a log line: a probe may name what came from a secret
+        # (a SQLite path taken from ${ENV} in a metric source's url).
+        redact = self.process.redactor
+        return [(redact(line), None if problem is None else redact(problem)) for line, problem in out]

@@ -398,3 +398,12 @@ def test_an_smtp_server_that_never_answers_is_cut_at_the_deadline():
         assert not result.ok and result.reason.startswith("email via 127.0.0.1:1: ")
     finally:
         silent.close()
+
+
+def test_a_webhook_given_as_a_bare_list_item_is_not_echoed(tmp_path):
+    """A tester's finding: `notify: ["https://hooks.slack.com/..."]` was
+    refused with the URL, its secret path included, in the message."""
+    url = "https://hooks.slack.com/services/T000/B000/SECRETSECRET"
+    problems = _load_error(tmp_path, review={"notify": [url]})
+    assert problems and problems[0].startswith("review.notify[0]: ")
+    assert not any("SECRET" in p or "hooks.slack.com" in p for p in problems)

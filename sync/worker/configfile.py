@@ -261,7 +261,9 @@ def _describe(exc: ValidationError, data: Any, fields: Fields, taken: set[str]) 
             got = err.get("input")
             text = msg[0].lower() + msg[1:] if msg else kind
             secret = (tuple(loc) in fields.secrets                  # never echo a secret back,
-                      or (isinstance(got, str) and any(v in got for v in taken)))   # nor ${ENV}
+                      or (isinstance(got, str) and any(v in got for v in taken))    # nor ${ENV},
+                      # nor a URL in a wrong place: a webhook's or a database's holds its secret
+                      or (isinstance(got, str) and "://" in got))
             if not isinstance(got, (dict, list)) and "got" not in text and not secret:
                 text += f", got {got!r}"
         line = f"{where}: {text}"

@@ -363,6 +363,21 @@ def test_an_email_to_that_is_no_address_is_refused_naming_its_entry(tmp_path):
         "alerts.notify[0].to[1]: expected an email address such as leads@example.com, got 'leads'"]
 
 
+def test_every_bad_email_to_is_named_and_a_misread_address_refused(tmp_path):
+    """A tester's findings: only the first bad `to` was named; and
+    `lead@exa mple.com` or `x@example.com (Bob)` were taken, then mailed to
+    `lead@exa` and `x@example.com`."""
+    target = {"type": "email", "smtp": "smtp.example.com:587", "from": "ops@exa mple.com",
+              "to": ["ok@example.com", "bad@", "lead@exa mple.com", "x@example.com (Bob)"]}
+    expected = "expected an email address such as leads@example.com"
+    assert _load_error(tmp_path, alerts={"notify": [target]}) == [
+        "alerts.notify[0].from: expected an email address such as align-sync@example.com (or Align Sync "
+        "<align-sync@example.com>), got 'ops@exa mple.com'",
+        f"alerts.notify[0].to[1]: {expected}, got 'bad@'",
+        f"alerts.notify[0].to[2]: {expected}, got 'lead@exa mple.com'",
+        f"alerts.notify[0].to[3]: {expected}, got 'x@example.com (Bob)'"]
+
+
 @pytest.mark.parametrize("sender", ["align-sync@example.com", "Align Sync <align-sync@example.com>",
                                     '"Ops, Growth" <ops@mail.example.co.uk>',
                                     "alerts@localhost", "ops@intranet"])    # an internal relay's

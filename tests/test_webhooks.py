@@ -422,3 +422,17 @@ def test_a_webhook_given_as_a_bare_list_item_is_not_echoed(tmp_path):
     problems = _load_error(tmp_path, review={"notify": [url]})
     assert problems and problems[0].startswith("review.notify[0]: ")
     assert not any("SECRET" in p or "hooks.slack.com" in p for p in problems)
+
+
+@pytest.mark.parametrize("block,said", [
+    ({"type": "slack", "url": "x"}, "review.notify[0].url: unknown key"),                # not `url`
+    ({"type": "slack", "webhok": "x"}, "review.notify[0].webhok: unknown key (did you mean `webhook`?)"),
+    ({"type": "email", "smtp": "m.example.com:587", "frm": "a@example.com", "to": ["b@example.com"]},
+     "review.notify[0].frm: unknown key (did you mean `from`?)"),
+    ({"type": "slack", "webhook": "https://hooks.slack.com/services/T/B/x", "pasword": 1},
+     "review.notify[0].pasword: unknown key (did you mean `password`?)"),
+])
+def test_a_typo_in_a_target_gets_a_suggestion_from_the_targets_keys(tmp_path, block, said):
+    """A tester's finding: `url` in a Slack target was refused with 'did you
+    mean `url`?', and the targets' own keys were never suggested."""
+    assert said in _load_error(tmp_path, review={"notify": [block]})

@@ -360,11 +360,8 @@ class _Unavailable(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.slow
-def test_sigterm_cuts_the_retries_short_and_the_worker_exits_at_once(tmp_path, monkeypatch):
-    """A tester's finding: after SIGTERM the running sync went on retrying a
-    failing server (~45 s) before the worker exited.  Now the retry's wait
-    ends at once, the sync fails as interrupted, the sheet is not written."""
+def _unavailable_jira(tmp_path, monkeypatch):
+    """A Jira that answers 503 to everything, and a config syncing it into xlsx."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
     server.requests = 0
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -378,6 +375,40 @@ def test_sigterm_cuts_the_retries_short_and_the_worker_exits_at_once(tmp_path, m
                       "start": "2026-10-01", "deadline": "2027-01-01",
                       "levers": [{"id": "l1", "name": "L1", "match": {"labels": ["a"]}}]}]}))
     monkeypatch.setenv("JIRA_TOKEN_503", "t0ken-503")
+    return server, config
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_cuts_a_one_off_syncs_retries_short(tmp_path, monkeypatch, signum):
+    """A tester's finding: Ctrl-C on `run --once` went on retrying a failing
+    server for two minutes (the daemon already stopped at once).  Now the
+    first signal ends the retry's wait: the sync fails as interrupted and
+    the command exits within moments, the workbook unwritten."""
+    server, config = _unavailable_jira(tmp_path, monkeypatch)
+    proc = Process(config, "--once")
+    try:
+        proc.wait_for("http.retry")                 # waiting 10 s before its second try
+        proc.proc.send_signal(signum)
+        stopping = time.monotonic()
+        code = proc.finish(timeout=8)
+        took = time.monotonic() - stopping
+    finally:
+        proc.kill()
+        server.shutdown()
+        server.server_close()
+    assert code not in (0, None) and took < 8 and server.requests <= 2
+    said = "".join(proc.lines)
+    assert "interrupted: Jira server info: HTTP 503" in said and "not tried again" in said
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_cuts_the_retries_short_and_the_worker_exits_at_once(tmp_path, monkeypatch):
+    """A tester's finding: after SIGTERM the running sync went on retrying a
+    failing server (~45 s) before the worker exited.  Now the retry's wait
+    ends at once, the sync fails as interrupted, the sheet is not written."""
+    server, config = _unavailable_jira(tmp_path, monkeypatch)
     proc = Process(config)
     try:
         proc.wait_for("http.retry")                 # waiting 10 s before its second try

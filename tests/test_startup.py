@@ -105,6 +105,41 @@ def test_a_module_that_declares_itself_or_adds_nothing_is_named_not_looped(monke
         registry.kind("source", "loop")
 
 
+def test_a_connector_package_not_installed_is_named_and_breaks_only_its_own_types(monkeypatch):
+    """A tester's finding: a declared module that is not installed gave
+    'unexpected error: ModuleNotFoundError' (exit 1), and an entry point to a
+    missing module broke every config, even those not naming its types."""
+    class EntryPoint:
+        def __init__(self, value):
+            self.value = value
+
+    class Catalogue:
+        @staticmethod
+        def register(registry):
+            registry.declare("source", "linear", "linearplug_notinstalled.source")
+
+    real = importlib.import_module
+
+    def fake_import(name):
+        if name == "linearplug":
+            return Catalogue
+        return real(name)
+    monkeypatch.setattr("sync.core.registry.importlib.import_module", fake_import)
+    monkeypatch.setattr("sync.core.registry.entry_points", lambda group: [
+        EntryPoint("connectors:register"), EntryPoint("linearplug:register"),
+        EntryPoint("fakeplug_missing:register")])
+    registry = Registry()
+    assert registry.kind("source", "file").type == "file"          # the others still load
+    with pytest.raises(ConfigError) as err:
+        registry.kind("source", "linear")
+    assert err.value.message == ("connector module linearplug_notinstalled.source (source type 'linear') "
+                                 "cannot be imported: linearplug_notinstalled is not installed")
+    with pytest.raises(ConfigError, match="unknown type 'fake'; known types: .*file.*\\(not loaded: "
+                                          "connector module fakeplug_missing \\(entry point "
+                                          "fakeplug_missing:register\\) cannot be imported"):
+        registry.kind("source", "fake")
+
+
 FULL = config_module.config_model
 
 

@@ -191,3 +191,22 @@ def test_check_says_plain_http_once_on_a_terminal_and_keeps_the_event_in_a_json_
         assert events == []
     else:                        # a pipe (this test's stdout) or --log-format json: JSON lines
         assert [json.loads(x)["event"] for x in events] == ["jira_plain_http"]
+
+
+@pytest.mark.parametrize("encoding,text,shown", [
+    ("utf-8", "title \ud800 end", "title \\ud800 end"),      # a lone surrogate from a tracker
+    ("ascii", "Concluído", "Conclu\\xeddo"),                   # an ASCII-only terminal
+])
+def test_a_character_the_stream_cannot_encode_is_escaped_and_output_goes_on(encoding, text, shown):
+    """A tester's finding: `explain` on a ticket whose title held a lone
+    surrogate printed nothing at all (the stream was given up as failed)."""
+    import io
+
+    from sync.cli.streams import Tolerant
+    raw = io.BytesIO()
+    out = Tolerant(io.TextIOWrapper(raw, encoding=encoding, errors="strict"), "stdout")
+    out.write(text + "\n")
+    out.write("next line\n")
+    out.flush()
+    assert raw.getvalue().decode(encoding) == f"{shown}\nnext line\n"
+    assert not out.failed

@@ -363,6 +363,21 @@ def test_an_email_to_that_is_no_address_is_refused_naming_its_entry(tmp_path):
         "alerts.notify[0].to[1]: expected an email address such as leads@example.com, got 'leads'"]
 
 
+def test_every_bad_email_to_is_named_and_a_misread_address_refused(tmp_path):
+    """A tester's findings: only the first bad `to` was named; and
+    `lead@exa mple.com` or `x@example.com (Bob)` were taken, then mailed to
+    `lead@exa` and `x@example.com`."""
+    target = {"type": "email", "smtp": "smtp.example.com:587", "from": "ops@exa mple.com",
+              "to": ["ok@example.com", "bad@", "lead@exa mple.com", "x@example.com (Bob)"]}
+    expected = "expected an email address such as leads@example.com"
+    assert _load_error(tmp_path, alerts={"notify": [target]}) == [
+        "alerts.notify[0].from: expected an email address such as align-sync@example.com (or Align Sync "
+        "<align-sync@example.com>), got 'ops@exa mple.com'",
+        f"alerts.notify[0].to[1]: {expected}, got 'bad@'",
+        f"alerts.notify[0].to[2]: {expected}, got 'lead@exa mple.com'",
+        f"alerts.notify[0].to[3]: {expected}, got 'x@example.com (Bob)'"]
+
+
 @pytest.mark.parametrize("sender", ["align-sync@example.com", "Align Sync <align-sync@example.com>",
                                     '"Ops, Growth" <ops@mail.example.co.uk>',
                                     "alerts@localhost", "ops@intranet"])    # an internal relay's
@@ -398,3 +413,26 @@ def test_an_smtp_server_that_never_answers_is_cut_at_the_deadline():
         assert not result.ok and result.reason.startswith("email via 127.0.0.1:1: ")
     finally:
         silent.close()
+
+
+def test_a_webhook_given_as_a_bare_list_item_is_not_echoed(tmp_path):
+    """A tester's finding: `notify: ["https://hooks.slack.com/..."]` was
+    refused with the URL, its secret path included, in the message."""
+    url = "https://hooks.slack.com/services/T000/B000/SECRETSECRET"
+    problems = _load_error(tmp_path, review={"notify": [url]})
+    assert problems and problems[0].startswith("review.notify[0]: ")
+    assert not any("SECRET" in p or "hooks.slack.com" in p for p in problems)
+
+
+@pytest.mark.parametrize("block,said", [
+    ({"type": "slack", "url": "x"}, "review.notify[0].url: unknown key"),                # not `url`
+    ({"type": "slack", "webhok": "x"}, "review.notify[0].webhok: unknown key (did you mean `webhook`?)"),
+    ({"type": "email", "smtp": "m.example.com:587", "frm": "a@example.com", "to": ["b@example.com"]},
+     "review.notify[0].frm: unknown key (did you mean `from`?)"),
+    ({"type": "slack", "webhook": "https://hooks.slack.com/services/T/B/x", "pasword": 1},
+     "review.notify[0].pasword: unknown key (did you mean `password`?)"),
+])
+def test_a_typo_in_a_target_gets_a_suggestion_from_the_targets_keys(tmp_path, block, said):
+    """A tester's finding: `url` in a Slack target was refused with 'did you
+    mean `url`?', and the targets' own keys were never suggested."""
+    assert said in _load_error(tmp_path, review={"notify": [block]})

@@ -15,10 +15,10 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import ipaddress
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from sync.core.strict import Strict
 
@@ -94,20 +94,15 @@ class EmailTarget(Strict):
     username: str | None = None
     password: str | None = None
     sender: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
+    # Each address checked on its own: every bad one is named, not the first only.
+    to: list[Annotated[str, AfterValidator(lambda value: _mailbox(
+        value, "expected an email address such as leads@example.com"))]] = Field(min_length=1)
 
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str) -> str:
         return _mailbox(value, "expected an email address such as align-sync@example.com "
                                "(or Align Sync <align-sync@example.com>)")
-
-    @field_validator("to")
-    @classmethod
-    def _recipients(cls, values: list[str]) -> list[str]:
-        for i, value in enumerate(values):
-            _mailbox(value, f"[{i}]: expected an email address such as leads@example.com")
-        return values
 
     @field_validator("smtp")
     @classmethod
@@ -126,13 +121,17 @@ def _mailbox(value: str, expected: str) -> str:
     """`value` if it reads as one address (`a@example.com`, or with a display
     name: `Name <a@example.com>`, as the stdlib's parser reads it): one @,
     something before it, a domain after it (`localhost` or `intranet` on an internal
-    relay too), no spaces and no line
-    break (a header could be smuggled)."""
+    relay too), no spaces, no comment and no line break (a header could be
+    smuggled)."""
     found = email.utils.getaddresses([value])          # two, for `a@x.com, b@x.com`
     addr = found[0][1] if len(found) == 1 else ""
     local, at, domain = addr.rpartition("@")
+    # The address as written (inside <...> when a name comes first) must be
+    # what the parser read: `ops@exa mple.com` reads as `ops@exa`, and
+    # `x@example.com (Bob)` drops the comment, so mail would go elsewhere.
+    written = value.rpartition("<")[2].rstrip().removesuffix(">") if "<" in value else value.strip()
     if "\n" in value or "\r" in value or not at or not local or "@" in local or \
-            not domain.strip(".") or any(c.isspace() for c in addr):
+            not domain.strip(".") or any(c.isspace() for c in addr) or written != addr:
         raise ValueError(f"{expected}, got {value!r}")
     return value
 

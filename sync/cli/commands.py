@@ -57,7 +57,8 @@ def cmd_run(args, path: str, process: Process) -> int:
                                show=lambda ws, result: show_dry_run(args, process, result, ws))
     ws = open_workspace(path, process)
     # A one-off sync must not race a daemon (or a timer run) on the same state.
-    result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
+    with daemon.stopping_once(ws.request_stop):
+        result = ws.sync_once(_now(), dry_run=args.dry_run, force=args.force)
     args.keep.append(result)      # 100k tickets' results: freed by the exit, not one by one here
     if args.dry_run:
         show_dry_run(args, process, result)

@@ -24,6 +24,11 @@ class Tolerant:
         if not self.failed:
             try:
                 return self.stream.write(text)
+            except UnicodeEncodeError:
+                # A character the stream cannot encode (a lone surrogate from
+                # a tracker, or any non-ASCII one on an ASCII terminal) is
+                # written escaped, not the end of the output.
+                return self.write(text.encode(self.encoding, "backslashreplace").decode(self.encoding))
             except (OSError, ValueError) as exc:
                 self._fail(exc)
         return len(text)

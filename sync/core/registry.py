@@ -79,7 +79,7 @@ class Kinds(MutableMapping):
                 if key not in self._loaded:
                     module = self._order[key]
                     staged = Registry()
-                    importlib.import_module(module).register(staged)
+                    _register(module, "register", staged, f"{key[0]} type {key[1]!r}")
                     # What it added, in its order; what it only declared again
                     # is not looked up (that would import it again, forever).
                     for found, kind in staged.kinds._loaded.items():
@@ -124,6 +124,7 @@ class Registry:
     def __init__(self):
         self.kinds: Kinds = Kinds()
         self.loaded = False
+        self.broken: list[str] = []     # connector packages whose entry point failed to load
         # Workspaces open in threads: the first to ask loads, the others wait
         # for the whole catalogue (never see it half filled, or empty).
         self._loading = threading.RLock()
@@ -163,9 +164,17 @@ class Registry:
             found = list(entry_points(group=GROUP))
             targets = [ep.value for ep in found] or [BUILTIN]
             staged = Registry()
+            self.broken = []
             for target in targets:
                 module, _, attr = target.partition(":")
-                getattr(importlib.import_module(module), attr or "register")(staged)
+                try:
+                    _register(module, attr or "register", staged, f"entry point {target}")
+                except ConfigError as exc:
+                    if target == BUILTIN:
+                        raise               # our own connectors: a broken install, not a plug-in
+                    # Another package's broken entry point fails only the
+                    # configs that name its types (as unknown ones, named here).
+                    self.broken.append(exc.message)
             self.kinds.take(staged.kinds)
             self.loaded = True
         return self
@@ -196,8 +205,27 @@ class Registry:
         try:
             return self.load().kinds[(role, type_)]
         except KeyError:
+            broken = f" (not loaded: {'; '.join(self.broken)})" if self.broken else ""
             raise ConfigError(f"{role}.type: unknown type {type_!r}; known types: "
-                              f"{', '.join(self.types(role))}") from None
+                              f"{', '.join(self.types(role))}{broken}") from None
+
+
+def _register(module: str, attr: str, registry: "Registry", what: str) -> None:
+    """`module`'s `attr(registry)`; a module that is not installed or fails
+    to register is a ConfigError naming it (its own message is left out: it
+    could hold anything, a secret too)."""
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:
+        missing = exc.name or module
+        raise ConfigError(f"connector module {module} ({what}) cannot be imported: {missing} is not "
+                          "installed", hint="install the package that provides it in align-sync's "
+                          "environment, or remove the type from the config") from None
+    try:
+        getattr(loaded, attr)(registry)
+    except Exception as exc:
+        raise ConfigError(f"connector module {module} ({what}) failed to register: "
+                          f"{type(exc).__name__}", hint="a bug in that package") from None
 
 
 def usual_secrets(model: type[BaseModel], prefix: str = "") -> list[str]:

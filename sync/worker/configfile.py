@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sync.core.config import config_model
+from sync.core.registry import CONNECTORS
 from sync.core.errors import ConfigError
 from sync.worker.secretfields import ENV as _ENV, Fields
 
@@ -261,7 +262,9 @@ def _describe(exc: ValidationError, data: Any, fields: Fields, taken: set[str]) 
             got = err.get("input")
             text = msg[0].lower() + msg[1:] if msg else kind
             secret = (tuple(loc) in fields.secrets or tuple(loc) in fields.credentials  # never
-                      or (isinstance(got, str) and any(v in got for v in taken)))  # echo one, nor ${ENV}
+                      or (isinstance(got, str) and any(v in got for v in taken))    # echo one, nor ${ENV},
+                      # nor a URL in a wrong place: a webhook's or a database's holds its secret
+                      or (isinstance(got, str) and "://" in got))
             if not isinstance(got, (dict, list)) and "got" not in text and not secret:
                 text += f", got {got!r}"
         line = f"{where}: {text}"
@@ -273,7 +276,12 @@ def _describe(exc: ValidationError, data: Any, fields: Fields, taken: set[str]) 
 def _close_names(bad: Any) -> str:
     """Suggest the nearest valid key for a typo, from every model's fields."""
     names: set[str] = set()
-    _collect_fields(config_model(), names, set())
+    seen: set = set()
+    _collect_fields(config_model(), names, seen)
+    for role in ("notify", "alert"):         # the targets' blocks are checked apart from the schema
+        for model in CONNECTORS.models(role):
+            _collect_fields(model, names, seen)
+    names.discard(str(bad))                  # a key valid elsewhere, refused here, is no suggestion
     close = difflib.get_close_matches(str(bad), sorted(names), n=2, cutoff=0.75)
     return " or ".join(f"`{c}`" for c in close)
 
@@ -283,7 +291,7 @@ def _collect_fields(model: type[BaseModel], out: set[str], seen: set) -> None:
         return
     seen.add(model)
     for name, field in model.model_fields.items():
-        out.add(name)
+        out.add(field.alias or name)         # what a file writes (`from`, not `sender`)
         for arg in _model_args(field.annotation):
             _collect_fields(arg, out, seen)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from contextlib import contextmanager
 from typing import Callable
 
 import structlog
@@ -40,7 +41,8 @@ class StopRequest:
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
         self._on_first, self._on_second = on_first, on_second
-        threading.Thread(target=self._watch, name="stop-watcher", daemon=True).start()
+        self.watcher = threading.Thread(target=self._watch, name="stop-watcher", daemon=True)
+        self.watcher.start()
 
     def handler(self, signum: int, _frame=None) -> None:
         # Python runs this on the main thread, whenever that thread next runs
@@ -60,6 +62,13 @@ class StopRequest:
                 seen += 1
                 (self._on_first if seen == 1 else self._on_second)(signum)
 
+    def close(self) -> None:
+        """Stop watching (after `set_wakeup_fd(-1)`): the watcher reads the
+        end of its pipe and returns, then both ends are closed."""
+        os.close(self._write)
+        self.watcher.join(timeout=5)
+        os.close(self._read)
+
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self.handler)
         signal.signal(signal.SIGINT, self.handler)
@@ -69,6 +78,27 @@ class StopRequest:
         # reaches the watcher (a Python handler alone would wait for the main
         # thread's syscall to end, and a second SIGTERM would not exit).
         signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+
+
+@contextmanager
+def stopping_once(request_stop: Callable[[], None]):
+    """For a one-off sync (`run --once`): the first SIGINT/SIGTERM asks it to
+    stop as the daemon's does (a request being retried ends its wait; the
+    sync fails as interrupted and leaves the sheet as it was), a second exits
+    at once.  The signal handlers the process had are put back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield                           # signals reach the main thread only
+        return
+    saved = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    request = StopRequest(lambda signum: request_stop(), lambda signum: os._exit(128 + signum))
+    request.install()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGTERM, saved[0])
+        signal.signal(signal.SIGINT, saved[1])
+        request.close()
 
 
 def kill_now(signum: int | None = None) -> None:

@@ -85,6 +85,21 @@ def test_a_download_that_trickles_stops_at_its_deadline(trickle, monkeypatch, pa
     assert 0.9 < took < 2.5, f"stopped after {took:.1f} s, not at the 1 s deadline"
 
 
+def test_check_says_which_source_took_too_long(trickle, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(csvjson, "DOWNLOAD_SECONDS", 1.0, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.json").write_text('{"issues": []}')
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(base_config(metrics=[
+        {"name": "bi", "type": "csv", "url": trickle + "/trickle"}])))
+    started = time.monotonic()
+    assert main(["check", "--config", str(path)]) == 1
+    assert time.monotonic() - started < 5
+    said = ("FAIL  metrics bi: the download from 127.0.0.1 took longer than 1 s; stopped (the server "
+            "sends it too slowly: serve the file faster, or make it smaller)")
+    assert said in capsys.readouterr().out.splitlines()
+
+
 def test_a_download_within_its_deadline_is_read_whole(trickle, monkeypatch):
     monkeypatch.setattr(csvjson, "DOWNLOAD_SECONDS", 10.0, raising=False)
     source = FileMetrics(FileMetricsConfig(name="m", type="csv", url=trickle + "/fast?length"),

@@ -10,6 +10,7 @@ load in threads.
 """
 from __future__ import annotations
 
+import difflib
 import threading
 from typing import Annotated, Any, Union
 
@@ -90,3 +91,38 @@ def targets(role: str, value: Any) -> list[Any]:
                 MODELS[key] = TypeAdapter(list[each])
             adapter = MODELS[key]
     return adapter.validate_python(value)
+
+
+def close_keys(bad: Any, models: list[type[BaseModel]]) -> str:
+    """The keys of `models` (at any depth) nearest to a refused key, as a
+    file writes them (`from`, not `sender`), for "did you mean ...?"; never
+    the refused key itself (valid elsewhere, refused where it was given)."""
+    names: set[str] = set()
+    seen: set = set()
+    for model in models:
+        _collect_keys(model, names, seen)
+    names.discard(str(bad))
+    close = difflib.get_close_matches(str(bad), sorted(names), n=2, cutoff=0.75)
+    return " or ".join(f"`{c}`" for c in close)
+
+
+def _collect_keys(model: type[BaseModel], out: set[str], seen: set) -> None:
+    if model in seen:
+        return
+    seen.add(model)
+    for name, field in model.model_fields.items():
+        out.add(field.alias or name)
+        for arg in _model_args(field.annotation):
+            _collect_keys(arg, out, seen)
+
+
+def _model_args(annotation: Any) -> list[type[BaseModel]]:
+    found = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found.extend(_model_args(arg))
+    meta = getattr(annotation, "__metadata__", None)
+    if meta is not None:
+        found.extend(_model_args(getattr(annotation, "__origin__", None)))
+    return found

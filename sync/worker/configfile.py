@@ -3,7 +3,6 @@ every problem in it (`FILE: outcomes[0].levers[1].match.labelz: unknown key`).
 """
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from pathlib import Path
@@ -11,8 +10,9 @@ from typing import Any, Mapping
 
 import structlog
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from sync.core import schema
 from sync.core.config import config_model
 from sync.core.registry import CONNECTORS
 from sync.core.errors import ConfigError
@@ -241,7 +241,9 @@ def _describe(exc: ValidationError, data: Any, fields: Fields, taken: set[str]) 
         kind = err["type"]
         if kind == "extra_forbidden":
             text = "unknown key"
-            hint = _close_names(loc[-1] if loc else "")
+            # Every key of the schema and of the targets' blocks (checked apart from it).
+            hint = schema.close_keys(loc[-1] if loc else "", [config_model()] + CONNECTORS.models("notify")
+                                     + CONNECTORS.models("alert"))
             if hint:
                 text += f" (did you mean {hint}?)"
         elif kind == "missing":
@@ -271,38 +273,3 @@ def _describe(exc: ValidationError, data: Any, fields: Fields, taken: set[str]) 
         if line not in lines:
             lines.append(line)
     return lines
-
-
-def _close_names(bad: Any) -> str:
-    """Suggest the nearest valid key for a typo, from every model's fields."""
-    names: set[str] = set()
-    seen: set = set()
-    _collect_fields(config_model(), names, seen)
-    for role in ("notify", "alert"):         # the targets' blocks are checked apart from the schema
-        for model in CONNECTORS.models(role):
-            _collect_fields(model, names, seen)
-    names.discard(str(bad))                  # a key valid elsewhere, refused here, is no suggestion
-    close = difflib.get_close_matches(str(bad), sorted(names), n=2, cutoff=0.75)
-    return " or ".join(f"`{c}`" for c in close)
-
-
-def _collect_fields(model: type[BaseModel], out: set[str], seen: set) -> None:
-    if model in seen:
-        return
-    seen.add(model)
-    for name, field in model.model_fields.items():
-        out.add(field.alias or name)         # what a file writes (`from`, not `sender`)
-        for arg in _model_args(field.annotation):
-            _collect_fields(arg, out, seen)
-
-
-def _model_args(annotation: Any) -> list[type[BaseModel]]:
-    found = []
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found.extend(_model_args(arg))
-    meta = getattr(annotation, "__metadata__", None)
-    if meta is not None:
-        found.extend(_model_args(getattr(annotation, "__origin__", None)))
-    return found

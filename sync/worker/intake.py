@@ -144,7 +144,8 @@ def read_metrics(metric_sources: Sequence[MetricSource], config: Config,
             log.info("metrics.read", source=source.name, rows=len(rows),
                      seconds=round(time.monotonic() - started, 3))
             continue
-        reason = redact(reason)
+        # The source's own name leads the warning (metric_feed): not twice.
+        reason = redact(reason).removeprefix(f"metrics {source.name}: ")
         log.warning("metrics.failed", source=source.name, error=reason)
         out.append(metric_feed.Fetched(source.name, error=reason))
     return out

@@ -138,6 +138,47 @@ def test_a_connector_package_not_installed_is_named_and_breaks_only_its_own_type
                                           "connector module fakeplug_missing \\(entry point "
                                           "fakeplug_missing:register\\) cannot be imported"):
         registry.kind("source", "fake")
+    # The whole schema (a config with an error of its own) leaves the missing module out.
+    models = registry.models("source")
+    assert models and any("linearplug_notinstalled" in b for b in registry.broken)
+
+
+def test_a_connector_package_that_fails_in_any_way_is_named_without_its_message(monkeypatch):
+    """A retester's findings: a module raising as it loads (or a SyntaxError)
+    broke every config with 'unexpected error' and its own message (a secret
+    in it); sys.exit in a register printed its text; a package registering a
+    built-in's type again blamed align-sync's own connectors."""
+    class EntryPoint:
+        def __init__(self, value):
+            self.value = value
+
+    class Exits:
+        @staticmethod
+        def register(registry):
+            raise SystemExit("SECRETEXIT")
+
+    class Duplicate:
+        @staticmethod
+        def register(registry):
+            registry.add("source", "file", object, lambda *a: None)
+
+    real = importlib.import_module
+
+    def fake_import(name):
+        if name == "raising":
+            raise RuntimeError("import-time failure SECRETIMPORT")
+        return {"exits": Exits, "duplicate": Duplicate}.get(name) or real(name)
+    monkeypatch.setattr("sync.core.registry.importlib.import_module", fake_import)
+    monkeypatch.setattr("sync.core.registry.entry_points", lambda group: [
+        EntryPoint("duplicate:register"), EntryPoint("raising:register"), EntryPoint("exits:register"),
+        EntryPoint("connectors:register")])
+    registry = Registry()
+    assert registry.kind("source", "file").model is not object      # ours, not the duplicate
+    assert registry.broken == [
+        "connector module duplicate (entry point duplicate:register) failed to register: ValueError",
+        "connector module raising (entry point raising:register) failed to load: RuntimeError",
+        "connector module exits (entry point exits:register) failed to register: SystemExit"]
+    assert "SECRET" not in " ".join(registry.broken)
 
 
 FULL = config_module.config_model

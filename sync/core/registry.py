@@ -161,8 +161,10 @@ class Registry:
         with self._loading:
             if self.loaded:
                 return self
-            found = list(entry_points(group=GROUP))
-            targets = [ep.value for ep in found] or [BUILTIN]
+            found = [ep.value for ep in entry_points(group=GROUP)]
+            # Ours first: a package that registers a built-in's type again is
+            # the one refused (and named), never align-sync's own connectors.
+            targets = [BUILTIN] + [t for t in found if t != BUILTIN]
             staged = Registry()
             self.broken = []
             for target in targets:
@@ -181,10 +183,22 @@ class Registry:
 
     def models(self, role: str, types: Iterable[str] | None = None) -> list[type[BaseModel]]:
         """The config models of the role's types (of all of them when `types`
-        is None: every one of the role's modules is imported)."""
+        is None: every one of the role's modules is imported, and one that
+        cannot be is left out and named in `broken`, so that a config naming
+        none of its types gets its own errors, not that module's)."""
         wanted = None if types is None else set(types)
-        return [self.kinds[key].model for key in self.load().kinds
-                if key[0] == role and (wanted is None or key[1] in wanted)]
+        out = []
+        for key in self.load().kinds:
+            if key[0] != role or (wanted is not None and key[1] not in wanted):
+                continue
+            try:
+                out.append(self.kinds[key].model)
+            except ConfigError as exc:
+                if wanted is not None:
+                    raise
+                if exc.message not in self.broken:
+                    self.broken.append(exc.message)
+        return out
 
     def types(self, role: str) -> list[str]:
         return sorted(t for (r, t) in self.load().kinds if r == role)
@@ -221,9 +235,12 @@ def _register(module: str, attr: str, registry: "Registry", what: str) -> None:
         raise ConfigError(f"connector module {module} ({what}) cannot be imported: {missing} is not "
                           "installed", hint="install the package that provides it in align-sync's "
                           "environment, or remove the type from the config") from None
+    except (Exception, SystemExit) as exc:      # its own code failed as it loaded (a SyntaxError too)
+        raise ConfigError(f"connector module {module} ({what}) failed to load: {type(exc).__name__}",
+                          hint="a bug in that package") from None
     try:
         getattr(loaded, attr)(registry)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise ConfigError(f"connector module {module} ({what}) failed to register: "
                           f"{type(exc).__name__}", hint="a bug in that package") from None
 

@@ -253,7 +253,8 @@ def _describe(exc: ValidationError, data: Any, fields: Fields, taken: set[str]) 
             given = err.get("input")
             where = f"{where}.{ctx.get('discriminator', 'type').strip(chr(39))}"
             tag = given.get("type") if isinstance(given, dict) else given
-            text = (f"unknown type {tag!r}; expected one of {ctx.get('expected_tags', '')}"
+            broken = f" (not loaded: {'; '.join(CONNECTORS.broken)})" if CONNECTORS.broken else ""
+            text = (f"unknown type {tag!r}; expected one of {ctx.get('expected_tags', '')}{broken}"
                     if kind == "union_tag_invalid" else "required key is missing")
         else:
             msg = err["msg"].removeprefix("Value error, ")

@@ -436,3 +436,15 @@ def test_a_typo_in_a_target_gets_a_suggestion_from_the_targets_keys(tmp_path, bl
     """A tester's finding: `url` in a Slack target was refused with 'did you
     mean `url`?', and the targets' own keys were never suggested."""
     assert said in _load_error(tmp_path, review={"notify": [block]})
+
+
+@pytest.mark.parametrize("blocks", [
+    {"review": {"notify": [{"type": "slack", "https://hooks.slack.com/services/T0AAA/B0BBB/SECRETHOOK": None}]}},
+    {"sink": {"type": "xlsx", "path": "https://hooks.slack.com/services/T0AAA/B0BBB/SECRETHOOK"}},
+])
+def test_a_webhook_as_a_key_or_as_a_path_is_not_echoed(tmp_path, blocks):
+    """A retester's findings: `webhook:` forgotten made the URL a key, shown
+    as the path of 'unknown key'; pasted as the sink's path, the xlsx check
+    quoted it."""
+    problems = _load_error(tmp_path, **blocks)
+    assert problems and not any("SECRETHOOK" in p or "hooks.slack.com" in p for p in problems), problems

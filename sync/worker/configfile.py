@@ -207,6 +207,8 @@ def _hide(line: str, taken: set[str]) -> str:
 def _path_text(loc: list) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and "://" in part:
+            part = "<a URL given as a key>"    # `webhook:` forgotten: the URL is a secret, not shown
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
@@ -270,6 +272,9 @@ def _describe(exc: ValidationError, data: Any, fields: Fields, taken: set[str]) 
                       or (isinstance(got, str) and "://" in got))
             if not isinstance(got, (dict, list)) and "got" not in text and not secret:
                 text += f", got {got!r}"
+            elif isinstance(got, str) and "://" in got and got in text:
+                # A validator's own message quoting a URL given where a path belongs.
+                text = text.replace(repr(got), "a URL (not shown)").replace(got, "a URL (not shown)")
         line = f"{where}: {text}"
         if line not in lines:
             lines.append(line)

@@ -22,7 +22,7 @@ import structlog
 from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt,
                       stop_before_delay, wait_exponential_jitter)
 
-from sync.core.errors import TransientError
+from sync.core.errors import Interrupted, TransientError
 from sync.worker.runtime import Runtime
 
 log = structlog.get_logger("align_sync.retry")
@@ -86,7 +86,7 @@ def run(service: str, once: Callable[[], T], *, runtime: Runtime, attempts: int,
     return retrying(once)
 
 
-def interrupted(exc: TransientError) -> TransientError:
+def interrupted(exc: TransientError) -> Interrupted:
     """The request's last failure, not tried again: the worker is stopping."""
-    return TransientError(f"interrupted: {exc.message}; not tried again, the worker is stopping",
+    return Interrupted(f"interrupted: {exc.message}; not tried again, the worker is stopping",
                           hint="the next sync after the restart tries again", source=exc.source)

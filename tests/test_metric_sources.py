@@ -459,3 +459,23 @@ def test_check_compiles_a_sqlite_query_without_running_it(team, capsys):
     assert main(["check", "--config", path]) == 1
     assert "FAIL  metrics warehouse: the database refused the query: no such column: rat" in \
         capsys.readouterr().out.splitlines()
+
+
+def test_an_interrupted_metric_source_ends_the_sync_a_failing_one_warns():
+    """A retester's finding: Ctrl-C during a metric source's Retry-After wait
+    made that source a warning and the sync went on to write the sheet."""
+    from connectors.retry import interrupted
+    from sync.core.errors import Interrupted, TransientError
+    from sync.worker.intake import read_metrics
+
+    class Source:
+        def __init__(self, name, error):
+            self.name, self.error = name, error
+
+        def read(self, since):
+            raise self.error
+    config = make_config()
+    failing = read_metrics([Source("bi", TransientError("HTTP 503"))], config, str)
+    assert [(f.name, f.error) for f in failing] == [("bi", "HTTP 503")]
+    with pytest.raises(Interrupted, match="^interrupted: HTTP 503; not tried again"):
+        read_metrics([Source("bi", interrupted(TransientError("HTTP 503")))], config, str)

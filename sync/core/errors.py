@@ -42,6 +42,11 @@ class TransientError(AlignSyncError):
         self.retry_after = retry_after
 
 
+class Interrupted(TransientError):
+    """A request not tried again because the worker was asked to stop: the
+    whole sync ends with it (a part that only warns, a metric source, too)."""
+
+
 class RemoteError(AlignSyncError):
     """The remote refused for a reason a retry will not fix (401, 403, 404)."""
 

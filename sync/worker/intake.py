@@ -22,7 +22,7 @@ from sync.core.assess import choices as sheet_choices
 from sync.core.assess import metric_feed
 from sync.core.assess.assessment import Assessment, assess
 from sync.core.assess.rules import RuleSet
-from sync.core.errors import AlignSyncError, describe
+from sync.core.errors import AlignSyncError, Interrupted, describe
 from sync.core.model import SheetInputs, Ticket
 from sync.core.protocols import MetricSource, Notifier, Sink, Source
 from sync.core.redact import Redactor
@@ -135,6 +135,8 @@ def read_metrics(metric_sources: Sequence[MetricSource], config: Config,
         started = time.monotonic()
         try:
             rows = list(source.read(since))
+        except Interrupted:
+            raise                       # the worker is stopping: the sync ends here, nothing written
         except AlignSyncError as exc:
             reason = describe(exc)
         except Exception as exc:     # a database driver's own error type: still only this source

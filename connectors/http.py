@@ -17,8 +17,6 @@ the text and the headers out of its exception.
 from __future__ import annotations
 
 import email.utils
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, TypeVar
@@ -198,52 +196,6 @@ def network_error(service: str, what: str, exc: BaseException, *, label: str = "
     subject = " ".join(p for p in (label or NAMES.get(service, service), what) if p)
     detail = f" {one_line(redact(str(exc)))}" if redact is not None and str(exc) else ""
     return TransientError(f"{subject}: {type(exc).__name__}{detail}", hint=hint)
-
-
-class BodyTooSlow(Exception):
-    """`read_body` reached its deadline before the body's end."""
-
-
-class BodyTooLarge(Exception):
-    """`read_body` was sent more than its cap."""
-
-
-def read_body(response, *, deadline: float, max_bytes: int, chunk: int = 65536) -> bytes:
-    """The body of a streamed `requests` response, whole by `deadline` (a
-    `time.monotonic()` value) and at most `max_bytes` long.  A server sending
-    a byte now and then never trips a read timeout; at the deadline a timer
-    shuts the socket's read side, which ends a read blocked in it at once.
-    Raises BodyTooSlow or BodyTooLarge; the caller words them."""
-    late = threading.Event()
-
-    def shut() -> None:
-        late.set()
-        try:
-            response.raw.shutdown()          # urllib3 >= 2.3: wakes a read blocked in another thread
-        except (AttributeError, ValueError, RuntimeError, OSError):
-            pass                             # no socket (a test double) or already closed
-
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), shut)
-    timer.daemon = True
-    timer.start()
-    chunks, size = [], 0
-    try:
-        for piece in response.iter_content(chunk):
-            size += len(piece)
-            if size > max_bytes:
-                raise BodyTooLarge()
-            if late.is_set() or time.monotonic() > deadline:
-                raise BodyTooSlow()
-            chunks.append(piece)
-    except Exception:
-        if late.is_set():                    # the shut socket's own error: the deadline is the news
-            raise BodyTooSlow() from None
-        raise
-    finally:
-        timer.cancel()
-    if late.is_set():                        # the shut socket read as an end: the body is cut short
-        raise BodyTooSlow()
-    return b"".join(chunks)
 
 
 def call(service: str, request: Callable[[], T], *, runtime: Runtime,

@@ -41,6 +41,15 @@ def trickle():
         protocol_version = "HTTP/1.0"
 
         def do_GET(self):
+            if self.path.startswith("/headers"):
+                # The status line, then one header byte every 0.5 s: no read
+                # waits long enough to time out.
+                self.wfile.write(b"HTTP/1.0 200 OK\r\nX-Slow: ")
+                self.wfile.flush()
+                while not stop.wait(0.5):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                return
             self.send_response(200)
             self.send_header("Content-Type", "text/csv")
             rows = [f"2026-11-{d:02d},trial_rate,{d}\n".encode() for d in range(1, ROWS + 1)]
@@ -72,7 +81,7 @@ def trickle():
         httpd.server_close()
 
 
-@pytest.mark.parametrize("path", ["/trickle", "/trickle?length", "/silent", "/silent?length"])
+@pytest.mark.parametrize("path", ["/trickle", "/trickle?length", "/silent", "/silent?length", "/headers"])
 def test_a_download_that_trickles_stops_at_its_deadline(trickle, monkeypatch, path):
     # (a read timeout bounds each socket read: a row every 0.5 s never trips it)
     monkeypatch.setattr(csvjson, "DOWNLOAD_SECONDS", 1.0, raising=False)

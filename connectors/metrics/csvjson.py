@@ -28,6 +28,7 @@ from sync.core.config import Strict
 from sync.core.errors import DataError, RemoteError
 from sync.worker.runtime import Runtime
 
+from connectors import download as dl
 from connectors import http as remote
 from connectors.files.source import beside_config
 
@@ -164,18 +165,19 @@ def download(url: str, headers: dict[str, str], runtime: Runtime, name: str = ""
         if left <= 0:
             raise RemoteError(too_slow, hint=hint)
         try:
-            with requests.get(url, headers=headers, timeout=(min(CONNECT_SECONDS, left), left),
-                              stream=True, allow_redirects=False) as response:
+            with dl.session_until(deadline) as session, \
+                    session.get(url, headers=headers, timeout=(min(CONNECT_SECONDS, left), left),
+                                stream=True, allow_redirects=False) as response:
                 status = response.status_code
                 if status >= 300:             # a redirect too: connectors.http says what each means
                     raise remote.status_error("metrics", status, label=host, what="download", host=host,
                                               retry_after=remote.retry_after(
                                                   response.headers.get("Retry-After")),
                                               redact=runtime.redactor)
-                return remote.read_body(response, deadline=deadline, max_bytes=MAX_BYTES)
-        except remote.BodyTooSlow:
+                return dl.read_body(response, deadline=deadline, max_bytes=MAX_BYTES)
+        except dl.BodyTooSlow:
             raise RemoteError(too_slow, hint=hint) from None
-        except remote.BodyTooLarge:
+        except dl.BodyTooLarge:
             raise DataError(f"{named}{host} sent over {_size(MAX_BYTES)}; stopped reading") from None
         except requests.RequestException as exc:
             if time.monotonic() >= deadline:   # the read timeout was the time left

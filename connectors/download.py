@@ -37,18 +37,19 @@ def _recording(base: type, sockets: list) -> type:
     return Recorded
 
 
-class _Adapter(HTTPAdapter):
-    """Pools whose connections record their sockets in `sockets`."""
+class ConnectionsAdapter(HTTPAdapter):
+    """requests' adapter whose pools open connections of the classes given
+    (a download's recording ones; a webhook's guarded ones)."""
 
-    def __init__(self, sockets: list):
-        self.sockets = sockets
+    def __init__(self, plain: type[HTTPConnection], tls: type[HTTPSConnection]):
+        self.plain, self.tls = plain, tls
         super().__init__(max_retries=0)
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        plain = type("Pool", (HTTPConnectionPool,), {"ConnectionCls": _recording(HTTPConnection, self.sockets)})
-        tls = type("TLSPool", (HTTPSConnectionPool,), {"ConnectionCls": _recording(HTTPSConnection, self.sockets)})
-        self.poolmanager.pool_classes_by_scheme = {"http": plain, "https": tls}
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": type("PlainPool", (HTTPConnectionPool,), {"ConnectionCls": self.plain}),
+            "https": type("TlsPool", (HTTPSConnectionPool,), {"ConnectionCls": self.tls})}
 
 
 @contextmanager
@@ -68,7 +69,7 @@ def session_until(deadline: float):
                 pass                     # already closed
 
     session = requests.Session()
-    adapter = _Adapter(sockets)
+    adapter = ConnectionsAdapter(_recording(HTTPConnection, sockets), _recording(HTTPSConnection, sockets))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     timer = threading.Timer(max(0.0, deadline - time.monotonic()), shut)

@@ -24,14 +24,13 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from sync.core.errors import AlignSyncError, RemoteError, TransientError
 from sync.worker.runtime import Runtime
 
 from connectors import http as remote
+from connectors.download import ConnectionsAdapter
 
 DEADLINE = 30.0               # seconds for one delivery, retries and waits included
 BODY_CAP = 64 * 1024          # bytes of an answer read, at most
@@ -139,28 +138,16 @@ class Guard:
                     pass
 
 
-class _GuardedAdapter(HTTPAdapter):
+def _guarded_adapter(guard: Guard) -> ConnectionsAdapter:
     """requests' adapter whose connections open through a `Guard`."""
+    class Plain(HTTPConnection):
+        def _new_conn(self):
+            return guard.connect(self._dns_host, self.port, self.timeout, plain_http=True)
 
-    def __init__(self, guard: Guard):
-        self.guard = guard
-        super().__init__(max_retries=0)
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        guard = self.guard
-
-        class Plain(HTTPConnection):
-            def _new_conn(self):
-                return guard.connect(self._dns_host, self.port, self.timeout, plain_http=True)
-
-        class Tls(HTTPSConnection):
-            def _new_conn(self):       # TLS still checks the certificate against the host name
-                return guard.connect(self._dns_host, self.port, self.timeout, plain_http=False)
-
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": type("PlainPool", (HTTPConnectionPool,), {"ConnectionCls": Plain}),
-            "https": type("TlsPool", (HTTPSConnectionPool,), {"ConnectionCls": Tls})}
+    class Tls(HTTPSConnection):
+        def _new_conn(self):       # TLS still checks the certificate against the host name
+            return guard.connect(self._dns_host, self.port, self.timeout, plain_http=False)
+    return ConnectionsAdapter(Plain, Tls)
 
 
 def _read(response: requests.Response, guard: Guard) -> str:
@@ -199,7 +186,7 @@ def post(url: str, body: dict, *, service: str, label: str, where: str, allow_pr
     guard = Guard(allow_private, seconds)
     session = requests.Session()
     session.trust_env = False           # no proxy or .netrc from the environment: the checked address is the peer
-    adapter = _GuardedAdapter(guard)
+    adapter = _guarded_adapter(guard)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.hooks["response"].append(runtime.telemetry.response_hook(service))

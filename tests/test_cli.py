@@ -100,3 +100,19 @@ def test_missing_source_file_fails_cleanly(demo, capsys):
     (demo / "config/demo/jira-search.json").unlink()
     assert main(["run", "--once", "--config", "config/demo.yaml"]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(monkeypatch, capsys):
+    """A retester's finding: SIGINT in the first 0.3 s printed a 46-line
+    KeyboardInterrupt traceback."""
+    from sync.cli import main as entry_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(entry_module, "main", interrupted)
+    exits = []
+    monkeypatch.setattr(entry_module.os, "_exit", exits.append)
+    monkeypatch.setattr(entry_module.logging, "shutdown", lambda: None)   # the test process logs on
+    entry_module.entry()
+    assert exits == [130]
+    assert "Traceback" not in capsys.readouterr().err

@@ -56,7 +56,10 @@ def entry() -> int:
     nothing; `keep` holds them past the command (0.1 s more at 100k), state
     is committed and closed, and the output is flushed here."""
     keep: list = []
-    code = main(keep=keep)
+    try:
+        code = main(keep=keep)
+    except KeyboardInterrupt:      # Ctrl-C while the command's modules load: no traceback
+        code = 130
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is None:         # closed by the caller

@@ -130,8 +130,10 @@ def _mailbox(value: str, expected: str) -> str:
     # what the parser read: `ops@exa mple.com` reads as `ops@exa`, and
     # `x@example.com (Bob)` drops the comment, so mail would go elsewhere.
     written = value.rpartition("<")[2].rstrip().removesuffix(">") if "<" in value else value.strip()
+    labels = domain.split(".")
     if "\n" in value or "\r" in value or not at or not local or "@" in local or \
-            not domain.strip(".") or any(c.isspace() for c in addr) or written != addr:
+            any(c.isspace() for c in addr) or written != addr or \
+            not all(label and not label.startswith("-") and not label.endswith("-") for label in labels):
         raise ValueError(f"{expected}, got {value!r}")
     return value
 

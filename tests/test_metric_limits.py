@@ -204,6 +204,19 @@ def test_a_sqlite_path_from_the_environment_never_shows_in_check(tmp_path, capsy
     assert "plainSECRETPW" not in out
 
 
+def test_a_sqlite_url_whole_from_the_environment_never_shows_its_file(tmp_path, capsys, monkeypatch):
+    """A retester's finding: `url: ${DBU}` (the whole URL from the
+    environment) printed the SQLite file's path in clear."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DBU", f"sqlite:///{tmp_path}/secretwh_ZZ.db")
+    (tmp_path / "x.json").write_text('{"issues": []}')
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(base_config(metrics=[{**SQL, "url": "${DBU}"}])))
+    assert main(["check", "--config", str(path)]) == 1                 # no such file yet
+    out = capsys.readouterr().out
+    assert "secretwh_ZZ" not in out and f"FAIL  metrics wh: url: no SQLite file at /{REDACTED}" in out
+
+
 def test_each_environment_value_of_a_secret_field_is_a_secret_on_its_own(tmp_path, monkeypatch):
     # (the whole value was known; a message showing one part of it was not caught)
     monkeypatch.setenv("TOKEN_ID", "idpart-4821")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Mapping
 
 import structlog
@@ -176,13 +177,28 @@ def _interpolate(node: Any, loc: list, problems: list[str], secrets: set[str], p
                         "put it in an environment variable and write ${NAME} here")
     if tuple(loc) in fields.credentials or tuple(loc) in fields.secrets:
         # each ${ENV} value alone is a secret too: a message may show it without the rest
-        secrets.update(env[name] for name in _ENV.findall(node) if env.get(name))
+        for name in _ENV.findall(node):
+            secrets.update(_parts(env.get(name) or ""))
     if _ENV_START.search(_ENV.sub("", node)):
         problems.append(f"{path}: {_path_text(loc)}: `${{` without a matching `}}` "
                         "(write ${NAME} for an environment variable)")
     if tuple(loc) in fields.secrets and value:
         secrets.add(value)
     return value
+
+
+def _parts(value: str) -> list[str]:
+    """A value from the environment, and, when it is a whole URL, the parts a
+    message may show alone: its password and its path (a SQLite file's)."""
+    if "://" not in value:
+        return [value] if value else []
+    try:
+        url = urlsplit(value)
+        path = url.path.lstrip("/")            # sqlite:////abs/file.db: shown as /abs/file.db
+        extra = [url.password or "", path if len(path) > 3 else ""]
+    except ValueError:
+        extra = []
+    return [value] + [part for part in extra if part]
 
 
 def _at(node: Any, at: tuple) -> Any:

@@ -210,3 +210,15 @@ def test_a_character_the_stream_cannot_encode_is_escaped_and_output_goes_on(enco
     out.flush()
     assert raw.getvalue().decode(encoding) == f"{shown}\nnext line\n"
     assert not out.failed
+
+
+def test_control_characters_from_a_ticket_are_escaped_on_stdout_colours_kept():
+    """A retester's finding: a title holding `\\x1b]0;pwned\\x07` retitled the
+    terminal through `explain`, a carriage return overwrote its own line."""
+    import io
+
+    from sync.cli.streams import Tolerant
+    raw = io.StringIO()
+    out = Tolerant(raw, "stdout")
+    out.write("GROW-1 \x1b]0;pwned\x07 fake\rline\x1b[2J \x1b[32mok\x1b[0m\ttab\n")
+    assert raw.getvalue() == "GROW-1 \\x1b]0;pwned\\x07 fake\\rline\\x1b[2J \x1b[32mok\x1b[0m\ttab\n"

@@ -7,7 +7,20 @@ Apart from the log's set-up (sync.worker.log) so that `--version` and
 from __future__ import annotations
 
 import os
+import re
 import sys
+
+
+# Control characters in what reaches stdout come from outside (a ticket's
+# title): an escape sequence could retitle the terminal or hide a line, a
+# carriage return overwrite one.  Kept: line breaks, tabs and the colour codes
+# the log's console lines use (progress lines, with their \r, go to stderr).
+_CONTROL = re.compile(r"\x1b\[[0-9;]*m|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escaped(match: re.Match) -> str:
+    found = match.group()
+    return found if found.endswith("m") and len(found) > 1 else found.encode("unicode_escape").decode()
 
 
 class Tolerant:
@@ -21,6 +34,8 @@ class Tolerant:
         self.failed = stream is None          # closed from the start: nothing to say
 
     def write(self, text: str) -> int:
+        if self.name == "stdout" and _CONTROL.search(text):
+            text = _CONTROL.sub(_escaped, text)
         if not self.failed:
             try:
                 return self.stream.write(text)

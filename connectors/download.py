@@ -52,40 +52,50 @@ class ConnectionsAdapter(HTTPAdapter):
             "https": type("TlsPool", (HTTPSConnectionPool,), {"ConnectionCls": self.tls})}
 
 
-@contextmanager
-def session_until(deadline: float):
-    """A `requests` session whose sockets are shut at `deadline` (a
-    `time.monotonic()` value); leaving the block past it raises BodyTooSlow,
-    whatever the shut socket made the client raise."""
-    sockets: list = []
-    late = threading.Event()
+class Stopped(Exception):
+    """The worker was asked to stop while the download went on."""
 
-    def shut() -> None:
-        late.set()
-        for sock in list(sockets):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass                     # already closed
+
+@contextmanager
+def session_until(deadline: float, stop: threading.Event | None = None):
+    """A `requests` session whose sockets are shut at `deadline` (a
+    `time.monotonic()` value), or as soon as `stop` is set; leaving the block
+    then raises BodyTooSlow (or Stopped), whatever the shut socket made the
+    client raise."""
+    sockets: list = []
+    late, done = threading.Event(), threading.Event()
+    stop = stop or threading.Event()
+
+    def watch() -> None:
+        # A tenth of a second at a time: the deadline, a stop or the end.
+        while not done.wait(0.1):
+            if stop.is_set() or time.monotonic() >= deadline:
+                late.set()
+                for sock in list(sockets):
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass             # already closed
+                return
 
     session = requests.Session()
     adapter = ConnectionsAdapter(_recording(HTTPConnection, sockets), _recording(HTTPSConnection, sockets))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), shut)
-    timer.daemon = True
-    timer.start()
+    watcher = threading.Thread(target=watch, name="download-deadline", daemon=True)
+    watcher.start()
     try:
         yield session
     except Exception:
         if late.is_set():
-            raise BodyTooSlow() from None
+            raise (Stopped if stop.is_set() else BodyTooSlow)() from None
         raise
     finally:
-        timer.cancel()
+        done.set()
+        watcher.join(timeout=5)
         session.close()
     if late.is_set():                    # a shut socket can read as the answer's end: cut short
-        raise BodyTooSlow()
+        raise (Stopped if stop.is_set() else BodyTooSlow)()
 
 
 def read_body(response, *, deadline: float, max_bytes: int, chunk: int = 65536) -> bytes:

@@ -19,7 +19,7 @@ import time
 from typing import Callable, TypeVar
 
 import structlog
-from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt,
+from tenacity import (RetryCallState, Retrying, retry_if_exception, stop_after_attempt,
                       stop_before_delay, wait_exponential_jitter)
 
 from sync.core.errors import Interrupted, TransientError
@@ -79,7 +79,9 @@ def run(service: str, once: Callable[[], T], *, runtime: Runtime, attempts: int,
                                  source=exc.source) from None
         raise exc
 
-    retrying = Retrying(retry=retry_if_exception_type(TransientError),
+    # An interrupted request is final: the worker is stopping.
+    retrying = Retrying(retry=retry_if_exception(lambda exc: isinstance(exc, TransientError)
+                                                 and not isinstance(exc, Interrupted)),
                         stop=stop_after_attempt(attempts) | stop_before_delay(seconds),
                         wait=_wait, sleep=pause, before_sleep=before_sleep,
                         retry_error_callback=give_up)

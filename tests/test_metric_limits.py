@@ -18,7 +18,7 @@ import yaml
 from connectors.metrics import csvjson
 from connectors.metrics.csvjson import FileMetrics, FileMetricsConfig
 from sync.cli.main import main
-from sync.core.errors import ConfigError, DataError, RemoteError
+from sync.core.errors import ConfigError, DataError, Interrupted, RemoteError
 from sync.core.redact import REDACTED
 from sync.worker import configfile
 from sync.worker.runtime import Runtime
@@ -92,6 +92,23 @@ def test_a_download_that_trickles_stops_at_its_deadline(trickle, monkeypatch, pa
     took = time.monotonic() - started
     assert err.value.message == "metrics m: the download from 127.0.0.1 took longer than 1 s; stopped"
     assert 0.9 < took < 2.5, f"stopped after {took:.1f} s, not at the 1 s deadline"
+
+
+@pytest.mark.parametrize("path", ["/trickle", "/headers"])
+def test_a_stop_request_ends_a_slow_download_at_once(trickle, path):
+    """A retester's finding: Ctrl-C during a slow metric download waited out
+    its 30 s deadline and the sync went on to write."""
+    runtime = Runtime()
+    source = FileMetrics(FileMetricsConfig(name="m", type="csv", url=trickle + path), runtime=runtime)
+    timer = threading.Timer(0.5, runtime.stop.set)
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(Interrupted, match="^interrupted: metrics m: the download from 127.0.0.1"):
+            source.read(date.today())
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 3
 
 
 def test_check_says_which_source_took_too_long(trickle, monkeypatch, tmp_path, capsys):

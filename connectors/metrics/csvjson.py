@@ -25,7 +25,7 @@ import requests
 from pydantic import field_validator
 
 from sync.core.config import Strict
-from sync.core.errors import DataError, RemoteError
+from sync.core.errors import DataError, Interrupted, RemoteError
 from sync.worker.runtime import Runtime
 
 from connectors import download as dl
@@ -165,7 +165,7 @@ def download(url: str, headers: dict[str, str], runtime: Runtime, name: str = ""
         if left <= 0:
             raise RemoteError(too_slow, hint=hint)
         try:
-            with dl.session_until(deadline) as session, \
+            with dl.session_until(deadline, runtime.stop) as session, \
                     session.get(url, headers=headers, timeout=(min(CONNECT_SECONDS, left), left),
                                 stream=True, allow_redirects=False) as response:
                 status = response.status_code
@@ -177,6 +177,9 @@ def download(url: str, headers: dict[str, str], runtime: Runtime, name: str = ""
                 return dl.read_body(response, deadline=deadline, max_bytes=MAX_BYTES)
         except dl.BodyTooSlow:
             raise RemoteError(too_slow, hint=hint) from None
+        except dl.Stopped:
+            raise Interrupted(f"interrupted: {named}the download from {host}; not finished, the worker "
+                              "is stopping", hint="the next sync after the restart tries again") from None
         except dl.BodyTooLarge:
             raise DataError(f"{named}{host} sent over {_size(MAX_BYTES)}; stopped reading") from None
         except requests.RequestException as exc:

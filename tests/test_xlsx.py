@@ -269,3 +269,15 @@ def test_a_people_column_of_dates_goes_through_openpyxl(tmp_path):
     assert not xlsx_stream.streamable(table)
     assert xlsx_stream.streamable(Table("Tickets", ["Key", "When"], [["A-1", "soon"]], [], 1))
     assert not xlsx_stream.streamable(Table("Rules", ["Lever"], [["x"]]))
+
+
+def test_the_temp_files_a_killed_save_left_are_removed_by_the_next(env):
+    """A retester's finding: a second Ctrl-C mid-write (an exit at once) left
+    the rows streamed beside the temp file (`.tmp.rows`, 10 MB) for good."""
+    path = env[0]
+    sync(env, [ticket("A-1")])
+    left = [path.parent / f".{path.name}.abc123.tmp", path.parent / f".{path.name}.abc123.tmp.rows"]
+    for stale in left:
+        stale.write_bytes(b"cut short")
+    sync(env, [ticket("A-1"), ticket("A-2")], now=NOW + timedelta(days=1))
+    assert [p for p in left if p.exists()] == []

@@ -231,11 +231,14 @@ def colour_severity(ws) -> None:
 def remove_leftovers(target: Path) -> None:
     """The temp files of earlier saves that a kill cut short: only this
     workbook's writer (its workspace holds the state lock) makes them."""
-    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-        try:
-            stale.unlink()
-        except FileNotFoundError:
-            pass
+    name = glob.escape(target.name)
+    # (`.rows`: the rows a save streams beside its temp file before splicing them in)
+    for pattern in (f".{name}.*.tmp", f".{name}.*.tmp.rows"):
+        for stale in target.parent.glob(pattern):
+            try:
+                stale.unlink()
+            except FileNotFoundError:
+                pass
 
 
 def save_replacing(target: Path, what: str, write: Callable[[str], None]) -> None:

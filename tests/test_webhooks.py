@@ -449,3 +449,10 @@ def test_a_webhook_as_a_key_or_as_a_path_is_not_echoed(tmp_path, blocks):
     quoted it."""
     problems = _load_error(tmp_path, **blocks)
     assert problems and not any("SECRETHOOK" in p or "hooks.slack.com" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("value", [{}, "", "slack"])
+def test_notify_that_is_not_a_list_is_refused(tmp_path, value):
+    # A retester's finding: `notify: {}` and `notify: ""` were taken as no targets, silently.
+    (problem,) = _load_error(tmp_path, review={"notify": value})
+    assert problem.startswith("review.notify: expected a list of targets")

@@ -80,8 +80,12 @@ def targets(role: str, value: Any) -> list[Any]:
     those connectors are imported)."""
     if not CONNECTORS.types(role):
         raise ValueError(f"no {role} target types are registered")
-    value = value or []
-    types = block_types(role, value) if isinstance(value, list) else None
+    if value is None:
+        value = []
+    elif not isinstance(value, list):       # `notify: {}` or `""` is no list of targets
+        raise ValueError("expected a list of targets, each a block with its `type` (slack, teams, "
+                         "webhook or email)")
+    types = block_types(role, value)
     key = (role, types)
     adapter = MODELS.get(key)
     if adapter is None:

@@ -1,6 +1,8 @@
 """The xlsx sink: people's data kept, ticket text inert, all-or-nothing saves."""
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 
 import openpyxl
@@ -277,7 +279,12 @@ def test_the_temp_files_a_killed_save_left_are_removed_by_the_next(env):
     path = env[0]
     sync(env, [ticket("A-1")])
     left = [path.parent / f".{path.name}.abc123.tmp", path.parent / f".{path.name}.abc123.tmp.rows"]
-    for stale in left:
+    live = [path.parent / f".{path.name}.def456.tmp", path.parent / f".{path.name}.def456.tmp.rows"]
+    for stale in left + live:
         stale.write_bytes(b"cut short")
+    for stale in left:                    # untouched for two hours: a dead save's
+        os.utime(stale, (time.time() - 7200, time.time() - 7200))
     sync(env, [ticket("A-1"), ticket("A-2")], now=NOW + timedelta(days=1))
     assert [p for p in left if p.exists()] == []
+    # A retester's finding: another process's save under way lost its files.
+    assert all(p.exists() for p in live)

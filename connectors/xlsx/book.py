@@ -17,6 +17,7 @@ import io
 import os
 import posixpath
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
@@ -228,15 +229,21 @@ def colour_severity(ws) -> None:
             fill=PatternFill("solid", start_color=colour, end_color=colour)))
 
 
-def remove_leftovers(target: Path) -> None:
-    """The temp files of earlier saves that a kill cut short: only this
-    workbook's writer (its workspace holds the state lock) makes them."""
+LEFTOVER_AGE = 3600       # seconds untouched before a temp file is taken for a dead save's
+
+
+def remove_leftovers(target: Path, now: float | None = None) -> None:
+    """The temp files of earlier saves that a kill cut short.  Only those
+    untouched for an hour: a save under way (another process writing the same
+    workbook by mistake) keeps writing its own, and must not lose them."""
     name = glob.escape(target.name)
+    now = time.time() if now is None else now
     # (`.rows`: the rows a save streams beside its temp file before splicing them in)
     for pattern in (f".{name}.*.tmp", f".{name}.*.tmp.rows"):
         for stale in target.parent.glob(pattern):
             try:
-                stale.unlink()
+                if now - stale.stat().st_mtime > LEFTOVER_AGE:
+                    stale.unlink()
             except FileNotFoundError:
                 pass
 

@@ -456,3 +456,17 @@ def test_notify_that_is_not_a_list_is_refused(tmp_path, value):
     # A retester's finding: `notify: {}` and `notify: ""` were taken as no targets, silently.
     (problem,) = _load_error(tmp_path, review={"notify": value})
     assert problem.startswith("review.notify: expected a list of targets")
+
+
+@pytest.mark.parametrize("blocks", [
+    {"sink": {"type": "xlsx", "path": "https://hooks.slack.com/services/T0AAA/B0BBB/SECRETHOOK.xlsx"}},
+    {"source": {"type": "file", "path": "https://user:SECRETHOOK@jira.example.com/export.json"}},
+    {"state": "https://hooks.slack.com/services/T0AAA/B0BBB/SECRETHOOK.db"},
+])
+def test_a_url_where_a_file_path_belongs_is_refused_unshown(tmp_path, blocks):
+    """A retester's finding: a webhook URL ending in .xlsx as the sink's path
+    was taken (folders made from it), and as a file source's path printed in
+    full by check and the dry run."""
+    problems = _load_error(tmp_path, **blocks)
+    assert any(p.endswith("expected a file path, not a URL") for p in problems), problems
+    assert not any("SECRETHOOK" in p or "hooks.slack.com" in p for p in problems)

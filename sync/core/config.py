@@ -53,10 +53,12 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(
 
 
 def _expand_home(path: str) -> str:
+    if "://" in path:       # a pasted link (a webhook's holds its secret): said without it
+        raise ValueError("expected a file path, not a URL")
     return os.path.expanduser(path)
 
 
-# A file path: `~` means the home folder, as in a shell.
+# A file path: `~` means the home folder, as in a shell; never a URL.
 FilePath = Annotated[str, Field(min_length=1), AfterValidator(_expand_home)]
 
 class Schedule(Strict):

@@ -162,22 +162,35 @@ def test_a_connector_package_that_fails_in_any_way_is_named_without_its_message(
         def register(registry):
             registry.add("source", "file", object, lambda *a: None)
 
+    class SECRETClass(BaseException):
+        pass
+
+    class Odd:
+        @staticmethod
+        def register(registry):
+            raise SECRETClass("SECRETODD")
+
     real = importlib.import_module
 
     def fake_import(name):
         if name == "raising":
             raise RuntimeError("import-time failure SECRETIMPORT")
-        return {"exits": Exits, "duplicate": Duplicate}.get(name) or real(name)
+        if name == "named":
+            raise ImportError("x", name="SECRET NAME")
+        return {"exits": Exits, "duplicate": Duplicate, "odd": Odd}.get(name) or real(name)
     monkeypatch.setattr("sync.core.registry.importlib.import_module", fake_import)
     monkeypatch.setattr("sync.core.registry.entry_points", lambda group: [
         EntryPoint("duplicate:register"), EntryPoint("raising:register"), EntryPoint("exits:register"),
-        EntryPoint("connectors:register")])
+        EntryPoint("odd:register"), EntryPoint("named:register"), EntryPoint("connectors:register")])
     registry = Registry()
     assert registry.kind("source", "file").model is not object      # ours, not the duplicate
     assert registry.broken == [
         "connector module duplicate (entry point duplicate:register) failed to register: ValueError",
         "connector module raising (entry point raising:register) failed to load: RuntimeError",
-        "connector module exits (entry point exits:register) failed to register: SystemExit"]
+        "connector module exits (entry point exits:register) failed to register: SystemExit",
+        "connector module odd (entry point odd:register) failed to register: an exception of its own",
+        "connector module named (entry point named:register) cannot be imported: a module it needs is not "
+        "installed"]
     assert "SECRET" not in " ".join(registry.broken)
 
 

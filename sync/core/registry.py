@@ -18,6 +18,7 @@ config names and not the others (the built-ins are declared).
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 import types
 from collections.abc import Iterator, MutableMapping
@@ -230,19 +231,34 @@ def _register(module: str, attr: str, registry: "Registry", what: str) -> None:
     could hold anything, a secret too)."""
     try:
         loaded = importlib.import_module(module)
+    except KeyboardInterrupt:
+        raise                                   # Ctrl-C, not the package
     except ImportError as exc:
-        missing = exc.name or module
+        # The missing module's name, when it reads as one (a package could put any text there).
+        missing = exc.name if _MODULE.match(exc.name or "") else "a module it needs"
         raise ConfigError(f"connector module {module} ({what}) cannot be imported: {missing} is not "
                           "installed", hint="install the package that provides it in align-sync's "
                           "environment, or remove the type from the config") from None
-    except (Exception, SystemExit) as exc:      # its own code failed as it loaded (a SyntaxError too)
-        raise ConfigError(f"connector module {module} ({what}) failed to load: {type(exc).__name__}",
+    except BaseException as exc:                # its own code failed as it loaded (a SyntaxError too)
+        raise ConfigError(f"connector module {module} ({what}) failed to load: {_kind(exc)}",
                           hint="a bug in that package") from None
     try:
         getattr(loaded, attr)(registry)
-    except (Exception, SystemExit) as exc:
-        raise ConfigError(f"connector module {module} ({what}) failed to register: "
-                          f"{type(exc).__name__}", hint="a bug in that package") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        raise ConfigError(f"connector module {module} ({what}) failed to register: {_kind(exc)}",
+                          hint="a bug in that package") from None
+
+
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,99}$")
+
+
+def _kind(exc: BaseException) -> str:
+    """The exception's class when it is one of Python's own; a package's own
+    class name is its text, not ours to show."""
+    kind = type(exc)
+    return kind.__name__ if kind.__module__ == "builtins" else "an exception of its own"
 
 
 def usual_secrets(model: type[BaseModel], prefix: str = "") -> list[str]:

@@ -44,7 +44,9 @@ class TransientError(AlignSyncError):
 
 class Interrupted(TransientError):
     """A request not tried again because the worker was asked to stop: the
-    whole sync ends with it (a part that only warns, a metric source, too)."""
+    whole sync ends with it (a part that only warns, a metric source, too).
+    A one-off command so ended exits 130, as one stopped by Ctrl-C does."""
+    exit_code = 130
 
 
 class RemoteError(AlignSyncError):

@@ -347,6 +347,7 @@ def test_a_blocks_own_check_is_said_under_the_block_not_its_type(tmp_path):
 
 @pytest.mark.parametrize("sender", ["align-sync", "ops@", "@example.com", "ops@.", "a@b@example.com",
                                     "a@example..com", "a@.example.com", "a@-example-.com", "a@example.com.",
+                                    "a..b@example.com", ".a@example.com", "a@x_y.com",
                                     "ops@example.com, cto@example.com",
                                     "ops@example.com\nBcc: x@example.com"])
 def test_an_email_from_that_is_no_address_is_refused_naming_file_and_key(tmp_path, sender):

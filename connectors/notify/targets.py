@@ -133,7 +133,9 @@ def _mailbox(value: str, expected: str) -> str:
     labels = domain.split(".")
     if "\n" in value or "\r" in value or not at or not local or "@" in local or \
             any(c.isspace() for c in addr) or written != addr or \
-            not all(label and not label.startswith("-") and not label.endswith("-") for label in labels):
+            local.startswith(".") or local.endswith(".") or ".." in local or \
+            not all(label and not label.startswith("-") and not label.endswith("-") and "_" not in label
+                    for label in labels):
         raise ValueError(f"{expected}, got {value!r}")
     return value
 

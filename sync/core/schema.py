@@ -83,8 +83,8 @@ def targets(role: str, value: Any) -> list[Any]:
     if value is None:
         value = []
     elif not isinstance(value, list):       # `notify: {}` or `""` is no list of targets
-        raise ValueError("expected a list of targets, each a block with its `type` (slack, teams, "
-                         "webhook or email)")
+        raise ValueError(f"expected a list of targets, each a block with its `type` "
+                         f"({', '.join(CONNECTORS.types(role))})")
     types = block_types(role, value)
     key = (role, types)
     adapter = MODELS.get(key)

@@ -1,6 +1,7 @@
 """The command line: exit codes, messages without tracebacks, the demo."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -62,6 +63,19 @@ def test_explain(demo, capsys):
     assert "Mapped to lever onboarding-emails (outcome conversion)" in out
     assert "also matched levers of: activation" in out
     assert "Task score" in out
+
+
+def test_explain_shows_a_titles_control_characters_never_obeys_them(demo, capsys):
+    """A retester's finding: a title's colour codes, a line break forging a
+    line of explain's own, or a right-to-left override reached the terminal."""
+    export = demo / "config/demo/jira-search.json"
+    data = json.loads(export.read_text())
+    issue = next(i for i in data["issues"] if i["key"] == "GROW-128")
+    issue["fields"]["summary"] = "\x1b[8mhidden\x1b[0m a\nGROW-999  forged \u202eline\r"
+    export.write_text(json.dumps(data))
+    assert main(["explain", "GROW-128", "--config", "config/demo.yaml"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "GROW-128  \\x1b[8mhidden\\x1b[0m a\\nGROW-999  forged \\u202eline\\r"
 
 
 def test_explain_unmapped_says_why(demo, capsys):

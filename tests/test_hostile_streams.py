@@ -125,6 +125,7 @@ def test_a_killed_saves_temp_files_are_removed_by_the_next_save(tmp_path):
     left = [target.parent / ".team.xlsx.k1ll3d.tmp", target.parent / ".team.xlsx.abc123.tmp"]
     for path in left:
         path.write_bytes(b"half a workbook")
+        os.utime(path, (time.time() - 7200, time.time() - 7200))   # untouched since the kill
     other = target.parent / ".other.xlsx.abc.tmp"          # another workbook's: not ours to remove
     other.write_bytes(b"x")
     save_replacing(target, "sink xlsx", lambda tmp: Path(tmp).write_bytes(b"new"))
@@ -138,6 +139,7 @@ def test_the_next_sync_removes_what_a_killed_sync_left(tmp_path):
     (tmp_path / "out").mkdir()
     stale = tmp_path / "out" / ".team.xlsx.x7q2.tmp"
     stale.write_bytes(b"cut short by kill -9")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))     # untouched since the kill
     done = cli("run", "--once", "--config", str(config))
     assert done.returncode == 0, done.stderr
     assert not stale.exists() and (tmp_path / "out" / "team.xlsx").exists()

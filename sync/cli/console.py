@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sync.core.assess import plan
 
@@ -194,4 +195,10 @@ def explain(a: Assessment, r: TicketResult) -> str:
                   for label, points, ok in scoring.breakdown(r.held)]
     mine = [w for w in a.warnings if w.key == t.key]
     lines += ["", f"Warnings ({len(mine)})"] + [f"  {w.severity:<6} {w.kind}: {w.message}" for w in mine]
-    return "\n".join(lines)
+    # Each line is one line of ours: a line break, an escape or a bidi override
+    # in it came from the tracker, and is shown, not obeyed.
+    return "\n".join(_UNSAFE.sub(lambda c: c.group().encode("unicode_escape").decode(), line)
+                     for line in lines)
+
+
+_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")

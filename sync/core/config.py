@@ -52,8 +52,11 @@ def _positive(delta: timedelta) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 
 
+_URL = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")     # (a key file's JSON holds URLs: not one)
+
+
 def _expand_home(path: str) -> str:
-    if "://" in path:       # a pasted link (a webhook's holds its secret): said without it
+    if _URL.match(path):    # a pasted link (a webhook's holds its secret): said without it
         raise ValueError("expected a file path, not a URL")
     return os.path.expanduser(path)
 

@@ -105,14 +105,17 @@ def test_a_module_that_declares_itself_or_adds_nothing_is_named_not_looped(monke
         registry.kind("source", "loop")
 
 
+class EntryPoint:
+    """What `importlib.metadata.entry_points` gives: its `value` is what the registry reads."""
+
+    def __init__(self, value):
+        self.value = value
+
+
 def test_a_connector_package_not_installed_is_named_and_breaks_only_its_own_types(monkeypatch):
     """A tester's finding: a declared module that is not installed gave
     'unexpected error: ModuleNotFoundError' (exit 1), and an entry point to a
     missing module broke every config, even those not naming its types."""
-    class EntryPoint:
-        def __init__(self, value):
-            self.value = value
-
     class Catalogue:
         @staticmethod
         def register(registry):
@@ -148,10 +151,6 @@ def test_a_connector_package_that_fails_in_any_way_is_named_without_its_message(
     broke every config with 'unexpected error' and its own message (a secret
     in it); sys.exit in a register printed its text; a package registering a
     built-in's type again blamed align-sync's own connectors."""
-    class EntryPoint:
-        def __init__(self, value):
-            self.value = value
-
     class Exits:
         @staticmethod
         def register(registry):

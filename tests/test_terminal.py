@@ -221,4 +221,9 @@ def test_control_characters_from_a_ticket_are_escaped_on_stdout_colours_kept():
     raw = io.StringIO()
     out = Tolerant(raw, "stdout")
     out.write("GROW-1 \x1b]0;pwned\x07 fake\rline\x1b[2J \x1b[32mok\x1b[0m\ttab\n")
-    assert raw.getvalue() == "GROW-1 \\x1b]0;pwned\\x07 fake\\rline\\x1b[2J \x1b[32mok\x1b[0m\ttab\n"
+    assert raw.getvalue() == "GROW-1 \\u001b]0;pwned\\u0007 fake\\u000dline\\u001b[2J \x1b[32mok\x1b[0m\ttab\n"
+    # In a JSON log line the escape is JSON's own: the line still parses, the DEL shown.
+    raw.seek(0)
+    raw.truncate()
+    out.write(json.dumps({"event": "x", "title": "a\x7fb"}) + "\n")
+    assert json.loads(raw.getvalue())["title"] == "a\x7fb"

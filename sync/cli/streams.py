@@ -19,8 +19,9 @@ _CONTROL = re.compile(r"\x1b\[[0-9;]*m|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _escaped(match: re.Match) -> str:
+    # \u001b, not \x1b: inside a JSON log line's string that is a valid escape too.
     found = match.group()
-    return found if found.endswith("m") and len(found) > 1 else found.encode("unicode_escape").decode()
+    return found if found.endswith("m") and len(found) > 1 else f"\\u{ord(found):04x}"
 
 
 class Tolerant:

@@ -4,9 +4,9 @@ and nothing after it.
 A read timeout bounds each socket read, so a server that sends a byte now
 and then (its headers or its body) never trips it and would hold `check` or
 a sync for as long as it likes.  Here the sockets a download opens are
-recorded as they connect (its own connection classes), and at the deadline
-a timer shuts them: a read blocked in one ends at once, in whatever part of
-the answer it was.
+recorded as they connect (its own connection classes), and a watcher thread
+shuts them at the deadline, or when the worker is asked to stop: a read
+blocked in one ends at once, in whatever part of the answer it was.
 """
 from __future__ import annotations
 

@@ -89,10 +89,9 @@ class Runs:
 RUN = 32 << 10
 _FIRST_KEY = re.compile(r'\{[ \t\n\r]*"([^"\\]{1,64})"[ \t\n\r]*:')
 _SEP = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
-# One C call for a window's issues (msgspec's JSON decoder, which reads
-# builtin values exactly as `json` does and refuses the few it would read
-# otherwise), where `raw_decode` takes one call per issue: half the reading
-# of a 228 MB export.
+# One C call for a run's issues (msgspec's JSON decoder, which reads builtin
+# values exactly as `json` does and refuses the few it would read otherwise),
+# where `raw_decode` takes one call per issue.
 _fast_decode = msgspec.json.Decoder().decode
 _FAST_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
@@ -100,6 +99,8 @@ _FAST_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 def decode_run(issues: str) -> list:
     """The issues of a run (the text of whole issues and the separators
     between them) as a list; raises one of `_FAST_ERRORS` where it cannot.
-    Two levels more than the list needs: msgspec's depth limit is a level or
-    so past json's, so it refuses first what one-at-a-time reading refuses."""
+    Two levels more than the list needs: at the same stack both decoders give
+    up at the same depth, so this makes a run refuse a level before json does
+    and the frame or two between the two call chains cannot let a run read
+    what one-at-a-time reading refuses."""
     return _fast_decode("[[[" + issues + "]]]")[0][0]

@@ -53,9 +53,10 @@ class SlidingWindow:
 
     def wait(self, sleep: Callable[..., None], stop: threading.Event | None = None) -> float:
         """Block until a request may go; returns the seconds waited.  `stop`
-        (the workspace's stop request) ends a wait at once: the request is
-        not sent, and fails as a transient error the retry loop reports as
-        interrupted.  `sleep(seconds, stop)` then returns early."""
+        (the workspace's stop request) holds back a request that must wait:
+        its wait ends at once (`sleep(seconds, stop)` returns early), it is
+        not sent, and it fails as a transient error the retry loop reports
+        as interrupted.  One that may go at once goes."""
         waited = 0.0
         while True:
             with self.lock:
